@@ -1,0 +1,143 @@
+"""The names dataset and the character tokenizer."""
+
+import hashlib
+import os
+import tempfile
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+# The exact file the original downloads: makemore pinned at commit 988aa59.
+DATA_URL = ("https://raw.githubusercontent.com/karpathy/makemore/"
+            "988aa59/names.txt")
+DATA_SHA256 = ("0a30b5557f192f32ab962680889aac5f6fda0f4cecf40a6d0b5694f5"
+               "8ea8cc4d")
+ENV_VAR = "MICROGPT_DATA"
+
+
+class DataError(Exception):
+    """The dataset is missing, corrupt or empty."""
+
+
+def cache_path():
+    """Where a downloaded copy lives: $XDG_CACHE_HOME or ~/.cache."""
+    root = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(root) / "microgpt" / "names.txt"
+
+
+def sha256_of(path):
+    """Hex sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 16), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def check_sha256(path, expected=DATA_SHA256):
+    """Raise DataError unless the file's sha256 is the expected one."""
+    actual = sha256_of(path)
+    if actual != expected:
+        raise DataError(
+            f"{path} has sha256 {actual}, expected {expected}; "
+            f"delete it, or pass your own file by path")
+
+
+def download(dest, url=DATA_URL, expected=DATA_SHA256):
+    """Fetch url to dest atomically, verifying its checksum first."""
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    # NOTE: write next to dest, then rename: a failed or partial download
+    # (or a checksum mismatch) leaves nothing behind at dest.
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".names-",
+                               suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as f, urllib.request.urlopen(
+                url, timeout=60) as response:
+            while chunk := response.read(1 << 16):
+                f.write(chunk)
+        check_sha256(tmp, expected)
+        os.replace(tmp, dest)
+    except OSError as e:
+        raise DataError(f"could not download {url}: {e}") from e
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return dest
+
+
+def resolve_data_path(path=None):
+    """Find the dataset: argument, $MICROGPT_DATA, the cache, a download."""
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise DataError(f"dataset file not found: {path}")
+        return path  # the user's own file: no checksum
+    env = os.environ.get(ENV_VAR)
+    if env:
+        path = Path(env)
+        if not path.is_file():
+            raise DataError(f"{ENV_VAR} points to a missing file: {path}")
+        check_sha256(path)
+        return path
+    path = cache_path()
+    if path.is_file():
+        check_sha256(path)
+        return path
+    return download(path)
+
+
+def load_docs(path=None):
+    """The documents: one per non-blank line, stripped, in file order."""
+    path = resolve_data_path(path)
+    try:
+        with open(path, encoding="utf-8") as f:
+            docs = [line.strip() for line in f if line.strip()]
+    except UnicodeDecodeError as e:
+        raise DataError(f"{path} is not UTF-8 text: {e}") from e
+    if not docs:
+        raise DataError(f"dataset is empty (no non-blank lines): {path}")
+    return docs
+
+
+@dataclass(frozen=True)
+class Tokenizer:
+    """Characters to ids 0..n-1 in sorted order; BOS is id n."""
+
+    chars: tuple  # the sorted unique characters
+
+    @classmethod
+    def from_docs(cls, docs):
+        """Build the vocabulary from every character in the documents."""
+        return cls(tuple(sorted(set("".join(docs)))))
+
+    @property
+    def bos(self):
+        """The id that marks both the start and the end of a document."""
+        return len(self.chars)
+
+    @property
+    def vocab_size(self):
+        """Number of ids: the characters plus BOS."""
+        return len(self.chars) + 1
+
+    def encode(self, text):
+        """Ids of the characters of text (no BOS)."""
+        index = {ch: i for i, ch in enumerate(self.chars)}
+        try:
+            return [index[ch] for ch in text]
+        except KeyError as e:
+            raise ValueError(
+                f"character {e.args[0]!r} is not in the vocabulary") from None
+
+    def decode(self, ids):
+        """The text of a list of ids; BOS is not allowed inside."""
+        for i in ids:
+            if not 0 <= i < len(self.chars):
+                raise ValueError(f"id {i!r} is not a character id "
+                                 f"(0..{len(self.chars) - 1})")
+        return "".join(self.chars[i] for i in ids)
+
+    def frame(self, doc):
+        """A document as training tokens: BOS, its characters, BOS."""
+        return [self.bos] + self.encode(doc) + [self.bos]

@@ -1,0 +1,91 @@
+"""The training run, shared by all three implementations.
+
+One random stream drives everything, in the original's order: shuffle the
+documents, draw the initial weights, then draw the samples. So one seed
+gives every implementation the same model, documents and names.
+"""
+
+import importlib
+import random
+from dataclasses import dataclass, replace
+
+IMPLS = ("scalar", "numpy", "torch")
+
+
+def get_impl(name):
+    """The module gpt_<name> of this package."""
+    if name not in IMPLS:
+        raise ValueError(f"unknown implementation {name!r}; "
+                         f"choose one of {', '.join(IMPLS)}")
+    return importlib.import_module(f"microgpt.gpt_{name}")
+
+
+def lr_at(step, tcfg):
+    """Linear decay from learning_rate at step 0 towards 0 at the end."""
+    return tcfg.learning_rate * (1 - step / tcfg.num_steps)
+
+
+def prepare(docs, seed):
+    """The run's random stream, its shuffled copy of docs and tokenizer."""
+    from .data import Tokenizer
+
+    rng = random.Random(seed)
+    docs = list(docs)
+    rng.shuffle(docs)
+    return rng, docs, Tokenizer.from_docs(docs)
+
+
+def train(impl, params, docs, tokenizer, mcfg, tcfg, on_step=None,
+          **impl_kwargs):
+    """Train params in place for tcfg.num_steps; returns the losses.
+
+    Step s uses document s (mod len(docs)), or with batch_size B the B
+    documents that follow. on_step(step, loss) is called after each step.
+    """
+    opt = impl.Adam(params, tcfg, **impl_kwargs)
+    losses = []
+    B = tcfg.batch_size
+    for step in range(tcfg.num_steps):
+        lr = lr_at(step, tcfg)
+        if B == 1:
+            tokens = tokenizer.frame(docs[step % len(docs)])
+            loss = impl.train_step(params, opt, tokens, lr, mcfg)
+        else:
+            batch = [tokenizer.frame(docs[(step * B + b) % len(docs)])
+                     for b in range(B)]
+            loss = impl.train_step_batch(params, opt, batch, lr, mcfg)
+        losses.append(loss)
+        if on_step is not None:
+            on_step(step + 1, loss)
+    return losses
+
+
+def sample(impl, params, tokenizer, mcfg, rng, temperature, num_samples):
+    """num_samples names drawn from the model with rng."""
+    return [tokenizer.decode(impl.generate(params, mcfg, rng, temperature))
+            for _ in range(num_samples)]
+
+
+@dataclass
+class Run:
+    """What a training run leaves behind."""
+
+    params: object          # the implementation's state dict
+    tokenizer: object
+    model_config: object
+    losses: list
+    samples: list
+
+
+def run(impl_name, docs, mcfg, tcfg, on_step=None, **impl_kwargs):
+    """The original program: shuffle, init, train, then sample."""
+    impl = get_impl(impl_name)
+    rng, docs, tokenizer = prepare(docs, tcfg.seed)
+    if mcfg.vocab_size != tokenizer.vocab_size:
+        mcfg = replace(mcfg, vocab_size=tokenizer.vocab_size)
+    params = impl.init_params(mcfg, rng, **impl_kwargs)
+    losses = train(impl, params, docs, tokenizer, mcfg, tcfg, on_step,
+                   **impl_kwargs)
+    samples = sample(impl, params, tokenizer, mcfg, rng, tcfg.temperature,
+                     tcfg.num_samples)
+    return Run(params, tokenizer, mcfg, losses, samples)
