@@ -1,0 +1,28 @@
+"""The book builds with Sphinx's strictest settings: no warning at all."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.book
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_strict_build_has_no_warnings(tmp_path):
+    jb = shutil.which("jupyter-book", path=str(Path(sys.executable).parent))
+    assert jb, "jupyter-book is not installed next to this Python"
+    # NOTE: build into a temporary folder so the test never touches the
+    # reader's own _build/, and so a stale build cannot hide a warning.
+    cmd = [jb, "build", str(ROOT), "--path-output", str(tmp_path),
+           "-W", "-n", "--keep-going"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 0, log[-6000:]
+    assert "WARNING" not in log, log[-6000:]
+    html = tmp_path / "_build" / "html"
+    for name in ("01_introduction", "09_training", "14_api"):
+        assert (html / "book" / f"{name}.html").is_file(), name
