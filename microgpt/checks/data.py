@@ -1,0 +1,75 @@
+"""Checks for the data chapter's exercises: vocabulary, framing, targets."""
+
+import random
+
+from ..data import Tokenizer
+from . import CheckFailed, passed
+
+# NOTE: not only lowercase letters, so a solution that hard-codes "a".."z"
+# (which happens to work for names.txt) is caught.
+_ALPHABET = "abcdefghijklmnopqrstuvwxyz-' .ABZ"
+
+
+def _random_docs(rng, n=40):
+    """n made-up documents of 1..20 characters from a mixed alphabet."""
+    return ["".join(rng.choice(_ALPHABET) for _ in range(rng.randint(1, 20)))
+            for _ in range(n)]
+
+
+def _check_list(what, got, expected):
+    """Raise CheckFailed at the first position where two lists differ."""
+    try:
+        got = list(got)
+    except TypeError:
+        raise CheckFailed(f"{what}: expected a list, got {got!r}") from None
+    for i, (g, e) in enumerate(zip(got, expected)):
+        if g != e:
+            raise CheckFailed(f"{what}[{i}]: got {g!r}, expected {e!r}")
+    if len(got) != len(expected):
+        same = min(len(got), len(expected))
+        raise CheckFailed(f"{what}: got {len(got)} items, expected "
+                          f"{len(expected)} (the first {same} agree)")
+
+
+def check_build_vocab(build_vocab, seed=0):
+    """build_vocab(docs) -> the sorted unique characters of docs."""
+    rng = random.Random(seed)
+    for trial in range(5):
+        docs = _random_docs(rng)
+        expected = list(Tokenizer.from_docs(docs).chars)
+        _check_list(f"vocabulary of random docs #{trial}", build_vocab(docs),
+                    expected)
+    passed("build_vocab")
+
+
+def check_frame(frame, seed=0):
+    """frame(doc, chars) -> [BOS, ids of doc's characters..., BOS]."""
+    rng = random.Random(seed)
+    docs = _random_docs(rng)
+    tok = Tokenizer.from_docs(docs)
+    for doc in docs:
+        _check_list(f"frame({doc!r})", frame(doc, tok.chars), tok.frame(doc))
+    passed("frame")
+
+
+def _reference_inputs_targets(tokens, block_size):
+    """The first n = min(block_size, len - 1) inputs and their targets."""
+    n = min(block_size, len(tokens) - 1)
+    return tokens[:n], tokens[1:n + 1]
+
+
+def check_inputs_targets(inputs_targets, seed=0):
+    """inputs_targets(tokens, block_size) -> (inputs, targets)."""
+    rng = random.Random(seed)
+    for block_size in (16, 8, 3, 1):
+        for length in (2, 3, 9, 17, 25):
+            tokens = [rng.randrange(27) for _ in range(length)]
+            where = f"{length} tokens, block_size={block_size}"
+            got = inputs_targets(list(tokens), block_size)
+            if not isinstance(got, tuple) or len(got) != 2:
+                raise CheckFailed(f"{where}: expected a tuple (inputs, "
+                                  f"targets), got {got!r}")
+            expected = _reference_inputs_targets(tokens, block_size)
+            _check_list(f"inputs ({where})", got[0], expected[0])
+            _check_list(f"targets ({where})", got[1], expected[1])
+    passed("inputs_targets")
