@@ -1,0 +1,112 @@
+"""The sampling chapter's exercise checks pass right answers, fail wrong."""
+
+import math
+
+import pytest
+
+from microgpt import gpt_scalar
+from microgpt.checks import CheckFailed, sampling
+
+pytestmark = pytest.mark.model
+
+
+def apply_temperature(logits, temperature):
+    top = max(logits)
+    exps = [math.exp((z - top) / temperature) for z in logits]
+    total = sum(exps)
+    return [e / total for e in exps]
+
+
+def test_temperature_passes_the_reference(capsys):
+    sampling.check_temperature(apply_temperature)
+    assert "✓ apply_temperature" in capsys.readouterr().out
+
+
+def test_temperature_multiplied_instead_of_divided_fails():
+    def times_t(logits, temperature):
+        return apply_temperature([z * temperature ** 2 for z in logits],
+                                 temperature)
+
+    with pytest.raises(CheckFailed, match=r"probabilities at temperature "
+                       r"0\.1\[\d+\]: got .*difference"):
+        sampling.check_temperature(times_t)
+
+
+def test_temperature_without_max_subtraction_reports_the_overflow():
+    def naive(logits, temperature):
+        exps = [math.exp(z / temperature) for z in logits]
+        return [e / sum(exps) for e in exps]
+
+    with pytest.raises(CheckFailed, match="overflowed at temperature 0.1.*"
+                       "subtract the largest logit"):
+        sampling.check_temperature(naive)
+
+
+def my_generate(params, cfg, rng, temperature, argmax=False):
+    bos = cfg.vocab_size - 1
+    cache = gpt_scalar.new_kv_cache(cfg)
+    token, out = bos, []
+    for pos in range(cfg.block_size):
+        logits = gpt_scalar.gpt(token, pos, cache, params, cfg)
+        probs = apply_temperature([lg.data for lg in logits], temperature)
+        if argmax:
+            token = max(range(cfg.vocab_size), key=probs.__getitem__)
+        else:
+            token = rng.choices(range(cfg.vocab_size), weights=probs)[0]
+        if token == bos:
+            break
+        out.append(token)
+    return out
+
+
+def test_generate_passes_the_reference(capsys):
+    sampling.check_generate(my_generate)
+    assert "✓ my_generate" in capsys.readouterr().out
+
+
+def test_generate_that_ignores_temperature_names_the_sample():
+    def at_one(params, cfg, rng, temperature):
+        return my_generate(params, cfg, rng, 1.0)
+
+    with pytest.raises(CheckFailed, match="sample 1 at temperature 0.5: "
+                       "got .*, expected"):
+        sampling.check_generate(at_one)
+
+
+def test_generate_that_draws_extra_random_numbers_fails():
+    def wasteful(params, cfg, rng, temperature):
+        out = my_generate(params, cfg, rng, temperature)
+        rng.random()
+        return out
+
+    with pytest.raises(CheckFailed, match="random stream does not"):
+        sampling.check_generate(wasteful)
+
+
+def greedy(params, cfg):
+    return my_generate(params, cfg, None, 1.0, argmax=True)
+
+
+def test_greedy_passes_the_reference(capsys):
+    sampling.check_greedy(greedy)
+    assert "✓ greedy" in capsys.readouterr().out
+
+
+def test_greedy_that_never_stops_at_bos_fails():
+    def no_stop(params, cfg):
+        bos = cfg.vocab_size - 1
+        cache = gpt_scalar.new_kv_cache(cfg)
+        token, out = bos, []
+        for pos in range(cfg.block_size):
+            logits = gpt_scalar.gpt(token, pos, cache, params, cfg)
+            token = max(range(cfg.vocab_size), key=lambda i: logits[i].data)
+            out.append(token)
+        return out
+
+    with pytest.raises(CheckFailed, match=r"greedy ids of model \d+: got"):
+        sampling.check_greedy(no_stop)
+
+
+def test_greedy_returning_none_fails_clearly():
+    with pytest.raises(CheckFailed, match="returned None"):
+        sampling.check_greedy(lambda params, cfg: None)
