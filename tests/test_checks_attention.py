@@ -1,0 +1,116 @@
+"""The attention chapter's checks pass the reference and catch mistakes."""
+
+import math
+import random
+
+import numpy as np
+import pytest
+
+from microgpt import gpt_scalar
+from microgpt.checks import CheckFailed
+from microgpt.checks import attention as checks
+from microgpt.config import ModelConfig
+
+pytestmark = pytest.mark.model
+
+
+def good_head(q, keys, values):
+    return gpt_scalar.attention(q, keys, values,
+                                ModelConfig(n_embd=len(q), n_head=1))
+
+
+def good_weights(q, keys, cfg):
+    return checks._reference_weights(q, keys, cfg)
+
+
+def _softmax_rows(z):
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def good_causal(Q, K, V, n_head, mask=True, scale=True):
+    T, C = Q.shape
+    hd = C // n_head
+    out = np.empty((T, C))
+    for h in range(n_head):
+        s = slice(h * hd, (h + 1) * hd)
+        S = Q[:, s] @ K[:, s].T
+        if scale:
+            S = S / math.sqrt(hd)
+        if mask:
+            S[np.triu(np.ones((T, T), dtype=bool), k=1)] = -np.inf
+        out[:, s] = _softmax_rows(S) @ V[:, s]
+    return out
+
+
+def test_checks_pass_the_reference(capsys):
+    checks.check_head(good_head)
+    checks.check_attention_weights(good_weights)
+    checks.check_causal_attention(good_causal)
+    assert capsys.readouterr().out.count("✓") == 3
+
+
+def test_reference_weights_reproduce_the_package_attention():
+    cfg = ModelConfig()
+    rng = random.Random(1)
+    q = checks._values(rng, cfg.n_embd)
+    keys = [checks._values(rng, cfg.n_embd) for _ in range(5)]
+    values = [checks._values(rng, cfg.n_embd) for _ in range(5)]
+    weights = checks._reference_weights(q, keys, cfg)
+    hd = cfg.head_dim
+    mixed = [sum(weights[h][t] * values[t][h * hd + j].data
+                 for t in range(5))
+             for h in range(cfg.n_head) for j in range(hd)]
+    package = gpt_scalar.attention(q, keys, values, cfg)
+    assert max(abs(a - b.data) for a, b in zip(mixed, package)) < 1e-12
+
+
+def test_head_without_scaling_fails_with_a_location():
+    def unscaled(q, keys, values):
+        scores = [sum(a * b for a, b in zip(q, k)) for k in keys]
+        w = gpt_scalar.softmax(scores)
+        return [sum(wt * v[j] for wt, v in zip(w, values))
+                for j in range(len(q))]
+
+    with pytest.raises(CheckFailed, match=r"head output with 2 cached keys"
+                       r"\[\d\]: got .* expected .* \(difference"):
+        checks.check_head(unscaled)
+
+
+def test_weights_with_a_missing_head_fail():
+    def three_heads(q, keys, cfg):
+        return good_weights(q, keys, cfg)[:-1]
+
+    with pytest.raises(CheckFailed, match="number of heads .* got 3, "
+                                          "expected 4"):
+        checks.check_attention_weights(three_heads)
+
+
+def test_weights_of_a_wrong_slice_fail():
+    def shifted(q, keys, cfg):
+        w = good_weights(q, keys, cfg)
+        return w[1:] + w[:1]   # head h reports head h+1's weights
+
+    with pytest.raises(CheckFailed, match=r"weights of head 0 \(n_head=4, "
+                                          r"6 keys\)\[\d\]"):
+        checks.check_attention_weights(shifted)
+
+
+def test_causal_attention_without_mask_fails_at_position_0():
+    with pytest.raises(CheckFailed, match=r"output at position 0 \(T=7, "
+                                          r"n_head=4\)\[\d+\]"):
+        checks.check_causal_attention(
+            lambda Q, K, V, n: good_causal(Q, K, V, n, mask=False))
+
+
+def test_causal_attention_of_wrong_shape_fails():
+    with pytest.raises(CheckFailed, match=r"output shape .* expected "
+                                          r"\(7, 16\), got \(16, 7\)"):
+        checks.check_causal_attention(
+            lambda Q, K, V, n: good_causal(Q, K, V, n).T)
+
+
+def test_causal_attention_as_one_head_fails():
+    with pytest.raises(CheckFailed, match="output at position"):
+        checks.check_causal_attention(
+            lambda Q, K, V, n: good_causal(Q, K, V, 1))
