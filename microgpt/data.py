@@ -1,6 +1,7 @@
 """The names dataset and the character tokenizer."""
 
 import hashlib
+import http.client
 import os
 import tempfile
 import urllib.request
@@ -56,9 +57,15 @@ def download(dest, url=DATA_URL, expected=DATA_SHA256):
                 url, timeout=60) as response:
             while chunk := response.read(1 << 16):
                 f.write(chunk)
-        check_sha256(tmp, expected)
+        actual = sha256_of(tmp)
+        if actual != expected:
+            raise DataError(
+                f"{url} (for {dest}) has sha256 {actual}, expected "
+                f"{expected}; nothing was saved")
         os.replace(tmp, dest)
-    except OSError as e:
+    # NOTE: a connection cut short raises http.client.IncompleteRead, an
+    # HTTPException, which is not an OSError.
+    except (OSError, http.client.HTTPException) as e:
         raise DataError(f"could not download {url}: {e}") from e
     finally:
         if os.path.exists(tmp):
