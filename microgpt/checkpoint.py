@@ -1,0 +1,169 @@
+"""One weights format for every implementation: a checked .npz file.
+
+A checkpoint holds each weight matrix under its original name (``wte``,
+``wpe``, ``lm_head``, ``layer0.attn_wq``, ...) as a float64 array, plus one
+JSON entry with the model config and the tokenizer's characters. Any
+implementation's ``to_weights`` output can be saved, and what ``load``
+returns goes straight into any implementation's ``from_weights``.
+"""
+
+import json
+import os
+import tempfile
+import zipfile
+import zlib
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from .config import ModelConfig
+from .data import Tokenizer
+from .engine import Value
+from .params import param_shapes
+
+FORMAT = "microgpt-checkpoint"
+VERSION = 1
+META_KEY = "__microgpt__"  # no weight name starts with "__"
+
+
+class CheckpointError(Exception):
+    """A checkpoint file is missing, corrupt or does not fit its config."""
+
+
+def as_array(w):
+    """A weight matrix of any implementation as a float64 NumPy array."""
+    if hasattr(w, "detach"):  # a torch tensor, on any device, any dtype
+        w = w.detach().cpu().double().numpy()
+    elif not isinstance(w, np.ndarray):  # rows of floats or of Values
+        w = [[v.data if isinstance(v, Value) else v for v in row]
+             for row in w]
+    return np.array(w, dtype=np.float64)  # a copy, never a view
+
+
+def as_weights(params_or_weights):
+    """Name -> float64 array, from a state dict or weights of any impl."""
+    return {name: as_array(w) for name, w in params_or_weights.items()}
+
+
+def check(weights, cfg, tokenizer, where):
+    """Raise CheckpointError unless weights and tokenizer fit cfg."""
+    if tokenizer.vocab_size != cfg.vocab_size:
+        raise CheckpointError(
+            f"{where}: the tokenizer has {tokenizer.vocab_size} ids but "
+            f"the model config has vocab_size {cfg.vocab_size}")
+    shapes = param_shapes(cfg)
+    missing = [n for n in shapes if n not in weights]
+    extra = [n for n in weights if n not in shapes]
+    if missing or extra:
+        raise CheckpointError(
+            f"{where}: weight names do not match the config "
+            f"(missing: {', '.join(missing) or 'none'}; "
+            f"unexpected: {', '.join(extra) or 'none'})")
+    for name, shape in shapes.items():
+        w = weights[name]
+        if w.shape != shape:
+            raise CheckpointError(
+                f"{where}: weight {name} has shape {w.shape}, but the "
+                f"config needs {shape}")
+        if not np.issubdtype(w.dtype, np.floating):
+            raise CheckpointError(
+                f"{where}: weight {name} has dtype {w.dtype}, not float")
+        if not np.isfinite(w).all():
+            raise CheckpointError(
+                f"{where}: weight {name} holds NaN or infinite values")
+
+
+def save(path, params_or_weights, model_config, tokenizer):
+    """Write a checkpoint to path atomically; returns the path."""
+    path = Path(path)
+    weights = as_weights(params_or_weights)
+    check(weights, model_config, tokenizer, f"cannot save {path}")
+    meta = {"format": FORMAT, "version": VERSION,
+            "model_config": asdict(model_config),
+            "chars": list(tokenizer.chars)}
+    arrays = {META_KEY: np.array(json.dumps(meta)), **weights}
+    # NOTE: write a temporary file beside path, then rename it over path:
+    # a crash or a full disk never leaves a half-written checkpoint there.
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".microgpt-",
+                               suffix=".npz.part")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)  # a file object: no ".npz" is appended
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path
+
+
+def _read(path):
+    """Every array of the .npz at path; CheckpointError if unreadable."""
+    try:
+        with open(path, "rb") as f:
+            magic = f.read(4)
+        # NOTE: check the zip header first: np.load takes anything else
+        # for a pickle and would blame "pickled data" for a text file.
+        if magic != b"PK\x03\x04":
+            what = "is empty" if not magic else "is not an .npz archive"
+            raise CheckpointError(f"{path}: not a microgpt checkpoint "
+                                  f"(the file {what})")
+        # NOTE: allow_pickle=False: a checkpoint is data, never code.
+        npz = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: no such checkpoint file") from None
+    except IsADirectoryError:
+        raise CheckpointError(f"{path}: is a directory, not a checkpoint "
+                              f"file") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+        raise CheckpointError(f"{path}: not a readable .npz checkpoint "
+                              f"(truncated or corrupt?): {e}") from None
+    # NOTE: an .npz reads lazily, so a damaged member only shows up here.
+    try:
+        with npz:
+            return {name: npz[name] for name in npz.files}
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile,
+            zlib.error) as e:
+        raise CheckpointError(f"{path}: not a readable .npz checkpoint "
+                              f"(truncated or corrupt?): {e}") from None
+
+
+def _meta(arrays, path):
+    """The checkpoint's config and tokenizer, checked."""
+    if META_KEY not in arrays:
+        raise CheckpointError(f"{path}: not a microgpt checkpoint "
+                              f"(no {META_KEY} entry)")
+    try:
+        meta = json.loads(str(arrays.pop(META_KEY)))
+        if meta.get("format") != FORMAT:
+            raise CheckpointError(f"{path}: not a microgpt checkpoint "
+                                  f"(format {meta.get('format')!r})")
+        if meta.get("version") != VERSION:
+            raise CheckpointError(
+                f"{path}: checkpoint version {meta.get('version')!r} is "
+                f"not supported (this microgpt reads version {VERSION})")
+        cfg = ModelConfig(**meta["model_config"])
+        chars = meta["chars"]
+        if not all(isinstance(c, str) and len(c) == 1 for c in chars) \
+                or chars != sorted(set(chars)):
+            raise CheckpointError(f"{path}: the tokenizer's characters "
+                                  f"are not sorted unique characters")
+    except CheckpointError:
+        raise
+    except (ValueError, TypeError, KeyError, AttributeError) as e:
+        raise CheckpointError(
+            f"{path}: bad model config or tokenizer in checkpoint: "
+            f"{type(e).__name__}: {e}") from None
+    return cfg, Tokenizer(tuple(chars))
+
+
+def load(path):
+    """(weights: name -> float64 array, ModelConfig, Tokenizer) of path."""
+    arrays = _read(path)
+    cfg, tokenizer = _meta(arrays, path)
+    check(arrays, cfg, tokenizer, str(path))
+    weights = {name: arrays[name].astype(np.float64)
+               for name in param_shapes(cfg)}  # the original order
+    return weights, cfg, tokenizer
