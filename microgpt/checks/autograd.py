@@ -1,0 +1,123 @@
+"""Checks for the autograd chapter's exercises."""
+
+import math
+import random
+
+from ..engine import Value, topological_order
+from . import CheckFailed, check_close, passed
+
+
+def _as_value(what, out):
+    """Raise CheckFailed unless out is a Value."""
+    if not isinstance(out, Value):
+        raise CheckFailed(f"{what}: expected a Value, got {out!r}")
+    return out
+
+
+def check_tanh(tanh):
+    """tanh(v) must return a Value with the right data and local grad."""
+    for x in (-2.5, -0.3, 0.0, 0.7, 3.1):
+        v = Value(x)
+        out = _as_value(f"tanh(Value({x}))", tanh(v))
+        check_close(f"tanh(Value({x})).data", out.data, math.tanh(x),
+                    tol=1e-12)
+        out.backward()
+        check_close(f"gradient of tanh at {x}", v.grad,
+                    1 - math.tanh(x) ** 2, tol=1e-12)
+    # Inside a bigger graph: the chain rule, and a node used twice.
+    v = Value(0.4)
+    y = _as_value("tanh(v * v)", tanh(v * v))
+    (y + y).backward()
+    t = math.tanh(0.16)
+    check_close("gradient of tanh(v*v) + tanh(v*v) at 0.4", v.grad,
+                2 * (1 - t * t) * 2 * 0.4, tol=1e-12)
+    passed("tanh")
+
+
+def _test_functions():
+    """(name, f, point) triples; f maps a list of Values or floats."""
+    return [
+        ("x0 * x1 + x2**3", lambda x: x[0] * x[1] + x[2] ** 3,
+         [1.5, -2.0, 0.5]),
+        ("exp(x0) / (1 + x1 * x1)",
+         lambda x: (x[0].exp() if isinstance(x[0], Value)
+                    else math.exp(x[0])) / (1 + x[1] * x[1]),
+         [0.3, 0.8]),
+        ("x0 * x0 * x0 - 4 * x0 + 1 / x1", lambda x: x[0] * x[0] * x[0]
+         - 4 * x[0] + 1 / x[1], [1.25, -0.6]),
+    ]
+
+
+def check_numerical_grad(numerical_grad):
+    """numerical_grad(f, xs) -> d f / d xs[i] for each i, by differences."""
+    for name, f, point in _test_functions():
+        xs = [Value(x) for x in point]
+        f(xs).backward()
+        exact = [v.grad for v in xs]
+        got = numerical_grad(f, list(point))
+        # NOTE: central differences are accurate to about 1e-8 here;
+        # one-sided ones only to about 1e-5, and fail this tolerance.
+        check_close(f"numerical gradient of {name} at {point}", got, exact,
+                    tol=1e-6)
+    passed("numerical_grad")
+
+
+def _random_graph(rng, n_leaves=4, n_ops=25):
+    """A seeded random expression with shared subexpressions."""
+    nodes = [Value(rng.uniform(0.5, 2.0)) for _ in range(n_leaves)]
+    for _ in range(n_ops):
+        a, b = rng.choice(nodes), rng.choice(nodes)
+        op = rng.choice("+*e")
+        node = a + b if op == "+" else a * b if op == "*" else (a * 0.1).exp()
+        nodes.append(node)
+    root = nodes[-1]
+    for node in nodes[-6:-1]:
+        root = root + node
+    return root
+
+
+def _check_order(where, got, expected):
+    """Raise CheckFailed unless got lists expected's nodes in a valid order."""
+    position = {}
+    for i, node in enumerate(got):
+        if id(node) in position:
+            raise CheckFailed(f"{where}: the node at position {i} "
+                              f"(data={node.data:.6g}) also appears at "
+                              f"position {position[id(node)]}")
+        position[id(node)] = i
+    missing = [n for n in expected if id(n) not in position]
+    if missing or len(got) != len(expected):
+        raise CheckFailed(f"{where}: got {len(got)} nodes, expected "
+                          f"{len(expected)} ({len(missing)} missing)")
+    for i, node in enumerate(got):
+        for child in node._children:
+            j = position[id(child)]
+            if j > i:
+                raise CheckFailed(
+                    f"{where}: the node at position {i} "
+                    f"(data={node.data:.6g}) comes before its child "
+                    f"at position {j} (data={child.data:.6g})")
+
+
+def check_topo_sort(topo_sort, seed=0, depth=10_000):
+    """topo_sort(root) -> every node under root, each after its children.
+
+    It must not recurse: the last graph is a chain deeper than Python's
+    recursion limit.
+    """
+    rng = random.Random(seed)
+    for trial in range(5):
+        root = _random_graph(rng)
+        _check_order(f"random graph #{trial}", list(topo_sort(root)),
+                     topological_order(root))
+    chain = Value(0.0)
+    for _ in range(depth):
+        chain = chain + 1.0
+    where = f"a chain of {depth} additions"
+    try:
+        got = list(topo_sort(chain))
+    except RecursionError:
+        raise CheckFailed(f"{where}: hit Python's recursion limit; walk the "
+                          f"graph with an explicit stack") from None
+    _check_order(where, got, topological_order(chain))
+    passed("topo_sort")

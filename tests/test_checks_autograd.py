@@ -1,0 +1,136 @@
+"""The autograd chapter's exercise checks pass right answers, fail wrong."""
+
+import math
+
+import pytest
+
+from microgpt.checks import CheckFailed, autograd
+from microgpt.engine import Value
+
+pytestmark = pytest.mark.autograd
+
+
+def tanh(v):
+    t = math.tanh(v.data)
+    return Value(t, (v,), (1 - t * t,))
+
+
+def numerical_grad(f, xs, h=1e-5):
+    grads = []
+    for i in range(len(xs)):
+        up, down = list(xs), list(xs)
+        up[i] += h
+        down[i] -= h
+        grads.append((f(up) - f(down)) / (2 * h))
+    return grads
+
+
+def topo_sort(root):
+    """Post-order DFS with an explicit stack of (node, children left)."""
+    order, seen = [], {root}
+    stack = [(root, list(root._children))]
+    while stack:
+        node, todo = stack[-1]
+        if todo:
+            child = todo.pop(0)
+            if child not in seen:
+                seen.add(child)
+                stack.append((child, list(child._children)))
+        else:
+            stack.pop()
+            order.append(node)
+    return order
+
+
+def recursive_topo_sort(root):
+    order, seen = [], set()
+
+    def visit(node):
+        if node not in seen:
+            seen.add(node)
+            for child in node._children:
+                visit(child)
+            order.append(node)
+    visit(root)
+    return order
+
+
+def test_tanh_passes_the_reference(capsys):
+    autograd.check_tanh(tanh)
+    assert "✓ tanh" in capsys.readouterr().out
+
+
+def test_tanh_with_wrong_local_gradient_fails_on_gradient():
+    def wrong(v):
+        t = math.tanh(v.data)
+        return Value(t, (v,), (1 - t,))
+    with pytest.raises(CheckFailed, match=r"gradient of tanh at -2.5: got "
+                       r".*difference"):
+        autograd.check_tanh(wrong)
+
+
+def test_tanh_without_children_fails_on_gradient():
+    with pytest.raises(CheckFailed, match=r"gradient of tanh at -2.5: got 0"):
+        autograd.check_tanh(lambda v: Value(math.tanh(v.data)))
+
+
+def test_tanh_must_return_a_value():
+    with pytest.raises(CheckFailed, match=r"expected a Value, got -0.98"):
+        autograd.check_tanh(lambda v: math.tanh(v.data))
+
+
+def test_numerical_grad_passes_central_differences(capsys):
+    autograd.check_numerical_grad(numerical_grad)
+    assert "✓ numerical_grad" in capsys.readouterr().out
+
+
+def test_numerical_grad_one_sided_fails_with_a_location():
+    def one_sided(f, xs, h=1e-5):
+        grads = []
+        for i in range(len(xs)):
+            up = list(xs)
+            up[i] += h
+            grads.append((f(up) - f(xs)) / h)
+        return grads
+    with pytest.raises(CheckFailed, match=r"numerical gradient of x0 \* x1 "
+                       r"\+ x2\*\*3 at .*\[2\]: got"):
+        autograd.check_numerical_grad(one_sided)
+
+
+def test_topo_sort_passes_an_iterative_solution(capsys):
+    autograd.check_topo_sort(topo_sort)
+    assert "✓ topo_sort" in capsys.readouterr().out
+
+
+def test_topo_sort_recursive_fails_on_the_deep_chain():
+    with pytest.raises(CheckFailed, match=r"chain of 10000 additions: hit "
+                       r"Python's recursion limit"):
+        autograd.check_topo_sort(recursive_topo_sort)
+
+
+def test_topo_sort_reversed_fails_on_order():
+    with pytest.raises(CheckFailed, match=r"comes before its child"):
+        autograd.check_topo_sort(lambda root: topo_sort(root)[::-1])
+
+
+def test_topo_sort_without_dedup_fails_on_repeats():
+    def no_dedup(root):
+        order = []
+        stack = [(root, False)]
+        while stack:
+            node, expanded = stack.pop()
+            if expanded:
+                order.append(node)
+            else:
+                stack.append((node, True))
+                stack.extend((c, False) for c in reversed(node._children))
+        return order
+    with pytest.raises(CheckFailed, match=r"also appears at position"):
+        autograd.check_topo_sort(no_dedup)
+
+
+def test_topo_sort_missing_leaves_fails_on_count():
+    def no_leaves(root):
+        return [n for n in topo_sort(root) if n._children]
+    with pytest.raises(CheckFailed, match=r"missing"):
+        autograd.check_topo_sort(no_leaves)
