@@ -62,6 +62,16 @@ def test_train_prints_the_originals_summary_then_samples(trained, docs):
     assert samples_of(result.stdout) == expected.samples
 
 
+def test_the_default_run_is_the_originals(tmp_path, expected_run):
+    log = tmp_path / "log.jsonl"
+    result = microgpt("train", "--log", str(log))  # numpy, all defaults
+    assert result.returncode == 0, result.stderr
+    assert samples_of(result.stdout) == expected_run["samples"]
+    losses = [json.loads(line)["loss"] for line in
+              log.read_text().splitlines()]
+    assert losses == pytest.approx(expected_run["losses"], rel=1e-12)
+
+
 def test_train_shows_a_progress_bar_on_stderr(trained):
     result = trained[0]
     assert "4/4" in result.stderr and "step/s" in result.stderr
