@@ -1,0 +1,305 @@
+"""The GPT in PyTorch: the same model, differentiated by torch autograd.
+
+It runs on CUDA when available, otherwise on the CPU. On the CPU the
+default dtype is float64, so it matches the scalar twin to about 1e-15;
+on a GPU it is float32, the GPU's fast native width (float64 runs at a
+fraction of the speed on most cards). Pass device= and dtype= to choose.
+"""
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .params import init_weights
+
+# -- parameters -------------------------------------------------------------
+
+
+def default_device():
+    """CUDA when torch can see a GPU, else the CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def default_dtype(device):
+    """float64 on the CPU (parity with the twins), float32 on a GPU."""
+    return torch.float64 if torch.device(device).type == "cpu" \
+        else torch.float32
+
+
+def from_weights(weights, device=None, dtype=None):
+    """Name -> rows of floats (or arrays), as a state dict of leaf tensors."""
+    device = torch.device(device) if device is not None else default_device()
+    dtype = dtype if dtype is not None else default_dtype(device)
+    # NOTE: through float64 numpy first, so float32 tensors are the float64
+    # weights rounded once, whatever the input held (lists, arrays or
+    # another state dict's tensors).
+    return {name: torch.tensor(np.asarray(_host(rows), dtype=np.float64))
+            .to(device, dtype).requires_grad_()
+            for name, rows in weights.items()}
+
+
+def _host(w):
+    """A tensor as a CPU tensor outside autograd; anything else as is."""
+    return w.detach().cpu() if torch.is_tensor(w) else w
+
+
+def to_weights(params):
+    """The state dict's current values: name -> float64 numpy array."""
+    # NOTE: copy=True, or a CPU float64 tensor would share its memory with
+    # the array, and the next training step would change the "snapshot".
+    return {name: p.detach().to("cpu", torch.float64, copy=True).numpy()
+            for name, p in params.items()}
+
+
+def init_params(cfg, rng, device=None, dtype=None):
+    """A fresh model from rng's Gaussian draws (never torch's RNG)."""
+    return from_weights(init_weights(cfg, rng), device, dtype)
+
+
+# -- building blocks --------------------------------------------------------
+
+
+def linear(x, w):
+    """x @ w.T for a weight matrix w of shape (out, in); no bias."""
+    return F.linear(x, w)                          # (..., out)
+
+
+def softmax(logits):
+    """Probabilities along the last axis."""
+    # NOTE: torch's kernel subtracts the row max itself, as the scalar twin
+    # does by hand; one fused op is much cheaper than five small ones.
+    return torch.softmax(logits, dim=-1)
+
+
+def rmsnorm(x):
+    """Rescale each row of x to unit root-mean-square; no learned gain."""
+    ms = (x * x).mean(dim=-1, keepdim=True)        # (..., 1)
+    return x * (ms + 1e-5) ** -0.5                 # (..., n_embd)
+
+
+# -- the model --------------------------------------------------------------
+
+
+def new_kv_cache(cfg):
+    """Empty per-layer lists of past keys and values."""
+    return [[] for _ in range(cfg.n_layer)], [[] for _ in range(cfg.n_layer)]
+
+
+def attention(q, k, v, cfg):
+    """Causal multi-head attention of queries q over keys k and values v.
+
+    q is (..., Tq, n_embd) and k, v are (..., Tk, n_embd) with Tk >= Tq;
+    the queries are the last Tq positions, so each one sees the keys up to
+    its own position.
+    """
+    tq, tk, hd = q.shape[-2], k.shape[-2], cfg.head_dim
+
+    def heads(x):                                  # (..., T, n_embd) ->
+        return x.unflatten(-1, (cfg.n_head, hd)).transpose(-3, -2)
+
+    q, k, v = heads(q), heads(k), heads(v)         # (..., n_head, T, hd)
+    scores = q @ k.transpose(-2, -1) / hd**0.5     # (..., n_head, Tq, Tk)
+    if tq > 1:  # one query over a cache sees everything: no mask needed
+        future = torch.ones(tq, tk, dtype=torch.bool, device=q.device)
+        future = future.triu(tk - tq + 1)          # (Tq, Tk)
+        scores = scores.masked_fill(future, float("-inf"))
+    out = softmax(scores) @ v                      # (..., n_head, Tq, hd)
+    return out.transpose(-3, -2).flatten(-2)       # (..., Tq, n_embd)
+
+
+def gpt(token_id, pos_id, kv_cache, params, cfg):
+    """Logits for the next token after token_id at position pos_id.
+
+    With ints, one position: its key and value join kv_cache, and the
+    logits are (vocab_size,). forward passes (..., T) id tensors and
+    kv_cache=None instead: all T positions at once, with a causal mask.
+    """
+    one = not torch.is_tensor(token_id)
+    if one:  # a single position, as a batch of one row
+        token_id, pos_id = [token_id], [pos_id]
+    tok = params["wte"][token_id]                  # (..., T, n_embd)
+    pos = params["wpe"][pos_id]                    # (T, n_embd)
+    # NOTE: not redundant with the norm inside the block: the residual
+    # path below carries this normalized x, not the raw embedding sum.
+    x = rmsnorm(tok + pos)                         # (..., T, n_embd)
+    for i in range(cfg.n_layer):
+        layer = f"layer{i}."
+        residual = x
+        x = rmsnorm(x)
+        q = linear(x, params[layer + "attn_wq"])   # (..., T, n_embd)
+        k = linear(x, params[layer + "attn_wk"])   # (..., T, n_embd)
+        v = linear(x, params[layer + "attn_wv"])   # (..., T, n_embd)
+        if kv_cache is not None:
+            keys, values = kv_cache
+            keys[i].append(k)
+            values[i].append(v)
+            k = torch.cat(keys[i], dim=-2)         # (..., t, n_embd)
+            v = torch.cat(values[i], dim=-2)       # (..., t, n_embd)
+        x = attention(q, k, v, cfg)                # (..., T, n_embd)
+        x = linear(x, params[layer + "attn_wo"]) + residual
+        residual = x
+        x = rmsnorm(x)
+        x = linear(x, params[layer + "mlp_fc1"])   # (..., T, 4 * n_embd)
+        x = torch.relu(x)
+        x = linear(x, params[layer + "mlp_fc2"]) + residual
+    logits = linear(x, params["lm_head"])          # (..., T, vocab_size)
+    return logits[0] if one else logits
+
+
+def forward(params, tokens, cfg):
+    """Logits at every position of tokens (a list or (..., T) ids)."""
+    device = params["wte"].device
+    ids = torch.as_tensor(tokens, device=device)   # (..., T)
+    pos = torch.arange(ids.shape[-1], device=device)
+    return gpt(ids, pos, None, params, cfg)        # (..., T, vocab_size)
+
+
+def _check_docs(batch):
+    """Raise ValueError unless every document has something to predict."""
+    for tokens in batch:
+        if len(tokens) < 2:
+            raise ValueError(f"a document needs at least 2 tokens (BOS and "
+                             f"a target), got {list(tokens)!r}")
+
+
+def doc_loss(params, tokens, cfg):
+    """Mean cross-entropy of predicting tokens[1:] from what precedes.
+
+    A document longer than the context is cut to its first block_size
+    predictions, as in the original.
+    """
+    _check_docs([tokens])
+    n = min(cfg.block_size, len(tokens) - 1)
+    ids = torch.tensor(tokens[:n + 1], device=params["wte"].device)
+    logits = forward(params, ids[:n], cfg)         # (n, vocab_size)
+    # NOTE: cross_entropy is -log(softmax) fused (log-sum-exp); it agrees
+    # with the scalar's -log(softmax(.)[target]) to the last few bits.
+    return F.cross_entropy(logits, ids[1:])        # mean over n targets
+
+
+def batch_loss(params, batch, cfg):
+    """Mean cross-entropy over every real target of a batch of documents.
+
+    Documents are padded at the end: causal attention never lets a real
+    position see the padding after it, and padding targets are ignored.
+    So the loss is (sum over real targets) / (number of real targets).
+    """
+    if len(batch) == 1:
+        # NOTE: so B = 1 is train_step's loss bit for bit. The (B, T)
+        # path below rounds some gradients differently in the last bit
+        # and costs ~10% more, in ops that only reshape.
+        return doc_loss(params, batch[0], cfg)
+    _check_docs(batch)
+    ns = [min(cfg.block_size, len(tokens) - 1) for tokens in batch]
+    t, pad = max(ns), cfg.vocab_size - 1  # any valid id would do as pad
+    inputs = [list(tok[:n]) + [pad] * (t - n) for tok, n in zip(batch, ns)]
+    targets = [list(tok[1:n + 1]) + [-1] * (t - n)
+               for tok, n in zip(batch, ns)]
+    logits = forward(params, inputs, cfg)          # (B, T, vocab_size)
+    targets = torch.tensor(targets, device=logits.device)  # (B, T)
+    total = F.cross_entropy(logits.flatten(0, 1), targets.flatten(),
+                            ignore_index=-1, reduction="sum")
+    return total / sum(ns)
+
+
+def _grads(params):
+    """Name -> float64 numpy copy of each .grad; then clears the .grad."""
+    grads = {}
+    for name, p in params.items():
+        grads[name] = p.grad.to("cpu", torch.float64, copy=True).numpy()
+        p.grad = None
+    return grads
+
+
+def loss_and_grads(params, tokens, cfg):
+    """The loss (a float) and name -> gradient arrays; clears .grad."""
+    loss = doc_loss(params, tokens, cfg)
+    loss.backward()
+    return loss.item(), _grads(params)
+
+
+def loss_and_grads_batch(params, batch, cfg):
+    """loss_and_grads for a batch, averaged over its real targets."""
+    loss = batch_loss(params, batch, cfg)
+    loss.backward()
+    return loss.item(), _grads(params)
+
+
+# -- training and sampling --------------------------------------------------
+
+
+class Adam:
+    """Adam with bias correction, on all parameters as one flat vector."""
+
+    def __init__(self, params, tcfg, device=None, dtype=None):
+        # device and dtype are accepted so that train.run can pass the same
+        # keywords as to init_params; the moments follow the parameters.
+        self.params = list(params.values())
+        # NOTE: 1-D views that share memory with the parameters, so one
+        # in-place op per tensor applies the update without autograd.
+        self.flat = [p.detach().view(-1) for p in self.params]
+        self.sizes = [p.numel() for p in self.params]
+        self.beta1, self.beta2, self.eps = tcfg.beta1, tcfg.beta2, \
+            tcfg.eps_adam
+        like = self.params[0]
+        n = sum(self.sizes)
+        self.m = like.new_zeros(n)  # running mean of gradients   (n,)
+        self.v = like.new_zeros(n)  # running mean of their squares (n,)
+        self.t = 0                  # steps taken
+
+    @torch.no_grad()
+    def step(self, lr):
+        """Move every parameter by its .grad, then clear the .grad."""
+        # NOTE: by hand, not torch.optim.Adam: that one folds the bias
+        # corrections into the step size and under eps (lr / (1 - b1**t),
+        # sqrt(v) / sqrt(1 - b2**t) + eps). Equal on paper, but rounded
+        # differently in the last bits; here each update is the scalar
+        # twin's own expression, so only the model's ops can differ.
+        # One flat vector turns ~10 ops per tensor into ~10 ops in all:
+        # at this size, op overhead is the whole cost.
+        self.t += 1
+        b1, b2 = self.beta1, self.beta2
+        g = torch.cat([p.grad.view(-1) for p in self.params])  # (n,)
+        self.m.mul_(b1).add_((1 - b1) * g)
+        self.v.mul_(b2).add_((1 - b2) * (g * g))
+        m_hat = self.m / (1 - b1 ** self.t)
+        v_hat = self.v / (1 - b2 ** self.t)
+        update = lr * m_hat / (v_hat.sqrt() + self.eps)        # (n,)
+        torch._foreach_sub_(self.flat, update.split(self.sizes))
+        for p in self.params:
+            p.grad = None
+
+
+def train_step(params, opt, tokens, lr, cfg):
+    """One step on one document; returns its loss before the update."""
+    loss = doc_loss(params, tokens, cfg)
+    loss.backward()
+    opt.step(lr)
+    return loss.item()  # the step's only sync with the device
+
+
+def train_step_batch(params, opt, batch, lr, cfg):
+    """One step on B documents; the loss is averaged over real targets."""
+    loss = batch_loss(params, batch, cfg)
+    loss.backward()
+    opt.step(lr)
+    return loss.item()
+
+
+@torch.inference_mode()
+def generate(params, cfg, rng, temperature):
+    """Draw one sequence of ids until BOS (the last id) or block_size."""
+    bos = cfg.vocab_size - 1
+    cache = new_kv_cache(cfg)
+    token, out = bos, []
+    for pos in range(cfg.block_size):
+        logits = gpt(token, pos, cache, params, cfg)   # (vocab_size,)
+        probs = softmax(logits / temperature)          # (vocab_size,)
+        # NOTE: the draw is Python's, from the run's one random stream, so
+        # every twin consumes rng identically.
+        token = rng.choices(range(cfg.vocab_size),
+                            weights=probs.tolist())[0]
+        if token == bos:
+            break
+        out.append(token)
+    return out

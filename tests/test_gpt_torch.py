@@ -1,0 +1,320 @@
+"""The PyTorch twin against the scalar reference: parity, cache, batching."""
+
+import random
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from microgpt import gpt_scalar, gpt_torch  # noqa: E402
+from microgpt.config import ModelConfig, TrainConfig  # noqa: E402
+from microgpt.params import init_weights  # noqa: E402
+from microgpt.train import lr_at, prepare, run  # noqa: E402
+
+pytestmark = pytest.mark.torch
+
+TOL = 1e-12  # relative; float64 twins agree to ~1e-15
+
+CONFIGS = {
+    "default": ModelConfig(),
+    "n_layer=2": ModelConfig(n_layer=2),
+    "n_layer=3": ModelConfig(n_layer=3),
+    "n_head=1": ModelConfig(n_head=1),
+    "n_head=2": ModelConfig(n_head=2),
+    "n_head=8": ModelConfig(n_head=8),
+    "n_embd=8": ModelConfig(n_embd=8, n_head=2),
+    "n_embd=32": ModelConfig(n_embd=32),
+    "block_size=4": ModelConfig(block_size=4),
+    "block_size=8": ModelConfig(block_size=8),
+}
+
+
+@pytest.fixture(scope="module")
+def shuffled(docs):
+    """The seed-42 documents and tokenizer of the original run."""
+    _, shuffled, tok = prepare(docs, 42)
+    return shuffled, tok
+
+
+def pick_docs(shuffled, cfg, k=3):
+    """k framed names, the last the longest (cut when it outgrows cfg)."""
+    names, tok = shuffled
+    long = max(names, key=len)
+    return [tok.frame(n) for n in names[:k - 1] + [long]]
+
+
+def twins(cfg, seed=0):
+    """The same initial weights as scalar and as CPU float64 torch params."""
+    weights = init_weights(cfg, random.Random(seed))
+    return (gpt_scalar.from_weights(weights),
+            gpt_torch.from_weights(weights, device="cpu"))
+
+
+def rel_err(got, expected):
+    """max |got - expected| relative to max |expected|."""
+    got, expected = np.asarray(got), np.asarray(expected, dtype=np.float64)
+    return np.abs(got - expected).max() / np.abs(expected).max()
+
+
+def assert_grads_close(got, expected, tol=TOL):
+    """Every gradient by parameter name, relative to its largest entry."""
+    assert list(got) == list(expected)
+    for name in expected:
+        assert got[name].shape == np.shape(expected[name]), name
+        err = rel_err(got[name], expected[name])
+        assert err <= tol, f"{name}: relative error {err:.3g}"
+
+
+# -- parameters and devices -------------------------------------------------
+
+
+def test_default_device_is_cuda_exactly_when_available():
+    want = "cuda" if torch.cuda.is_available() else "cpu"
+    assert gpt_torch.default_device().type == want
+    assert gpt_torch.default_dtype("cpu") == torch.float64
+    assert gpt_torch.default_dtype("cuda") == torch.float32
+
+
+def test_explicit_cpu_device_gives_float64_leaves():
+    params = gpt_torch.init_params(ModelConfig(), random.Random(0),
+                                   device="cpu")
+    for p in params.values():
+        assert p.device.type == "cpu" and p.dtype == torch.float64
+        assert p.is_leaf and p.requires_grad
+    half = gpt_torch.init_params(ModelConfig(), random.Random(0),
+                                 device="cpu", dtype=torch.float32)
+    assert all(p.dtype == torch.float32 for p in half.values())
+
+
+def test_weights_round_trip_exactly_and_are_copies():
+    cfg = ModelConfig()
+    weights = init_weights(cfg, random.Random(3))
+    params = gpt_torch.from_weights(weights, device="cpu")
+    out = gpt_torch.to_weights(params)
+    assert list(out) == list(weights)
+    for name, rows in weights.items():
+        assert out[name].dtype == np.float64
+        assert np.array_equal(out[name], np.array(rows))
+    with torch.no_grad():
+        params["wte"] += 1.0
+    assert np.array_equal(out["wte"], np.array(weights["wte"]))
+    again = gpt_torch.from_weights(params, device="cpu")  # tensors too
+    assert torch.equal(again["wte"], params["wte"])
+    assert again["wte"] is not params["wte"] and again["wte"].is_leaf
+
+
+def test_init_uses_the_shared_python_stream_not_torchs():
+    cfg = ModelConfig()
+    torch.manual_seed(123)
+    a = gpt_torch.to_weights(gpt_torch.init_params(cfg, random.Random(7),
+                                                   device="cpu"))
+    torch.manual_seed(456)
+    b = gpt_torch.to_weights(gpt_torch.init_params(cfg, random.Random(7),
+                                                   device="cpu"))
+    expected = init_weights(cfg, random.Random(7))
+    for name in expected:
+        assert np.array_equal(a[name], b[name])
+        assert np.array_equal(a[name], np.array(expected[name]))
+
+
+def test_package_imports_without_torch():
+    # NOTE: a fresh interpreter where `import torch` fails: only gpt_torch
+    # may need it, so the rest of the package must still import.
+    code = (
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'torch' or name.startswith('torch.'):\n"
+        "            raise ImportError('torch is blocked')\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "import microgpt, microgpt.train, microgpt.gpt_scalar\n"
+        "import microgpt.gpt_numpy, microgpt.checkpoint, microgpt.cli\n"
+        "assert 'torch' not in sys.modules\n")
+    done = subprocess.run([sys.executable, "-c", code],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(),
+                    reason="needs a CUDA GPU; none is visible to torch")
+def test_cuda_trains_and_samples_close_to_the_cpu(shuffled):
+    cfg, tcfg = ModelConfig(), TrainConfig()
+    weights = init_weights(cfg, random.Random(0))
+    cpu = gpt_torch.from_weights(weights, device="cpu")
+    gpu = gpt_torch.from_weights(weights)  # the default device
+    assert all(p.is_cuda and p.dtype == torch.float32
+               for p in gpu.values())
+    opt_cpu, opt_gpu = gpt_torch.Adam(cpu, tcfg), gpt_torch.Adam(gpu, tcfg)
+    names, tok = shuffled
+    for step in range(20):
+        tokens, lr = tok.frame(names[step]), lr_at(step, tcfg)
+        want = gpt_torch.train_step(cpu, opt_cpu, tokens, lr, cfg)
+        got = gpt_torch.train_step(gpu, opt_gpu, tokens, lr, cfg)
+        assert got == pytest.approx(want, rel=1e-4)
+    ids = gpt_torch.generate(gpu, cfg, random.Random(1), 0.5)
+    assert len(ids) <= cfg.block_size
+    assert all(0 <= i < cfg.vocab_size - 1 for i in ids)
+    assert gpt_torch.to_weights(gpu)["wte"].dtype == np.float64
+
+
+# -- parity with the scalar reference ---------------------------------------
+
+
+@pytest.mark.parametrize("cfg", CONFIGS.values(), ids=CONFIGS.keys())
+def test_loss_and_every_gradient_match_scalar(cfg, shuffled):
+    scalar, params = twins(cfg)
+    for tokens in pick_docs(shuffled, cfg):
+        want_loss, want = gpt_scalar.loss_and_grads(scalar, tokens, cfg)
+        loss, grads = gpt_torch.loss_and_grads(params, tokens, cfg)
+        assert abs(loss - want_loss) <= TOL * abs(want_loss)
+        assert_grads_close(grads, want)
+        assert all(p.grad is None for p in params.values())
+
+
+@pytest.mark.parametrize("cfg", [CONFIGS[k] for k in
+                                 ("default", "n_layer=2", "n_head=1")],
+                         ids=["default", "n_layer=2", "n_head=1"])
+def test_kv_cache_decoding_equals_the_full_forward(cfg, shuffled):
+    _, params = twins(cfg)
+    tokens = pick_docs(shuffled, cfg)[0]
+    full = gpt_torch.forward(params, tokens, cfg).detach()
+    cache = gpt_torch.new_kv_cache(cfg)
+    for pos, token in enumerate(tokens):
+        step = gpt_torch.gpt(token, pos, cache, params, cfg).detach()
+        assert step.shape == (cfg.vocab_size,)
+        assert rel_err(step, full[pos]) <= TOL
+    assert all(len(keys) == len(tokens) for keys in cache[0])
+
+
+def test_forward_is_causal():
+    cfg = ModelConfig()
+    _, params = twins(cfg)
+    a = gpt_torch.forward(params, [26, 1, 2, 3, 4], cfg).detach()
+    b = gpt_torch.forward(params, [26, 1, 2, 9, 9], cfg).detach()
+    assert torch.equal(a[:3], b[:3])
+    assert not torch.equal(a[3:], b[3:])
+
+
+def test_short_documents_are_an_error():
+    cfg = ModelConfig()
+    _, params = twins(cfg)
+    with pytest.raises(ValueError, match="at least 2 tokens"):
+        gpt_torch.doc_loss(params, [26], cfg)
+
+
+def test_steps_match_a_live_scalar_run(shuffled):
+    # NOTE: a small model, so 100 scalar steps take seconds; every loss and
+    # then every weight must still agree.
+    cfg, tcfg = ModelConfig(n_embd=8, n_head=2, block_size=8), \
+        TrainConfig(num_steps=100)
+    scalar, params = twins(cfg, seed=5)
+    s_opt, t_opt = gpt_scalar.Adam(scalar, tcfg), gpt_torch.Adam(params, tcfg)
+    names, tok = shuffled
+    for step in range(tcfg.num_steps):
+        tokens, lr = tok.frame(names[step]), lr_at(step, tcfg)
+        want = gpt_scalar.train_step(scalar, s_opt, tokens, lr, cfg)
+        got = gpt_torch.train_step(params, t_opt, tokens, lr, cfg)
+        assert abs(got - want) <= TOL * abs(want), f"step {step + 1}"
+    want_w = gpt_scalar.to_weights(scalar)
+    for name, w in gpt_torch.to_weights(params).items():
+        assert rel_err(w, want_w[name]) <= TOL, name
+
+
+def test_first_300_steps_match_the_recorded_run(docs, expected_run):
+    # The recorded losses are the scalar twin's, bit for bit (its own
+    # test), so this is a few hundred steps of parity in under a second.
+    cfg, tcfg = ModelConfig(), TrainConfig()  # lr_at decays over 1000
+    rng, names, tok = prepare(docs, tcfg.seed)
+    params = gpt_torch.init_params(cfg, rng, device="cpu")
+    opt = gpt_torch.Adam(params, tcfg, device="cpu")
+    for step, want in enumerate(expected_run["losses"][:300]):
+        got = gpt_torch.train_step(params, opt, tok.frame(names[step]),
+                                   lr_at(step, tcfg), cfg)
+        assert abs(got - want) <= TOL * abs(want), f"step {step + 1}"
+
+
+@pytest.mark.slow
+def test_full_run_matches_the_original(docs, expected_run):
+    result = run("torch", docs, ModelConfig(), TrainConfig(), device="cpu")
+    want = expected_run["losses"]
+    assert len(result.losses) == len(want) == 1000
+    for step, (got, exp) in enumerate(zip(result.losses, want)):
+        assert abs(got - exp) <= TOL * abs(exp), f"step {step + 1}"
+    assert result.samples == expected_run["samples"]
+
+
+def test_generate_draws_like_scalar():
+    cfg = ModelConfig()
+    scalar, params = twins(cfg, seed=11)
+    rng_s, rng_t = random.Random(2), random.Random(2)
+    for temperature in (0.5, 1.0):
+        for _ in range(3):
+            want = gpt_scalar.generate(scalar, cfg, rng_s, temperature)
+            assert gpt_torch.generate(params, cfg, rng_t,
+                                      temperature) == want
+    assert rng_s.getstate() == rng_t.getstate()
+
+
+# -- batched training -------------------------------------------------------
+
+
+def test_batch_of_one_is_train_step_exactly(shuffled):
+    cfg, tcfg = ModelConfig(), TrainConfig()
+    _, a = twins(cfg)
+    _, b = twins(cfg)
+    opt_a, opt_b = gpt_torch.Adam(a, tcfg), gpt_torch.Adam(b, tcfg)
+    names, tok = shuffled
+    for step in range(5):
+        tokens, lr = tok.frame(names[step]), lr_at(step, tcfg)
+        assert gpt_torch.train_step(a, opt_a, tokens, lr, cfg) == \
+            gpt_torch.train_step_batch(b, opt_b, [tokens], lr, cfg)
+    for name in a:
+        assert torch.equal(a[name], b[name]), name
+
+
+@pytest.mark.parametrize("cfg", [CONFIGS[k] for k in
+                                 ("default", "block_size=4", "n_layer=2")],
+                         ids=["default", "block_size=4", "n_layer=2"])
+def test_batch_gradient_is_the_token_weighted_sum_of_doc_gradients(
+        cfg, shuffled):
+    _, params = twins(cfg)
+    names, tok = shuffled
+    batch = [tok.frame(n) for n in names[:5] + [min(names, key=len)]]
+    batch += pick_docs(shuffled, cfg, 1)  # the longest name
+    ns = [min(cfg.block_size, len(t) - 1) for t in batch]
+    assert len(set(ns)) > 1  # real padding happens
+    loss, grads = gpt_torch.loss_and_grads_batch(params, batch, cfg)
+    want_loss, want = 0.0, {}
+    for tokens, n in zip(batch, ns):
+        doc, g = gpt_torch.loss_and_grads(params, tokens, cfg)
+        want_loss += doc * n / sum(ns)
+        for name, x in g.items():
+            want[name] = want.get(name, 0) + x * n / sum(ns)
+    assert abs(loss - want_loss) <= TOL * want_loss
+    assert_grads_close(grads, want)
+
+
+def test_batch_gradient_matches_finite_differences(shuffled):
+    cfg = ModelConfig(block_size=8)
+    _, params = twins(cfg)
+    names, tok = shuffled
+    batch = [tok.frame(n) for n in names[:4]] + pick_docs(shuffled, cfg, 1)
+    _, grads = gpt_torch.loss_and_grads_batch(params, batch, cfg)
+    h, rng = 1e-6, random.Random(0)
+    for name, p in params.items():
+        for _ in range(3):
+            i = rng.randrange(p.shape[0])
+            j = rng.randrange(p.shape[1])
+            old, losses = p[i, j].item(), []
+            for delta in (h, -h):
+                with torch.no_grad():
+                    p[i, j] = old + delta
+                    losses.append(gpt_torch.batch_loss(params, batch,
+                                                       cfg).item())
+                    p[i, j] = old
+            numeric = (losses[0] - losses[1]) / (2 * h)
+            assert grads[name][i, j] == pytest.approx(
+                numeric, rel=1e-6, abs=1e-9), f"{name}[{i}, {j}]"
