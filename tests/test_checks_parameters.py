@@ -1,0 +1,104 @@
+"""The parameters chapter's exercise checks pass right answers, fail wrong."""
+
+import pytest
+
+from microgpt.checks import CheckFailed, parameters
+from microgpt.params import param_shapes
+
+pytestmark = pytest.mark.model
+
+
+def count_params(cfg):
+    V, B, d, L = cfg.vocab_size, cfg.block_size, cfg.n_embd, cfg.n_layer
+    return 2 * V * d + B * d + 12 * L * d * d
+
+
+def init_weights(cfg, rng, std):
+    return {name: [[rng.gauss(0, std) for _ in range(cols)]
+                   for _ in range(rows)]
+            for name, (rows, cols) in param_shapes(cfg).items()}
+
+
+def unflatten(flat, cfg):
+    it = iter(flat)
+    return {name: [[next(it) for _ in range(cols)] for _ in range(rows)]
+            for name, (rows, cols) in param_shapes(cfg).items()}
+
+
+def test_count_params_passes_the_formula(capsys):
+    parameters.check_count_params(count_params)
+    assert "✓ count_params" in capsys.readouterr().out
+
+
+def test_count_params_without_wpe_fails_naming_the_config():
+    def no_wpe(cfg):
+        return count_params(cfg) - cfg.block_size * cfg.n_embd
+    with pytest.raises(CheckFailed, match=r"count_params\(vocab_size=27, "
+                       r"n_layer=1, n_embd=16, block_size=16\): got 3936, "
+                       r"expected 4192"):
+        parameters.check_count_params(no_wpe)
+
+
+def test_count_params_ignoring_depth_fails_on_a_deeper_config():
+    def one_layer(cfg):
+        V, B, d = cfg.vocab_size, cfg.block_size, cfg.n_embd
+        return 2 * V * d + B * d + 12 * d * d
+    with pytest.raises(CheckFailed, match=r"n_layer=3"):
+        parameters.check_count_params(one_layer)
+
+
+def test_init_weights_passes_the_reference(capsys):
+    parameters.check_init_weights(init_weights)
+    assert "✓ init_weights" in capsys.readouterr().out
+
+
+def test_init_weights_column_major_fails_at_an_entry():
+    def column_major(cfg, rng, std):
+        out = {}
+        for name, (rows, cols) in param_shapes(cfg).items():
+            by_col = [[rng.gauss(0, std) for _ in range(rows)]
+                      for _ in range(cols)]
+            out[name] = [list(r) for r in zip(*by_col)]
+        return out
+    with pytest.raises(CheckFailed, match=r"wte\[0\]\[1\] is .*expected"):
+        parameters.check_init_weights(column_major)
+
+
+def test_init_weights_with_wrong_std_fails_at_the_first_entry():
+    with pytest.raises(CheckFailed, match=r"wte\[0\]\[0\] is .*difference"):
+        parameters.check_init_weights(
+            lambda cfg, rng, std: init_weights(cfg, rng, 0.1))
+
+
+def test_init_weights_with_an_extra_draw_fails_on_the_stream():
+    def extra_draw(cfg, rng, std):
+        weights = init_weights(cfg, rng, std)
+        rng.random()
+        return weights
+    with pytest.raises(CheckFailed, match=r"count your draws"):
+        parameters.check_init_weights(extra_draw)
+
+
+def test_init_weights_in_another_order_fails_on_names():
+    def sorted_names(cfg, rng, std):
+        shapes = param_shapes(cfg)
+        return {name: [[rng.gauss(0, std) for _ in range(shapes[name][1])]
+                       for _ in range(shapes[name][0])]
+                for name in sorted(shapes)}
+    with pytest.raises(CheckFailed, match=r"the names, in order"):
+        parameters.check_init_weights(sorted_names)
+
+
+def test_unflatten_passes_the_reference(capsys):
+    parameters.check_unflatten(unflatten)
+    assert "✓ unflatten" in capsys.readouterr().out
+
+
+def test_unflatten_transposed_fails_on_a_shape():
+    def transposed(flat, cfg):
+        it = iter(flat)
+        return {name: [[next(it) for _ in range(rows)] for _ in range(cols)]
+                for name, (rows, cols) in param_shapes(cfg).items()}
+    with pytest.raises(CheckFailed, match=r"shape of 'wte': got \(16, 27\), "
+                       r"expected \(27, 16\)"):
+        parameters.check_unflatten(transposed)
