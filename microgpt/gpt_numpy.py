@@ -1,0 +1,317 @@
+"""The GPT in NumPy, float64, with a hand-derived backward pass.
+
+A twin of gpt_scalar: the same names in the same order. Training runs a
+whole document (or a padded batch of them) at once, with a causal mask;
+the layers and their backward passes are in layers_numpy. Sampling runs
+one position at a time with a KV cache, as in the scalar model.
+
+Every parameter is a view into one flat float64 buffer, and so are the
+gradients and Adam's moments: an Adam step is a handful of array ops.
+"""
+
+import numpy as np
+
+from .layers_numpy import (attention_backward, attention_forward,
+                           cross_entropy_backward, cross_entropy_forward,
+                           embedding_backward, embedding_forward,
+                           linear_backward, linear_forward, relu_backward,
+                           relu_forward, residual_backward, residual_forward,
+                           rmsnorm_backward, rmsnorm_forward, softmax)
+from .params import init_weights
+
+# -- parameters -------------------------------------------------------------
+
+
+def views(flat, like):
+    """Name -> a view of flat, shaped like each array of like, in order."""
+    out, start = {}, 0
+    for name, a in like.items():
+        out[name] = flat[start:start + a.size].reshape(a.shape)
+        start += a.size
+    return out
+
+
+def from_weights(weights):
+    """Name -> rows (or arrays), as views into one flat float64 buffer."""
+    arrays = {name: np.asarray(w, dtype=np.float64)
+              for name, w in weights.items()}
+    params = views(np.empty(sum(a.size for a in arrays.values())), arrays)
+    for name, a in arrays.items():
+        params[name][...] = a
+    return params
+
+
+def to_weights(params):
+    """The state dict's current values: name -> array (a copy)."""
+    return {name: p.copy() for name, p in params.items()}
+
+
+def init_params(cfg, rng):
+    """A fresh model from rng's Gaussian draws."""
+    return from_weights(init_weights(cfg, rng))
+
+
+def flat_params(params):
+    """The one flat buffer behind params, in state-dict order."""
+    flat = next(iter(params.values())).base
+    # NOTE: Adam updates the buffer, so each array must be exactly its
+    # view, in order: a copy or a reordered dict would miss the update.
+    if flat is None or flat.ndim != 1 or flat.size != sum(
+            p.size for p in params.values()) or any(
+            p.__array_interface__ != v.__array_interface__
+            for p, v in zip(params.values(), views(flat, params).values())):
+        raise ValueError("params must be views into one flat buffer, "
+                         "as made by from_weights or init_params")
+    return flat
+
+
+# -- building blocks --------------------------------------------------------
+# softmax comes from layers_numpy, where attention and the loss use it too.
+
+
+def linear(x, w):
+    """x @ w.T for w of shape (out, in); no bias."""
+    return x @ w.T
+
+
+def rmsnorm(x):
+    """Rescale x to unit root-mean-square; no learned gain."""
+    return rmsnorm_forward(x)[0]
+
+
+# -- the model: one position with a KV cache --------------------------------
+
+
+def new_kv_cache(cfg):
+    """Empty per-layer lists of past keys and values."""
+    return [[] for _ in range(cfg.n_layer)], [[] for _ in range(cfg.n_layer)]
+
+
+def attention(q, keys, values, cfg):
+    """Multi-head attention of one query over the cached keys and values."""
+    nh, hd = cfg.n_head, cfg.head_dim
+    q = q.reshape(nh, 1, hd)                                  # (nh, 1, hd)
+    k = np.array(keys).reshape(-1, nh, hd).transpose(1, 0, 2)  # (nh, t, hd)
+    v = np.array(values).reshape(-1, nh, hd).transpose(1, 0, 2)
+    weights = softmax(q @ k.transpose(0, 2, 1) / hd**0.5)    # (nh, 1, t)
+    return (weights @ v).reshape(-1)                         # (n_embd,)
+
+
+def gpt(token_id, pos_id, kv_cache, params, cfg):
+    """Logits for the next token after token_id at position pos_id."""
+    keys, values = kv_cache
+    x = params["wte"][token_id] + params["wpe"][pos_id]       # (n_embd,)
+    # NOTE: not redundant with the norm inside the block (see gpt_scalar).
+    x = rmsnorm(x)
+    for i in range(cfg.n_layer):
+        layer = f"layer{i}."
+        residual = x
+        x = rmsnorm(x)
+        q = linear(x, params[layer + "attn_wq"])              # (n_embd,)
+        k = linear(x, params[layer + "attn_wk"])              # (n_embd,)
+        v = linear(x, params[layer + "attn_wv"])              # (n_embd,)
+        keys[i].append(k)
+        values[i].append(v)
+        x = attention(q, keys[i], values[i], cfg)             # (n_embd,)
+        x = linear(x, params[layer + "attn_wo"]) + residual
+        residual = x
+        x = rmsnorm(x)
+        x = np.maximum(linear(x, params[layer + "mlp_fc1"]), 0)
+        x = linear(x, params[layer + "mlp_fc2"]) + residual   # (n_embd,)
+    return linear(x, params["lm_head"])                       # (vocab_size,)
+
+
+# -- the model: every position at once, forward and backward ----------------
+
+
+def block_forward(x, params, layer, cfg):
+    """One block: attention then MLP, each added to the residual stream."""
+    c = {}
+    h, c["norm1"] = rmsnorm_forward(x)
+    q, c["wq"] = linear_forward(h, params[layer + "attn_wq"])  # (B, T, C)
+    k, c["wk"] = linear_forward(h, params[layer + "attn_wk"])  # (B, T, C)
+    v, c["wv"] = linear_forward(h, params[layer + "attn_wv"])  # (B, T, C)
+    h, c["attn"] = attention_forward(q, k, v, cfg.n_head)      # (B, T, C)
+    h, c["wo"] = linear_forward(h, params[layer + "attn_wo"])
+    x, c["res1"] = residual_forward(x, h)
+    h, c["norm2"] = rmsnorm_forward(x)
+    h, c["fc1"] = linear_forward(h, params[layer + "mlp_fc1"])  # (B, T, 4C)
+    h, c["relu"] = relu_forward(h)
+    h, c["fc2"] = linear_forward(h, params[layer + "mlp_fc2"])  # (B, T, C)
+    x, c["res2"] = residual_forward(x, h)
+    return x, c
+
+
+def block_backward(dx, c, layer, grads):
+    """block_forward in reverse; writes the block's weight gradients."""
+    g = {}
+    dx, dh = residual_backward(dx, c["res2"])
+    dh, g["mlp_fc2"] = linear_backward(dh, c["fc2"])
+    dh = relu_backward(dh, c["relu"])
+    dh, g["mlp_fc1"] = linear_backward(dh, c["fc1"])
+    dx = dx + rmsnorm_backward(dh, c["norm2"])  # the two paths to x meet
+    dx, dh = residual_backward(dx, c["res1"])
+    dh, g["attn_wo"] = linear_backward(dh, c["wo"])
+    dq, dk, dv = attention_backward(dh, c["attn"])
+    dhq, g["attn_wq"] = linear_backward(dq, c["wq"])
+    dhk, g["attn_wk"] = linear_backward(dk, c["wk"])
+    dhv, g["attn_wv"] = linear_backward(dv, c["wv"])
+    dx = dx + rmsnorm_backward(dhq + dhk + dhv, c["norm1"])
+    for name, d in g.items():
+        grads[layer + name][...] = d
+    return dx
+
+
+def check_ids(ids, cfg):
+    """Raise ValueError unless every id is in [0, vocab_size)."""
+    # NOTE: a negative id would silently index from the end of wte.
+    if ids.min() < 0 or ids.max() >= cfg.vocab_size:
+        raise ValueError(f"token ids must be in [0, {cfg.vocab_size}), "
+                         f"got {ids.min()}..{ids.max()}")
+
+
+def forward(params, tokens, cfg):
+    """Logits at every position of tokens, all at once, and the cache."""
+    # tokens: ids of one document (T,) or a batch (B, T); the logits have
+    # that shape plus a vocab_size axis.
+    idx = np.asarray(tokens)
+    if idx.shape[-1] > cfg.block_size:
+        raise ValueError(f"{idx.shape[-1]} positions do not fit in "
+                         f"block_size {cfg.block_size}")
+    check_ids(idx, cfg)
+    x, emb = embedding_forward(idx.reshape(-1, idx.shape[-1]),
+                               params["wte"], params["wpe"])  # (B, T, C)
+    x, norm = rmsnorm_forward(x)
+    blocks = []
+    for i in range(cfg.n_layer):
+        x, c = block_forward(x, params, f"layer{i}.", cfg)
+        blocks.append(c)
+    logits, head = linear_forward(x, params["lm_head"])       # (B, T, V)
+    cache = (emb, norm, blocks, head, params)
+    return logits.reshape(*idx.shape, -1), cache
+
+
+def backward(dlogits, cache, grads=None):
+    """Name -> gradient, from d(loss)/d(logits) and forward's cache."""
+    # The gradients are written into grads (name -> array) when given,
+    # else into views of one new flat buffer, laid out like the params.
+    emb, norm, blocks, head, params = cache
+    if grads is None:
+        grads = views(np.empty(sum(p.size for p in params.values())),
+                      params)
+    V = dlogits.shape[-1]
+    B, T = emb[0].shape
+    dx, grads["lm_head"][...] = linear_backward(
+        dlogits.reshape(B, T, V), head)                      # (B, T, C)
+    for i in reversed(range(len(blocks))):
+        dx = block_backward(dx, blocks[i], f"layer{i}.", grads)
+    dx = rmsnorm_backward(dx, norm)
+    grads["wte"][...], grads["wpe"][...] = embedding_backward(dx, emb)
+    return grads
+
+
+def batch_arrays(batch, cfg):
+    """Inputs, targets and loss weights, each (B, T), for token lists."""
+    # Each document is cut to its first block_size predictions, as in
+    # doc_loss, and padded at the end to the longest. The weights are 0 on
+    # padding and 1 / (number of real predictions) elsewhere, so the loss
+    # is the mean over real tokens.
+    ns = [min(cfg.block_size, len(tokens) - 1) for tokens in batch]
+    if not ns or min(ns) < 1:
+        raise ValueError("every document needs at least two tokens "
+                         "(BOS, ..., BOS), and a batch at least one")
+    B, T = len(batch), max(ns)
+    # NOTE: padding sits after the real tokens, so the causal mask already
+    # hides it from them; its id (0) is arbitrary since its weight is 0.
+    ids = np.zeros((B, T + 1), dtype=np.intp)
+    weights = np.zeros((B, T))
+    for b, (tokens, n) in enumerate(zip(batch, ns)):
+        ids[b, :n + 1] = tokens[:n + 1]
+        weights[b, :n] = 1
+    check_ids(ids, cfg)
+    weights /= sum(ns)
+    return ids[:, :-1], ids[:, 1:], weights
+
+
+def doc_loss(params, tokens, cfg):
+    """Mean cross-entropy of predicting tokens[1:] from what precedes."""
+    # NOTE: as in the original, a document longer than the context is cut
+    # to its first block_size predictions (see batch_arrays).
+    inputs, targets, weights = batch_arrays([tokens], cfg)
+    logits, _ = forward(params, inputs, cfg)                 # (1, T, V)
+    return float(cross_entropy_forward(logits, targets, weights)[0])
+
+
+def loss_and_grads_batch(params, batch, cfg, grads=None):
+    """The mean loss over the batch's real tokens and name -> gradient."""
+    # The gradients are written into grads when given (see backward).
+    inputs, targets, weights = batch_arrays(batch, cfg)
+    logits, cache = forward(params, inputs, cfg)              # (B, T, V)
+    loss, ce = cross_entropy_forward(logits, targets, weights)
+    grads = backward(cross_entropy_backward(1.0, ce), cache, grads)
+    return float(loss), grads
+
+
+def loss_and_grads(params, tokens, cfg):
+    """The loss (a float) and name -> gradient for one document."""
+    return loss_and_grads_batch(params, [tokens], cfg)
+
+
+# -- training and sampling --------------------------------------------------
+
+
+class Adam:
+    """Adam with bias correction, on the flat buffer behind params."""
+
+    def __init__(self, params, tcfg):
+        self.data = flat_params(params)
+        # NOTE: arrays carry no .grad; backward writes into these views.
+        self.grad = np.zeros_like(self.data)
+        self.grads = views(self.grad, params)
+        self.beta1, self.beta2, self.eps = tcfg.beta1, tcfg.beta2, \
+            tcfg.eps_adam
+        self.m = np.zeros_like(self.data)  # running mean of gradients
+        self.v = np.zeros_like(self.data)  # running mean of their squares
+        self.t = 0                         # steps taken
+
+    def step(self, lr):
+        """Move every parameter by self.grad (backward overwrites it)."""
+        self.t += 1
+        b1, b2, g = self.beta1, self.beta2, self.grad
+        # NOTE: the same expressions, in the same order, as the scalar
+        # Adam, so the same gradients give the same floats.
+        self.m *= b1
+        self.m += (1 - b1) * g
+        self.v *= b2
+        self.v += (1 - b2) * g**2
+        m_hat = self.m / (1 - b1**self.t)
+        v_hat = self.v / (1 - b2**self.t)
+        self.data -= lr * m_hat / (v_hat**0.5 + self.eps)
+
+
+def train_step_batch(params, opt, batch, lr, cfg):
+    """One step on a batch of documents; returns the loss before it."""
+    loss, _ = loss_and_grads_batch(params, batch, cfg, opt.grads)
+    opt.step(lr)
+    return loss
+
+
+def train_step(params, opt, tokens, lr, cfg):
+    """One step on one document; returns its loss before the update."""
+    return train_step_batch(params, opt, [tokens], lr, cfg)
+
+
+def generate(params, cfg, rng, temperature):
+    """Draw one sequence of ids until BOS (the last id) or block_size."""
+    bos = cfg.vocab_size - 1
+    cache = new_kv_cache(cfg)
+    token, out = bos, []
+    for pos in range(cfg.block_size):
+        logits = gpt(token, pos, cache, params, cfg)
+        probs = softmax(logits / temperature)
+        token = rng.choices(range(cfg.vocab_size),
+                            weights=probs.tolist())[0]
+        if token == bos:
+            break
+        out.append(token)
+    return out

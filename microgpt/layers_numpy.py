@@ -1,0 +1,178 @@
+"""The NumPy twin's layers, each a forward and a hand-derived backward.
+
+Every layer is a pair: `<op>_forward(...) -> (out, cache)` keeps what the
+backward will need, and `<op>_backward(dout, cache)` returns the gradient
+of each input, named after it with a d in front (dx, dw, ...). Activations
+have shape (B, T, C): B documents, T positions, C channels. One document is
+simply B = 1.
+"""
+
+import functools
+
+import numpy as np
+
+EPS_NORM = 1e-5  # keeps rmsnorm finite for an all-zero input
+
+
+# -- plain functions, shared with one-position decoding ---------------------
+
+
+def softmax(logits):
+    """Probabilities over the last axis; the max is subtracted first."""
+    e = np.exp(logits - logits.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+@functools.lru_cache(maxsize=None)
+def causal_mask(T):
+    """(T, T) additive mask: 0 where position t may look, -inf after t."""
+    mask = np.triu(np.full((T, T), -np.inf), k=1)
+    mask.flags.writeable = False  # NOTE: shared by every call; keep it safe
+    return mask
+
+
+# -- embedding: token plus position -----------------------------------------
+
+
+def embedding_forward(idx, wte, wpe):
+    """Row idx[b, t] of wte plus row t of wpe."""
+    T = idx.shape[1]
+    out = wte[idx] + wpe[:T]                      # (B, T, C)
+    return out, (idx, wte.shape, wpe.shape)
+
+
+def embedding_backward(dout, cache):
+    """dwte sums dout over the positions of each token; dwpe over docs."""
+    idx, (V, C), wpe_shape = cache
+    # The lookup wte[idx] is onehot(idx) @ wte, so dwte = onehot.T @ dout:
+    # a token that occurs twice gets both gradients added. (NOTE: the
+    # tempting dwte[idx] += dout would keep only one of them.)
+    onehot = idx.reshape(-1, 1) == np.arange(V)   # (B*T, V)
+    dwte = onehot.T @ dout.reshape(-1, C)         # (V, C)
+    dwpe = np.zeros(wpe_shape)
+    dwpe[:idx.shape[1]] = dout.sum(0)             # (T, C) of (block, C)
+    return dwte, dwpe
+
+
+# -- rmsnorm ----------------------------------------------------------------
+
+
+def rmsnorm_forward(x):
+    """x / rms(x) over the channels; no learned gain."""
+    C = x.shape[-1]
+    # NOTE: sum / C rather than .mean(): same floats, far less overhead.
+    ms = (x * x).sum(-1, keepdims=True) / C       # (B, T, 1)
+    scale = (ms + EPS_NORM) ** -0.5               # (B, T, 1)
+    out = x * scale                               # (B, T, C)
+    return out, (out, scale)
+
+
+def rmsnorm_backward(dout, cache):
+    """dx = scale * (dout - out * mean(dout * out))."""
+    out, scale = cache
+    C = out.shape[-1]
+    # The scale depends on x too; its share of the gradient is the
+    # projection of dout onto out, which the subtraction removes.
+    proj = (dout * out).sum(-1, keepdims=True) / C  # (B, T, 1)
+    return scale * (dout - out * proj)            # (B, T, C)
+
+
+# -- linear -----------------------------------------------------------------
+
+
+def linear_forward(x, w):
+    """x @ w.T for w of shape (out, in); no bias."""
+    return x @ w.T, (x, w)                        # (B, T, out)
+
+
+def linear_backward(dout, cache):
+    """dx = dout @ w; dw sums dout.T @ x over every position."""
+    x, w = cache
+    dx = dout @ w                                 # (B, T, in)
+    # NOTE: fold (B, T) into one axis, so dw is a single 2-D matmul.
+    dw = dout.reshape(-1, dout.shape[-1]).T @ x.reshape(-1, x.shape[-1])
+    return dx, dw                                 # dw: (out, in)
+
+
+# -- causal multi-head attention --------------------------------------------
+
+
+def split_heads(x, n_head):
+    """(B, T, C) -> (B, n_head, T, head_dim); a view, no copy."""
+    B, T, C = x.shape
+    return x.reshape(B, T, n_head, C // n_head).transpose(0, 2, 1, 3)
+
+
+def merge_heads(x):
+    """(B, n_head, T, head_dim) -> (B, T, C); the inverse of split_heads."""
+    B, n_head, T, hd = x.shape
+    return x.transpose(0, 2, 1, 3).reshape(B, T, n_head * hd)
+
+
+def attention_forward(q, k, v, n_head):
+    """Each position attends to itself and the positions before it."""
+    q, k, v = (split_heads(a, n_head) for a in (q, k, v))  # (B, nh, T, hd)
+    T, hd = q.shape[-2:]
+    scores = q @ k.swapaxes(-1, -2) / hd**0.5     # (B, nh, T, T)
+    att = softmax(scores + causal_mask(T))        # (B, nh, T, T)
+    out = merge_heads(att @ v)                    # (B, T, C)
+    return out, (q, k, v, att)
+
+
+def attention_backward(dout, cache):
+    """dq, dk, dv through att @ v, the softmax and q @ k.T / sqrt(hd)."""
+    q, k, v, att = cache
+    n_head, hd = q.shape[1], q.shape[-1]
+    dy = split_heads(dout, n_head)                # (B, nh, T, hd)
+    datt = dy @ v.swapaxes(-1, -2)                # (B, nh, T, T)
+    dv = att.swapaxes(-1, -2) @ dy                # (B, nh, T, hd)
+    # Softmax backward, row by row: att * (datt - <datt, att>). Masked
+    # entries have att == 0, so they get no gradient: no mask needed here.
+    dscores = att * (datt - (datt * att).sum(-1, keepdims=True))
+    dscores /= hd**0.5
+    dq = dscores @ k                              # (B, nh, T, hd)
+    dk = dscores.swapaxes(-1, -2) @ q             # (B, nh, T, hd)
+    return merge_heads(dq), merge_heads(dk), merge_heads(dv)
+
+
+# -- relu and the residual add ----------------------------------------------
+
+
+def relu_forward(x):
+    """max(x, 0), elementwise."""
+    out = np.maximum(x, 0)
+    return out, out
+
+
+def relu_backward(dout, cache):
+    """dout where the input was positive, else 0."""
+    out = cache
+    return dout * (out > 0)
+
+
+def residual_forward(x, branch):
+    """x + branch; nothing to remember."""
+    return x + branch, None
+
+
+def residual_backward(dout, cache):
+    """Trivial: both inputs get dout unchanged."""
+    return dout, dout
+
+
+# -- softmax cross-entropy --------------------------------------------------
+
+
+def cross_entropy_forward(logits, targets, weights):
+    """sum of weights * -log p(target); weights 0 mark padding."""
+    probs = softmax(logits)                       # (B, T, V)
+    onehot = targets[..., None] == np.arange(logits.shape[-1])
+    p_target = (probs * onehot).sum(-1)           # (B, T)
+    loss = (weights * -np.log(p_target)).sum()
+    return loss, (probs, onehot, weights)
+
+
+def cross_entropy_backward(dloss, cache):
+    """dlogits = (probs - onehot) * weight, per position."""
+    probs, onehot, weights = cache
+    return (probs - onehot) * (weights[..., None] * dloss)
