@@ -1,0 +1,98 @@
+"""The building-blocks chapter's exercise checks pass right, fail wrong."""
+
+import math
+
+import pytest
+
+from microgpt.checks import CheckFailed, blocks
+
+pytestmark = pytest.mark.model
+
+
+def linear(x, w):
+    return [sum(wi * xi for wi, xi in zip(row, x)) for row in w]
+
+
+def log_softmax(z):
+    top = max(z)
+    lse = top + math.log(sum(math.exp(zi - top) for zi in z))
+    return [zi - lse for zi in z]
+
+
+def layernorm(x):
+    n = len(x)
+    mean = sum(x) / n
+    centered = [xi - mean for xi in x]
+    var = sum(c * c for c in centered) / n
+    return [c * (var + 1e-5) ** -0.5 for c in centered]
+
+
+def test_linear_passes_the_reference(capsys):
+    blocks.check_linear(linear)
+    assert "✓ linear" in capsys.readouterr().out
+
+
+def test_linear_transposed_fails_with_the_shape():
+    def transposed(x, w):
+        return [sum(w[i][j] * x[i] for i in range(len(w)))
+                for j in range(len(w[0]))]
+    with pytest.raises(CheckFailed, match=r"w of shape \(3, 5\)"):
+        blocks.check_linear(transposed)
+
+
+def test_log_softmax_passes_the_stable_reference(capsys):
+    blocks.check_log_softmax(log_softmax)
+    assert "✓ log_softmax" in capsys.readouterr().out
+
+
+def test_log_softmax_naive_fails_on_large_logits():
+    def naive(z):
+        total = sum(math.exp(zi) for zi in z)
+        return [math.log(math.exp(zi) / total) for zi in z]
+    with pytest.raises(CheckFailed, match=r"log_softmax\(\[1000.0, 999.0, "
+                       r"998.0\]\) raised OverflowError"):
+        blocks.check_log_softmax(naive)
+
+
+def test_log_softmax_forgetting_the_max_back_fails_at_a_position():
+    def shifted(z):
+        top = max(z)
+        lse = math.log(sum(math.exp(zi - top) for zi in z))
+        return [zi - lse for zi in z]
+    with pytest.raises(CheckFailed, match=r"log_softmax\(\[.*\]\)\[0\]: got"):
+        blocks.check_log_softmax(shifted)
+
+
+def test_layernorm_passes_the_reference(capsys):
+    blocks.check_layernorm(layernorm)
+    assert "✓ layernorm" in capsys.readouterr().out
+
+
+def test_layernorm_without_centering_fails_on_values():
+    def rms_only(x):
+        ms = sum(xi * xi for xi in x) / len(x)
+        return [xi * (ms + 1e-5) ** -0.5 for xi in x]
+    with pytest.raises(CheckFailed, match=r"layernorm of 2 values\[\d\]"):
+        blocks.check_layernorm(rms_only)
+
+
+def test_layernorm_with_a_constant_mean_fails_on_gradients():
+    def detached_mean(x):
+        mean = sum(xi.data for xi in x) / len(x)  # a float: no gradient
+        return layernorm_with(x, mean)
+    with pytest.raises(CheckFailed, match=r"gradient of layernorm of 2 "
+                       r"values w.r.t. x\[\d\]: got"):
+        blocks.check_layernorm(detached_mean)
+
+
+def layernorm_with(x, mean):
+    centered = [xi - mean for xi in x]
+    var = sum(c * c for c in centered) / len(x)
+    return [c * (var + 1e-5) ** -0.5 for c in centered]
+
+
+def test_layernorm_on_floats_fails_asking_for_values():
+    def floats(x):
+        return [y.data for y in layernorm(x)]
+    with pytest.raises(CheckFailed, match=r"layernorm of 2 values: expected a list of Values"):
+        blocks.check_layernorm(floats)
