@@ -202,14 +202,14 @@ def test_generate_consumes_the_stream_like_scalar():
 
 
 def test_training_steps_match_scalar(docs, names, expected_run):
-    # NOTE: live scalar steps are slow (~0.1 s each), so 30 are compared
+    # NOTE: live scalar steps are slow (~0.1 s each), so 20 are compared
     # with it, losses and weights; the recorded run of the original (which
     # the scalar model reproduces bit for bit) covers 300 steps.
     shuffled, tok = names
     mcfg, tcfg = ModelConfig(), TrainConfig()
     ps, pn = twin_params(mcfg, seed=1)
     opt_s, opt_n = gpt_scalar.Adam(ps, tcfg), gpt_numpy.Adam(pn, tcfg)
-    for step in range(30):
+    for step in range(20):
         tokens, lr = tok.frame(shuffled[step]), lr_at(step, tcfg)
         loss_s = gpt_scalar.train_step(ps, opt_s, tokens, lr, mcfg)
         loss_n = gpt_numpy.train_step(pn, opt_n, tokens, lr, mcfg)
