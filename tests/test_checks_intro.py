@@ -1,0 +1,55 @@
+"""The introduction's exercise checks pass right answers, fail wrong."""
+
+from collections import Counter
+
+import pytest
+
+from microgpt.checks import CheckFailed, intro
+
+pytestmark = pytest.mark.data
+
+
+def letter_counts(docs):
+    counts = {}
+    for doc in docs:
+        for ch in doc:
+            counts[ch] = counts.get(ch, 0) + 1
+    return counts
+
+
+def length_counts(docs):
+    return Counter(len(doc) for doc in docs)
+
+
+def test_letter_counts_passes_a_dict_solution(capsys):
+    intro.check_letter_counts(letter_counts)
+    assert "✓ letter_counts" in capsys.readouterr().out
+
+
+def test_letter_counts_of_first_letters_only_fails_naming_a_key():
+    with pytest.raises(CheckFailed, match=r"letter counts of random docs "
+                       r"#0\[.+\]: got \d+, expected \d+"):
+        intro.check_letter_counts(lambda docs: Counter(d[0] for d in docs))
+
+
+def test_letter_counts_of_distinct_names_fails():
+    with pytest.raises(CheckFailed, match=r"letter counts"):
+        intro.check_letter_counts(
+            lambda docs: Counter("".join(set(docs))) + Counter("a"))
+
+
+def test_letter_counts_must_be_a_dict():
+    with pytest.raises(CheckFailed, match=r"expected a dict, got list"):
+        intro.check_letter_counts(lambda docs: sorted("".join(docs)))
+
+
+def test_length_counts_passes_a_counter_solution(capsys):
+    intro.check_length_counts(length_counts)
+    assert "✓ length_counts" in capsys.readouterr().out
+
+
+def test_length_counts_off_by_one_fails_naming_a_length():
+    with pytest.raises(CheckFailed, match=r"length counts of random docs "
+                       r"#0\[\d+\]: got \d+, expected \d+"):
+        intro.check_length_counts(
+            lambda docs: Counter(len(d) + 1 for d in docs))
