@@ -1,0 +1,105 @@
+"""Checks for the PyTorch chapter's exercises: mask, loss, attention."""
+
+import torch
+import torch.nn.functional as F
+
+from .. import gpt_torch
+from ..config import ModelConfig
+from . import CheckFailed, check_close, passed
+
+# (queries, keys): a full square, one query over a cache, a chunk of queries
+# at the end of a longer cache, and the model's whole context.
+_SHAPES = ((1, 1), (5, 5), (1, 6), (3, 7), (16, 16))
+
+
+def _reference_mask(tq, tk):
+    """True where a query (one of the last tq positions) must not look."""
+    return torch.ones(tq, tk, dtype=torch.bool).triu(tk - tq + 1)
+
+
+def _as_tensor(what, got):
+    """got as a CPU tensor, or CheckFailed naming what it was."""
+    if not torch.is_tensor(got):
+        raise CheckFailed(f"{what}: expected a torch tensor, got "
+                          f"{type(got).__name__}")
+    return got.detach().cpu()
+
+
+def _check_shape(what, got, shape):
+    """Raise CheckFailed unless the tensor got has the given shape."""
+    if tuple(got.shape) != tuple(shape):
+        raise CheckFailed(f"{what}: expected shape {tuple(shape)}, got "
+                          f"{tuple(got.shape)}")
+
+
+def check_causal_mask(causal_mask):
+    """causal_mask(tq, tk) -> (tq, tk) bool tensor, True = hidden."""
+    for tq, tk in _SHAPES:
+        what = f"causal_mask({tq}, {tk})"
+        got = _as_tensor(what, causal_mask(tq, tk))
+        _check_shape(what, got, (tq, tk))
+        if got.dtype != torch.bool:
+            raise CheckFailed(f"{what}: expected dtype torch.bool (True "
+                              f"where a key is hidden), got {got.dtype}")
+        expected = _reference_mask(tq, tk)
+        wrong = (got != expected).nonzero()
+        if len(wrong):
+            i, j = wrong[0].tolist()
+            pos = tk - tq + i  # the query's position in the sequence
+            seen = "hidden" if expected[i, j] else "visible"
+            raise CheckFailed(
+                f"{what}[{i}, {j}]: got {bool(got[i, j])}, expected "
+                f"{bool(expected[i, j])}; query {i} sits at position {pos} "
+                f"of {tk}, so key {j} must be {seen} "
+                f"({len(wrong)} wrong entries in all)")
+    passed("causal_mask")
+
+
+def check_cross_entropy(cross_entropy, seed=0):
+    """cross_entropy(logits, targets) -> mean loss with torch autograd."""
+    gen = torch.Generator().manual_seed(seed)
+    # NOTE: the last case has logits in the hundreds: exp() of them
+    # overflows float64, so only a stable formula passes it.
+    for T, V, scale in ((1, 27, 1.0), (7, 27, 1.0), (16, 27, 3.0),
+                        (5, 11, 800.0)):
+        what = f"cross_entropy on {T} positions, logits of scale {scale:g}"
+        raw = torch.randn(T, V, dtype=torch.float64, generator=gen) * scale
+        targets = torch.randint(V, (T,), generator=gen)
+        ref = raw.clone().requires_grad_()
+        expected = F.cross_entropy(ref, targets)
+        expected.backward()
+        logits = raw.clone().requires_grad_()
+        loss = cross_entropy(logits, targets)
+        _check_shape(f"{what}: the loss", _as_tensor(what, loss), ())
+        if loss.grad_fn is None:
+            raise CheckFailed(f"{what}: the loss is not connected to the "
+                              f"logits by autograd (no grad_fn); build it "
+                              f"from torch operations on logits")
+        check_close(f"{what}: the loss", loss.item(), expected.item(),
+                    tol=1e-12)
+        loss.backward()
+        if logits.grad is None:
+            raise CheckFailed(f"{what}: backward left logits.grad empty")
+        check_close(f"{what}: d loss / d logits", logits.grad, ref.grad,
+                    tol=1e-12)
+    passed("cross_entropy (value and gradient)")
+
+
+def check_attention(attention, seed=0):
+    """attention(q, k, v, cfg) -> causal multi-head output."""
+    gen = torch.Generator().manual_seed(seed)
+    for cfg in (ModelConfig(), ModelConfig(n_embd=6, n_head=2)):
+        for batch in ((), (2,)):
+            for tq, tk in _SHAPES[1:4]:
+                what = (f"attention with {tq} queries over {tk} keys, "
+                        f"n_head={cfg.n_head}, batch {batch}")
+                q = torch.randn(*batch, tq, cfg.n_embd, dtype=torch.float64,
+                                generator=gen)
+                k, v = torch.randn(2, *batch, tk, cfg.n_embd,
+                                   dtype=torch.float64, generator=gen)
+                expected = gpt_torch.attention(q, k, v, cfg)
+                got = _as_tensor(what, attention(q.clone(), k.clone(),
+                                                 v.clone(), cfg))
+                _check_shape(what, got, expected.shape)
+                check_close(what, got, expected, tol=1e-12)
+    passed("attention (masked, multi-head, batched)")
