@@ -1,0 +1,120 @@
+"""Checks for the NumPy chapter's exercises: backward passes by hand."""
+
+import numpy as np
+
+from .. import layers_numpy as L
+from . import CheckFailed, check_close, passed
+
+# (B, T, C): one document, two documents, and the model's own width.
+_SHAPES = ((1, 3, 4), (2, 5, 16), (3, 7, 64))
+
+
+def _array(what, got, shape):
+    """got as a float array of the given shape, or CheckFailed."""
+    if got is None:
+        raise CheckFailed(f"{what}: got None; did you forget to return?")
+    got = np.asarray(got, dtype=np.float64)
+    if got.shape != tuple(shape):
+        raise CheckFailed(f"{what}: expected shape {tuple(shape)}, got "
+                          f"{got.shape}")
+    return got
+
+
+def check_rmsnorm_backward(rmsnorm_backward, seed=0):
+    """rmsnorm_backward(dout, x) -> dx, for x and dout of shape (B, T, C)."""
+    gen = np.random.default_rng(seed)
+    for shape in _SHAPES:
+        for scale in (1.0, 1e-3):  # 1e-3: eps is no longer negligible
+            x = gen.standard_normal(shape) * scale
+            dout = gen.standard_normal(shape)
+            _, cache = L.rmsnorm_forward(x)
+            expected = L.rmsnorm_backward(dout, cache)
+            what = f"dx for x of shape {shape} and scale {scale:g}"
+            got = _array(what, rmsnorm_backward(dout.copy(), x.copy()),
+                         shape)
+            check_close(what, got, expected, tol=1e-10)
+    passed("rmsnorm_backward")
+
+
+def check_relu_backward(relu_backward, seed=0):
+    """relu_backward(dout, x) -> dx; an input of exactly 0 passes none."""
+    gen = np.random.default_rng(seed)
+    for shape in _SHAPES:
+        x = gen.standard_normal(shape)
+        # NOTE: exact zeros too: relu's slope there is taken as 0, by the
+        # package and by Value.relu alike.
+        x.flat[::5] = 0.0
+        dout = gen.standard_normal(shape)
+        _, cache = L.relu_forward(x)
+        expected = L.relu_backward(dout, cache)
+        what = f"dx for x of shape {shape}"
+        got = _array(what, relu_backward(dout.copy(), x.copy()), shape)
+        wrong = np.argwhere(got != expected)
+        if len(wrong):
+            i = tuple(wrong[0])
+            where = "".join(f"[{j}]" for j in i)
+            raise CheckFailed(
+                f"{what}{where}: got {float(got[i])!r}, expected "
+                f"{float(expected[i])!r} at an input of {float(x[i])!r} "
+                f"({len(wrong)} wrong entries in "
+                f"all)")
+    passed("relu_backward")
+
+
+def check_embedding_backward(embedding_backward, seed=0):
+    """embedding_backward(dout, idx, vocab_size, block_size) -> dwte, dwpe."""
+    gen = np.random.default_rng(seed)
+    for (B, T, C), V, block in (((1, 4, 3), 5, 6), ((2, 5, 16), 27, 16),
+                                ((4, 16, 16), 27, 16)):
+        # NOTE: few distinct ids, so tokens repeat within and across rows.
+        idx = gen.integers(0, max(2, B * T // 3), size=(B, T))
+        dout = gen.standard_normal((B, T, C))
+        wte, wpe = np.zeros((V, C)), np.zeros((block, C))
+        _, cache = L.embedding_forward(idx, wte, wpe)
+        want_wte, want_wpe = L.embedding_backward(dout, cache)
+        what = f"idx of shape {(B, T)}"
+        out = embedding_backward(dout.copy(), idx.copy(), V, block)
+        if not isinstance(out, tuple) or len(out) != 2:
+            raise CheckFailed(f"{what}: return a tuple (dwte, dwpe), got "
+                              f"{type(out).__name__}")
+        dwte = _array(f"dwte for {what}", out[0], (V, C))
+        dwpe = _array(f"dwpe for {what}", out[1], (block, C))
+        rows = np.abs(dwte - want_wte).max(axis=1)
+        token = int(rows.argmax())
+        if rows[token] > 1e-12 * max(1.0, np.abs(want_wte).max()):
+            count = int((idx == token).sum())
+            hint = (f"; token {token} occurs {count} times in idx, and its "
+                    f"row must add up the gradients of all of them"
+                    if count > 1 else "")
+            raise CheckFailed(
+                f"dwte[{token}] for {what}: largest difference "
+                f"{rows[token]:.3g}{hint}")
+        check_close(f"dwpe for {what}", dwpe, want_wpe, tol=1e-12)
+    passed("embedding_backward")
+
+
+def _package_softmax_backward(datt, att):
+    """The softmax step of the package's attention_backward, isolated."""
+    B, nh, T, _ = att.shape
+    eye = np.broadcast_to(np.eye(T), att.shape)
+    # NOTE: with v = I, attention_backward's datt = dy @ v.T is dout itself;
+    # with k = I, its dq = dscores @ k is dscores, scaled by 1/sqrt(T) as
+    # head_dim is T. q only sets the head count, so it can be anything.
+    cache = (np.zeros_like(att), eye, eye, att)
+    dq, _, _ = L.attention_backward(L.merge_heads(datt), cache)
+    return L.split_heads(dq, nh) * T**0.5
+
+
+def check_softmax_backward(softmax_backward, seed=0):
+    """softmax_backward(datt, att) -> dscores, row by row on the last axis."""
+    gen = np.random.default_rng(seed)
+    for shape in ((1, 1, 4, 4), (2, 4, 5, 5), (1, 4, 16, 16)):
+        T = shape[-1]
+        scores = gen.standard_normal(shape) * 2 + L.causal_mask(T)
+        att = L.softmax(scores)  # causal: zeros above the diagonal
+        datt = gen.standard_normal(shape)
+        expected = _package_softmax_backward(datt, att)
+        what = f"dscores for attention weights of shape {shape}"
+        got = _array(what, softmax_backward(datt.copy(), att.copy()), shape)
+        check_close(what, got, expected, tol=1e-12)
+    passed("softmax_backward")
