@@ -92,19 +92,28 @@ def attention(q, k, v, cfg):
     the queries are the last Tq positions, so each one sees the keys up to
     its own position.
     """
-    tq, tk, hd = q.shape[-2], k.shape[-2], cfg.head_dim
+    shape, tq, tk, hd = q.shape, q.shape[-2], k.shape[-2], cfg.head_dim
 
     def heads(x):                                  # (..., T, n_embd) ->
-        return x.unflatten(-1, (cfg.n_head, hd)).transpose(-3, -2)
+        # NOTE: always 4-D, even for one document: the fused kernel below
+        # runs on (B, n_head, T, hd) only, and on other shapes falls back
+        # to the ~10 separate ops it replaces.
+        return x.reshape(-1, x.shape[-2], cfg.n_head, hd).transpose(1, 2)
 
-    q, k, v = heads(q), heads(k), heads(v)         # (..., n_head, T, hd)
-    scores = q @ k.transpose(-2, -1) / hd**0.5     # (..., n_head, Tq, Tk)
-    if tq > 1:  # one query over a cache sees everything: no mask needed
-        future = torch.ones(tq, tk, dtype=torch.bool, device=q.device)
-        future = future.triu(tk - tq + 1)          # (Tq, Tk)
-        scores = scores.masked_fill(future, float("-inf"))
-    out = softmax(scores) @ v                      # (..., n_head, Tq, hd)
-    return out.transpose(-3, -2).flatten(-2)       # (..., Tq, n_embd)
+    q, k, v = heads(q), heads(k), heads(v)         # (B, n_head, T, hd)
+    # NOTE: one fused kernel does it all: softmax(q @ k.T / sqrt(hd) with
+    # the future masked out) @ v, and one more its backward, where the
+    # spelled-out version costs ~8 ops each way. At this size the number
+    # of ops, not the arithmetic, is the cost.
+    if tq == tk:    # every position: the causal triangle
+        out = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+    elif tq == 1:   # one query over a cache is the last: it sees all
+        out = F.scaled_dot_product_attention(q, k, v)
+    else:           # the last tq of tk positions; True = may attend
+        seen = torch.ones(tq, tk, dtype=torch.bool, device=q.device)
+        out = F.scaled_dot_product_attention(
+            q, k, v, attn_mask=seen.tril(tk - tq))
+    return out.transpose(1, 2).reshape(shape)      # (..., Tq, n_embd)
 
 
 def gpt(token_id, pos_id, kv_cache, params, cfg):
