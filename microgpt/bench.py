@@ -1,0 +1,428 @@
+"""Benchmark: time per training step and tokens/s of the three twins.
+
+Run ``python -m microgpt.bench [--out PATH.json] [--quick]``. It times
+training steps (median of repeats, after a warm-up) at several model
+sizes, one document per step and batched, prints a table and writes JSON.
+"""
+
+import argparse
+import gc
+import json
+import os
+import platform
+import random
+import statistics
+import sys
+import time
+from dataclasses import asdict
+
+SIZES = [(16, 16), (64, 64), (128, 128)]   # (n_embd, block_size)
+LAYERS = [1, 4]
+N_HEAD = 4
+BATCH = 64
+SCALAR_SIZES = [(16, 16)]  # pure Python is ~1000x slower: smallest only
+DEFAULT_DOCS = 10          # real names timed at the default config
+REPEAT_S = 0.25            # seconds of steps per timed repeat (roughly)
+
+FULL = dict(sizes=SIZES, layers=LAYERS, batch=BATCH, repeats=7,
+            scalar_repeats=3, default_docs=DEFAULT_DOCS, repeat_s=REPEAT_S)
+QUICK = dict(sizes=SIZES[:1], layers=LAYERS[:1], batch=8, repeats=2,
+             scalar_repeats=1, default_docs=2, repeat_s=0.02)
+
+
+# -- the machine ------------------------------------------------------------
+
+
+def limit_threads(n):
+    """Ask numpy's BLAS and torch for n threads (0: leave the defaults)."""
+    if n <= 0:
+        return
+    # NOTE: the environment only reaches a BLAS that is not loaded yet, as
+    # under `python -m microgpt.bench`; threadpoolctl (when installed)
+    # also reaches one that is, e.g. inside a notebook.
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(n)
+    try:
+        from threadpoolctl import threadpool_limits
+        threadpool_limits(n)
+    except ImportError:
+        pass
+    import torch
+    torch.set_num_threads(n)
+
+
+def cpu_model():
+    """The CPU's model name, from /proc/cpuinfo where there is one."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def blas_info():
+    """numpy's BLAS and its threads: threadpoolctl's view, else numpy's."""
+    import numpy as np
+    try:
+        from threadpoolctl import threadpool_info
+        return [{k: lib.get(k) for k in ("internal_api", "version",
+                                         "architecture", "num_threads")}
+                for lib in threadpool_info() if lib["user_api"] == "blas"]
+    except ImportError:
+        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        return [{"internal_api": blas.get("name"),
+                 "version": blas.get("version"),
+                 "architecture": None,  # unknown without threadpoolctl
+                 "num_threads": os.environ.get("OPENBLAS_NUM_THREADS")}]
+
+
+def machine_info(device):
+    """What the numbers were measured on."""
+    import numpy as np
+    import torch
+    info = {"cpu": cpu_model(), "cores": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(), "numpy": np.__version__,
+            "torch": torch.__version__, "blas": blas_info(),
+            "torch_threads": torch.get_num_threads(),
+            "torch_mkl": torch.backends.mkl.is_available(),
+            "device": str(device),
+            "openblas_env": {k: os.environ.get(k) for k in (
+                "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}}
+    if device.type == "cuda":
+        info["gpu"] = torch.cuda.get_device_name(device)
+    return info
+
+
+# -- inputs -----------------------------------------------------------------
+
+
+def stream_docs(names, tokenizer, length, count):
+    """count documents of exactly length tokens, cut from framed names.
+
+    The names follow each other as in training (BOS, e, m, m, a, BOS, ...),
+    so every document fills the context: T = length - 1 = block_size.
+    """
+    stream, i = [], 0
+    while len(stream) < length * count:
+        stream += tokenizer.frame(names[i % len(names)])[:-1]
+        i += 1
+    return [stream[j * length:(j + 1) * length] for j in range(count)]
+
+
+# -- timing -----------------------------------------------------------------
+
+
+def train_flops(mcfg, B, T):
+    """Multiply-adds x 2 of one training step (forward + 2x backward)."""
+    C, V = mcfg.n_embd, mcfg.vocab_size
+    weights = mcfg.n_layer * 12 * C * C + V * C     # wq wk wv wo fc1 fc2 head
+    attention = mcfg.n_layer * 2 * T * T * C        # q @ k.T and att @ v
+    return 3 * 2 * B * (T * weights + attention)
+
+
+def stepper(name, mcfg, batched, device):
+    """A fresh model of impl name and step(x): one training step on x."""
+    from .config import TrainConfig
+    from .train import get_impl
+    impl = get_impl(name)
+    kw = {"device": device} if name == "torch" else {}
+    params = impl.init_params(mcfg, random.Random(0), **kw)
+    opt = impl.Adam(params, TrainConfig(), **kw)
+    train = impl.train_step_batch if batched else impl.train_step
+    if name == "torch" and device.type == "cuda":
+        import torch
+
+        def step(x):
+            train(params, opt, x, 0.001, mcfg)
+            # NOTE: GPU work is queued; the clock must wait for it.
+            torch.cuda.synchronize(device)
+        return step
+    return lambda x: train(params, opt, x, 0.001, mcfg)
+
+
+def time_steps(cases, repeat_s):
+    """Median seconds per step of each case, timed in turns.
+
+    cases maps a key to (step, inputs, repeats). After one warm-up step
+    each, every repeat of every case runs as many steps (over its inputs,
+    cycled) as fit in about repeat_s. The cases take turns, repeat by
+    repeat, so a slow spell of a shared machine hits them all alike and
+    their ratios stay fair.
+    """
+    plan = {}
+    for key, (step, inputs, repeats) in cases.items():
+        t0 = time.perf_counter()
+        step(inputs[0])  # warm-up: caches, allocator, lazy init
+        est = time.perf_counter() - t0
+        plan[key] = max(1, round(repeat_s / est)) if est < repeat_s else 1
+    times = {key: [] for key in cases}
+    for r in range(max(c[2] for c in cases.values())):
+        for key, (step, inputs, repeats) in cases.items():
+            if r >= repeats:
+                continue
+            n = plan[key]
+            # NOTE: garbage left by the previous case (the scalar model's
+            # graphs) is collected now, not on this case's clock.
+            gc.collect()
+            t0 = time.perf_counter()
+            for j in range(n):
+                step(inputs[j % len(inputs)])
+            times[key].append((time.perf_counter() - t0) / n)
+    return {key: (statistics.median(t), plan[key], len(t))
+            for key, t in times.items()}
+
+
+# -- the benchmark ----------------------------------------------------------
+
+
+def bench_default(names, tokenizer, plan, device):
+    """The original's setting: default config, one real name per step."""
+    from .config import ModelConfig
+    mcfg = ModelConfig(vocab_size=tokenizer.vocab_size)
+    docs = [tokenizer.frame(n) for n in names[:plan["default_docs"]]]
+    cases = {}
+    for name in ("scalar", "numpy", "torch"):
+        reps = plan["scalar_repeats" if name == "scalar" else "repeats"]
+        step = stepper(name, mcfg, False, device)
+
+        def one_pass(_, step=step):  # one step per document, in turn
+            for tokens in docs:
+                step(tokens)
+        cases[name] = (one_pass, [None], reps)
+    timed = time_steps(cases, plan["repeat_s"])
+    ms = {name: s / len(docs) * 1e3 for name, (s, _, _) in timed.items()}
+    return {"config": asdict(mcfg), "batch_size": 1, "docs": len(docs),
+            "mean_T": statistics.mean(min(len(d) - 1, mcfg.block_size)
+                                      for d in docs),
+            "step_ms": ms,
+            "speedup": {"numpy_vs_scalar": ms["scalar"] / ms["numpy"],
+                        "torch_vs_scalar": ms["scalar"] / ms["torch"],
+                        "numpy_vs_torch": ms["torch"] / ms["numpy"]}}
+
+
+def bench_sizes(names, tokenizer, plan, device):
+    """Every size and layer count: each implementation, B = 1 and batched."""
+    from .config import ModelConfig
+    rows = []
+    for n_embd, block in plan["sizes"]:
+        for n_layer in plan["layers"]:
+            mcfg = ModelConfig(vocab_size=tokenizer.vocab_size,
+                               n_layer=n_layer, n_embd=n_embd,
+                               block_size=block, n_head=N_HEAD)
+            runs = [("numpy", 1), ("numpy", plan["batch"]), ("torch", 1),
+                    ("torch", plan["batch"])]
+            if (n_embd, block) in SCALAR_SIZES:
+                runs.insert(0, ("scalar", 1))
+            docs = stream_docs(names, tokenizer, block + 1,
+                               4 * plan["batch"])
+            cases = {}
+            for name, B in runs:
+                inputs = [docs[i * B:(i + 1) * B] for i in range(4)] \
+                    if B > 1 else docs[:4]
+                reps = plan["scalar_repeats" if name == "scalar"
+                            else "repeats"]
+                cases[name, B] = (stepper(name, mcfg, B > 1, device),
+                                  inputs, reps)
+            timed = time_steps(cases, plan["repeat_s"])
+            for (name, B), (s, n, reps) in timed.items():
+                rows.append({"impl": name, "n_embd": n_embd,
+                             "block_size": block, "n_layer": n_layer,
+                             "batch_size": B, "T": block,
+                             "step_ms": s * 1e3,
+                             "tokens_per_s": B * block / s,
+                             "gflops": train_flops(mcfg, B, block) / s / 1e9,
+                             "steps_per_repeat": n, "repeats": reps})
+            print(f"  timed {n_embd}x{block} L{n_layer}", file=sys.stderr)
+    return rows
+
+
+def ratios(rows, batch):
+    """Per size: batching gains, torch against numpy, and against scalar."""
+    tps = {(r["impl"], r["n_embd"], r["n_layer"], r["batch_size"]):
+           r["tokens_per_s"] for r in rows}
+    out = []
+    for n_embd, n_layer in sorted({(r["n_embd"], r["n_layer"])
+                                   for r in rows}):
+        def get(impl, B):
+            return tps.get((impl, n_embd, n_layer, B))
+        r = {"n_embd": n_embd, "block_size": n_embd, "n_layer": n_layer,
+             "numpy_batch_gain": get("numpy", batch) / get("numpy", 1),
+             "torch_batch_gain": get("torch", batch) / get("torch", 1),
+             "torch_vs_numpy_b1": get("torch", 1) / get("numpy", 1),
+             "torch_vs_numpy_batched": get("torch", batch)
+             / get("numpy", batch)}
+        if get("scalar", 1):
+            r["numpy_vs_scalar"] = get("numpy", 1) / get("scalar", 1)
+            r["torch_vs_scalar"] = get("torch", 1) / get("scalar", 1)
+        out.append(r)
+    return out
+
+
+def targets(default, table, batch):
+    """The performance targets, each with its measured value."""
+    out = {"numpy_vs_scalar_default": (
+        default["speedup"]["numpy_vs_scalar"], 1000.0)}
+    for r in table:
+        size = f"{r['n_embd']}x{r['block_size']}_L{r['n_layer']}"
+        if (r["n_embd"], r["n_layer"]) == (16, 1):  # the default config
+            for impl in ("numpy", "torch"):
+                out[f"{impl}_B{batch}_vs_B1_{size}"] = (
+                    r[impl + "_batch_gain"], 20.0)
+        if r["n_embd"] == 64:
+            out[f"torch_vs_numpy_B{batch}_{size}"] = (
+                r["torch_vs_numpy_batched"], 1.0)
+    return {k: {"value": v, "target": t, "holds": v >= t}
+            for k, (v, t) in out.items()}
+
+
+# -- what a torch step is made of -------------------------------------------
+
+
+def torch_ops(mcfg, batch, device):
+    """The aten ops one torch training step dispatches, in order.
+
+    Forward, backward and the Adam update all go through the dispatcher;
+    each op that is not a view is (at least) one kernel on a GPU.
+    """
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Record(TorchDispatchMode):
+        """Notes each op's name, and whether it is a view."""
+
+        def __init__(self):
+            super().__init__()
+            self.ops = []
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            view = func.is_view or func.__name__.startswith("_unsafe_view")
+            self.ops.append((func.__name__.split(".")[0], view))
+            return func(*args, **(kwargs or {}))
+
+    step = stepper("torch", mcfg, len(batch) > 1, device)
+    x = batch if len(batch) > 1 else batch[0]
+    step(x)  # warm-up: the first step may differ (lazy init)
+    with Record() as rec:
+        step(x)
+    return rec.ops
+
+
+def op_counts(ops):
+    """All ops, and those that compute (not views)."""
+    return {"ops": len(ops), "compute_ops": sum(not v for _, v in ops)}
+
+
+# -- report -----------------------------------------------------------------
+
+
+def print_table(result, file=sys.stdout):
+    """The measurements and ratios as plain-text tables."""
+    d = result["default"]
+    print(f"machine: {result['machine']['cpu']}, "
+          f"{result['machine']['cores']} cores, device "
+          f"{result['machine']['device']}, threads "
+          f"{result['settings']['threads']}", file=file)
+    print(f"\ndefault config, one real name per step (mean T = "
+          f"{d['mean_T']:.1f} over {d['docs']} names):", file=file)
+    for name, ms in d["step_ms"].items():
+        print(f"  {name:7s} {ms:10.3f} ms/step", file=file)
+    for k, v in d["speedup"].items():
+        print(f"  {k:16s} {v:9.1f}x", file=file)
+    print("\ntraining steps, T = block_size (scalar: smallest size only, "
+          "few steps):", file=file)
+    print(f"  {'impl':6s} {'n_embd':>6s} {'block':>5s} {'layers':>6s} "
+          f"{'B':>3s} {'ms/step':>10s} {'tokens/s':>10s} {'GFLOP/s':>8s}",
+          file=file)
+    for r in result["results"]:
+        print(f"  {r['impl']:6s} {r['n_embd']:6d} {r['block_size']:5d} "
+              f"{r['n_layer']:6d} {r['batch_size']:3d} {r['step_ms']:10.3f} "
+              f"{r['tokens_per_s']:10.0f} {r['gflops']:8.2f}", file=file)
+    print("\nratios of tokens/s (B = batched size):", file=file)
+    for r in result["ratios"]:
+        extra = (f", numpy/scalar {r['numpy_vs_scalar']:.0f}x"
+                 if "numpy_vs_scalar" in r else "")
+        print(f"  {r['n_embd']}x{r['block_size']} L{r['n_layer']}: "
+              f"numpy B/1 {r['numpy_batch_gain']:.1f}x, torch B/1 "
+              f"{r['torch_batch_gain']:.1f}x, torch/numpy at 1 "
+              f"{r['torch_vs_numpy_b1']:.2f}x, batched "
+              f"{r['torch_vs_numpy_batched']:.2f}x{extra}", file=file)
+    print("\ntargets:", file=file)
+    for k, t in result["targets"].items():
+        print(f"  {k:34s} {t['value']:9.1f} >= {t['target']:<6g} "
+              f"{'holds' if t['holds'] else 'MISSED'}", file=file)
+
+
+def run(quick=False, threads=1, device=None):
+    """The whole benchmark as a dict (what main writes as JSON)."""
+    limit_threads(threads)
+    import torch
+
+    from .config import ModelConfig
+    from .data import load_docs
+    from .train import prepare
+    from .gpt_torch import default_device, default_dtype
+    plan = QUICK if quick else FULL
+    start = time.perf_counter()
+    device = torch.device(device) if device else default_device()
+    _, names, tokenizer = prepare(load_docs(), 42)
+    default = bench_default(names, tokenizer, plan, device)
+    rows = bench_sizes(names, tokenizer, plan, device)
+    table = ratios(rows, plan["batch"])
+    # NOTE: the op count depends on the depth and on batching only, not
+    # on the width or the context, so the smallest size stands for all.
+    docs = stream_docs(names, tokenizer, 17, plan["batch"])
+    ops = {}
+    for n_layer in plan["layers"]:
+        mcfg = ModelConfig(vocab_size=tokenizer.vocab_size, n_layer=n_layer)
+        for B in (1, plan["batch"]):
+            ops[f"L{n_layer}_B{B}"] = op_counts(torch_ops(mcfg, docs[:B],
+                                                          device))
+    return {"machine": machine_info(device),
+            "settings": {"quick": quick, "threads": threads,
+                         "torch_dtype": str(default_dtype(device)),
+                         "n_head": N_HEAD, "batch_size": plan["batch"],
+                         "repeats": plan["repeats"],
+                         "scalar_repeats": plan["scalar_repeats"],
+                         "T": "block_size: documents of block_size + 1 "
+                              "tokens cut from the stream of framed names",
+                         "scalar_sizes": SCALAR_SIZES},
+            "default": default, "results": rows, "ratios": table,
+            "targets": targets(default, table, plan["batch"]),
+            "torch_ops": ops,
+            "date": time.strftime("%Y-%m-%d", time.gmtime()),
+            "elapsed_s": time.perf_counter() - start}
+
+
+def main(argv=None):
+    """Run the benchmark, print the tables, write the JSON."""
+    p = argparse.ArgumentParser(prog="python -m microgpt.bench",
+                                description=__doc__.splitlines()[0])
+    p.add_argument("--out", default=None, metavar="PATH.json",
+                   help="write the results here as JSON")
+    p.add_argument("--quick", action="store_true",
+                   help="one small size, a few steps (seconds, for tests)")
+    p.add_argument("--threads", type=int, default=1,
+                   help="threads for numpy's BLAS and torch; 0 keeps "
+                        "their defaults")
+    p.add_argument("--device", default=None,
+                   help="torch's device; default cuda if available")
+    args = p.parse_args(argv)
+    if args.threads < 0:
+        p.error(f"--threads must be 0 or more, got {args.threads}")
+    if args.out and not os.path.isdir(os.path.dirname(
+            os.path.abspath(args.out))):
+        p.error(f"--out {args.out}: its folder does not exist")
+    result = run(args.quick, args.threads, args.device)
+    print_table(result)
+    if args.out:
+        with open(args.out, "w") as f:
+            json.dump(result, f, indent=1)
+            f.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

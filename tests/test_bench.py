@@ -1,0 +1,135 @@
+"""The benchmark: its --quick run, its inputs and its bookkeeping.
+
+No test here asserts a speed: timings depend on the machine and its load.
+They check that the benchmark measures what it says it does.
+"""
+
+import json
+import math
+import os
+import subprocess
+import sys
+
+import pytest
+
+from microgpt import bench
+from microgpt.config import ModelConfig
+from microgpt.data import Tokenizer
+
+pytestmark = pytest.mark.efficiency
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory):
+    """The JSON and the printed table of one --quick run."""
+    out = tmp_path_factory.mktemp("bench") / "bench.json"
+    # NOTE: a subprocess, so that the thread limits it sets stay there.
+    done = subprocess.run(
+        [sys.executable, "-m", "microgpt.bench", "--quick", "--out",
+         str(out)], capture_output=True, text=True, timeout=300,
+        env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 0, done.stderr
+    with open(out) as f:
+        return json.load(f), done.stdout
+
+
+def positive(x):
+    """A finite number above zero."""
+    return isinstance(x, (int, float)) and math.isfinite(x) and x > 0
+
+
+def test_quick_run_writes_every_section(quick):
+    result, _ = quick
+    assert set(result) >= {"machine", "settings", "default", "results",
+                           "ratios", "targets", "torch_ops"}
+    machine = result["machine"]
+    for key in ("cpu", "cores", "python", "numpy", "torch", "blas",
+                "torch_threads", "device"):
+        assert machine[key] not in (None, "", []), key
+    assert result["settings"]["quick"] is True
+    assert result["settings"]["threads"] == 1
+    assert machine["torch_threads"] == 1
+
+
+def test_quick_run_times_all_three_at_the_default_config(quick):
+    default = quick[0]["default"]
+    assert set(default["step_ms"]) == {"scalar", "numpy", "torch"}
+    assert all(positive(ms) for ms in default["step_ms"].values())
+    ms = default["step_ms"]
+    assert default["speedup"]["numpy_vs_scalar"] == pytest.approx(
+        ms["scalar"] / ms["numpy"])
+    assert default["config"] == {**ModelConfig().__dict__,
+                                 "vocab_size": 27}
+
+
+def test_quick_run_rows_are_consistent(quick):
+    result, _ = quick
+    rows = result["results"]
+    B = result["settings"]["batch_size"]
+    assert {(r["impl"], r["batch_size"]) for r in rows} == {
+        ("scalar", 1), ("numpy", 1), ("numpy", B), ("torch", 1),
+        ("torch", B)}
+    for r in rows:
+        assert r["T"] == r["block_size"]
+        assert all(positive(r[k]) for k in ("step_ms", "tokens_per_s",
+                                            "gflops"))
+        # tokens/s is B * T tokens per step, from the same step time
+        assert r["tokens_per_s"] == pytest.approx(
+            r["batch_size"] * r["T"] / (r["step_ms"] / 1e3))
+        assert r["repeats"] >= 1 and r["steps_per_repeat"] >= 1
+
+
+def test_quick_run_ratios_and_targets(quick):
+    result, stdout = quick
+    (ratio,) = result["ratios"]
+    assert all(positive(v) for v in ratio.values())
+    for name, t in result["targets"].items():
+        assert positive(t["value"]) and positive(t["target"])
+        assert t["holds"] == (t["value"] >= t["target"])
+        assert name in stdout
+    assert "scalar: smallest size only" in stdout
+    ops = result["torch_ops"]
+    assert all(0 < c["compute_ops"] < c["ops"] for c in ops.values())
+
+
+def test_stream_docs_fill_the_context(docs):
+    tok = Tokenizer.from_docs(docs)
+    out = bench.stream_docs(docs, tok, 17, 5)
+    assert len(out) == 5 and all(len(d) == 17 for d in out)
+    stream = [i for d in out for i in d]
+    # the names in order, each after its BOS, as training frames them
+    expected = [i for name in docs[:40] for i in tok.frame(name)[:-1]]
+    assert stream == expected[:len(stream)]
+
+
+def test_train_flops_scale_with_batch_and_depth():
+    cfg = ModelConfig()
+    one = bench.train_flops(cfg, 1, 16)
+    assert bench.train_flops(cfg, 64, 16) == 64 * one
+    deeper = bench.train_flops(ModelConfig(n_layer=4), 1, 16)
+    head = 3 * 2 * 16 * cfg.vocab_size * cfg.n_embd
+    assert deeper - head == 4 * (one - head)
+
+
+def test_time_steps_takes_turns_and_counts():
+    calls = []
+    cases = {"a": (lambda x: calls.append(("a", x)), [1, 2], 3),
+             "b": (lambda x: calls.append(("b", x)), [7], 2)}
+    timed = bench.time_steps(cases, repeat_s=0.0)
+    # warm-up a, warm-up b, then a b a b a: one step per repeat at 0 s
+    assert [k for k, _ in calls] == ["a", "b", "a", "b", "a", "b", "a"]
+    assert [x for k, x in calls if k == "a"] == [1, 1, 1, 1]
+    assert timed["a"][1:] == (1, 3) and timed["b"][1:] == (1, 2)
+    assert all(s >= 0 for s, _, _ in timed.values())
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--threads", "-1"], "--threads must be 0 or more"),
+    (["--out", "/no/such/folder/b.json"], "its folder does not exist"),
+])
+def test_bad_arguments_are_one_clear_error(args, message):
+    done = subprocess.run([sys.executable, "-m", "microgpt.bench", *args],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr
