@@ -25,9 +25,10 @@ DEFAULT_DOCS = 10          # real names timed at the default config
 REPEAT_S = 0.25            # seconds of steps per timed repeat (roughly)
 
 FULL = dict(sizes=SIZES, layers=LAYERS, batch=BATCH, repeats=7,
-            scalar_repeats=3, default_docs=DEFAULT_DOCS, repeat_s=REPEAT_S)
+            scalar_repeats=3, default_docs=DEFAULT_DOCS, repeat_s=REPEAT_S,
+            lengths=[1, 2, 4, 8, 16])
 QUICK = dict(sizes=SIZES[:1], layers=LAYERS[:1], batch=8, repeats=2,
-             scalar_repeats=1, default_docs=2, repeat_s=0.02)
+             scalar_repeats=1, default_docs=2, repeat_s=0.02, lengths=[1, 4])
 
 
 # -- the machine ------------------------------------------------------------
@@ -204,6 +205,26 @@ def bench_default(names, tokenizer, plan, device):
                         "numpy_vs_torch": ms["torch"] / ms["numpy"]}}
 
 
+def bench_lengths(names, tokenizer, plan, device):
+    """Default config, one document of T tokens per step, for several T.
+
+    What stays when T shrinks to 1 is the cost of a step itself: calls,
+    dispatch, bookkeeping. What grows with T is the arithmetic.
+    """
+    from .config import ModelConfig
+    mcfg = ModelConfig(vocab_size=tokenizer.vocab_size)
+    cases = {}
+    for T in plan["lengths"]:
+        docs = stream_docs(names, tokenizer, T + 1, 4)
+        for name in ("scalar", "numpy", "torch"):
+            reps = plan["scalar_repeats" if name == "scalar" else "repeats"]
+            cases[name, T] = (stepper(name, mcfg, False, device),
+                              docs[:1] if name == "scalar" else docs, reps)
+    timed = time_steps(cases, plan["repeat_s"])
+    return [{"impl": name, "T": T, "step_ms": s * 1e3}
+            for (name, T), (s, _, _) in timed.items()]
+
+
 def bench_sizes(names, tokenizer, plan, device):
     """Every size and layer count: each implementation, B = 1 and batched."""
     from .config import ModelConfig
@@ -331,6 +352,13 @@ def print_table(result, file=sys.stdout):
         print(f"  {name:7s} {ms:10.3f} ms/step", file=file)
     for k, v in d["speedup"].items():
         print(f"  {k:16s} {v:9.1f}x", file=file)
+    print("\ndefault config, one document of T tokens per step (ms):",
+          file=file)
+    by = {(r["impl"], r["T"]): r["step_ms"] for r in result["lengths"]}
+    for T in sorted({T for _, T in by}):
+        print(f"  T = {T:2d}: " + ", ".join(
+            f"{name} {by[name, T]:.3f}" for name in ("scalar", "numpy",
+                                                     "torch")), file=file)
     print("\ntraining steps, T = block_size (scalar: smallest size only, "
           "few steps):", file=file)
     print(f"  {'impl':6s} {'n_embd':>6s} {'block':>5s} {'layers':>6s} "
@@ -369,6 +397,7 @@ def run(quick=False, threads=1, device=None):
     device = torch.device(device) if device else default_device()
     _, names, tokenizer = prepare(load_docs(), 42)
     default = bench_default(names, tokenizer, plan, device)
+    lengths = bench_lengths(names, tokenizer, plan, device)
     rows = bench_sizes(names, tokenizer, plan, device)
     table = ratios(rows, plan["batch"])
     # NOTE: the op count depends on the depth and on batching only, not
@@ -389,7 +418,8 @@ def run(quick=False, threads=1, device=None):
                          "T": "block_size: documents of block_size + 1 "
                               "tokens cut from the stream of framed names",
                          "scalar_sizes": SCALAR_SIZES},
-            "default": default, "results": rows, "ratios": table,
+            "default": default, "lengths": lengths, "results": rows,
+            "ratios": table,
             "targets": targets(default, table, plan["batch"]),
             "torch_ops": ops,
             "date": time.strftime("%Y-%m-%d", time.gmtime()),

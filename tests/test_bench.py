@@ -40,8 +40,8 @@ def positive(x):
 
 def test_quick_run_writes_every_section(quick):
     result, _ = quick
-    assert set(result) >= {"machine", "settings", "default", "results",
-                           "ratios", "targets", "torch_ops"}
+    assert set(result) >= {"machine", "settings", "default", "lengths",
+                           "results", "ratios", "targets", "torch_ops"}
     machine = result["machine"]
     for key in ("cpu", "cores", "python", "numpy", "torch", "blas",
                 "torch_threads", "device"):
@@ -60,6 +60,15 @@ def test_quick_run_times_all_three_at_the_default_config(quick):
         ms["scalar"] / ms["numpy"])
     assert default["config"] == {**ModelConfig().__dict__,
                                  "vocab_size": 27}
+
+
+def test_quick_run_times_every_length_for_every_impl(quick):
+    lengths = quick[0]["lengths"]
+    Ts = sorted({r["T"] for r in lengths})
+    assert len(Ts) >= 2
+    assert sorted((r["impl"], r["T"]) for r in lengths) == sorted(
+        (impl, T) for impl in ("scalar", "numpy", "torch") for T in Ts)
+    assert all(positive(r["step_ms"]) for r in lengths)
 
 
 def test_quick_run_rows_are_consistent(quick):
@@ -128,8 +137,33 @@ def test_time_steps_takes_turns_and_counts():
     (["--out", "/no/such/folder/b.json"], "its folder does not exist"),
 ])
 def test_bad_arguments_are_one_clear_error(args, message):
+    """Bad input is one usage error, before any measuring."""
     done = subprocess.run([sys.executable, "-m", "microgpt.bench", *args],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert message in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_batched_training_runs_from_the_command_line(tmp_path,
+                                                     expected_run):
+    # --batch-size reaches train_step_batch in both array twins; they take
+    # the same steps, so their logged losses agree.
+    losses = {}
+    for impl in ("numpy", "torch"):
+        log = tmp_path / f"{impl}.jsonl"
+        done = subprocess.run(
+            [sys.executable, "-m", "microgpt", "train", "--impl", impl,
+             "--batch-size", "8", "--steps", "5", "--num-samples", "1",
+             "--log", str(log)], capture_output=True, text=True,
+            timeout=120, env={**os.environ, "OMP_NUM_THREADS": "1"})
+        assert done.returncode == 0, done.stderr
+        losses[impl] = [json.loads(line)["loss"]
+                        for line in log.read_text().splitlines()]
+    a, b = losses["numpy"], losses["torch"]
+    assert len(a) == len(b) == 5
+    assert max(abs(x - y) / y for x, y in zip(a, b)) < 1e-12
+    # the first step averages 8 names: near ln(27), like the original's
+    # first loss, but not the first name's loss alone
+    assert abs(a[0] - math.log(27)) < 0.1
+    assert abs(a[0] - expected_run["losses"][0]) > 1e-6

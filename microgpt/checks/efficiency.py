@@ -1,0 +1,80 @@
+"""Checks for the exercises of the efficiency chapter: graphs and batches."""
+
+import random
+
+import numpy as np
+
+from .. import gpt_numpy, gpt_scalar
+from ..config import ModelConfig
+from ..engine import Value, topological_order
+from ..params import init_weights
+from . import CheckFailed, check_close, check_equal, passed
+
+# A small model and a few names of different lengths: one is longer than
+# the context, so it is cut, as in training.
+_CFG = ModelConfig(n_embd=8, n_head=2, block_size=6)
+_DOCS = [[26, 4, 12, 12, 0, 26], [26, 0, 21, 0, 26],
+         [26, 8, 18, 0, 1, 4, 11, 11, 0, 26], [26, 12, 8, 0, 26]]
+
+
+def _graphs():
+    """Seeded graphs to count: shared nodes, constants, a real loss."""
+    a, b = Value(2.0), Value(-3.0)
+    c = a * b                    # used twice below: a diamond
+    diamond = (c + a) * c
+    rng = random.Random(0)
+    xs = [Value(rng.gauss(0, 1)) for _ in range(5)]
+    chain = sum((x * x for x in xs), Value(0.0)).relu() + 1.5
+    params = gpt_scalar.from_weights(init_weights(_CFG, random.Random(0)))
+    loss = gpt_scalar.doc_loss(params, _DOCS[1], _CFG)
+    return {"a diamond (c = a * b used twice)": diamond,
+            "a sum of squares with constants": chain,
+            "the loss of a 4-token name": loss}
+
+
+def check_count_nodes(count_nodes):
+    """count_nodes(root) -> the number of distinct Values root depends on."""
+    for what, root in _graphs().items():
+        got = count_nodes(root)
+        check_equal(f"count_nodes on {what}", got,
+                    len(topological_order(root)))
+    passed("count_nodes (3 graphs, up to a model's loss)")
+
+
+def _batch_weights(lengths, T):
+    """The reference weights, from gpt_numpy.batch_arrays."""
+    batch = [[0] * (n + 1) for n in lengths]  # n predictions need n + 1
+    cfg = ModelConfig(block_size=T)
+    weights = gpt_numpy.batch_arrays(batch, cfg)[2]
+    return np.pad(weights, ((0, 0), (0, T - weights.shape[1])))
+
+
+def check_padding_weights(padding_weights):
+    """padding_weights(lengths, T) -> (B, T) per-token loss weights."""
+    for lengths, T in (([3, 1, 4], 4), ([2, 2], 5), ([16], 16),
+                       ([5, 1, 7, 2, 2, 6], 8)):
+        got = np.asarray(padding_weights(list(lengths), T), dtype=float)
+        expected = _batch_weights(lengths, T)
+        if got.shape != expected.shape:
+            raise CheckFailed(f"padding_weights({lengths}, {T}) has shape "
+                              f"{got.shape}, expected {expected.shape}")
+        check_close(f"padding_weights({lengths}, {T})", got, expected,
+                    1e-15)
+    passed("padding_weights (4 batches)")
+
+
+def check_combine_grads(combine_grads):
+    """combine_grads(doc_grads, counts) -> the batch's gradient, by name."""
+    params = gpt_numpy.from_weights(init_weights(_CFG, random.Random(1)))
+    doc_grads = [gpt_numpy.loss_and_grads(params, d, _CFG)[1]
+                 for d in _DOCS]
+    counts = [min(_CFG.block_size, len(d) - 1) for d in _DOCS]
+    _, expected = gpt_numpy.loss_and_grads_batch(params, _DOCS, _CFG)
+    got = combine_grads([dict(g) for g in doc_grads], list(counts))
+    if not isinstance(got, dict) or set(got) != set(expected):
+        raise CheckFailed("combine_grads must return a dict with the "
+                          f"names {sorted(expected)}")
+    for name in expected:
+        check_close(f"combined gradient of {name}", np.asarray(got[name]),
+                    expected[name], 1e-12)
+    passed(f"combine_grads ({len(_DOCS)} documents of {counts} tokens)")

@@ -1,0 +1,96 @@
+"""The efficiency chapter's exercise checks pass right answers, fail wrong."""
+
+import numpy as np
+import pytest
+
+from microgpt.checks import CheckFailed, efficiency
+
+pytestmark = pytest.mark.efficiency
+
+
+def count_nodes(root):
+    seen, stack = {root}, [root]
+    while stack:
+        for child in stack.pop()._children:
+            if child not in seen:
+                seen.add(child)
+                stack.append(child)
+    return len(seen)
+
+
+def count_paths(root):
+    # Wrong: a node reached along two paths is counted twice.
+    return 1 + sum(count_paths(c) for c in root._children)
+
+
+def padding_weights(lengths, T):
+    weights = np.zeros((len(lengths), T))
+    for b, n in enumerate(lengths):
+        weights[b, :n] = 1
+    return weights / sum(lengths)
+
+
+def padding_weights_per_doc(lengths, T):
+    # Wrong: the mean of the documents' means, not of all their tokens.
+    weights = np.zeros((len(lengths), T))
+    for b, n in enumerate(lengths):
+        weights[b, :n] = 1 / (n * len(lengths))
+    return weights
+
+
+def combine_grads(doc_grads, counts):
+    total = sum(counts)
+    return {name: sum(n / total * g[name] for g, n in zip(doc_grads, counts))
+            for name in doc_grads[0]}
+
+
+def combine_grads_plain_mean(doc_grads, counts):
+    # Wrong: every document weighs the same, whatever its length.
+    return {name: sum(g[name] for g in doc_grads) / len(doc_grads)
+            for name in doc_grads[0]}
+
+
+def test_count_nodes_passes_the_reference(capsys):
+    efficiency.check_count_nodes(count_nodes)
+    assert "✓ count_nodes" in capsys.readouterr().out
+
+
+def test_counting_paths_fails_on_the_diamond():
+    with pytest.raises(CheckFailed, match=r"count_nodes on a diamond .*: "
+                                          r"got \d+, expected 5"):
+        efficiency.check_count_nodes(count_paths)
+
+
+def test_padding_weights_passes_the_reference(capsys):
+    efficiency.check_padding_weights(padding_weights)
+    assert "✓ padding_weights" in capsys.readouterr().out
+
+
+def test_per_document_weights_fail_with_the_position():
+    with pytest.raises(CheckFailed, match=r"padding_weights\(\[3, 1, 4\], "
+                                          r"4\)\[1\]\[0\]: got .*difference"):
+        efficiency.check_padding_weights(padding_weights_per_doc)
+
+
+def test_padding_weights_of_the_wrong_shape_fail():
+    with pytest.raises(CheckFailed, match=r"has shape \(3, 3\), expected "
+                                          r"\(3, 4\)"):
+        efficiency.check_padding_weights(
+            lambda lengths, T: padding_weights(lengths, T)[:, :-1])
+
+
+def test_combine_grads_passes_the_reference(capsys):
+    efficiency.check_combine_grads(combine_grads)
+    assert "✓ combine_grads" in capsys.readouterr().out
+
+
+def test_a_plain_mean_of_gradients_fails():
+    with pytest.raises(CheckFailed, match=r"combined gradient of \w+.*: got "
+                                          r".*difference"):
+        efficiency.check_combine_grads(combine_grads_plain_mean)
+
+
+def test_combine_grads_must_return_every_name():
+    with pytest.raises(CheckFailed, match="must return a dict"):
+        efficiency.check_combine_grads(
+            lambda doc_grads, counts: {"wte": doc_grads[0]["wte"]})
