@@ -9,12 +9,13 @@ import argparse
 import gc
 import json
 import os
-import platform
 import random
 import statistics
 import sys
 import time
 from dataclasses import asdict
+
+from .bench_report import machine_info, print_table, ratios, targets
 
 SIZES = [(16, 16), (64, 64), (128, 128)]   # (n_embd, block_size)
 LAYERS = [1, 4]
@@ -31,7 +32,7 @@ QUICK = dict(sizes=SIZES[:1], layers=LAYERS[:1], batch=8, repeats=2,
              scalar_repeats=1, default_docs=2, repeat_s=0.02, lengths=[1, 4])
 
 
-# -- the machine ------------------------------------------------------------
+# -- threads ----------------------------------------------------------------
 
 
 def limit_threads(n):
@@ -50,52 +51,6 @@ def limit_threads(n):
         pass
     import torch
     torch.set_num_threads(n)
-
-
-def cpu_model():
-    """The CPU's model name, from /proc/cpuinfo where there is one."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def blas_info():
-    """numpy's BLAS and its threads: threadpoolctl's view, else numpy's."""
-    import numpy as np
-    try:
-        from threadpoolctl import threadpool_info
-        return [{k: lib.get(k) for k in ("internal_api", "version",
-                                         "architecture", "num_threads")}
-                for lib in threadpool_info() if lib["user_api"] == "blas"]
-    except ImportError:
-        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
-        return [{"internal_api": blas.get("name"),
-                 "version": blas.get("version"),
-                 "architecture": None,  # unknown without threadpoolctl
-                 "num_threads": os.environ.get("OPENBLAS_NUM_THREADS")}]
-
-
-def machine_info(device):
-    """What the numbers were measured on."""
-    import numpy as np
-    import torch
-    info = {"cpu": cpu_model(), "cores": os.cpu_count(),
-            "platform": platform.platform(),
-            "python": platform.python_version(), "numpy": np.__version__,
-            "torch": torch.__version__, "blas": blas_info(),
-            "torch_threads": torch.get_num_threads(),
-            "torch_mkl": torch.backends.mkl.is_available(),
-            "device": str(device),
-            "openblas_env": {k: os.environ.get(k) for k in (
-                "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}}
-    if device.type == "cuda":
-        info["gpu"] = torch.cuda.get_device_name(device)
-    return info
 
 
 # -- inputs -----------------------------------------------------------------
@@ -261,45 +216,6 @@ def bench_sizes(names, tokenizer, plan, device):
     return rows
 
 
-def ratios(rows, batch):
-    """Per size: batching gains, torch against numpy, and against scalar."""
-    tps = {(r["impl"], r["n_embd"], r["n_layer"], r["batch_size"]):
-           r["tokens_per_s"] for r in rows}
-    out = []
-    for n_embd, n_layer in sorted({(r["n_embd"], r["n_layer"])
-                                   for r in rows}):
-        def get(impl, B):
-            return tps.get((impl, n_embd, n_layer, B))
-        r = {"n_embd": n_embd, "block_size": n_embd, "n_layer": n_layer,
-             "numpy_batch_gain": get("numpy", batch) / get("numpy", 1),
-             "torch_batch_gain": get("torch", batch) / get("torch", 1),
-             "torch_vs_numpy_b1": get("torch", 1) / get("numpy", 1),
-             "torch_vs_numpy_batched": get("torch", batch)
-             / get("numpy", batch)}
-        if get("scalar", 1):
-            r["numpy_vs_scalar"] = get("numpy", 1) / get("scalar", 1)
-            r["torch_vs_scalar"] = get("torch", 1) / get("scalar", 1)
-        out.append(r)
-    return out
-
-
-def targets(default, table, batch):
-    """The performance targets, each with its measured value."""
-    out = {"numpy_vs_scalar_default": (
-        default["speedup"]["numpy_vs_scalar"], 1000.0)}
-    for r in table:
-        size = f"{r['n_embd']}x{r['block_size']}_L{r['n_layer']}"
-        if (r["n_embd"], r["n_layer"]) == (16, 1):  # the default config
-            for impl in ("numpy", "torch"):
-                out[f"{impl}_B{batch}_vs_B1_{size}"] = (
-                    r[impl + "_batch_gain"], 20.0)
-        if r["n_embd"] == 64:
-            out[f"torch_vs_numpy_B{batch}_{size}"] = (
-                r["torch_vs_numpy_batched"], 1.0)
-    return {k: {"value": v, "target": t, "holds": v >= t}
-            for k, (v, t) in out.items()}
-
-
 # -- what a torch step is made of -------------------------------------------
 
 
@@ -334,53 +250,6 @@ def torch_ops(mcfg, batch, device):
 def op_counts(ops):
     """All ops, and those that compute (not views)."""
     return {"ops": len(ops), "compute_ops": sum(not v for _, v in ops)}
-
-
-# -- report -----------------------------------------------------------------
-
-
-def print_table(result, file=sys.stdout):
-    """The measurements and ratios as plain-text tables."""
-    d = result["default"]
-    print(f"machine: {result['machine']['cpu']}, "
-          f"{result['machine']['cores']} cores, device "
-          f"{result['machine']['device']}, threads "
-          f"{result['settings']['threads']}", file=file)
-    print(f"\ndefault config, one real name per step (mean T = "
-          f"{d['mean_T']:.1f} over {d['docs']} names):", file=file)
-    for name, ms in d["step_ms"].items():
-        print(f"  {name:7s} {ms:10.3f} ms/step", file=file)
-    for k, v in d["speedup"].items():
-        print(f"  {k:16s} {v:9.1f}x", file=file)
-    print("\ndefault config, one document of T tokens per step (ms):",
-          file=file)
-    by = {(r["impl"], r["T"]): r["step_ms"] for r in result["lengths"]}
-    for T in sorted({T for _, T in by}):
-        print(f"  T = {T:2d}: " + ", ".join(
-            f"{name} {by[name, T]:.3f}" for name in ("scalar", "numpy",
-                                                     "torch")), file=file)
-    print("\ntraining steps, T = block_size (scalar: smallest size only, "
-          "few steps):", file=file)
-    print(f"  {'impl':6s} {'n_embd':>6s} {'block':>5s} {'layers':>6s} "
-          f"{'B':>3s} {'ms/step':>10s} {'tokens/s':>10s} {'GFLOP/s':>8s}",
-          file=file)
-    for r in result["results"]:
-        print(f"  {r['impl']:6s} {r['n_embd']:6d} {r['block_size']:5d} "
-              f"{r['n_layer']:6d} {r['batch_size']:3d} {r['step_ms']:10.3f} "
-              f"{r['tokens_per_s']:10.0f} {r['gflops']:8.2f}", file=file)
-    print("\nratios of tokens/s (B = batched size):", file=file)
-    for r in result["ratios"]:
-        extra = (f", numpy/scalar {r['numpy_vs_scalar']:.0f}x"
-                 if "numpy_vs_scalar" in r else "")
-        print(f"  {r['n_embd']}x{r['block_size']} L{r['n_layer']}: "
-              f"numpy B/1 {r['numpy_batch_gain']:.1f}x, torch B/1 "
-              f"{r['torch_batch_gain']:.1f}x, torch/numpy at 1 "
-              f"{r['torch_vs_numpy_b1']:.2f}x, batched "
-              f"{r['torch_vs_numpy_batched']:.2f}x{extra}", file=file)
-    print("\ntargets:", file=file)
-    for k, t in result["targets"].items():
-        print(f"  {k:34s} {t['value']:9.1f} >= {t['target']:<6g} "
-              f"{'holds' if t['holds'] else 'MISSED'}", file=file)
 
 
 def run(quick=False, threads=1, device=None):
@@ -445,6 +314,15 @@ def main(argv=None):
     if args.out and not os.path.isdir(os.path.dirname(
             os.path.abspath(args.out))):
         p.error(f"--out {args.out}: its folder does not exist")
+    limit_threads(args.threads)  # before torch loads numpy's BLAS below
+    if args.device is not None:
+        import torch
+        try:
+            device = torch.device(args.device)
+        except RuntimeError as e:
+            p.error(f"bad --device {args.device!r}: {e}")
+        if device.type == "cuda" and not torch.cuda.is_available():
+            p.error(f"--device {args.device}: CUDA is not available")
     result = run(args.quick, args.threads, args.device)
     print_table(result)
     if args.out:

@@ -135,6 +135,7 @@ def test_time_steps_takes_turns_and_counts():
 @pytest.mark.parametrize("args, message", [
     (["--threads", "-1"], "--threads must be 0 or more"),
     (["--out", "/no/such/folder/b.json"], "its folder does not exist"),
+    (["--device", "nonsense"], "bad --device 'nonsense'"),
 ])
 def test_bad_arguments_are_one_clear_error(args, message):
     """Bad input is one usage error, before any measuring."""

@@ -1,0 +1,146 @@
+"""The benchmark's report: the machine, the ratios, the goals, a table.
+
+microgpt.bench measures; this module says what was measured on, derives
+the ratios between its rows and prints them.
+"""
+
+import os
+import platform
+import sys
+
+# -- the machine ------------------------------------------------------------
+
+
+def cpu_model():
+    """The CPU's model name, from /proc/cpuinfo where there is one."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def blas_info():
+    """numpy's BLAS and its threads: threadpoolctl's view, else numpy's."""
+    import numpy as np
+    try:
+        from threadpoolctl import threadpool_info
+        return [{k: lib.get(k) for k in ("internal_api", "version",
+                                         "architecture", "num_threads")}
+                for lib in threadpool_info() if lib["user_api"] == "blas"]
+    except ImportError:
+        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        return [{"internal_api": blas.get("name"),
+                 "version": blas.get("version"),
+                 "architecture": None,  # unknown without threadpoolctl
+                 "num_threads": os.environ.get("OPENBLAS_NUM_THREADS")}]
+
+
+def machine_info(device):
+    """What the numbers were measured on."""
+    import numpy as np
+    import torch
+    info = {"cpu": cpu_model(), "cores": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(), "numpy": np.__version__,
+            "torch": torch.__version__, "blas": blas_info(),
+            "torch_threads": torch.get_num_threads(),
+            "torch_mkl": torch.backends.mkl.is_available(),
+            "device": str(device),
+            "openblas_env": {k: os.environ.get(k) for k in (
+                "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}}
+    if device.type == "cuda":
+        info["gpu"] = torch.cuda.get_device_name(device)
+    return info
+
+
+# -- ratios and goals -------------------------------------------------------
+
+
+def ratios(rows, batch):
+    """Per size: batching gains, torch against numpy, and against scalar."""
+    tps = {(r["impl"], r["n_embd"], r["n_layer"], r["batch_size"]):
+           r["tokens_per_s"] for r in rows}
+    out = []
+    for n_embd, n_layer in sorted({(r["n_embd"], r["n_layer"])
+                                   for r in rows}):
+        def get(impl, B):
+            return tps.get((impl, n_embd, n_layer, B))
+        r = {"n_embd": n_embd, "block_size": n_embd, "n_layer": n_layer,
+             "numpy_batch_gain": get("numpy", batch) / get("numpy", 1),
+             "torch_batch_gain": get("torch", batch) / get("torch", 1),
+             "torch_vs_numpy_b1": get("torch", 1) / get("numpy", 1),
+             "torch_vs_numpy_batched": get("torch", batch)
+             / get("numpy", batch)}
+        if get("scalar", 1):
+            r["numpy_vs_scalar"] = get("numpy", 1) / get("scalar", 1)
+            r["torch_vs_scalar"] = get("torch", 1) / get("scalar", 1)
+        out.append(r)
+    return out
+
+
+def targets(default, table, batch):
+    """The performance targets, each with its measured value."""
+    out = {"numpy_vs_scalar_default": (
+        default["speedup"]["numpy_vs_scalar"], 1000.0)}
+    for r in table:
+        size = f"{r['n_embd']}x{r['block_size']}_L{r['n_layer']}"
+        if (r["n_embd"], r["n_layer"]) == (16, 1):  # the default config
+            for impl in ("numpy", "torch"):
+                out[f"{impl}_B{batch}_vs_B1_{size}"] = (
+                    r[impl + "_batch_gain"], 20.0)
+        if r["n_embd"] == 64:
+            out[f"torch_vs_numpy_B{batch}_{size}"] = (
+                r["torch_vs_numpy_batched"], 1.0)
+    return {k: {"value": v, "target": t, "holds": v >= t}
+            for k, (v, t) in out.items()}
+
+
+# -- the table --------------------------------------------------------------
+
+
+def print_table(result, file=sys.stdout):
+    """The measurements and ratios as plain-text tables."""
+    d = result["default"]
+    print(f"machine: {result['machine']['cpu']}, "
+          f"{result['machine']['cores']} cores, device "
+          f"{result['machine']['device']}, threads "
+          f"{result['settings']['threads']}", file=file)
+    print(f"\ndefault config, one real name per step (mean T = "
+          f"{d['mean_T']:.1f} over {d['docs']} names):", file=file)
+    for name, ms in d["step_ms"].items():
+        print(f"  {name:7s} {ms:10.3f} ms/step", file=file)
+    for k, v in d["speedup"].items():
+        print(f"  {k:16s} {v:9.1f}x", file=file)
+    print("\ndefault config, one document of T tokens per step (ms):",
+          file=file)
+    by = {(r["impl"], r["T"]): r["step_ms"] for r in result["lengths"]}
+    for T in sorted({T for _, T in by}):
+        print(f"  T = {T:2d}: " + ", ".join(
+            f"{name} {by[name, T]:.3f}" for name in ("scalar", "numpy",
+                                                     "torch")), file=file)
+    print("\ntraining steps, T = block_size (scalar: smallest size only, "
+          "few steps):", file=file)
+    print(f"  {'impl':6s} {'n_embd':>6s} {'block':>5s} {'layers':>6s} "
+          f"{'B':>3s} {'ms/step':>10s} {'tokens/s':>10s} {'GFLOP/s':>8s}",
+          file=file)
+    for r in result["results"]:
+        print(f"  {r['impl']:6s} {r['n_embd']:6d} {r['block_size']:5d} "
+              f"{r['n_layer']:6d} {r['batch_size']:3d} {r['step_ms']:10.3f} "
+              f"{r['tokens_per_s']:10.0f} {r['gflops']:8.2f}", file=file)
+    print("\nratios of tokens/s (B = batched size):", file=file)
+    for r in result["ratios"]:
+        extra = (f", numpy/scalar {r['numpy_vs_scalar']:.0f}x"
+                 if "numpy_vs_scalar" in r else "")
+        print(f"  {r['n_embd']}x{r['block_size']} L{r['n_layer']}: "
+              f"numpy B/1 {r['numpy_batch_gain']:.1f}x, torch B/1 "
+              f"{r['torch_batch_gain']:.1f}x, torch/numpy at 1 "
+              f"{r['torch_vs_numpy_b1']:.2f}x, batched "
+              f"{r['torch_vs_numpy_batched']:.2f}x{extra}", file=file)
+    print("\ntargets:", file=file)
+    for k, t in result["targets"].items():
+        print(f"  {k:34s} {t['value']:9.1f} >= {t['target']:<6g} "
+              f"{'holds' if t['holds'] else 'MISSED'}", file=file)
