@@ -49,7 +49,10 @@ def limit_threads(n):
         threadpool_limits(n)
     except ImportError:
         pass
-    import torch
+    try:
+        import torch
+    except ImportError:
+        return  # main reports it
     torch.set_num_threads(n)
 
 
@@ -315,8 +318,12 @@ def main(argv=None):
             os.path.abspath(args.out))):
         p.error(f"--out {args.out}: its folder does not exist")
     limit_threads(args.threads)  # before torch loads numpy's BLAS below
-    if args.device is not None:
+    try:
         import torch
+    except ImportError:
+        p.error("the benchmark compares all three implementations and "
+                "needs torch (pip install torch)")
+    if args.device is not None:
         try:
             device = torch.device(args.device)
         except RuntimeError as e:

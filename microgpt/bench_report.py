@@ -11,16 +11,21 @@ import sys
 # -- the machine ------------------------------------------------------------
 
 
-def cpu_model():
-    """The CPU's model name, from /proc/cpuinfo where there is one."""
+def cpu_info():
+    """The CPU's model name and its widest vector units, where known."""
+    model, flags = platform.processor() or platform.machine(), []
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
+                key, _, value = line.partition(":")
+                if key.strip() == "model name":
+                    model = value.strip()
+                elif key.strip() == "flags":
+                    flags = value.split()
+                    break
     except OSError:
         pass
-    return platform.processor() or platform.machine()
+    return model, [f for f in ("avx2", "fma", "avx512f") if f in flags]
 
 
 def blas_info():
@@ -33,17 +38,19 @@ def blas_info():
                 for lib in threadpool_info() if lib["user_api"] == "blas"]
     except ImportError:
         blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        threads = os.environ.get("OPENBLAS_NUM_THREADS", "")
         return [{"internal_api": blas.get("name"),
                  "version": blas.get("version"),
                  "architecture": None,  # unknown without threadpoolctl
-                 "num_threads": os.environ.get("OPENBLAS_NUM_THREADS")}]
+                 "num_threads": int(threads) if threads.isdigit() else None}]
 
 
 def machine_info(device):
     """What the numbers were measured on."""
     import numpy as np
     import torch
-    info = {"cpu": cpu_model(), "cores": os.cpu_count(),
+    cpu, simd = cpu_info()
+    info = {"cpu": cpu, "simd": simd, "cores": os.cpu_count(),
             "platform": platform.platform(),
             "python": platform.python_version(), "numpy": np.__version__,
             "torch": torch.__version__, "blas": blas_info(),
