@@ -16,8 +16,10 @@ from .layers_numpy import (attention_backward, attention_forward,
                            embedding_backward, embedding_forward,
                            linear_backward, linear_forward, relu_backward,
                            relu_forward, residual_backward, residual_forward,
-                           rmsnorm_backward, rmsnorm_forward, softmax)
+                           rmsnorm_backward, rmsnorm_forward, rows, softmax)
 from .params import init_weights
+
+QKV = ("attn_wq", "attn_wk", "attn_wv")  # stacked into one product
 
 # -- parameters -------------------------------------------------------------
 
@@ -124,20 +126,24 @@ def gpt(token_id, pos_id, kv_cache, params, cfg):
 # -- the model: every position at once, forward and backward ----------------
 
 
-def block_forward(x, params, layer, cfg):
+def block_forward(x, T, params, layer, cfg):
     """One block: attention then MLP, each added to the residual stream."""
-    c = {}
+    # x: (N, C), the rows of N = B * T positions of B documents
+    C, c = cfg.n_embd, {"T": T}
+    # NOTE: q, k and v come from the same input, so one product with the
+    # three weights stacked makes all three (and one more in backward).
+    wqkv = np.concatenate([params[layer + name] for name in QKV])  # (3C, C)
     h, c["norm1"] = rmsnorm_forward(x)
-    q, c["wq"] = linear_forward(h, params[layer + "attn_wq"])  # (B, T, C)
-    k, c["wk"] = linear_forward(h, params[layer + "attn_wk"])  # (B, T, C)
-    v, c["wv"] = linear_forward(h, params[layer + "attn_wv"])  # (B, T, C)
+    qkv, c["qkv"] = linear_forward(h, wqkv)                    # (N, 3C)
+    qkv = qkv.reshape(-1, T, 3 * C)                            # (B, T, 3C)
+    q, k, v = qkv[..., :C], qkv[..., C:2 * C], qkv[..., 2 * C:]
     h, c["attn"] = attention_forward(q, k, v, cfg.n_head)      # (B, T, C)
-    h, c["wo"] = linear_forward(h, params[layer + "attn_wo"])
+    h, c["wo"] = linear_forward(rows(h), params[layer + "attn_wo"])
     x, c["res1"] = residual_forward(x, h)
     h, c["norm2"] = rmsnorm_forward(x)
-    h, c["fc1"] = linear_forward(h, params[layer + "mlp_fc1"])  # (B, T, 4C)
+    h, c["fc1"] = linear_forward(h, params[layer + "mlp_fc1"])  # (N, 4C)
     h, c["relu"] = relu_forward(h)
-    h, c["fc2"] = linear_forward(h, params[layer + "mlp_fc2"])  # (B, T, C)
+    h, c["fc2"] = linear_forward(h, params[layer + "mlp_fc2"])  # (N, C)
     x, c["res2"] = residual_forward(x, h)
     return x, c
 
@@ -152,11 +158,14 @@ def block_backward(dx, c, layer, grads):
     dx = dx + rmsnorm_backward(dh, c["norm2"])  # the two paths to x meet
     dx, dh = residual_backward(dx, c["res1"])
     dh, g["attn_wo"] = linear_backward(dh, c["wo"])
-    dq, dk, dv = attention_backward(dh, c["attn"])
-    dhq, g["attn_wq"] = linear_backward(dq, c["wq"])
-    dhk, g["attn_wk"] = linear_backward(dk, c["wk"])
-    dhv, g["attn_wv"] = linear_backward(dv, c["wv"])
-    dx = dx + rmsnorm_backward(dhq + dhk + dhv, c["norm1"])
+    dq, dk, dv = attention_backward(dh.reshape(-1, c["T"], dh.shape[-1]),
+                                    c["attn"])                 # (B, T, C)
+    dqkv = np.concatenate((dq, dk, dv), -1)                    # (B, T, 3C)
+    dh, dwqkv = linear_backward(rows(dqkv), c["qkv"])          # (3C, C)
+    dx = dx + rmsnorm_backward(dh, c["norm1"])  # and meet again
+    C = dwqkv.shape[1]
+    for i, name in enumerate(QKV):
+        g[name] = dwqkv[i * C:(i + 1) * C]
     for name, d in g.items():
         grads[layer + name][...] = d
     return dx
@@ -179,14 +188,15 @@ def forward(params, tokens, cfg):
         raise ValueError(f"{idx.shape[-1]} positions do not fit in "
                          f"block_size {cfg.block_size}")
     check_ids(idx, cfg)
-    x, emb = embedding_forward(idx.reshape(-1, idx.shape[-1]),
-                               params["wte"], params["wpe"])  # (B, T, C)
-    x, norm = rmsnorm_forward(x)
+    T = idx.shape[-1]
+    x, emb = embedding_forward(idx.reshape(-1, T), params["wte"],
+                               params["wpe"])                 # (B, T, C)
+    x, norm = rmsnorm_forward(rows(x))                        # (N, C)
     blocks = []
     for i in range(cfg.n_layer):
-        x, c = block_forward(x, params, f"layer{i}.", cfg)
+        x, c = block_forward(x, T, params, f"layer{i}.", cfg)
         blocks.append(c)
-    logits, head = linear_forward(x, params["lm_head"])       # (B, T, V)
+    logits, head = linear_forward(x, params["lm_head"])       # (N, V)
     cache = (emb, norm, blocks, head, params)
     return logits.reshape(*idx.shape, -1), cache
 
@@ -199,10 +209,8 @@ def backward(dlogits, cache, grads=None):
     if grads is None:
         grads = views(np.empty(sum(p.size for p in params.values())),
                       params)
-    V = dlogits.shape[-1]
-    B, T = emb[0].shape
     dx, grads["lm_head"][...] = linear_backward(
-        dlogits.reshape(B, T, V), head)                      # (B, T, C)
+        rows(dlogits), head)                                 # (N, C)
     for i in reversed(range(len(blocks))):
         dx = block_backward(dx, blocks[i], f"layer{i}.", grads)
     dx = rmsnorm_backward(dx, norm)
@@ -273,20 +281,28 @@ class Adam:
         self.m = np.zeros_like(self.data)  # running mean of gradients
         self.v = np.zeros_like(self.data)  # running mean of their squares
         self.t = 0                         # steps taken
+        self.tmp = np.empty_like(self.data)
 
     def step(self, lr):
         """Move every parameter by self.grad (backward overwrites it)."""
         self.t += 1
-        b1, b2, g = self.beta1, self.beta2, self.grad
-        # NOTE: the same expressions, in the same order, as the scalar
-        # Adam, so the same gradients give the same floats.
+        b1, b2, g, tmp = self.beta1, self.beta2, self.grad, self.tmp
+        # NOTE: in place, through one scratch buffer: a step makes no new
+        # arrays. The bias corrections are numbers, so they scale the
+        # result instead of dividing m and v: two passes over the
+        # parameters fewer, which moves the floats by an ulp or so.
         self.m *= b1
-        self.m += (1 - b1) * g
+        self.m += np.multiply(g, 1 - b1, out=tmp)   # m = b1 m + (1-b1) g
         self.v *= b2
-        self.v += (1 - b2) * g**2
-        m_hat = self.m / (1 - b1**self.t)
-        v_hat = self.v / (1 - b2**self.t)
-        self.data -= lr * m_hat / (v_hat**0.5 + self.eps)
+        np.multiply(g, g, out=tmp)
+        tmp *= 1 - b2
+        self.v += tmp                               # v = b2 v + (1-b2) g^2
+        np.sqrt(self.v, out=tmp)
+        tmp *= (1 - b2**self.t) ** -0.5             # sqrt(v_hat)
+        tmp += self.eps
+        np.divide(self.m, tmp, out=tmp)
+        tmp *= lr / (1 - b1**self.t)                # lr m_hat / (...)
+        self.data -= tmp
 
 
 def train_step_batch(params, opt, batch, lr, cfg):

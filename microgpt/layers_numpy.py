@@ -4,7 +4,9 @@ Every layer is a pair: `<op>_forward(...) -> (out, cache)` keeps what the
 backward will need, and `<op>_backward(dout, cache)` returns the gradient
 of each input, named after it with a d in front (dx, dw, ...). Activations
 have shape (B, T, C): B documents, T positions, C channels. One document is
-simply B = 1.
+simply B = 1. Only the embedding and attention need the (B, T) split: the
+other layers work on any leading shape, and the model hands them (B * T, C),
+every position a row of one matrix.
 """
 
 import functools
@@ -50,7 +52,7 @@ def embedding_backward(dout, cache):
     onehot = idx.reshape(-1, 1) == np.arange(V)   # (B*T, V)
     dwte = onehot.T @ dout.reshape(-1, C)         # (V, C)
     dwpe = np.zeros(wpe_shape)
-    dwpe[:idx.shape[1]] = dout.sum(0)             # (T, C) of (block, C)
+    dwpe[:idx.shape[1]] = dout.reshape(*idx.shape, C).sum(0)  # (T, C)
     return dwte, dwpe
 
 
@@ -82,15 +84,15 @@ def rmsnorm_backward(dout, cache):
 
 def rows(x):
     """(B, T, C) -> (B * T, C): every position a row of one matrix."""
-    # NOTE: one 2-D matmul over all B * T rows is faster than numpy's
-    # loop of B small ones that a (B, T, C) @ (C, out) product runs.
     return x.reshape(-1, x.shape[-1])
 
 
 def linear_forward(x, w):
     """x @ w.T for w of shape (out, in); no bias."""
-    out = rows(x) @ w.T                           # (B * T, out)
-    return out.reshape(*x.shape[:-1], -1), (x, w)  # (B, T, out)
+    # NOTE: x may have any leading shape, but gpt_numpy passes the rows of
+    # one (B * T, in) matrix: one BLAS call, where a (B, T, in) product
+    # would run B small ones.
+    return x @ w.T, (x, w)                        # (..., out)
 
 
 def linear_backward(dout, cache):
