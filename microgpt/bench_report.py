@@ -89,10 +89,12 @@ def ratios(rows, batch):
     return out
 
 
-def targets(default, table, batch):
+def targets(default, names, table, batch):
     """The performance targets, each with its measured value."""
     out = {"numpy_vs_scalar_default": (
         default["speedup"]["numpy_vs_scalar"], 1000.0)}
+    for impl in ("numpy", "torch"):  # training on the names, as the CLI
+        out[f"{impl}_B{batch}_vs_B1_names"] = (names["gain"][impl], 20.0)
     for r in table:
         size = f"{r['n_embd']}x{r['block_size']}_L{r['n_layer']}"
         if (r["n_embd"], r["n_layer"]) == (16, 1):  # the default config
@@ -122,6 +124,17 @@ def print_table(result, file=sys.stdout):
         print(f"  {name:7s} {ms:10.3f} ms/step", file=file)
     for k, v in d["speedup"].items():
         print(f"  {k:16s} {v:9.1f}x", file=file)
+    n = result["names"]
+    print(f"\ndefault config, training on the names (mean T = "
+          f"{n['mean_T']:.1f}; real tokens {n['real_share']:.0%} of the "
+          f"padded batch):", file=file)
+    for r in n["results"]:
+        print(f"  {r['impl']:7s} B = {r['batch_size']:2d} "
+              f"{r['step_ms']:8.3f} ms/step {r['tokens_per_s']:10.0f} "
+              f"tokens/s", file=file)
+    for impl, gain in n["gain"].items():
+        print(f"  {impl} B = {n['batch_size']} / B = 1: {gain:.1f}x",
+              file=file)
     print("\ndefault config, one document of T tokens per step (ms):",
           file=file)
     by = {(r["impl"], r["T"]): r["step_ms"] for r in result["lengths"]}

@@ -40,7 +40,8 @@ def positive(x):
 
 def test_quick_run_writes_every_section(quick):
     result, _ = quick
-    assert set(result) >= {"machine", "settings", "default", "lengths",
+    assert set(result) >= {"machine", "settings", "default", "names",
+                           "lengths",
                            "results", "ratios", "targets", "torch_ops"}
     machine = result["machine"]
     for key in ("cpu", "cores", "python", "numpy", "torch", "blas",
@@ -60,6 +61,29 @@ def test_quick_run_times_all_three_at_the_default_config(quick):
         ms["scalar"] / ms["numpy"])
     assert default["config"] == {**ModelConfig().__dict__,
                                  "vocab_size": 27}
+
+
+def test_quick_run_trains_on_the_names_one_and_batched(quick):
+    result, stdout = quick
+    names, B = result["names"], result["settings"]["batch_size"]
+    assert names["batch_size"] == B and names["names"] == 4 * B
+    assert sorted((r["impl"], r["batch_size"]) for r in names["results"]) \
+        == [("numpy", 1), ("numpy", B), ("torch", 1), ("torch", B)]
+    assert all(positive(r["step_ms"]) for r in names["results"])
+    # real tokens only: a name has 1..block_size of them, and padding
+    # makes a batch's share of real positions at most 1
+    assert 1 <= names["mean_T"] <= 16
+    assert 0 < names["real_share"] <= 1
+    tps = {(r["impl"], r["batch_size"]): r for r in names["results"]}
+    for impl in ("numpy", "torch"):
+        one, many = tps[impl, 1], tps[impl, B]
+        assert one["tokens_per_s"] * one["step_ms"] / 1e3 == pytest.approx(
+            names["mean_T"])
+        assert many["tokens_per_s"] * many["step_ms"] / 1e3 == \
+            pytest.approx(B * names["mean_T"])
+        assert names["gain"][impl] == pytest.approx(
+            many["tokens_per_s"] / one["tokens_per_s"])
+    assert "training on the names" in stdout
 
 
 def test_quick_run_times_every_length_for_every_impl(quick):

@@ -25,6 +25,7 @@ ROWS = [row("scalar", 16, 1, 1, 10.0),
         row("numpy", 64, 1, 1, 300.0), row("numpy", 64, 1, 64, 600.0),
         row("torch", 64, 1, 1, 200.0), row("torch", 64, 1, 64, 900.0)]
 DEFAULT = {"speedup": {"numpy_vs_scalar": 1200.0}}
+NAMES = {"gain": {"numpy": 5.0, "torch": 21.0}}
 
 
 def test_ratios_divide_the_right_rows():
@@ -40,10 +41,15 @@ def test_ratios_divide_the_right_rows():
 
 
 def test_targets_say_whether_each_goal_holds():
-    got = bench_report.targets(DEFAULT, bench_report.ratios(ROWS, 64), 64)
+    got = bench_report.targets(DEFAULT, NAMES,
+                               bench_report.ratios(ROWS, 64), 64)
     assert got == {
         "numpy_vs_scalar_default": {"value": 1200.0, "target": 1000.0,
                                     "holds": True},
+        "numpy_B64_vs_B1_names": {"value": 5.0, "target": 20.0,
+                                  "holds": False},
+        "torch_B64_vs_B1_names": {"value": 21.0, "target": 20.0,
+                                  "holds": True},
         "numpy_B64_vs_B1_16x16_L1": {"value": pytest.approx(4.0),
                                      "target": 20.0, "holds": False},
         "torch_B64_vs_B1_16x16_L1": {"value": pytest.approx(24.0),
@@ -70,11 +76,19 @@ def test_the_table_shows_every_row_and_verdict():
                           "speedup": DEFAULT["speedup"]},
               "lengths": [{"impl": i, "T": 1, "step_ms": 1.0}
                           for i in ("scalar", "numpy", "torch")],
+              "names": {"mean_T": 7.0, "real_share": 0.6,
+                        "batch_size": 64, "gain": NAMES["gain"],
+                        "results": [{"impl": i, "batch_size": b,
+                                     "step_ms": 1.0, "tokens_per_s": 7.0}
+                                    for i in ("numpy", "torch")
+                                    for b in (1, 64)]},
               "results": ROWS, "ratios": table,
-              "targets": bench_report.targets(DEFAULT, table, 64)}
+              "targets": bench_report.targets(DEFAULT, NAMES, table, 64)}
     out = io.StringIO()
     bench_report.print_table(result, file=out)
     text = out.getvalue()
     assert text.count("\n  numpy ") + text.count("\n  torch ") >= 8
     assert "numpy_B64_vs_B1_16x16_L1" in text and "MISSED" in text
     assert "torch_B64_vs_B1_16x16_L1" in text and "holds" in text
+    assert "real tokens 60% of the padded batch" in text
+    assert "torch B = 64 / B = 1: 21.0x" in text
