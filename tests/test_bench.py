@@ -41,8 +41,8 @@ def positive(x):
 def test_quick_run_writes_every_section(quick):
     result, _ = quick
     assert set(result) >= {"machine", "settings", "default", "names",
-                           "lengths",
-                           "results", "ratios", "targets", "torch_ops"}
+                           "lengths", "results", "ratios", "targets",
+                           "torch_ops"}
     machine = result["machine"]
     for key in ("cpu", "cores", "python", "numpy", "torch", "blas",
                 "torch_threads", "device"):
