@@ -1,7 +1,7 @@
 """The GPT in NumPy, float64, with a hand-derived backward pass.
 
 A twin of gpt_scalar: the same names in the same order. Training runs a
-whole document (or a padded batch of them) at once, with a causal mask;
+whole document (or a packed batch of them) at once, with a causal mask;
 the layers and their backward passes are in layers_numpy. Sampling runs
 one position at a time with a KV cache, as in the scalar model.
 
@@ -17,6 +17,7 @@ from .layers_numpy import (attention_backward, attention_forward,
                            linear_backward, linear_forward, relu_backward,
                            relu_forward, residual_backward, residual_forward,
                            rmsnorm_backward, rmsnorm_forward, rows, softmax)
+from .packing import pack, visible
 from .params import init_weights
 
 QKV = ("attn_wq", "attn_wk", "attn_wv")  # stacked into one product
@@ -126,9 +127,9 @@ def gpt(token_id, pos_id, kv_cache, params, cfg):
 # -- the model: every position at once, forward and backward ----------------
 
 
-def block_forward(x, T, params, layer, cfg):
+def block_forward(x, T, params, layer, cfg, mask=None):
     """One block: attention then MLP, each added to the residual stream."""
-    # x: (N, C), the rows of N = B * T positions of B documents
+    # x: (N, C), the rows of N = B * T positions; mask: see forward
     C, c = cfg.n_embd, {"T": T}
     # NOTE: q, k and v come from the same input, so one product with the
     # three weights stacked makes all three (and one more in backward).
@@ -137,7 +138,7 @@ def block_forward(x, T, params, layer, cfg):
     qkv, c["qkv"] = linear_forward(h, wqkv)                    # (N, 3C)
     qkv = qkv.reshape(-1, T, 3 * C)                            # (B, T, 3C)
     q, k, v = qkv[..., :C], qkv[..., C:2 * C], qkv[..., 2 * C:]
-    h, c["attn"] = attention_forward(q, k, v, cfg.n_head)      # (B, T, C)
+    h, c["attn"] = attention_forward(q, k, v, cfg.n_head, mask)  # (B,T,C)
     h, c["wo"] = linear_forward(rows(h), params[layer + "attn_wo"])
     x, c["res1"] = residual_forward(x, h)
     h, c["norm2"] = rmsnorm_forward(x)
@@ -179,10 +180,11 @@ def check_ids(ids, cfg):
                          f"got {ids.min()}..{ids.max()}")
 
 
-def forward(params, tokens, cfg):
+def forward(params, tokens, cfg, pos=None, mask=None):
     """Logits at every position of tokens, all at once, and the cache."""
     # tokens: ids of one document (T,) or a batch (B, T); the logits have
-    # that shape plus a vocab_size axis.
+    # that shape plus a vocab_size axis. Packed rows (see batch_arrays)
+    # also pass each token's position and their (B, 1, T, T) mask.
     idx = np.asarray(tokens)
     if idx.shape[-1] > cfg.block_size:
         raise ValueError(f"{idx.shape[-1]} positions do not fit in "
@@ -190,11 +192,11 @@ def forward(params, tokens, cfg):
     check_ids(idx, cfg)
     T = idx.shape[-1]
     x, emb = embedding_forward(idx.reshape(-1, T), params["wte"],
-                               params["wpe"])                 # (B, T, C)
+                               params["wpe"], pos)            # (B, T, C)
     x, norm = rmsnorm_forward(rows(x))                        # (N, C)
     blocks = []
     for i in range(cfg.n_layer):
-        x, c = block_forward(x, T, params, f"layer{i}.", cfg)
+        x, c = block_forward(x, T, params, f"layer{i}.", cfg, mask)
         blocks.append(c)
     logits, head = linear_forward(x, params["lm_head"])       # (N, V)
     cache = (emb, norm, blocks, head, params)
@@ -219,42 +221,35 @@ def backward(dlogits, cache, grads=None):
 
 
 def batch_arrays(batch, cfg):
-    """Inputs, targets and loss weights, each (B, T), for token lists."""
-    # Each document is cut to its first block_size predictions, as in
-    # doc_loss, and padded at the end to the longest. The weights are 0 on
-    # padding and 1 / (number of real predictions) elsewhere, so the loss
-    # is the mean over real tokens.
-    ns = [min(cfg.block_size, len(tokens) - 1) for tokens in batch]
-    if not ns or min(ns) < 1:
-        raise ValueError("every document needs at least two tokens "
-                         "(BOS, ..., BOS), and a batch at least one")
-    B, T = len(batch), max(ns)
-    # NOTE: padding sits after the real tokens, so the causal mask already
-    # hides it from them; its id (0) is arbitrary since its weight is 0.
-    ids = np.zeros((B, T + 1), dtype=np.intp)
-    weights = np.zeros((B, T))
-    for b, (tokens, n) in enumerate(zip(batch, ns)):
-        ids[b, :n + 1] = tokens[:n + 1]
-        weights[b, :n] = 1
-    check_ids(ids, cfg)
-    weights /= sum(ns)
-    return ids[:, :-1], ids[:, 1:], weights
+    """Inputs, targets, loss weights, positions and mask of a batch."""
+    # The documents are packed, several to a row (see packing). The
+    # weights are 0 on padding and 1 / (number of real predictions)
+    # elsewhere, so the loss is the mean over real tokens.
+    p = pack(batch, cfg.block_size)
+    check_ids(np.concatenate([p.inputs, p.targets], -1), cfg)
+    weights = (p.docs >= 0) / sum(p.counts)                  # (R, T)
+    # NOTE: when every document has a row of its own (always, for one),
+    # its padding sits after it, where the causal mask already hides it.
+    mask = None
+    if p.shared:
+        mask = np.where(visible(p.docs), 0.0, -np.inf)[:, None]
+    return p.inputs, p.targets, weights, p.positions, mask
 
 
 def doc_loss(params, tokens, cfg):
     """Mean cross-entropy of predicting tokens[1:] from what precedes."""
     # NOTE: as in the original, a document longer than the context is cut
-    # to its first block_size predictions (see batch_arrays).
-    inputs, targets, weights = batch_arrays([tokens], cfg)
-    logits, _ = forward(params, inputs, cfg)                 # (1, T, V)
+    # to its first block_size predictions (see packing.pack).
+    inputs, targets, weights, pos, _ = batch_arrays([tokens], cfg)
+    logits, _ = forward(params, inputs, cfg, pos)            # (1, T, V)
     return float(cross_entropy_forward(logits, targets, weights)[0])
 
 
 def loss_and_grads_batch(params, batch, cfg, grads=None):
     """The mean loss over the batch's real tokens and name -> gradient."""
     # The gradients are written into grads when given (see backward).
-    inputs, targets, weights = batch_arrays(batch, cfg)
-    logits, cache = forward(params, inputs, cfg)              # (B, T, V)
+    inputs, targets, weights, pos, mask = batch_arrays(batch, cfg)
+    logits, cache = forward(params, inputs, cfg, pos, mask)  # (R, T, V)
     loss, ce = cross_entropy_forward(logits, targets, weights)
     grads = backward(cross_entropy_backward(1.0, ce), cache, grads)
     return float(loss), grads

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .packing import pack, visible
 from .params import init_weights
 
 # -- parameters -------------------------------------------------------------
@@ -85,12 +86,13 @@ def new_kv_cache(cfg):
     return [[] for _ in range(cfg.n_layer)], [[] for _ in range(cfg.n_layer)]
 
 
-def attention(q, k, v, cfg):
+def attention(q, k, v, cfg, mask=None):
     """Causal multi-head attention of queries q over keys k and values v.
 
     q is (..., Tq, n_embd) and k, v are (..., Tk, n_embd) with Tk >= Tq;
     the queries are the last Tq positions, so each one sees the keys up to
-    its own position.
+    its own position. Packed rows pass mask, (B, T, T) bool, True = may
+    attend (see packing.visible), which replaces the causal triangle.
     """
     shape, tq, tk, hd = q.shape, q.shape[-2], k.shape[-2], cfg.head_dim
 
@@ -105,7 +107,10 @@ def attention(q, k, v, cfg):
     # the future masked out) @ v, and one more its backward, where the
     # spelled-out version costs ~8 ops each way. At this size the number
     # of ops, not the arithmetic, is the cost.
-    if tq == tk:    # every position: the causal triangle
+    if mask is not None:  # packed rows: a triangle per document
+        out = F.scaled_dot_product_attention(q, k, v,
+                                             attn_mask=mask[:, None])
+    elif tq == tk:  # every position: the causal triangle
         out = F.scaled_dot_product_attention(q, k, v, is_causal=True)
     elif tq == 1:   # one query over a cache is the last: it sees all
         out = F.scaled_dot_product_attention(q, k, v)
@@ -116,18 +121,19 @@ def attention(q, k, v, cfg):
     return out.transpose(1, 2).reshape(shape)      # (..., Tq, n_embd)
 
 
-def gpt(token_id, pos_id, kv_cache, params, cfg):
+def gpt(token_id, pos_id, kv_cache, params, cfg, mask=None):
     """Logits for the next token after token_id at position pos_id.
 
     With ints, one position: its key and value join kv_cache, and the
     logits are (vocab_size,). forward passes (..., T) id tensors and
-    kv_cache=None instead: all T positions at once, with a causal mask.
+    kv_cache=None instead: all T positions at once, with a causal mask
+    (or, for packed rows, mask: see attention).
     """
     one = not torch.is_tensor(token_id)
     if one:  # a single position, as a batch of one row
         token_id, pos_id = [token_id], [pos_id]
     tok = params["wte"][token_id]                  # (..., T, n_embd)
-    pos = params["wpe"][pos_id]                    # (T, n_embd)
+    pos = params["wpe"][pos_id]                    # (..., T, n_embd)
     # NOTE: not redundant with the norm inside the block: the residual
     # path below carries this normalized x, not the raw embedding sum.
     x = rmsnorm(tok + pos)                         # (..., T, n_embd)
@@ -144,7 +150,7 @@ def gpt(token_id, pos_id, kv_cache, params, cfg):
             values[i].append(v)
             k = torch.cat(keys[i], dim=-2)         # (..., t, n_embd)
             v = torch.cat(values[i], dim=-2)       # (..., t, n_embd)
-        x = attention(q, k, v, cfg)                # (..., T, n_embd)
+        x = attention(q, k, v, cfg, mask)          # (..., T, n_embd)
         x = linear(x, params[layer + "attn_wo"]) + residual
         residual = x
         x = rmsnorm(x)
@@ -155,12 +161,19 @@ def gpt(token_id, pos_id, kv_cache, params, cfg):
     return logits[0] if one else logits
 
 
-def forward(params, tokens, cfg):
-    """Logits at every position of tokens (a list or (..., T) ids)."""
+def forward(params, tokens, cfg, pos=None, mask=None):
+    """Logits at every position of tokens (a list or (..., T) ids).
+
+    Packed rows (see batch_loss) also pass each token's position and the
+    (B, T, T) mask; by default, position t and a causal mask.
+    """
     device = params["wte"].device
     ids = torch.as_tensor(tokens, device=device)   # (..., T)
-    pos = torch.arange(ids.shape[-1], device=device)
-    return gpt(ids, pos, None, params, cfg)        # (..., T, vocab_size)
+    pos = torch.arange(ids.shape[-1], device=device) if pos is None \
+        else torch.as_tensor(pos, device=device)  # (..., T)
+    if mask is not None:
+        mask = torch.as_tensor(mask, device=device)
+    return gpt(ids, pos, None, params, cfg, mask)  # (..., T, vocab_size)
 
 
 def _check_docs(batch):
@@ -189,9 +202,9 @@ def doc_loss(params, tokens, cfg):
 def batch_loss(params, batch, cfg):
     """Mean cross-entropy over every real target of a batch of documents.
 
-    Documents are padded at the end: causal attention never lets a real
-    position see the padding after it, and padding targets are ignored.
-    So the loss is (sum over real targets) / (number of real targets).
+    The documents are packed, several to a row, each seeing only itself
+    (see packing), and padding targets are ignored. So the loss is
+    (sum over real targets) / (number of real targets).
     """
     if len(batch) == 1:
         # NOTE: so B = 1 is train_step's loss bit for bit. The (B, T)
@@ -199,16 +212,17 @@ def batch_loss(params, batch, cfg):
         # and costs ~10% more, in ops that only reshape.
         return doc_loss(params, batch[0], cfg)
     _check_docs(batch)
-    ns = [min(cfg.block_size, len(tokens) - 1) for tokens in batch]
-    t, pad = max(ns), cfg.vocab_size - 1  # any valid id would do as pad
-    inputs = [list(tok[:n]) + [pad] * (t - n) for tok, n in zip(batch, ns)]
-    targets = [list(tok[1:n + 1]) + [-1] * (t - n)
-               for tok, n in zip(batch, ns)]
-    logits = forward(params, inputs, cfg)          # (B, T, vocab_size)
-    targets = torch.tensor(targets, device=logits.device)  # (B, T)
+    p = pack(batch, cfg.block_size)
+    # NOTE: when every document has a row of its own, its padding sits
+    # after it, where the causal mask already hides it: the fused causal
+    # kernel is then the cheaper choice.
+    mask = visible(p.docs) if p.shared else None
+    logits = forward(params, p.inputs, cfg, p.positions, mask)  # (R, T, V)
+    targets = torch.as_tensor(np.where(p.docs >= 0, p.targets, -1),
+                              device=logits.device)          # (R, T)
     total = F.cross_entropy(logits.flatten(0, 1), targets.flatten(),
                             ignore_index=-1, reduction="sum")
-    return total / sum(ns)
+    return total / sum(p.counts)
 
 
 def _grads(params):

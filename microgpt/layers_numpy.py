@@ -36,24 +36,28 @@ def causal_mask(T):
 # -- embedding: token plus position -----------------------------------------
 
 
-def embedding_forward(idx, wte, wpe):
-    """Row idx[b, t] of wte plus row t of wpe."""
-    T = idx.shape[1]
-    out = wte[idx] + wpe[:T]                      # (B, T, C)
-    return out, (idx, wte.shape, wpe.shape)
+def embedding_forward(idx, wte, wpe, pos=None):
+    """Row idx[b, t] of wte plus row pos[b, t] of wpe (by default, t)."""
+    if pos is None:
+        pos = np.broadcast_to(np.arange(idx.shape[1]), idx.shape)
+    out = wte[idx] + wpe[pos]                     # (B, T, C)
+    return out, (idx, pos, wte.shape[0], wpe.shape[0])
+
+
+def lookup_backward(dout, ids, n):
+    """The gradient of table[ids] for a table of n rows: onehot.T @ dout."""
+    # The lookup table[ids] is onehot(ids) @ table, so this is linear's dw:
+    # a row that is looked up twice gets both gradients added. (NOTE: the
+    # tempting dtable[ids] += dout would keep only one of them.)
+    onehot = ids.reshape(-1, 1) == np.arange(n)   # (B*T, n)
+    return onehot.T @ rows(dout)                  # (n, C)
 
 
 def embedding_backward(dout, cache):
-    """dwte sums dout over the positions of each token; dwpe over docs."""
-    idx, (V, C), wpe_shape = cache
-    # The lookup wte[idx] is onehot(idx) @ wte, so dwte = onehot.T @ dout:
-    # a token that occurs twice gets both gradients added. (NOTE: the
-    # tempting dwte[idx] += dout would keep only one of them.)
-    onehot = idx.reshape(-1, 1) == np.arange(V)   # (B*T, V)
-    dwte = onehot.T @ dout.reshape(-1, C)         # (V, C)
-    dwpe = np.zeros(wpe_shape)
-    dwpe[:idx.shape[1]] = dout.reshape(*idx.shape, C).sum(0)  # (T, C)
-    return dwte, dwpe
+    """dwte and dwpe: each row's share of dout, summed over its uses."""
+    idx, pos, V, block_size = cache
+    return lookup_backward(dout, idx, V), lookup_backward(dout, pos,
+                                                          block_size)
 
 
 # -- rmsnorm ----------------------------------------------------------------
@@ -118,12 +122,18 @@ def merge_heads(x):
     return x.transpose(0, 2, 1, 3).reshape(B, T, n_head * hd)
 
 
-def attention_forward(q, k, v, n_head):
-    """Each position attends to itself and the positions before it."""
+def attention_forward(q, k, v, n_head, mask=None):
+    """Each position attends to itself and the positions before it.
+
+    mask, if given, is added to the scores instead of the causal mask: 0
+    where a position may attend, -inf elsewhere, (B, 1, T, T) for packed
+    rows (see packing.visible).
+    """
     q, k, v = (split_heads(a, n_head) for a in (q, k, v))  # (B, nh, T, hd)
     T, hd = q.shape[-2:]
+    mask = causal_mask(T) if mask is None else mask
     scores = q @ k.swapaxes(-1, -2) / hd**0.5     # (B, nh, T, T)
-    att = softmax(scores + causal_mask(T))        # (B, nh, T, T)
+    att = softmax(scores + mask)                  # (B, nh, T, T)
     out = merge_heads(att @ v)                    # (B, T, C)
     return out, (q, k, v, att)
 

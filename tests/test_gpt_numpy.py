@@ -8,6 +8,7 @@ import pytest
 from microgpt import gpt_numpy, gpt_scalar
 from microgpt import layers_numpy as L
 from microgpt.config import ModelConfig, TrainConfig
+from microgpt.packing import pack
 from microgpt.params import init_weights
 from microgpt.train import lr_at, prepare, run
 
@@ -258,9 +259,11 @@ def test_batch_of_one_is_train_step(names):
 def test_batch_gradients_are_token_weighted_doc_gradients(names):
     cfg = ModelConfig(block_size=8)
     shuffled, tok = names
-    batch = [tok.frame(d) for d in shuffled[:5]] + [long_doc(names, 9)]
+    batch = [tok.frame(d) for d in shuffled[:5] + ["al", "bo"]] + [
+        long_doc(names, 9)]
     ns = [min(cfg.block_size, len(t) - 1) for t in batch]
     assert len(set(ns)) > 1  # so there is padding
+    assert pack(batch, cfg.block_size).shared  # and rows with two names
     _, params = twin_params(cfg)
     loss, grads = gpt_numpy.loss_and_grads_batch(params, batch, cfg)
     singles = [gpt_numpy.loss_and_grads(params, t, cfg) for t in batch]
@@ -274,12 +277,28 @@ def test_batch_gradients_are_token_weighted_doc_gradients(names):
 def test_batch_loss_gradient_with_padding_by_finite_differences(names):
     cfg = ModelConfig(n_embd=8, n_head=2, block_size=6)
     shuffled, tok = names
-    batch = [tok.frame("al"), tok.frame("emma"), long_doc(names, 8)]
+    batch = [tok.frame(d) for d in ("al", "emma", "bo")] + [
+        long_doc(names, 8)]
+    assert pack(batch, cfg.block_size).shared
     _, params = twin_params(cfg)
     _, grads = gpt_numpy.loss_and_grads_batch(params, batch, cfg)
     f = lambda: gpt_numpy.loss_and_grads_batch(params, batch, cfg)[0]
     for name, p in params.items():
         assert_grad(grads[name], numeric_grad(f, p))
+
+
+def test_packed_documents_see_only_themselves(names):
+    cfg = ModelConfig(n_layer=2)
+    shuffled, tok = names
+    batch = [tok.frame(d) for d in shuffled[:12]]
+    _, params = twin_params(cfg)
+    inputs, _, _, pos, mask = gpt_numpy.batch_arrays(batch, cfg)
+    assert mask is not None and len(inputs) < len(batch)  # packed
+    logits, _ = gpt_numpy.forward(params, inputs, cfg, pos, mask)
+    p = pack(batch, cfg.block_size)
+    for b, tokens in enumerate(batch):
+        alone, _ = gpt_numpy.forward(params, tokens[:-1], cfg)  # (T, V)
+        assert rel_err(logits[p.docs == b], alone) <= PARITY, b
 
 
 # -- the parameter buffer and bad input -------------------------------------

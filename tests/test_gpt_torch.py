@@ -11,6 +11,7 @@ torch = pytest.importorskip("torch")
 
 from microgpt import gpt_scalar, gpt_torch  # noqa: E402
 from microgpt.config import ModelConfig, TrainConfig  # noqa: E402
+from microgpt.packing import pack, visible  # noqa: E402
 from microgpt.params import init_weights  # noqa: E402
 from microgpt.train import lr_at, prepare, run  # noqa: E402
 
@@ -290,9 +291,11 @@ def test_batch_gradient_is_the_token_weighted_sum_of_doc_gradients(
     _, params = twins(cfg)
     names, tok = shuffled
     batch = [tok.frame(n) for n in names[:5] + [min(names, key=len)]]
+    batch += [tok.frame("a"), tok.frame("o")]  # these two always share
     batch += pick_docs(shuffled, cfg, 1)  # the longest name
     ns = [min(cfg.block_size, len(t) - 1) for t in batch]
     assert len(set(ns)) > 1  # real padding happens
+    assert pack(batch, cfg.block_size).shared  # and packing
     loss, grads = gpt_torch.loss_and_grads_batch(params, batch, cfg)
     want_loss, want = 0.0, {}
     for tokens, n in zip(batch, ns):
@@ -308,7 +311,9 @@ def test_batch_gradient_matches_finite_differences(shuffled):
     cfg = ModelConfig(block_size=8)
     _, params = twins(cfg)
     names, tok = shuffled
-    batch = [tok.frame(n) for n in names[:4]] + pick_docs(shuffled, cfg, 1)
+    batch = [tok.frame(n) for n in names[:4] + ["al"]] + pick_docs(
+        shuffled, cfg, 1)
+    assert pack(batch, cfg.block_size).shared
     _, grads = gpt_torch.loss_and_grads_batch(params, batch, cfg)
     h, rng = 1e-6, random.Random(0)
     for name, p in params.items():
@@ -325,3 +330,19 @@ def test_batch_gradient_matches_finite_differences(shuffled):
             numeric = (losses[0] - losses[1]) / (2 * h)
             assert grads[name][i, j] == pytest.approx(
                 numeric, rel=1e-6, abs=1e-9), f"{name}[{i}, {j}]"
+
+
+def test_packed_documents_see_only_themselves(shuffled):
+    cfg = CONFIGS["n_layer=2"]
+    _, params = twins(cfg)
+    names, tok = shuffled
+    batch = [tok.frame(n) for n in names[:12]]
+    p = pack(batch, cfg.block_size)
+    assert p.shared
+    with torch.no_grad():
+        logits = gpt_torch.forward(params, p.inputs, cfg, p.positions,
+                                   visible(p.docs))          # (R, T, V)
+        for b, tokens in enumerate(batch):
+            alone = gpt_torch.forward(params, tokens[:-1], cfg)
+            got = logits[torch.as_tensor(p.docs == b)]
+            assert rel_err(got, alone) <= TOL, b

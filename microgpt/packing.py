@@ -1,0 +1,103 @@
+"""Packing a batch: several documents to a row, none seeing another.
+
+One document per row wastes most of a batch on padding: a name has about
+seven tokens to predict, and its row is as long as the longest in the
+batch. Packing fills each row of up to block_size positions with as many
+documents as fit. Each keeps its own positions (0, 1, ...) and attends
+only to itself, so the model computes for every document exactly what it
+would compute for it alone; the batch only has fewer rows and less padding.
+Both fast twins batch this way.
+
+Left out on purpose: splitting a document across rows (a row is a whole
+number of documents), and reordering the batch to fill rows better (first
+fit in batch order is simple, deterministic and within a few rows of best).
+"""
+
+import itertools
+from typing import NamedTuple
+
+import numpy as np
+
+
+class Packed(NamedTuple):
+    """A packed batch: every array is (rows, T), T <= block_size."""
+
+    inputs: np.ndarray     # token ids; 0 on padding
+    targets: np.ndarray    # the next token's id; 0 on padding
+    positions: np.ndarray  # position in its own document; 0 on padding
+    docs: np.ndarray       # index of the document in the batch; -1 = pad
+    counts: list           # predictions per document, in batch order
+
+    @property
+    def shared(self):
+        """True if some row holds more than one document."""
+        return len(self.docs) < len(self.counts)
+
+
+def first_fit(lengths, width):
+    """Row and offset of each length (first row with room), row fills."""
+    rows, offsets, fill = [], [], []
+    smallest = min(lengths, default=0)
+    open_rows = []  # rows that may still take a document
+    for n in lengths:
+        for row in open_rows:
+            if fill[row] + n <= width:
+                break
+        else:  # no open row has room: start a new one
+            row = len(fill)
+            fill.append(0)
+            open_rows.append(row)
+        rows.append(row)
+        offsets.append(fill[row])
+        fill[row] += n
+        if fill[row] + smallest > width:  # NOTE: full; stop looking there
+            open_rows.remove(row)
+    return rows, offsets, fill
+
+
+def pack(batch, block_size):
+    """Token lists (BOS, ..., BOS) -> a Packed batch of whole documents."""
+    # NOTE: as in the original, a document longer than the context is cut
+    # to its first block_size predictions.
+    counts = [min(block_size, len(tokens) - 1) for tokens in batch]
+    if not counts or min(counts) < 1:
+        raise ValueError("every document needs at least two tokens "
+                         "(BOS, ..., BOS), and a batch at least one")
+    if len(batch) == 1:
+        # NOTE: the original's step, one document, is most of what this
+        # package runs; as one row it needs no search and ~5 numpy calls
+        # where the general case below takes ~30 (about 10% of a step).
+        n = counts[0]
+        ids = np.array(batch[0][:n + 1], np.intp)[None]       # (1, n + 1)
+        return Packed(ids[:, :-1], ids[:, 1:], np.arange(n)[None],
+                      np.zeros((1, n), np.intp), counts)
+    rows, offsets, fill = first_fit(counts, block_size)
+    # NOTE: in whole arrays, not a loop over documents: a batch is ~500
+    # tokens, and a few numpy calls per document would cost more than
+    # packing saves. N counts the real positions of the batch.
+    n = np.array(counts)                                     # (B,)
+    docs = np.repeat(np.arange(len(n)), n)                   # (N,)
+    positions = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)
+    # Every document's tokens end to end in one array; a document's
+    # input at position t is its token t, and the target is token t + 1.
+    tokens = np.fromiter(itertools.chain.from_iterable(batch), np.intp)
+    lengths = np.array([len(doc) for doc in batch])
+    src = (np.cumsum(lengths) - lengths)[docs] + positions  # (N,)
+    at = (np.array(rows)[docs], np.array(offsets)[docs] + positions)
+    shape = (len(fill), max(fill))
+    out = Packed(np.zeros(shape, np.intp), np.zeros(shape, np.intp),
+                 np.zeros(shape, np.intp), np.full(shape, -1, np.intp),
+                 counts)
+    for array, values in zip(out, (tokens[src], tokens[src + 1],
+                                   positions, docs)):
+        array[at] = values
+    return out
+
+
+def visible(docs):
+    """(R, T, T) bool: True where position t may attend to position s."""
+    # The same document, and not in its future: one causal triangle per
+    # document on the diagonal of the row. Padding (doc -1) sees only
+    # padding, never a real token, and no real token sees it.
+    same = docs[:, :, None] == docs[:, None, :]     # (R, T, T)
+    return same & np.tri(docs.shape[-1], dtype=bool)
