@@ -164,20 +164,24 @@ def bench_default(names, tokenizer, plan, device):
 
 
 def bench_names(names, tokenizer, plan, device):
-    """Default config on the real names: B = 1 against a padded batch.
+    """Default config on the real names: B = 1 against a packed batch.
 
     This is training as the command line runs it, so tokens count real
     predictions only; padding is work a batch does without a token to
-    show for it, and its share is recorded too.
+    show for it. Its share is recorded as trained (packed) and as it
+    would be with one name to a row, padded to the longest.
     """
     from .config import ModelConfig
+    from .packing import pack
     mcfg = ModelConfig(vocab_size=tokenizer.vocab_size)
     B = plan["batch"]
     frames = [tokenizer.frame(n) for n in names[:4 * B]]
     batches = [frames[i * B:(i + 1) * B] for i in range(4)]
     ns = [[min(mcfg.block_size, len(f) - 1) for f in b] for b in batches]
     real = sum(map(sum, ns)) / len(batches)          # per batch, on average
-    padded = sum(len(n) * max(n) for n in ns) / len(batches)
+    shapes = [pack(b, mcfg.block_size).inputs.shape for b in batches]
+    packed = statistics.mean(r * t for r, t in shapes)  # positions
+    padded = statistics.mean(len(n) * max(n) for n in ns)  # one per row
     cases = {}
     for name in ("numpy", "torch"):
         cases[name, 1] = (stepper(name, mcfg, False, device), frames,
@@ -186,12 +190,16 @@ def bench_names(names, tokenizer, plan, device):
                           plan["repeats"])
     timed = time_steps(cases, plan["repeat_s"])
     per_doc = real / B                               # mean predictions
-    rows = [{"impl": name, "batch_size": b, "step_ms": s * 1e3,
-             "tokens_per_s": (per_doc if b == 1 else real) / s}
-            for (name, b), (s, _, _) in timed.items()]
-    tps = {(r["impl"], r["batch_size"]): r["tokens_per_s"] for r in rows}
+    results = [{"impl": name, "batch_size": b, "step_ms": s * 1e3,
+                "tokens_per_s": (per_doc if b == 1 else real) / s}
+               for (name, b), (s, _, _) in timed.items()]
+    tps = {(r["impl"], r["batch_size"]): r["tokens_per_s"]
+           for r in results}
     return {"config": asdict(mcfg), "batch_size": B, "names": len(frames),
-            "mean_T": per_doc, "real_share": real / padded, "results": rows,
+            "mean_T": per_doc, "real_share": real / packed,
+            "real_share_one_per_row": real / padded,
+            "rows": statistics.mean(r for r, _ in shapes),
+            "results": results,
             "gain": {name: tps[name, B] / tps[name, 1]
                      for name in ("numpy", "torch")}}
 

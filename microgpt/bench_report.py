@@ -127,7 +127,8 @@ def print_table(result, file=sys.stdout):
     n = result["names"]
     print(f"\ndefault config, training on the names (mean T = "
           f"{n['mean_T']:.1f}; real tokens {n['real_share']:.0%} of the "
-          f"padded batch):", file=file)
+          f"packed batch, {n['real_share_one_per_row']:.0%} with one name "
+          f"to a row):", file=file)
     for r in n["results"]:
         print(f"  {r['impl']:7s} B = {r['batch_size']:2d} "
               f"{r['step_ms']:8.3f} ms/step {r['tokens_per_s']:10.0f} "

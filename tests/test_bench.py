@@ -73,7 +73,8 @@ def test_quick_run_trains_on_the_names_one_and_batched(quick):
     # real tokens only: a name has 1..block_size of them, and padding
     # makes a batch's share of real positions at most 1
     assert 1 <= names["mean_T"] <= 16
-    assert 0 < names["real_share"] <= 1
+    assert 0 < names["real_share_one_per_row"] < names["real_share"] <= 1
+    assert names["rows"] < B  # packing puts several names in a row
     tps = {(r["impl"], r["batch_size"]): r for r in names["results"]}
     for impl in ("numpy", "torch"):
         one, many = tps[impl, 1], tps[impl, B]

@@ -76,7 +76,8 @@ def test_the_table_shows_every_row_and_verdict():
                           "speedup": DEFAULT["speedup"]},
               "lengths": [{"impl": i, "T": 1, "step_ms": 1.0}
                           for i in ("scalar", "numpy", "torch")],
-              "names": {"mean_T": 7.0, "real_share": 0.6,
+              "names": {"mean_T": 7.0, "real_share": 0.9,
+                        "real_share_one_per_row": 0.6,
                         "batch_size": 64, "gain": NAMES["gain"],
                         "results": [{"impl": i, "batch_size": b,
                                      "step_ms": 1.0, "tokens_per_s": 7.0}
@@ -90,5 +91,6 @@ def test_the_table_shows_every_row_and_verdict():
     assert text.count("\n  numpy ") + text.count("\n  torch ") >= 8
     assert "numpy_B64_vs_B1_16x16_L1" in text and "MISSED" in text
     assert "torch_B64_vs_B1_16x16_L1" in text and "holds" in text
-    assert "real tokens 60% of the padded batch" in text
+    assert "real tokens 90% of the packed batch, 60% with one name " \
+        "to a row" in text
     assert "torch B = 64 / B = 1: 21.0x" in text
