@@ -116,6 +116,16 @@ def test_attention_is_causal():
         :, :3])                  # ... leaves the past alone
 
 
+def test_attention_weights_are_each_rows_softmax():
+    scores = rs.standard_normal((2, 3, 5, 5)) * 4 + L.causal_mask(5)
+    assert np.allclose(L.attention_weights(scores), L.softmax(scores),
+                       rtol=1e-14, atol=0)
+    # rows 1000 apart: one shift for all would make the low row all 0
+    far = np.array([[0.0, 1.0, -np.inf], [-1000.0, -999.0, -998.0]])
+    want = np.array([L.softmax(far[0]), L.softmax(far[1] + 1000)])
+    assert np.allclose(L.attention_weights(far), want, rtol=1e-14, atol=0)
+
+
 def test_relu_backward():
     # NOTE: keep inputs away from 0, where relu has no derivative.
     x = rs.normal(size=(2, 3, 4))
