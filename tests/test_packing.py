@@ -7,6 +7,8 @@ import pytest
 
 from microgpt.packing import first_fit, pack, visible
 
+pytestmark = pytest.mark.efficiency
+
 BOS = 26
 
 
