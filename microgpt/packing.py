@@ -1,11 +1,12 @@
 """Packing a batch: several documents to a row, none seeing another.
 
-One document per row wastes most of a batch on padding: a name has about
-seven tokens to predict, and its row is as long as the longest in the
-batch. Packing fills each row of up to block_size positions with as many
-documents as fit. Each keeps its own positions (0, 1, ...) and attends
-only to itself, so the model computes for every document exactly what it
-would compute for it alone; the batch only has fewer rows and less padding.
+One document per row spends a third of a batch of names on padding: a
+name has about seven tokens to predict, and its row is as long as the
+longest in the batch. Packing fills each row of up to block_size
+positions with as many documents as fit. Each keeps its own positions
+(0, 1, ...) and attends only to itself, so the model computes for every
+document exactly what it would compute for it alone; the batch only has
+fewer rows and less padding.
 Both fast twins batch this way.
 
 Left out on purpose: splitting a document across rows (a row is a whole
@@ -35,7 +36,7 @@ class Packed(NamedTuple):
 
 
 def first_fit(lengths, width):
-    """Row and offset of each length (first row with room), row fills."""
+    """Each length's row and offset, first fit in order; each row's fill."""
     rows, offsets, fill = [], [], []
     smallest = min(lengths, default=0)
     open_rows = []  # rows that may still take a document
