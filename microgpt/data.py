@@ -125,7 +125,7 @@ class Tokenizer:
 
     @property
     def vocab_size(self):
-        """Number of ids: the characters plus BOS."""
+        """The number of ids, counting the characters and BOS."""
         return len(self.chars) + 1
 
     def encode(self, text):
