@@ -6,16 +6,16 @@ sizes, one document per step and batched, prints a table and writes JSON.
 """
 
 import argparse
-import gc
 import json
 import os
-import random
 import statistics
 import sys
 import time
 from dataclasses import asdict
 
 from .bench_report import machine_info, print_table, ratios, targets
+from .bench_tools import (limit_threads, op_counts, stepper, stream_docs,
+                          time_steps, torch_ops, train_flops)
 
 SIZES = [(16, 16), (64, 64), (128, 128)]   # (n_embd, block_size)
 LAYERS = [1, 4]
@@ -30,109 +30,6 @@ FULL = dict(sizes=SIZES, layers=LAYERS, batch=BATCH, repeats=7,
             lengths=[1, 2, 4, 8, 16])
 QUICK = dict(sizes=SIZES[:1], layers=LAYERS[:1], batch=8, repeats=2,
              scalar_repeats=1, default_docs=2, repeat_s=0.02, lengths=[1, 4])
-
-
-# -- threads ----------------------------------------------------------------
-
-
-def limit_threads(n):
-    """Ask numpy's BLAS and torch for n threads (0: leave the defaults)."""
-    if n <= 0:
-        return
-    # NOTE: the environment only reaches a BLAS that is not loaded yet, as
-    # under `python -m microgpt.bench`; threadpoolctl (when installed)
-    # also reaches one that is, e.g. inside a notebook.
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[var] = str(n)
-    try:
-        from threadpoolctl import threadpool_limits
-        threadpool_limits(n)
-    except ImportError:
-        pass
-    try:
-        import torch
-    except ImportError:
-        return  # main reports it
-    torch.set_num_threads(n)
-
-
-# -- inputs -----------------------------------------------------------------
-
-
-def stream_docs(names, tokenizer, length, count):
-    """count documents of exactly length tokens, cut from framed names.
-
-    The names follow each other as in training (BOS, e, m, m, a, BOS, ...),
-    so every document fills the context: T = length - 1 = block_size.
-    """
-    stream, i = [], 0
-    while len(stream) < length * count:
-        stream += tokenizer.frame(names[i % len(names)])[:-1]
-        i += 1
-    return [stream[j * length:(j + 1) * length] for j in range(count)]
-
-
-# -- timing -----------------------------------------------------------------
-
-
-def train_flops(mcfg, B, T):
-    """Multiply-adds x 2 of one training step (forward + 2x backward)."""
-    C, V = mcfg.n_embd, mcfg.vocab_size
-    weights = mcfg.n_layer * 12 * C * C + V * C     # wq wk wv wo fc1 fc2 head
-    attention = mcfg.n_layer * 2 * T * T * C        # q @ k.T and att @ v
-    return 3 * 2 * B * (T * weights + attention)
-
-
-def stepper(name, mcfg, batched, device):
-    """A fresh model of impl name and step(x): one training step on x."""
-    from .config import TrainConfig
-    from .train import get_impl
-    impl = get_impl(name)
-    kw = {"device": device} if name == "torch" else {}
-    params = impl.init_params(mcfg, random.Random(0), **kw)
-    opt = impl.Adam(params, TrainConfig(), **kw)
-    train = impl.train_step_batch if batched else impl.train_step
-    if name == "torch" and device.type == "cuda":
-        import torch
-
-        def step(x):
-            train(params, opt, x, 0.001, mcfg)
-            # NOTE: GPU work is queued; the clock must wait for it.
-            torch.cuda.synchronize(device)
-        return step
-    return lambda x: train(params, opt, x, 0.001, mcfg)
-
-
-def time_steps(cases, repeat_s):
-    """Median seconds per step of each case, timed in turns.
-
-    cases maps a key to (step, inputs, repeats). After one warm-up step
-    each, every repeat of every case runs as many steps (over its inputs,
-    cycled) as fit in about repeat_s. The cases take turns, repeat by
-    repeat, so a slow spell of a shared machine hits them all alike and
-    their ratios stay fair.
-    """
-    plan = {}
-    for key, (step, inputs, repeats) in cases.items():
-        t0 = time.perf_counter()
-        step(inputs[0])  # warm-up: caches, allocator, lazy init
-        est = time.perf_counter() - t0
-        plan[key] = max(1, round(repeat_s / est)) if est < repeat_s else 1
-    times = {key: [] for key in cases}
-    for r in range(max(c[2] for c in cases.values())):
-        for key, (step, inputs, repeats) in cases.items():
-            if r >= repeats:
-                continue
-            n = plan[key]
-            # NOTE: garbage left by the previous case (the scalar model's
-            # graphs) is collected now, not on this case's clock.
-            gc.collect()
-            t0 = time.perf_counter()
-            for j in range(n):
-                step(inputs[j % len(inputs)])
-            times[key].append((time.perf_counter() - t0) / n)
-    return {key: (statistics.median(t), plan[key], len(t))
-            for key, t in times.items()}
 
 
 # -- the benchmark ----------------------------------------------------------
@@ -260,42 +157,6 @@ def bench_sizes(names, tokenizer, plan, device):
     return rows
 
 
-# -- what a torch step is made of -------------------------------------------
-
-
-def torch_ops(mcfg, batch, device):
-    """The aten ops one torch training step dispatches, in order.
-
-    Forward, backward and the Adam update all go through the dispatcher;
-    each op that is not a view is (at least) one kernel on a GPU.
-    """
-    from torch.utils._python_dispatch import TorchDispatchMode
-
-    class Record(TorchDispatchMode):
-        """Notes each op's name, and whether it is a view."""
-
-        def __init__(self):
-            super().__init__()
-            self.ops = []
-
-        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-            view = func.is_view or func.__name__.startswith("_unsafe_view")
-            self.ops.append((func.__name__.split(".")[0], view))
-            return func(*args, **(kwargs or {}))
-
-    step = stepper("torch", mcfg, len(batch) > 1, device)
-    x = batch if len(batch) > 1 else batch[0]
-    step(x)  # warm-up: the first step may differ (lazy init)
-    with Record() as rec:
-        step(x)
-    return rec.ops
-
-
-def op_counts(ops):
-    """All ops, and those that compute (not views)."""
-    return {"ops": len(ops), "compute_ops": sum(not v for _, v in ops)}
-
-
 def run(quick=False, threads=1, device=None):
     """The whole benchmark as a dict (what main writes as JSON)."""
     limit_threads(threads)
@@ -376,9 +237,13 @@ def main(argv=None):
     result = run(args.quick, args.threads, args.device)
     print_table(result)
     if args.out:
-        with open(args.out, "w") as f:
+        # NOTE: written beside the target, then renamed over it, so an
+        # earlier run's file is never left half-overwritten.
+        part = args.out + ".part"
+        with open(part, "w") as f:
             json.dump(result, f, indent=1)
             f.write("\n")
+        os.replace(part, args.out)
     return 0
 
 
