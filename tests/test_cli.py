@@ -72,6 +72,21 @@ def test_the_default_run_is_the_originals(tmp_path, expected_run):
     assert losses == pytest.approx(expected_run["losses"], rel=1e-12)
 
 
+@pytest.mark.parametrize("impl", ["numpy", "torch"])
+def test_batched_training_runs_and_logs_each_step(impl, tmp_path, docs):
+    log = tmp_path / "log.jsonl"
+    result = microgpt("train", "--impl", impl, *SMALL, "--batch-size", "16",
+                      "--log", str(log))
+    assert result.returncode == 0, result.stderr
+    batched = TrainConfig(num_steps=4, seed=3, num_samples=5,
+                          temperature=0.9, batch_size=16)
+    expected = train.run(impl, docs, SMALL_MODEL, batched)
+    losses = [json.loads(line)["loss"] for line in log.read_text()
+              .splitlines()]
+    assert losses == expected.losses  # the same run, in-process
+    assert samples_of(result.stdout) == expected.samples
+
+
 def test_train_shows_a_progress_bar_on_stderr(trained):
     result = trained[0]
     assert "4/4" in result.stderr and "step/s" in result.stderr

@@ -254,6 +254,16 @@ def test_full_run_matches_the_original(docs, expected_run):
     assert result.samples == expected_run["samples"]
 
 
+def test_packed_batch_training_matches_numpy(docs):
+    # Both twins pack the same way, so a batched run is the same run.
+    cfg, tcfg = ModelConfig(), TrainConfig(num_steps=60, batch_size=16)
+    want = run("numpy", docs, cfg, tcfg)
+    got = run("torch", docs, cfg, tcfg, device="cpu")
+    for step, (g, w) in enumerate(zip(got.losses, want.losses)):
+        assert abs(g - w) <= TOL * abs(w), f"step {step + 1}"
+    assert got.samples == want.samples
+
+
 def test_generate_draws_like_scalar():
     cfg = ModelConfig()
     scalar, params = twins(cfg, seed=11)
