@@ -94,3 +94,43 @@ def test_combine_grads_must_return_every_name():
     with pytest.raises(CheckFailed, match="must return a dict"):
         efficiency.check_combine_grads(
             lambda doc_grads, counts: {"wte": doc_grads[0]["wte"]})
+
+
+def packed_positions(docs):
+    T = docs.shape[-1]
+    starts = np.ones(docs.shape, bool)          # where a new run begins
+    starts[:, 1:] = docs[:, 1:] != docs[:, :-1]
+    first = np.maximum.accumulate(np.where(starts, np.arange(T), 0), -1)
+    return np.where(docs >= 0, np.arange(T) - first, 0)
+
+
+def packed_positions_by_column(docs):
+    # Wrong: the column in the row, as if each row held one document.
+    return np.where(docs >= 0, np.arange(docs.shape[-1]), 0)
+
+
+def test_packed_positions_pass_the_reference(capsys):
+    efficiency.check_packed_positions(packed_positions)
+    assert "✓ packed_positions" in capsys.readouterr().out
+
+
+def test_row_columns_fail_where_the_second_document_starts():
+    with pytest.raises(CheckFailed, match=r"row 0, column 3: got 3, "
+                                          r"expected 0 \(docs of the row: "
+                                          r"\[0, 0, 0, 1, 1, 1, 1, -1\]"):
+        efficiency.check_packed_positions(packed_positions_by_column)
+
+
+def test_positions_counted_into_the_padding_fail():
+    with pytest.raises(CheckFailed, match=r"row 0, column 7: got 4, "
+                                          r"expected 0"):
+        efficiency.check_packed_positions(
+            lambda docs: np.where(docs >= 0, packed_positions(docs),
+                                  np.arange(docs.shape[-1]) - 3))
+
+
+def test_positions_of_the_wrong_shape_fail():
+    with pytest.raises(CheckFailed, match=r"has shape \(8,\), expected "
+                                          r"\(2, 8\)"):
+        efficiency.check_packed_positions(
+            lambda docs: packed_positions(docs)[0])

@@ -7,6 +7,7 @@ import numpy as np
 from .. import gpt_numpy, gpt_scalar
 from ..config import ModelConfig
 from ..engine import Value, topological_order
+from ..packing import pack
 from ..params import init_weights
 from . import CheckFailed, check_close, check_equal, passed
 
@@ -80,3 +81,25 @@ def check_combine_grads(combine_grads):
         check_close(f"combined gradient of {name}", np.asarray(got[name]),
                     expected[name], 1e-12)
     passed(f"combine_grads ({len(_DOCS)} documents of {counts} tokens)")
+
+
+def check_packed_positions(packed_positions):
+    """packed_positions(docs) -> (R, T) ints: place in own document."""
+    # Rows of 8 positions; the lengths are predictions per document, and
+    # the last batch has a row of one document cut to the full width.
+    for lengths in ([3, 4, 5, 3], [2, 2, 2, 2, 2], [5, 1, 7, 2, 2, 6],
+                    [12, 1, 1]):
+        p = pack([[0] * (n + 1) for n in lengths], 8)
+        what = f"packed_positions for documents of {lengths} predictions"
+        got = np.asarray(packed_positions(p.docs.copy()))
+        if got.shape != p.positions.shape:
+            raise CheckFailed(f"{what} has shape {got.shape}, expected "
+                              f"{p.positions.shape}")
+        wrong = np.argwhere(got != p.positions)
+        if len(wrong):
+            r, t = wrong[0]
+            raise CheckFailed(
+                f"{what}, row {r}, column {t}: got {got[r, t]}, expected "
+                f"{p.positions[r, t]} (docs of the row: "
+                f"{p.docs[r].tolist()}; -1 = padding, position 0)")
+    passed("packed_positions (4 packed batches)")
