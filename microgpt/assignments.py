@@ -1,0 +1,133 @@
+"""Student copies of the chapters: every exercise with its solution taken out.
+
+In the book, a solution sits in a code cell between two marker lines (the
+ones nbgrader uses too)::
+
+    def letter_counts(docs):
+        ### BEGIN SOLUTION
+        ...
+        ### END SOLUTION
+
+``python -m microgpt.assignments OUT`` writes a copy of every chapter to
+the new folder OUT with each such block replaced by ``raise
+NotImplementedError`` at the block's indentation, the outputs of those
+cells cleared, and the cells shown (the book collapses them). The prose
+and the check cells stay: a student runs the check after an exercise to
+see whether the answer is right. ``data/`` is copied along, since a
+chapter reads its stored benchmark from there.
+
+Left out on purpose: grading. The checks say right or wrong, with where
+and by how much; collecting and scoring answers is the course's business.
+"""
+
+import argparse
+import copy
+import re
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
+TODO = ("# YOUR CODE HERE", "raise NotImplementedError")
+
+
+def strip_source(source, where):
+    """A cell's source with each solution block replaced by a raise."""
+    out, indent = [], None  # indent: the open block's, else None
+    for n, line in enumerate(source.split("\n"), 1):
+        mark = line.strip()
+        if mark == BEGIN:
+            if indent is not None:
+                raise ValueError(f"{where}, line {n}: {BEGIN} inside "
+                                 "another solution")
+            indent = line[:len(line) - len(line.lstrip())]
+            out += [indent + todo for todo in TODO]
+        elif mark == END:
+            if indent is None:
+                raise ValueError(f"{where}, line {n}: {END} without "
+                                 f"{BEGIN}")
+            indent = None
+        elif indent is None:
+            out.append(line)
+    if indent is not None:
+        raise ValueError(f"{where}: {BEGIN} is never closed")
+    return "\n".join(out)
+
+
+def student_copy(nb, name):
+    """A copy of notebook nb with its solutions out, and how many."""
+    nb, count, solved = copy.deepcopy(nb), 0, set()
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        if BEGIN in cell.source:
+            solved |= set(re.findall(r"^def (\w+)", cell.source, re.M))
+            cell.source = strip_source(cell.source, f"{name}, cell {i}")
+            count += cell.source.count(TODO[1])
+            tags = [t for t in cell.metadata.get("tags", [])
+                    if t != "hide-input"]
+            if tags:
+                cell.metadata["tags"] = tags
+            else:
+                cell.metadata.pop("tags", None)
+        elif not solved & set(re.findall(r"\w+", cell.source)):
+            continue  # the chapter's own cell: its outputs stay
+        # A solution, or a cell that uses one (its check): no outputs, or
+        # a stored "matches the reference" would give the answer away.
+        cell.outputs, cell.execution_count = [], None
+    return nb, count
+
+
+def write_copies(book, out):
+    """Write student copies of book/*.ipynb to the new folder out."""
+    # NOTE: nbformat comes with the book's tools; the model never needs it.
+    import nbformat
+    book, out = Path(book), Path(out)
+    chapters = sorted(book.glob("*.ipynb"))
+    if not chapters:
+        raise ValueError(f"{book}: no notebooks (.ipynb) in this folder")
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise ValueError(f"{out} exists and is not an empty folder; "
+                         "choose a new one")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    # NOTE: built in a temporary folder beside out, then renamed, so a
+    # failure (a bad notebook, say) leaves no half-written copy behind.
+    tmp = Path(tempfile.mkdtemp(prefix=".assignments-", dir=out.parent))
+    try:
+        counts = {}
+        for path in chapters:
+            nb = nbformat.read(path, as_version=4)
+            nb, counts[path.name] = student_copy(nb, path.name)
+            nbformat.write(nb, tmp / path.name)
+        if (book / "data").is_dir():
+            shutil.copytree(book / "data", tmp / "data")
+        if out.exists():
+            out.rmdir()  # empty, as checked above
+        tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return counts
+
+
+def main(argv=None):
+    """Write the student copies; print what was taken out."""
+    p = argparse.ArgumentParser(prog="python -m microgpt.assignments",
+                                description=__doc__.splitlines()[0])
+    p.add_argument("out", help="the folder to create for the copies")
+    p.add_argument("--book", default="book",
+                   help="the folder of the chapters (default: book)")
+    args = p.parse_args(argv)
+    try:
+        counts = write_copies(args.book, args.out)
+    except (OSError, ValueError) as e:
+        p.error(str(e))
+    for name, n in counts.items():
+        print(f"{name}: {n} exercise{'s' * (n != 1)}")
+    print(f"wrote {len(counts)} notebooks to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
