@@ -10,10 +10,11 @@ ones nbgrader uses too)::
 
 ``python -m microgpt.assignments OUT`` writes a copy of every chapter to
 the new folder OUT with each such block replaced by ``raise
-NotImplementedError`` at the block's indentation, the outputs of those
-cells cleared, and the cells shown (the book collapses them). The prose
-and the check cells stay: a student runs the check after an exercise to
-see whether the answer is right. ``data/`` is copied along, since a
+NotImplementedError`` at the block's indentation and the cell shown (the
+book collapses it). The stored outputs of those cells, and of the cells
+that use them (the checks), are cleared; the prose and every other cell
+stay as they are. A student runs the check after an exercise to see
+whether the answer is right. ``data/`` is copied along, since a
 chapter reads its stored benchmark from there.
 
 Left out on purpose: grading. The checks say right or wrong, with where
@@ -124,7 +125,7 @@ def main(argv=None):
     except (OSError, ValueError) as e:
         p.error(str(e))
     for name, n in counts.items():
-        print(f"{name}: {n} exercise{'s' * (n != 1)}")
+        print(f"{name}: {n} {'exercise' if n == 1 else 'exercises'}")
     print(f"wrote {len(counts)} notebooks to {args.out}")
     return 0
 
