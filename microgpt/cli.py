@@ -8,6 +8,7 @@ import sys
 from dataclasses import fields, replace
 
 from . import checkpoint, train
+from .heap import keep_freed_memory
 from .config import ModelConfig, TrainConfig
 from .data import DataError, Tokenizer, load_docs
 from .params import num_params
@@ -182,6 +183,9 @@ def cmd_train(args):
     print(f"vocab size: {vocab_size}")
     print(f"num params: {num_params(replace(mcfg, vocab_size=vocab_size))}")
     sys.stdout.flush()  # before the progress bar starts on stderr
+    # NOTE: batched NumPy steps would otherwise page-fault their arrays
+    # back in every step (see heap); this process is ours to tune.
+    keep_freed_memory()
 
     from tqdm import tqdm
 

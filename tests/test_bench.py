@@ -7,6 +7,7 @@ They check that the benchmark measures what it says it does.
 import json
 import math
 import os
+import platform
 import subprocess
 import sys
 
@@ -49,6 +50,9 @@ def test_quick_run_writes_every_section(quick):
     assert result["settings"]["quick"] is True
     assert result["settings"]["threads"] == 1
     assert machine["torch_threads"] == 1
+    # timed with freed memory kept, as the command line trains (see heap)
+    glibc = platform.libc_ver()[0] == "glibc"
+    assert result["settings"]["malloc_keeps_freed_memory"] is glibc
 
 
 def test_quick_run_times_all_three_at_the_default_config(quick):
