@@ -14,8 +14,8 @@ import time
 from dataclasses import asdict
 
 from .bench_report import machine_info, print_table, ratios, targets
-from .bench_tools import (limit_threads, op_counts, stepper, stream_docs,
-                          time_steps, torch_ops, train_flops)
+from .bench_tools import (heap_churn, limit_threads, op_counts, stepper,
+                          stream_docs, time_steps, torch_ops, train_flops)
 from .heap import keep_freed_memory
 
 SIZES = [(16, 16), (64, 64), (128, 128)]   # (n_embd, block_size)
@@ -28,9 +28,10 @@ REPEAT_S = 0.25            # seconds of steps per timed repeat (roughly)
 
 FULL = dict(sizes=SIZES, layers=LAYERS, batch=BATCH, repeats=7,
             scalar_repeats=3, default_docs=DEFAULT_DOCS, repeat_s=REPEAT_S,
-            lengths=[1, 2, 4, 8, 16])
+            lengths=[1, 2, 4, 8, 16], heap_turns=3)
 QUICK = dict(sizes=SIZES[:1], layers=LAYERS[:1], batch=8, repeats=2,
-             scalar_repeats=1, default_docs=2, repeat_s=0.02, lengths=[1, 4])
+             scalar_repeats=1, default_docs=2, repeat_s=0.02, lengths=[1, 4],
+             heap_turns=1)
 
 
 # -- the benchmark ----------------------------------------------------------
@@ -100,6 +101,23 @@ def bench_names(names, tokenizer, plan, device):
             "results": results,
             "gain": {name: tps[name, B] / tps[name, 1]
                      for name in ("numpy", "torch")}}
+
+
+def bench_heap(plan):
+    """Batched NumPy steps with malloc as it comes and with memory kept.
+
+    Each run is a process of its own (see bench_tools.heap_churn); the two
+    kinds take turns, so a slow spell of the machine hits both alike.
+    """
+    runs = {"plain": [], "kept": []}
+    for _ in range(plan["heap_turns"]):
+        for mode, got in runs.items():
+            got.append(heap_churn(mode == "kept", plan["repeats"]))
+    out = {mode: {key: statistics.median(r[key] for r in got)
+                  for key in ("step_ms", "faults_per_step")}
+           for mode, got in runs.items()}
+    out["kept"]["kept"] = all(r["kept"] for r in runs["kept"])
+    return out
 
 
 def bench_lengths(names, tokenizer, plan, device):
@@ -176,6 +194,7 @@ def run(quick=False, threads=1, device=None):
     _, names, tokenizer = prepare(load_docs(), 42)
     default = bench_default(names, tokenizer, plan, device)
     batched = bench_names(names, tokenizer, plan, device)
+    heap = bench_heap(plan)
     lengths = bench_lengths(names, tokenizer, plan, device)
     rows = bench_sizes(names, tokenizer, plan, device)
     table = ratios(rows, plan["batch"])
@@ -198,7 +217,8 @@ def run(quick=False, threads=1, device=None):
                          "T": "block_size: documents of block_size + 1 "
                               "tokens cut from the stream of framed names",
                          "scalar_sizes": SCALAR_SIZES},
-            "default": default, "names": batched, "lengths": lengths,
+            "default": default, "names": batched, "heap": heap,
+            "lengths": lengths,
             "results": rows,
             "ratios": table,
             "targets": targets(default, batched, table, plan["batch"]),

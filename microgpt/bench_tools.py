@@ -5,9 +5,12 @@ uses some of them directly (stream_docs, train_flops).
 """
 
 import gc
+import json
 import os
 import random
 import statistics
+import subprocess
+import sys
 import time
 
 
@@ -112,6 +115,53 @@ def time_steps(cases, repeat_s):
             times[key].append((time.perf_counter() - t0) / n)
     return {key: (statistics.median(t), plan[key], len(t))
             for key, t in times.items()}
+
+
+# -- page faults -----------------------------------------------------------
+
+# A batched NumPy training run, as `--batch-size 64` trains, in a process
+# of its own; argv[1] says whether it keeps freed memory (see heap).
+CHURN = """
+import json, random, resource, statistics, sys, time
+from microgpt import gpt_numpy
+from microgpt.config import ModelConfig, TrainConfig
+from microgpt.data import load_docs
+from microgpt.heap import keep_freed_memory
+from microgpt.train import prepare
+kept = keep_freed_memory() if sys.argv[1] == "keep" else False
+_, names, tok = prepare(load_docs(), 42)
+cfg = ModelConfig(vocab_size=tok.vocab_size)
+batch = [tok.frame(name) for name in names[:64]]
+params = gpt_numpy.init_params(cfg, random.Random(0))
+opt = gpt_numpy.Adam(params, TrainConfig())
+for _ in range(10):  # warm-up: the first steps grow the heap
+    gpt_numpy.train_step_batch(params, opt, batch, 0.001, cfg)
+faults, times = resource.getrusage(resource.RUSAGE_SELF).ru_minflt, []
+for _ in range(int(sys.argv[2])):
+    t0 = time.perf_counter()
+    for _ in range(10):
+        gpt_numpy.train_step_batch(params, opt, batch, 0.001, cfg)
+    times.append((time.perf_counter() - t0) / 10)
+faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults
+print(json.dumps({"kept": kept, "step_ms": statistics.median(times) * 1e3,
+                  "faults_per_step": faults / (10 * len(times))}))
+"""
+
+
+def heap_churn(keep, repeats=5):
+    """Page faults and median ms per batched NumPy step, in a new process.
+
+    B = 64 names at the default config. A process of its own, because
+    what malloc does depends on the history of the heap; keep says
+    whether it calls heap.keep_freed_memory first.
+    """
+    mode = "keep" if keep else "plain"
+    done = subprocess.run([sys.executable, "-c", CHURN, mode, str(repeats)],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"the {mode} page-fault run failed:\n"
+                           f"{done.stderr[-2000:]}")
+    return json.loads(done.stdout)
 
 
 # -- what a torch step is made of -------------------------------------------

@@ -41,7 +41,7 @@ def positive(x):
 def test_quick_run_writes_every_section(quick):
     result, _ = quick
     assert set(result) >= {"machine", "settings", "default", "names",
-                           "lengths", "results", "ratios", "targets",
+                           "heap", "lengths", "results", "ratios", "targets",
                            "torch_ops"}
     machine = result["machine"]
     for key in ("cpu", "cores", "python", "numpy", "torch", "blas",
@@ -88,6 +88,19 @@ def test_quick_run_trains_on_the_names_one_and_batched(quick):
         assert names["gain"][impl] == pytest.approx(
             many["tokens_per_s"] / one["tokens_per_s"])
     assert "training on the names" in stdout
+
+
+def test_quick_run_counts_page_faults_both_ways(quick):
+    heap = quick[0]["heap"]
+    assert set(heap) == {"plain", "kept"}
+    assert positive(heap["plain"]["step_ms"])
+    assert positive(heap["kept"]["step_ms"])
+    glibc = platform.libc_ver()[0] == "glibc"
+    assert heap["kept"]["kept"] is glibc
+    # each run is its own process, so malloc's choices show up as faults
+    # (where there is a choice to make: see test_heap)
+    assert heap["plain"]["faults_per_step"] > \
+        heap["kept"]["faults_per_step"] or not glibc
 
 
 def test_quick_run_times_every_length_for_every_impl(quick):
