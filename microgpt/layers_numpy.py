@@ -5,8 +5,8 @@ backward will need, and `<op>_backward(dout, cache)` returns the gradient
 of each input, named after it with a d in front (dx, dw, ...). Activations
 have shape (B, T, C): B documents, T positions, C channels. One document is
 simply B = 1. Only the embedding and attention need the (B, T) split: the
-other layers work on any leading shape, and the model hands them (B * T, C),
-every position a row of one matrix.
+model hands the other layers (B * T, C), every position a row of one
+matrix. Linear takes only such rows; the rest work on any leading shape.
 """
 
 import functools
@@ -107,19 +107,17 @@ def rows(x):
 
 
 def linear_forward(x, w):
-    """x @ w.T for w of shape (out, in); no bias."""
-    # NOTE: x may have any leading shape, but gpt_numpy passes the rows of
-    # one (B * T, in) matrix: one BLAS call, where a (B, T, in) product
-    # would run B small ones.
-    return x @ w.T, (x, w)                        # (..., out)
+    """x @ w.T for rows x of shape (N, in) and w of shape (out, in)."""
+    # NOTE: rows only, never (B, T, in): the model hands it every position
+    # of the batch as one matrix, so a single BLAS call does them all,
+    # where a (B, T, in) product would run B small ones.
+    return x @ w.T, (x, w)                        # (N, out)
 
 
 def linear_backward(dout, cache):
-    """dx = dout @ w; dw sums dout.T @ x over every position."""
+    """dx = dout @ w; dw = dout.T @ x, which sums over the rows."""
     x, w = cache
-    dx = (rows(dout) @ w).reshape(x.shape)        # (B, T, in)
-    dw = rows(dout).T @ rows(x)                   # (out, in)
-    return dx, dw
+    return dout @ w, dout.T @ x                   # (N, in), (out, in)
 
 
 # -- causal multi-head attention --------------------------------------------

@@ -90,8 +90,8 @@ def test_rmsnorm_backward():
 
 
 def test_linear_backward():
-    x, w = rs.normal(size=(2, 3, 4)), rs.normal(size=(5, 4))
-    dout = rs.normal(size=(2, 3, 5))
+    x, w = rs.normal(size=(6, 4)), rs.normal(size=(5, 4))
+    dout = rs.normal(size=(6, 5))
     f = lambda: (L.linear_forward(x, w)[0] * dout).sum()
     dx, dw = L.linear_backward(dout, L.linear_forward(x, w)[1])
     assert_grad(dx, numeric_grad(f, x))
