@@ -3,7 +3,7 @@
 import random
 
 from ..config import ModelConfig
-from ..params import init_weights, num_params, param_shapes
+from ..params import init_weights, num_params
 from . import CheckFailed, check_equal, passed
 
 # Shapes that exercise every term of the count: depth, width, context and
