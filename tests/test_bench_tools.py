@@ -40,7 +40,6 @@ def test_time_steps_takes_turns_and_counts():
     assert all(s >= 0 for s, _, _ in timed.values())
 
 
-
 def test_op_counts_separate_views_from_compute():
     ops = [("mm", False), ("view", True), ("add", False), ("t", True)]
     assert bench_tools.op_counts(ops) == {"ops": 4, "compute_ops": 2}

@@ -56,4 +56,3 @@ def stray_dollars(page):
     text = htmllib.unescape(re.sub(r"<[^>]+>", "", page))
     return [text[max(0, m.start() - 40):m.start() + 40]
             for m in re.finditer(r"\$", text)]
-

@@ -76,4 +76,3 @@ def check_unflatten(unflatten, seed=0):
         got = unflatten(list(flat), cfg)
         _check_weights(f"unflatten for {_describe(cfg)}", got, expected)
     passed("unflatten")
-
