@@ -19,24 +19,36 @@ EPS_NORM = 1e-5  # keeps rmsnorm finite for an all-zero input
 # -- plain functions, shared with one-position decoding ---------------------
 
 
+@functools.lru_cache(maxsize=None)
+def _ones(n):
+    """A read-only (n, 1) column of ones."""
+    ones = np.ones((n, 1))
+    ones.flags.writeable = False
+    return ones
+
+
+def row_sum(x):
+    """x.sum(-1, keepdims=True): the sum of each row, as x @ ones."""
+    # NOTE: numpy reduces a short last axis one row at a time, at a fixed
+    # cost per row several times the arithmetic for rows of 16 or 27
+    # numbers; one matrix product does every row in a single BLAS pass.
+    # (It adds in another order, so the last bit may differ.)
+    return x @ _ones(x.shape[-1])
+
+
 def softmax(logits):
-    """Probabilities over the last axis; the max is subtracted first."""
-    e = np.exp(logits - logits.max(-1, keepdims=True))
-    return e / e.sum(-1, keepdims=True)
-
-
-def attention_weights(scores):
-    """softmax over the last axis, shifted by the largest score of all."""
-    # softmax(x - c) = softmax(x) for any c, and the largest score anywhere
-    # keeps every exp <= 1 as well as each row's own maximum does. NOTE:
-    # numpy takes a max over a short last axis at ~60 ns a row, more than
-    # the exp costs; one max over the array is a single fast pass. A row
-    # hundreds below the largest would underflow to all zeros: then, and
-    # only then, the per-row shift is taken.
-    e = np.exp(scores - scores.max())
-    total = e.sum(-1, keepdims=True)
+    """Probabilities over the last axis, shifted by the largest logit."""
+    # softmax(x - c) = softmax(x) for any c, and the largest logit of the
+    # whole array keeps every exp <= 1 as well as each row's own maximum
+    # does. NOTE: numpy takes a max over a short last axis row by row,
+    # at more than the exp costs; one max over the array is a single
+    # pass. A row hundreds below the largest would underflow to all
+    # zeros: then, and only then, each row is shifted by its own max.
+    e = np.exp(logits - logits.max())
+    total = row_sum(e)
     if total.min() < 1e-200:
-        return softmax(scores)
+        e = np.exp(logits - logits.max(-1, keepdims=True))
+        total = row_sum(e)
     return e / total
 
 
@@ -81,8 +93,8 @@ def embedding_backward(dout, cache):
 def rmsnorm_forward(x):
     """x / rms(x) over the channels; no learned gain."""
     C = x.shape[-1]
-    # NOTE: sum / C rather than .mean(): same floats, far less overhead.
-    ms = (x * x).sum(-1, keepdims=True) / C       # (B, T, 1)
+    # NOTE: a row sum / C rather than .mean(): far less overhead.
+    ms = row_sum(x * x) / C                       # (B, T, 1)
     scale = (ms + EPS_NORM) ** -0.5               # (B, T, 1)
     out = x * scale                               # (B, T, C)
     return out, (out, scale)
@@ -94,7 +106,7 @@ def rmsnorm_backward(dout, cache):
     C = out.shape[-1]
     # The scale depends on x too; its share of the gradient is the
     # projection of dout onto out, which the subtraction removes.
-    proj = (dout * out).sum(-1, keepdims=True) / C  # (B, T, 1)
+    proj = row_sum(dout * out) / C                # (B, T, 1)
     return scale * (dout - out * proj)            # (B, T, C)
 
 
@@ -146,7 +158,7 @@ def attention_forward(q, k, v, n_head, mask=None):
     T, hd = q.shape[-2:]
     mask = causal_mask(T) if mask is None else mask
     scores = q @ k.swapaxes(-1, -2) / hd**0.5     # (B, nh, T, T)
-    att = attention_weights(scores + mask)        # (B, nh, T, T)
+    att = softmax(scores + mask)                  # (B, nh, T, T)
     out = merge_heads(att @ v)                    # (B, T, C)
     return out, (q, k, v, att)
 
@@ -160,7 +172,7 @@ def attention_backward(dout, cache):
     dv = att.swapaxes(-1, -2) @ dy                # (B, nh, T, hd)
     # Softmax backward, row by row: att * (datt - <datt, att>). Masked
     # entries have att == 0, so they get no gradient: no mask needed here.
-    dscores = att * (datt - (datt * att).sum(-1, keepdims=True))
+    dscores = att * (datt - row_sum(datt * att))
     dscores /= hd**0.5
     dq = dscores @ k                              # (B, nh, T, hd)
     dk = dscores.swapaxes(-1, -2) @ q             # (B, nh, T, hd)
@@ -199,7 +211,7 @@ def cross_entropy_forward(logits, targets, weights):
     """sum of weights * -log p(target); weights 0 mark padding."""
     probs = softmax(logits)                       # (B, T, V)
     onehot = targets[..., None] == np.arange(logits.shape[-1])
-    p_target = (probs * onehot).sum(-1)           # (B, T)
+    p_target = row_sum(probs * onehot)[..., 0]    # (B, T)
     loss = (weights * -np.log(p_target)).sum()
     return loss, (probs, onehot, weights)
 

@@ -116,14 +116,31 @@ def test_attention_is_causal():
         :, :3])                  # ... leaves the past alone
 
 
-def test_attention_weights_are_each_rows_softmax():
+def rowwise_softmax(x):
+    """The textbook softmax: each row shifted by its own maximum."""
+    e = np.exp(x - x.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+def test_softmax_is_each_rows_softmax():
     scores = rs.standard_normal((2, 3, 5, 5)) * 4 + L.causal_mask(5)
-    assert np.allclose(L.attention_weights(scores), L.softmax(scores),
+    assert np.allclose(L.softmax(scores), rowwise_softmax(scores),
                        rtol=1e-14, atol=0)
+    assert np.allclose(L.softmax(scores[0, 0, 3]),  # one row, 1-D
+                       rowwise_softmax(scores[0, 0, 3]), rtol=1e-14, atol=0)
     # rows 1000 apart: one shift for all would make the low row all 0
     far = np.array([[0.0, 1.0, -np.inf], [-1000.0, -999.0, -998.0]])
-    want = np.array([L.softmax(far[0]), L.softmax(far[1] + 1000)])
-    assert np.allclose(L.attention_weights(far), want, rtol=1e-14, atol=0)
+    assert np.allclose(L.softmax(far), rowwise_softmax(far), rtol=1e-14,
+                       atol=0)
+
+
+def test_row_sum_is_sum_over_the_last_axis():
+    for shape in ((7,), (3, 16), (2, 4, 5, 27)):
+        x = rs.standard_normal(shape)
+        got = L.row_sum(x)
+        assert got.shape == shape[:-1] + (1,)
+        assert np.allclose(got, x.sum(-1, keepdims=True), rtol=1e-13,
+                           atol=1e-13)
 
 
 def test_relu_backward():
