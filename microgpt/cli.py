@@ -8,9 +8,9 @@ import sys
 from dataclasses import fields, replace
 
 from . import checkpoint, train
-from .heap import keep_freed_memory
 from .config import ModelConfig, TrainConfig
 from .data import DataError, Tokenizer, load_docs
+from .heap import keep_freed_memory
 from .params import num_params
 
 DEFAULT_IMPL = "numpy"  # the original's results, in a fraction of the time
