@@ -92,15 +92,16 @@ def test_quick_run_trains_on_the_names_one_and_batched(quick):
 
 def test_quick_run_counts_page_faults_both_ways(quick):
     heap = quick[0]["heap"]
+    if platform.libc_ver()[0] != "glibc":
+        assert heap is None  # nothing to compare: see heap
+        return
     assert set(heap) == {"plain", "kept"}
     assert positive(heap["plain"]["step_ms"])
     assert positive(heap["kept"]["step_ms"])
-    glibc = platform.libc_ver()[0] == "glibc"
-    assert heap["kept"]["kept"] is glibc
+    assert heap["kept"]["kept"] is True
     # each run is its own process, so malloc's choices show up as faults
-    # (where there is a choice to make: see test_heap)
     assert heap["plain"]["faults_per_step"] > \
-        heap["kept"]["faults_per_step"] or not glibc
+        heap["kept"]["faults_per_step"]
 
 
 def test_quick_run_times_every_length_for_every_impl(quick):

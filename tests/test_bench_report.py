@@ -99,3 +99,7 @@ def test_the_table_shows_every_row_and_verdict():
     assert "torch B = 64 / B = 1: 21.0x" in text
     assert "freed memory plain    2.500 ms/step    570 page faults" in text
     assert "freed memory kept     1.900 ms/step      0 page faults" in text
+    result["heap"] = None  # not glibc: nothing measured, and it says so
+    out = io.StringIO()
+    bench_report.print_table(result, file=out)
+    assert "not measured: malloc here is not glibc's" in out.getvalue()
