@@ -79,6 +79,9 @@ class Run:
 
 def run(impl_name, docs, mcfg, tcfg, on_step=None, **impl_kwargs):
     """The original program: shuffle, init, train, then sample."""
+    # NOTE: for batched NumPy training, call heap.keep_freed_memory()
+    # first, as the command line does; a library call leaves the
+    # process's malloc settings to their owner.
     impl = get_impl(impl_name)
     rng, docs, tokenizer = prepare(docs, tcfg.seed)
     if mcfg.vocab_size != tokenizer.vocab_size:
