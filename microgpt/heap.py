@@ -32,8 +32,7 @@ def keep_freed_memory():
         return False
     mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
     # NOTE: setting either threshold switches off glibc's adaptive ones,
-    # which are what returns the memory; so both are set. With the mmap
-    # threshold left at its default (128 KB), every large array would get
-    # fresh pages from the OS instead.
+    # so both are set: arrays up to 32 MB then come from the heap, and the
+    # trim threshold keeps their memory there once they are freed.
     return bool(mallopt(M_MMAP_THRESHOLD, MMAP_BYTES)
                 and mallopt(M_TRIM_THRESHOLD, KEEP_BYTES))
