@@ -138,11 +138,12 @@ def print_table(result, file=sys.stdout):
               file=file)
     h = result["heap"]
     print("\nB = 64 NumPy steps in a fresh process (see heap):", file=file)
-    for mode, r in (h or {}).items():
-        print(f"  freed memory {mode:5s} {r['step_ms']:8.3f} ms/step "
-              f"{r['faults_per_step']:6.0f} page faults/step", file=file)
     if h is None:
         print("  not measured: malloc here is not glibc's", file=file)
+    else:
+        for mode, r in h.items():
+            print(f"  freed memory {mode:5s} {r['step_ms']:8.3f} ms/step "
+                  f"{r['faults_per_step']:6.0f} page faults/step", file=file)
     print("\ndefault config, one document of T tokens per step (ms):",
           file=file)
     by = {(r["impl"], r["T"]): r["step_ms"] for r in result["lengths"]}
