@@ -245,6 +245,11 @@ def doc_loss(params, tokens, cfg):
     return float(cross_entropy_forward(logits, targets, weights)[0])
 
 
+def loss_and_grads(params, tokens, cfg):
+    """The loss (a float) and name -> gradient for one document."""
+    return loss_and_grads_batch(params, [tokens], cfg)
+
+
 def loss_and_grads_batch(params, batch, cfg, grads=None):
     """The mean loss over the batch's real tokens and name -> gradient."""
     # The gradients are written into grads when given (see backward).
@@ -253,11 +258,6 @@ def loss_and_grads_batch(params, batch, cfg, grads=None):
     loss, ce = cross_entropy_forward(logits, targets, weights)
     grads = backward(cross_entropy_backward(1.0, ce), cache, grads)
     return float(loss), grads
-
-
-def loss_and_grads(params, tokens, cfg):
-    """The loss (a float) and name -> gradient for one document."""
-    return loss_and_grads_batch(params, [tokens], cfg)
 
 
 # -- training and sampling --------------------------------------------------
@@ -300,16 +300,16 @@ class Adam:
         self.data -= tmp
 
 
+def train_step(params, opt, tokens, lr, cfg):
+    """One step on one document; returns its loss before the update."""
+    return train_step_batch(params, opt, [tokens], lr, cfg)
+
+
 def train_step_batch(params, opt, batch, lr, cfg):
     """One step on a batch of documents; returns the loss before it."""
     loss, _ = loss_and_grads_batch(params, batch, cfg, opt.grads)
     opt.step(lr)
     return loss
-
-
-def train_step(params, opt, tokens, lr, cfg):
-    """One step on one document; returns its loss before the update."""
-    return train_step_batch(params, opt, [tokens], lr, cfg)
 
 
 def generate(params, cfg, rng, temperature):
