@@ -80,7 +80,7 @@ def check_combine_grads(combine_grads):
     for name in expected:
         check_close(f"combined gradient of {name}", np.asarray(got[name]),
                     expected[name], 1e-12)
-    passed(f"combine_grads ({len(_DOCS)} documents of {counts} tokens)")
+    passed(f"combine_grads ({len(_DOCS)} documents of {counts} predictions)")
 
 
 def check_packed_positions(packed_positions):
