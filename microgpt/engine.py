@@ -34,13 +34,16 @@ class Value:
         return Value(self.data**k, (self,), (k * self.data**(k - 1),))
 
     def log(self):
+        """The natural log; its derivative is 1 / x."""
         return Value(math.log(self.data), (self,), (1 / self.data,))
 
     def exp(self):
+        """e to the x; its derivative is e to the x again."""
         e = math.exp(self.data)
         return Value(e, (self,), (e,))
 
     def relu(self):
+        """max(0, x); its derivative is 1 where x > 0, else 0."""
         return Value(max(0, self.data), (self,), (float(self.data > 0),))
 
     # -- the rest is composed from the primitives ------------------------

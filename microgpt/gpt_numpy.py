@@ -1,8 +1,9 @@
 """The GPT in NumPy, float64, with a hand-derived backward pass.
 
-A twin of gpt_scalar: the same names in the same order. Training runs a
-whole document (or a packed batch of them) at once, with a causal mask;
-the layers and their backward passes are in layers_numpy. Sampling runs
+A twin of gpt_scalar: its names in the same order, plus a backward pass
+and batched training. Training runs a whole document (or a packed batch
+of them) at once, with a causal mask; the layers and their backward
+passes are in layers_numpy. Sampling runs
 one position at a time with a KV cache, as in the scalar model.
 
 Every parameter is a view into one flat float64 buffer, and so are the

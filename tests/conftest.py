@@ -21,6 +21,9 @@ def docs():
 @pytest.fixture(scope="session")
 def expected_run():
     """The original program's output for seed 42: losses and samples."""
+    if not EXPECTED_RUN.is_file():
+        pytest.fail(f"the original's recorded run is missing: {EXPECTED_RUN}"
+                    " (see README.md, 'Two commands')", pytrace=False)
     with open(EXPECTED_RUN) as f:
         run = json.load(f)
     run["losses"] = [float(s) for s in run["loss_per_step"]]
