@@ -3,8 +3,8 @@
 A twin of gpt_scalar: its names in the same order, plus a backward pass
 and batched training. Training runs a whole document (or a packed batch
 of them) at once, with a causal mask; the layers and their backward
-passes are in layers_numpy. Sampling runs
-one position at a time with a KV cache, as in the scalar model.
+passes are in layers_numpy. Sampling runs one position at a time with a
+KV cache, as in the scalar model.
 
 Every parameter is a view into one flat float64 buffer, and so are the
 gradients and Adam's moments: an Adam step is a handful of array ops.
