@@ -77,6 +77,8 @@ def check(weights, cfg, tokenizer, where):
 def save(path, params_or_weights, model_config, tokenizer):
     """Write a checkpoint to path atomically; returns the path."""
     path = Path(path)
+    if path.is_dir():
+        raise CheckpointError(f"cannot save {path}: it is a folder")
     weights = as_weights(params_or_weights)
     check(weights, model_config, tokenizer, f"cannot save {path}")
     meta = {"format": FORMAT, "version": VERSION,
@@ -89,6 +91,10 @@ def save(path, params_or_weights, model_config, tokenizer):
                                suffix=".npz.part")
     try:
         with os.fdopen(fd, "wb") as f:
+            # NOTE: mkstemp makes the file private (0600), and the rename
+            # keeps that; give it the mode a plain open() would give.
+            if hasattr(os, "fchmod"):  # not on Windows before Python 3.13
+                os.fchmod(f.fileno(), 0o666 & ~_umask())
             np.savez(f, **arrays)  # a file object: no ".npz" is appended
             f.flush()
             os.fsync(f.fileno())
@@ -97,6 +103,13 @@ def save(path, params_or_weights, model_config, tokenizer):
         if os.path.exists(tmp):
             os.remove(tmp)
     return path
+
+
+def _umask():
+    """The process's file-creation mask (read by setting it, then back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _read(path):

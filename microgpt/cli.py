@@ -40,6 +40,18 @@ class CliError(Exception):
     """Bad input found by the command line itself."""
 
 
+def _config(cls, flags, **values):
+    """cls(**values); its errors name the flags (field -> flag) instead."""
+    try:
+        return cls(**values)
+    except ValueError as e:
+        message = str(e)
+        for name, flag in flags.items():  # "TrainConfig.num_steps" etc.
+            message = message.replace(f"{cls.__name__}.{name}", flag)
+            message = message.replace(f"by {name} ", f"by {flag} ")
+        raise CliError(message) from None
+
+
 def _defaults(cls):
     """Field name -> (default, type) of a config dataclass."""
     return {f.name: (f.default, type(f.default)) for f in fields(cls)}
@@ -101,7 +113,9 @@ def build_parser():
         "sample", formatter_class=fmt, help="sample from a checkpoint",
         description="Sample names from a model saved with train --save, "
                     "with any implementation.")
+    # NOTE: SUPPRESS, or the help would show "(default: None)".
     p.add_argument("--load", required=True, metavar="PATH",
+                   default=argparse.SUPPRESS,
                    help="the .npz checkpoint to sample from")
     _add_impl_options(p)
     sample_defaults = _defaults(TrainConfig)
@@ -149,12 +163,17 @@ def _impl_kwargs(args):
 
 
 def _check_writable(option, path):
-    """Fail now, not after training, if path's folder does not exist."""
-    if path is not None:
-        folder = os.path.dirname(os.path.abspath(path))
-        if not os.path.isdir(folder):
-            raise CliError(f"{option} {path}: folder {folder} does not "
-                           f"exist")
+    """Fail now, not after training, if path cannot be a file we write."""
+    if path is None:
+        return
+    # NOTE: "" is what --save "$OUT" passes when OUT is unset.
+    if not path:
+        raise CliError(f"{option} needs a file path, got an empty one")
+    if os.path.isdir(path):
+        raise CliError(f"{option} {path}: is a folder; give a file path")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise CliError(f"{option} {path}: folder {folder} does not exist")
 
 
 def _print_samples(samples):
@@ -164,20 +183,18 @@ def _print_samples(samples):
 
 
 def cmd_train(args):
-    """Train, report, optionally save, then print the samples."""
-    mcfg = ModelConfig(**{name: getattr(args, name)
-                          for _, name, _ in MODEL_OPTIONS})
-    tcfg = TrainConfig(**{name: getattr(args, name)
-                          for _, name, _ in TRAIN_OPTIONS})
+    """Train, report, print the samples, then optionally save."""
+    flags = {name: flag for flag, name, _ in MODEL_OPTIONS + TRAIN_OPTIONS}
+    mcfg = _config(ModelConfig, flags, **{name: getattr(args, name)
+                                          for _, name, _ in MODEL_OPTIONS})
+    tcfg = _config(TrainConfig, flags, **{name: getattr(args, name)
+                                          for _, name, _ in TRAIN_OPTIONS})
     _check_writable("--save", args.save)
     _check_writable("--log", args.log)
     impl_kwargs = _impl_kwargs(args)
     docs = load_docs(args.data)
     impl = train.get_impl(args.impl)  # import errors come before output
-    if tcfg.batch_size > 1 and not hasattr(impl, "train_step_batch"):
-        raise CliError(f"--impl {args.impl} trains one document per step; "
-                       f"--batch-size {tcfg.batch_size} needs another "
-                       f"--impl")
+    train.check_batch_size(impl, tcfg)
     vocab_size = Tokenizer.from_docs(docs).vocab_size
     print(f"num docs: {len(docs)}")
     print(f"vocab size: {vocab_size}")
@@ -192,7 +209,9 @@ def cmd_train(args):
     # NOTE: the log is line-flushed, not written atomically at the end: it
     # is there to watch a run (tail -f) and to keep every finished step of
     # a run that crashes or is interrupted. Each line is one write.
-    log = open(args.log, "w", encoding="utf-8") if args.log else None
+    log = None
+    if args.log is not None:
+        log = open(args.log, "w", encoding="utf-8")
     bar = tqdm(total=tcfg.num_steps, unit="step", file=sys.stderr,
                dynamic_ncols=True)
 
@@ -211,20 +230,24 @@ def cmd_train(args):
         bar.close()
         if log is not None:
             log.close()
-    if args.save:
-        checkpoint.save(args.save, result.params, result.model_config,
-                        result.tokenizer)
-        print(f"microgpt: saved the model to {args.save}", file=sys.stderr)
     print(f"--- {tcfg.num_samples} samples at temperature "
           f"{tcfg.temperature} ---")
     _print_samples(result.samples)
+    if args.save is not None:  # after the samples: a failure keeps them
+        sys.stdout.flush()
+        checkpoint.save(args.save, result.params, result.model_config,
+                        result.tokenizer)
+        print(f"microgpt: saved the model to {args.save}", file=sys.stderr)
 
 
 def cmd_sample(args):
     """Load a checkpoint into the chosen implementation and sample."""
     # NOTE: TrainConfig validates --num, --temperature and --seed.
-    tcfg = TrainConfig(num_samples=args.num_samples,
-                       temperature=args.temperature, seed=args.seed)
+    tcfg = _config(TrainConfig, {"num_samples": "--num",
+                                 "temperature": "--temperature",
+                                 "seed": "--seed"},
+                   num_samples=args.num_samples,
+                   temperature=args.temperature, seed=args.seed)
     impl_kwargs = _impl_kwargs(args)
     weights, mcfg, tokenizer = checkpoint.load(args.load)
     impl = train.get_impl(args.impl)

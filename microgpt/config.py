@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass
 
+MIN_TEMPERATURE = 1e-6  # the smallest sampling temperature accepted
+
 
 def _positive_int(owner, name, value):
     """Raise ValueError unless value is an int greater than zero."""
@@ -64,6 +66,11 @@ class TrainConfig:
         _positive_float("TrainConfig", "learning_rate", self.learning_rate)
         _positive_float("TrainConfig", "eps_adam", self.eps_adam)
         _positive_float("TrainConfig", "temperature", self.temperature)
+        # NOTE: sampling divides the logits by it; below this the
+        # quotients overflow to inf (use ~0.01 for nearly greedy names).
+        if self.temperature < MIN_TEMPERATURE:
+            raise ValueError(f"TrainConfig.temperature must be at least "
+                             f"{MIN_TEMPERATURE:g}, got {self.temperature!r}")
         for name in ("beta1", "beta2"):
             beta = getattr(self, name)
             if isinstance(beta, bool) or not isinstance(beta, (int, float)) \

@@ -35,13 +35,12 @@ def sha256_of(path):
     return digest.hexdigest()
 
 
-def check_sha256(path, expected=DATA_SHA256):
-    """Raise DataError unless the file's sha256 is the expected one."""
+def check_sha256(path, advice, expected=DATA_SHA256):
+    """Raise DataError, with advice, unless path has the expected sha256."""
     actual = sha256_of(path)
     if actual != expected:
-        raise DataError(
-            f"{path} has sha256 {actual}, expected {expected}; "
-            f"delete it, or pass your own file by path")
+        raise DataError(f"{path} has sha256 {actual}, expected {expected} "
+                        f"(the pinned names.txt); {advice}")
 
 
 def download(dest, url=DATA_URL, expected=DATA_SHA256):
@@ -85,11 +84,12 @@ def resolve_data_path(path=None):
         path = Path(env)
         if not path.is_file():
             raise DataError(f"{ENV_VAR} points to a missing file: {path}")
-        check_sha256(path)
+        check_sha256(path, f"{ENV_VAR} must name that file; pass any "
+                           f"other file by path (--data)")
         return path
     path = cache_path()
     if path.is_file():
-        check_sha256(path)
+        check_sha256(path, "delete this cached copy to download it again")
         return path
     return download(path)
 

@@ -6,6 +6,7 @@ gives every implementation the same model, documents and names.
 """
 
 import importlib
+import math
 import random
 from dataclasses import dataclass, replace
 
@@ -18,6 +19,15 @@ def get_impl(name):
         raise ValueError(f"unknown implementation {name!r}; "
                          f"choose one of {', '.join(IMPLS)}")
     return importlib.import_module(f"microgpt.gpt_{name}")
+
+
+def check_batch_size(impl, tcfg):
+    """Raise ValueError if impl cannot train tcfg.batch_size documents."""
+    if tcfg.batch_size > 1 and not hasattr(impl, "train_step_batch"):
+        name = impl.__name__.rsplit("_", 1)[-1]
+        raise ValueError(f"--impl {name} trains one document per step; "
+                         f"--batch-size {tcfg.batch_size} needs numpy or "
+                         f"torch")
 
 
 def lr_at(step, tcfg):
@@ -42,18 +52,30 @@ def train(impl, params, docs, tokenizer, mcfg, tcfg, on_step=None,
     Step s uses document s (mod len(docs)), or with batch_size B the B
     documents that follow. on_step(step, loss) is called after each step.
     """
+    check_batch_size(impl, tcfg)
     opt = impl.Adam(params, tcfg, **impl_kwargs)
     losses = []
     B = tcfg.batch_size
     for step in range(tcfg.num_steps):
         lr = lr_at(step, tcfg)
-        if B == 1:
-            tokens = tokenizer.frame(docs[step % len(docs)])
-            loss = impl.train_step(params, opt, tokens, lr, mcfg)
-        else:
-            batch = [tokenizer.frame(docs[(step * B + b) % len(docs)])
-                     for b in range(B)]
-            loss = impl.train_step_batch(params, opt, batch, lr, mcfg)
+        try:
+            if B == 1:
+                tokens = tokenizer.frame(docs[step % len(docs)])
+                loss = impl.train_step(params, opt, tokens, lr, mcfg)
+            else:
+                batch = [tokenizer.frame(docs[(step * B + b) % len(docs)])
+                         for b in range(B)]
+                loss = impl.train_step_batch(params, opt, batch, lr, mcfg)
+        except (OverflowError, ZeroDivisionError, ValueError) as e:
+            # NOTE: where the array twins return inf or nan, the scalar
+            # twin's math.log(0) or exp(1000) raises; either way the run
+            # has diverged. Other ValueErrors are not ours to rename.
+            if isinstance(e, ValueError) and str(e) != "math domain error":
+                raise
+            loss = math.nan
+        if not math.isfinite(loss):
+            raise ValueError(f"training diverged at step {step + 1}: the "
+                             f"loss is {loss}; try a lower learning rate")
         losses.append(loss)
         if on_step is not None:
             on_step(step + 1, loss)
@@ -83,6 +105,7 @@ def run(impl_name, docs, mcfg, tcfg, on_step=None, **impl_kwargs):
     # first, as the command line does; a library call leaves the
     # process's malloc settings to their owner.
     impl = get_impl(impl_name)
+    check_batch_size(impl, tcfg)  # before any work
     rng, docs, tokenizer = prepare(docs, tcfg.seed)
     if mcfg.vocab_size != tokenizer.vocab_size:
         mcfg = replace(mcfg, vocab_size=tokenizer.vocab_size)

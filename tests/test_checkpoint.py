@@ -139,6 +139,30 @@ def test_a_failed_save_keeps_the_old_file_and_leaves_no_temp(
     assert os.listdir(path.parent) == [path.name]
 
 
+def test_a_saved_file_gets_the_usual_mode_not_a_private_one(
+        saved, tmp_path):
+    # The temporary file is made private (0600); the checkpoint must end
+    # up as a plain open() would make it under the process's umask.
+    _, run = saved
+    old = os.umask(0o027)
+    try:
+        dest = checkpoint.save(tmp_path / "m.npz", run.params,
+                               run.model_config, run.tokenizer)
+    finally:
+        os.umask(old)
+    assert dest.stat().st_mode & 0o777 == 0o640
+
+
+def test_save_to_a_folder_is_an_error(saved, tmp_path):
+    _, run = saved
+    folder = tmp_path / "out"
+    folder.mkdir()
+    with pytest.raises(CheckpointError, match="is a folder"):
+        checkpoint.save(folder, run.params, run.model_config, run.tokenizer)
+    assert os.listdir(folder) == []
+    assert sorted(os.listdir(tmp_path)) == ["model.npz", "out"]
+
+
 def test_save_refuses_weights_that_do_not_fit_the_config(saved, tmp_path):
     _, run = saved
     weights = train.get_impl("scalar").to_weights(run.params)

@@ -205,16 +205,21 @@ def assert_one_line_error(result, *fragments):
 
 
 @pytest.mark.parametrize("args, fragments", [
-    (["--n-head", "3"], ["n_embd (16) must be divisible by n_head (3)"]),
-    (["--n-layer", "0"], ["n_layer", "positive integer", "0"]),
-    (["--steps", "-5"], ["num_steps", "-5"]),
-    (["--temperature", "0"], ["temperature", "positive number"]),
-    (["--lr", "nan"], ["learning_rate", "nan"]),
-    (["--beta1", "1"], ["beta1", "[0, 1)"]),
-    (["--beta2", "-0.5"], ["beta2", "[0, 1)"]),
-    (["--eps", "0"], ["eps_adam"]),
-    (["--batch-size", "0"], ["batch_size"]),
-    (["--num-samples", "0"], ["num_samples"]),
+    (["--n-head", "3"],
+     ["--n-embd (16) must be divisible by --n-head (3)"]),
+    (["--n-layer", "0"], ["--n-layer must be a positive integer, got 0"]),
+    (["--steps", "-5"], ["--steps must", "-5"]),
+    (["--temperature", "0"], ["--temperature must", "positive number"]),
+    (["--temperature", "1e-310"], ["--temperature must be at least"]),
+    (["--lr", "nan"], ["--lr must", "nan"]),
+    (["--beta1", "1"], ["--beta1 must", "[0, 1)"]),
+    (["--beta2", "-0.5"], ["--beta2 must", "[0, 1)"]),
+    (["--eps", "0"], ["--eps must"]),
+    (["--batch-size", "0"], ["--batch-size must"]),
+    (["--num-samples", "0"], ["--num-samples must"]),
+    (["--save", ""], ["--save needs a file path"]),
+    (["--save", "."], ["--save .: is a folder"]),
+    (["--log", ""], ["--log needs a file path"]),
     (["--impl", "numpy", "--device", "cpu"], ["--device", "torch only"]),
     (["--impl", "scalar", "--dtype", "float32"], ["--dtype", "torch only"]),
     (["--impl", "torch", "--device", "warp9"], ["bad --device 'warp9'"]),
@@ -270,8 +275,8 @@ def test_a_bad_checkpoint_gives_one_line(trained, tmp_path, make,
 
 
 @pytest.mark.parametrize("args, fragment", [
-    (["--num", "0"], "num_samples"),
-    (["--temperature", "-1"], "temperature"),
+    (["--num", "0"], "--num must be a positive integer"),
+    (["--temperature", "-1"], "--temperature must"),
     (["--impl", "scalar", "--device", "cpu"], "torch only"),
 ])
 def test_bad_sample_settings_give_one_line(trained, args, fragment):

@@ -147,6 +147,7 @@ def test_the_environment_variable_is_checksum_checked(cache, monkeypatch,
     msg = str(e.value)
     assert str(wrong) in msg
     assert sha256(b"amy\n") in msg and data.DATA_SHA256 in msg
+    assert data.ENV_VAR in msg and "--data" in msg  # what to do instead
 
 
 def test_the_cache_comes_before_a_download(cache, real_data, net):
@@ -163,6 +164,7 @@ def test_a_corrupt_cache_names_the_file_and_both_hashes(cache, net):
     msg = str(e.value)
     assert str(cache) in msg
     assert sha256(b"corrupt\n") in msg and data.DATA_SHA256 in msg
+    assert "delete this cached copy" in msg
     assert net.urls == []
 
 
