@@ -18,7 +18,7 @@ from .layers_numpy import (attention_backward, attention_forward,
                            linear_backward, linear_forward, relu_backward,
                            relu_forward, residual_backward, residual_forward,
                            rmsnorm_backward, rmsnorm_forward, rows, softmax)
-from .packing import pack, visible
+from .packing import check_ids, pack, visible
 from .params import init_weights
 
 QKV = ("attn_wq", "attn_wk", "attn_wv")  # stacked into one product
@@ -173,24 +173,15 @@ def block_backward(dx, c, layer, grads):
     return dx
 
 
-def check_ids(ids, cfg):
-    """Raise ValueError unless every id is in [0, vocab_size)."""
-    # NOTE: a negative id would silently index from the end of wte.
-    if ids.min() < 0 or ids.max() >= cfg.vocab_size:
-        raise ValueError(f"token ids must be in [0, {cfg.vocab_size}), "
-                         f"got {ids.min()}..{ids.max()}")
-
-
 def forward(params, tokens, cfg, pos=None, mask=None):
     """Logits at every position of tokens, all at once, and the cache."""
     # tokens: ids of one document (T,) or a batch (B, T); the logits have
     # that shape plus a vocab_size axis. Packed rows (see batch_arrays)
     # also pass each token's position and their (B, 1, T, T) mask.
-    idx = np.asarray(tokens)
+    idx = check_ids(tokens, cfg.vocab_size)
     if idx.shape[-1] > cfg.block_size:
         raise ValueError(f"{idx.shape[-1]} positions do not fit in "
                          f"block_size {cfg.block_size}")
-    check_ids(idx, cfg)
     T = idx.shape[-1]
     x, emb = embedding_forward(idx.reshape(-1, T), params["wte"],
                                params["wpe"], pos)            # (B, T, C)
@@ -227,7 +218,7 @@ def batch_arrays(batch, cfg):
     # weights are 0 on padding and 1 / (number of real predictions)
     # elsewhere, so the loss is the mean over real tokens.
     p = pack(batch, cfg.block_size)
-    check_ids(p.targets, cfg)  # the inputs are checked by forward
+    check_ids(p.targets, cfg.vocab_size)  # forward checks the inputs
     weights = (p.docs >= 0) / sum(p.counts)                  # (R, T)
     # NOTE: when every document has a row of its own (always, for one),
     # its padding sits after it, where the causal mask already hides it.

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .packing import pack, visible
+from .packing import check_ids, pack, visible
 from .params import init_weights
 
 # -- parameters -------------------------------------------------------------
@@ -40,8 +40,9 @@ def from_weights(weights, device=None, dtype=None):
 
 
 def _host(w):
-    """A tensor as a CPU tensor outside autograd; anything else as is."""
-    return w.detach().cpu() if torch.is_tensor(w) else w
+    """A tensor as a float64 CPU tensor outside autograd; else w as is."""
+    # NOTE: float64 first: numpy cannot take a bfloat16 tensor.
+    return w.detach().to("cpu", torch.float64) if torch.is_tensor(w) else w
 
 
 def to_weights(params):
@@ -165,10 +166,17 @@ def forward(params, tokens, cfg, pos=None, mask=None):
     """Logits at every position of tokens (a list or (..., T) ids).
 
     Packed rows (see batch_loss) also pass each token's position and the
-    (B, T, T) mask; by default, position t and a causal mask.
+    (B, T, T) mask; by default, position t and a causal mask. Ids given
+    as a list or an array are checked; a tensor is taken as it is.
     """
     device = params["wte"].device
-    ids = torch.as_tensor(tokens, device=device)   # (..., T)
+    if not torch.is_tensor(tokens):  # a tensor is taken as checked
+        tokens = check_ids(tokens, cfg.vocab_size)
+    if tokens.shape[-1] > cfg.block_size:
+        raise ValueError(f"{tokens.shape[-1]} positions do not fit in "
+                         f"block_size {cfg.block_size}")
+    # NOTE: long, always: a uint8 tensor would index as a boolean mask.
+    ids = torch.as_tensor(tokens, dtype=torch.long, device=device)
     pos = torch.arange(ids.shape[-1], device=device) if pos is None \
         else torch.as_tensor(pos, device=device)  # (..., T)
     if mask is not None:
@@ -192,7 +200,8 @@ def doc_loss(params, tokens, cfg):
     """
     _check_docs([tokens])
     n = min(cfg.block_size, len(tokens) - 1)
-    ids = torch.tensor(tokens[:n + 1], device=params["wte"].device)
+    ids = torch.as_tensor(check_ids(tokens[:n + 1], cfg.vocab_size),
+                          dtype=torch.long, device=params["wte"].device)
     logits = forward(params, ids[:n], cfg)         # (n, vocab_size)
     # NOTE: cross_entropy is -log(softmax) fused (log-sum-exp); it agrees
     # with the scalar's -log(softmax(.)[target]) to the last few bits.
@@ -207,12 +216,12 @@ def batch_loss(params, batch, cfg):
     (sum over real targets) / (number of real targets).
     """
     if len(batch) == 1:
-        # NOTE: so B = 1 is train_step's loss bit for bit. The (B, T)
-        # path below rounds some gradients differently in the last bit
-        # and costs ~10% more, in ops that only reshape.
+        # NOTE: so B = 1 is train_step's loss, op for op. The (B, T)
+        # path below costs 10-30% more here, in ops that only reshape.
         return doc_loss(params, batch[0], cfg)
     _check_docs(batch)
     p = pack(batch, cfg.block_size)
+    check_ids(p.targets, cfg.vocab_size)  # forward checks the inputs
     # NOTE: when every document has a row of its own, its padding sits
     # after it, where the causal mask already hides it: the fused causal
     # kernel is then the cheaper choice.

@@ -21,7 +21,7 @@ M_TRIM_THRESHOLD = -1  # free bytes at the heap's top before it shrinks
 M_MMAP_THRESHOLD = -3  # blocks this large get their own mmap instead
 
 KEEP_BYTES = 64 << 20  # up to 64 MB of freed memory stays in the process
-MMAP_BYTES = 32 << 20  # the largest value glibc accepts on 64-bit
+MMAP_BYTES = 32 << 20  # the ceiling of glibc's own adaptive threshold
 
 
 def keep_freed_memory():

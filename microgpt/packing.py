@@ -35,6 +35,27 @@ class Packed(NamedTuple):
         return len(self.docs) < len(self.counts)
 
 
+def as_ids(tokens):
+    """tokens as an array of intp; ValueError unless they are integers."""
+    ids = np.asarray(tokens)
+    # NOTE: indexing would truncate a float id to an int without a word.
+    if ids.dtype.kind not in "iu":
+        raise ValueError(f"token ids must be integers, got {ids.dtype}")
+    return ids.astype(np.intp, copy=False)
+
+
+def check_ids(tokens, vocab_size):
+    """as_ids(tokens), and ValueError unless all are in [0, vocab_size)."""
+    if len(tokens) == 0:
+        raise ValueError("no token ids: a document needs at least one")
+    ids = as_ids(tokens)
+    # NOTE: a negative id would silently index from the end of wte.
+    if ids.min() < 0 or ids.max() >= vocab_size:
+        raise ValueError(f"token ids must be in [0, {vocab_size}), "
+                         f"got {ids.min()}..{ids.max()}")
+    return ids
+
+
 def first_fit(lengths, width):
     """Each length's row and offset, first fit in order; each row's fill."""
     rows, offsets, fill = [], [], []
@@ -69,7 +90,7 @@ def pack(batch, block_size):
         # package runs; as one row it needs no search and ~5 numpy calls
         # where the general case below takes ~30 (about 10% of a step).
         n = counts[0]
-        ids = np.array(batch[0][:n + 1], np.intp)[None]       # (1, n + 1)
+        ids = as_ids(batch[0][:n + 1])[None]                  # (1, n + 1)
         return Packed(ids[:, :-1], ids[:, 1:], np.arange(n)[None],
                       np.zeros((1, n), np.intp), counts)
     rows, offsets, fill = first_fit(counts, block_size)
@@ -81,7 +102,7 @@ def pack(batch, block_size):
     positions = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)
     # Every document's tokens end to end in one array; a document's
     # input at position t is its token t, and the target is token t + 1.
-    tokens = np.fromiter(itertools.chain.from_iterable(batch), np.intp)
+    tokens = as_ids(list(itertools.chain.from_iterable(batch)))
     lengths = np.array([len(doc) for doc in batch])
     src = (np.cumsum(lengths) - lengths)[docs] + positions  # (N,)
     at = (np.array(rows)[docs], np.array(offsets)[docs] + positions)

@@ -355,7 +355,9 @@ def test_adam_refuses_params_outside_one_buffer():
     ([26, 27, 26], r"token ids must be in \[0, 27\)"),
     ([26, 5, 27], r"token ids must be in \[0, 27\)"),
     ([26, -1, 26], r"token ids must be in \[0, 27\)"),
-], ids=["too-short", "id-too-big", "target-too-big", "negative-id"])
+    ([26, 1.7, 26], "token ids must be integers"),
+], ids=["too-short", "id-too-big", "target-too-big", "negative-id",
+        "float-id"])
 def test_bad_documents_are_clear_errors(tokens, message):
     _, params = twin_params(ModelConfig())
     with pytest.raises(ValueError, match=message):
@@ -367,3 +369,5 @@ def test_forward_refuses_more_positions_than_the_block():
     _, params = twin_params(cfg)
     with pytest.raises(ValueError, match="do not fit in block_size 4"):
         gpt_numpy.forward(params, [0] * 5, cfg)
+    with pytest.raises(ValueError, match="no token ids"):
+        gpt_numpy.forward(params, [], cfg)

@@ -213,6 +213,52 @@ def test_short_documents_are_an_error():
         gpt_torch.doc_loss(params, [26], cfg)
 
 
+@pytest.mark.parametrize("tokens, message", [
+    ([-1, 2, 26], r"token ids must be in \[0, 27\)"),
+    ([26, 2, 27], r"token ids must be in \[0, 27\)"),
+    ([26, 1.7, 26], "token ids must be integers"),
+], ids=["negative-input", "target-too-big", "float-id"])
+def test_bad_ids_are_clear_errors_one_document_or_many(tokens, message):
+    # NOTE: a negative id would index wte from its end, and a target of
+    # -1 would be taken for the padding that the batched loss ignores.
+    cfg = ModelConfig()
+    _, params = twins(cfg)
+    with pytest.raises(ValueError, match=message):
+        gpt_torch.doc_loss(params, tokens, cfg)
+    with pytest.raises(ValueError, match=message):
+        gpt_torch.loss_and_grads_batch(params, [tokens, [26, 1, 26]], cfg)
+
+
+def test_forward_checks_ids_and_the_block_size():
+    cfg = ModelConfig(block_size=4)
+    _, params = twins(cfg)
+    with pytest.raises(ValueError, match="do not fit in block_size 4"):
+        gpt_torch.forward(params, [0] * 5, cfg)
+    with pytest.raises(ValueError, match="no token ids"):
+        gpt_torch.forward(params, [], cfg)
+
+
+def test_ids_of_any_integer_dtype_give_the_same_loss():
+    # NOTE: a uint8 tensor indexes as a boolean mask, and an int32 target
+    # is refused by the loss; both must come out as the list's loss.
+    cfg = ModelConfig()
+    _, params = twins(cfg)
+    doc = [26, 1, 2, 3, 4, 5, 1, 26]
+    want = gpt_torch.doc_loss(params, doc, cfg).item()
+    for dtype in (np.uint8, np.int16, np.int32, np.int64):
+        got = gpt_torch.doc_loss(params, np.array(doc, dtype), cfg).item()
+        assert got == want, dtype
+
+
+def test_from_weights_takes_any_float_state_dict():
+    cfg = ModelConfig()
+    half = gpt_torch.from_weights(init_weights(cfg, random.Random(0)),
+                                  "cpu", torch.bfloat16)
+    again = gpt_torch.from_weights(half, "cpu")
+    assert again["wte"].dtype == torch.float64
+    assert torch.equal(again["wte"], half["wte"].double())
+
+
 def test_steps_match_a_live_scalar_run(shuffled):
     # NOTE: a small model, so 100 scalar steps take seconds; every loss and
     # then every weight must still agree.

@@ -83,6 +83,14 @@ def test_padding_is_harmless_ids_and_counts_nowhere():
     assert (p.inputs[pad] == 0).all() and (p.targets[pad] == 0).all()
 
 
+@pytest.mark.parametrize("batch", [[[26, 1.5, 26]],
+                                   [[26, 1, 26], [26, 2.0, 3, 26]]],
+                         ids=["one-document", "a-batch"])
+def test_float_ids_are_refused_not_truncated(batch):
+    with pytest.raises(ValueError, match="token ids must be integers"):
+        pack(batch, 16)
+
+
 def test_visible_is_a_causal_triangle_per_document():
     p = pack([doc(3), doc(2), doc(9)], 8)
     see = visible(p.docs)
