@@ -16,6 +16,7 @@ from dataclasses import asdict
 from .bench_report import machine_info, print_table, ratios, targets
 from .bench_tools import (heap_churn, limit_threads, op_counts, stepper,
                           stream_docs, time_steps, torch_ops, train_flops)
+from .data import DataError
 from .heap import keep_freed_memory
 
 SIZES = [(16, 16), (64, 64), (128, 128)]   # (n_embd, block_size)
@@ -242,11 +243,20 @@ def main(argv=None):
     p.add_argument("--device", default=None,
                    help="torch's device; default cuda if available")
     args = p.parse_args(argv)
-    if args.threads < 0:
-        p.error(f"--threads must be 0 or more, got {args.threads}")
-    if args.out and not os.path.isdir(os.path.dirname(
-            os.path.abspath(args.out))):
-        p.error(f"--out {args.out}: its folder does not exist")
+    cores = os.cpu_count() or 1
+    # NOTE: far more threads than cores only slows every op, and at some
+    # ten thousand the thread pools fail to start and crash the process.
+    if not 0 <= args.threads <= cores:
+        p.error(f"--threads must be 0 (the libraries' defaults) to "
+                f"{cores}, the cores here; got {args.threads}")
+    if args.out is not None:
+        folder = os.path.dirname(os.path.abspath(args.out))
+        if os.path.isdir(args.out):
+            p.error(f"--out {args.out}: is a folder; give a file path")
+        if not os.path.isdir(folder):
+            p.error(f"--out {args.out}: its folder does not exist")
+        if not os.access(folder, os.W_OK):
+            p.error(f"--out {args.out}: its folder is not writable")
     limit_threads(args.threads)  # before torch loads numpy's BLAS below
     try:
         import torch
@@ -258,18 +268,28 @@ def main(argv=None):
             device = torch.device(args.device)
         except RuntimeError as e:
             p.error(f"bad --device {args.device!r}: {e}")
+        if device.type not in ("cpu", "cuda"):
+            p.error(f"--device {args.device}: the benchmark runs on cpu "
+                    f"or cuda")
         if device.type == "cuda" and not torch.cuda.is_available():
             p.error(f"--device {args.device}: CUDA is not available")
-    result = run(args.quick, args.threads, args.device)
+    try:
+        result = run(args.quick, args.threads, args.device)
+    except DataError as e:
+        p.error(str(e))
     print_table(result)
-    if args.out:
+    if args.out is not None:
         # NOTE: written beside the target, then renamed over it, so an
         # earlier run's file is never left half-overwritten.
         part = args.out + ".part"
-        with open(part, "w") as f:
-            json.dump(result, f, indent=1)
-            f.write("\n")
-        os.replace(part, args.out)
+        try:
+            with open(part, "w") as f:
+                json.dump(result, f, indent=1)
+                f.write("\n")
+            os.replace(part, args.out)
+        finally:
+            if os.path.exists(part):
+                os.remove(part)
     return 0
 
 

@@ -69,14 +69,15 @@ def machine_info(device):
 
 def ratios(rows, batch):
     """Per size: batching gains, torch against numpy, and against scalar."""
-    tps = {(r["impl"], r["n_embd"], r["n_layer"], r["batch_size"]):
-           r["tokens_per_s"] for r in rows}
+    tps = {(r["impl"], r["n_embd"], r["block_size"], r["n_layer"],
+            r["batch_size"]): r["tokens_per_s"] for r in rows}
     out = []
-    for n_embd, n_layer in sorted({(r["n_embd"], r["n_layer"])
-                                   for r in rows}):
+    for size in sorted({(r["n_embd"], r["block_size"], r["n_layer"])
+                        for r in rows}):
         def get(impl, B):
-            return tps.get((impl, n_embd, n_layer, B))
-        r = {"n_embd": n_embd, "block_size": n_embd, "n_layer": n_layer,
+            return tps.get((impl, *size, B))
+        n_embd, block_size, n_layer = size
+        r = {"n_embd": n_embd, "block_size": block_size, "n_layer": n_layer,
              "numpy_batch_gain": get("numpy", batch) / get("numpy", 1),
              "torch_batch_gain": get("torch", batch) / get("torch", 1),
              "torch_vs_numpy_b1": get("torch", 1) / get("numpy", 1),

@@ -1,7 +1,7 @@
 """The benchmark's instruments: threads, inputs, FLOPs, a timer, op counts.
 
 bench.py runs the measurements with these; the book's efficiency chapter
-uses some of them directly (stream_docs, train_flops).
+uses train_flops directly.
 """
 
 import gc
@@ -89,17 +89,21 @@ def time_steps(cases, repeat_s):
     """Median seconds per step of each case, timed in turns.
 
     cases maps a key to (step, inputs, repeats). After one warm-up step
-    each, every repeat of every case runs as many steps (over its inputs,
-    cycled) as fit in about repeat_s. The cases take turns, repeat by
-    repeat, so a slow spell of a shared machine hits them all alike and
-    their ratios stay fair.
+    each, every repeat of every case runs as many steps as fit in about
+    repeat_s, going on through its inputs (cycled) where the last repeat
+    stopped. The cases take turns, repeat by repeat, so a slow spell of a
+    shared machine hits them all alike and their ratios stay fair.
     """
     plan = {}
     for key, (step, inputs, repeats) in cases.items():
-        t0 = time.perf_counter()
         step(inputs[0])  # warm-up: caches, allocator, lazy init
+        t0 = time.perf_counter()
+        step(inputs[0])  # NOTE: a warm step, or the plan runs too few
         est = time.perf_counter() - t0
         plan[key] = max(1, round(repeat_s / est)) if est < repeat_s else 1
+    # NOTE: each repeat goes on where the last one stopped, so that the
+    # steps timed cover the inputs evenly, as the tokens credited assume.
+    done = dict.fromkeys(cases, 0)
     times = {key: [] for key in cases}
     for r in range(max(c[2] for c in cases.values())):
         for key, (step, inputs, repeats) in cases.items():
@@ -110,9 +114,10 @@ def time_steps(cases, repeat_s):
             # graphs) is collected now, not on this case's clock.
             gc.collect()
             t0 = time.perf_counter()
-            for j in range(n):
+            for j in range(done[key], done[key] + n):
                 step(inputs[j % len(inputs)])
             times[key].append((time.perf_counter() - t0) / n)
+            done[key] += n
     return {key: (statistics.median(t), plan[key], len(t))
             for key, t in times.items()}
 

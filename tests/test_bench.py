@@ -144,9 +144,12 @@ def test_quick_run_ratios_and_targets(quick):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--threads", "-1"], "--threads must be 0 or more"),
+    (["--threads", "-1"], "--threads must be 0"),
+    (["--threads", "100000"], "--threads must be 0"),
     (["--out", "/no/such/folder/b.json"], "its folder does not exist"),
+    (["--out", "."], "--out .: is a folder"),
     (["--device", "nonsense"], "bad --device 'nonsense'"),
+    (["--device", "meta"], "runs on cpu or cuda"),
 ])
 def test_bad_arguments_are_one_clear_error(args, message):
     """Bad input is one usage error, before any measuring."""
@@ -179,3 +182,15 @@ def test_batched_training_runs_from_the_command_line(tmp_path,
     # first loss, but not the first name's loss alone
     assert abs(a[0] - math.log(27)) < 0.1
     assert abs(a[0] - expected_run["losses"][0]) > 1e-6
+
+
+def test_a_missing_dataset_is_one_clear_error(tmp_path):
+    env = {**os.environ, "MICROGPT_DATA": str(tmp_path / "none.txt")}
+    done = subprocess.run([sys.executable, "-m", "microgpt.bench",
+                           "--quick", "--out", str(tmp_path / "b.json")],
+                          capture_output=True, text=True, timeout=120,
+                          env=env)
+    assert done.returncode == 2
+    assert "MICROGPT_DATA points to a missing file" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert os.listdir(tmp_path) == []
