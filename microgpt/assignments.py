@@ -26,7 +26,7 @@ import copy
 import re
 import shutil
 import sys
-import tempfile
+import uuid
 from pathlib import Path
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
@@ -91,10 +91,14 @@ def write_copies(book, out):
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ValueError(f"{out} exists and is not an empty folder; "
                          "choose a new one")
-    out.parent.mkdir(parents=True, exist_ok=True)
+    if not out.parent.is_dir():
+        raise ValueError(f"{out}: folder {out.parent} does not exist")
     # NOTE: built in a temporary folder beside out, then renamed, so a
     # failure (a bad notebook, say) leaves no half-written copy behind.
-    tmp = Path(tempfile.mkdtemp(prefix=".assignments-", dir=out.parent))
+    # Made with mkdir, not mkdtemp, whose folders are private (0700): the
+    # copies are for a class, so they get the usual permissions.
+    tmp = out.parent / f".assignments-{uuid.uuid4().hex}"
+    tmp.mkdir()
     try:
         counts = {}
         for path in chapters:

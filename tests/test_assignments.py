@@ -100,6 +100,17 @@ def test_the_command_writes_every_chapter_and_its_data(tmp_path):
         (BOOK / "data" / "bench.json").read_bytes()
     assert "13_efficiency.ipynb: 4 exercises" in done.stdout
     assert f"wrote {len(chapters)} notebooks to {out}" in done.stdout
+    # for a class: as readable as any folder made here, not private
+    mask = os.umask(0)
+    os.umask(mask)
+    assert out.stat().st_mode & 0o777 == 0o777 & ~mask
+
+
+def test_a_missing_parent_folder_is_refused(tmp_path):
+    done = assignments(tmp_path / "a" / "course", "--book", BOOK)
+    assert done.returncode == 2
+    assert "does not exist" in done.stderr
+    assert os.listdir(tmp_path) == []
 
 
 def test_a_folder_in_use_is_refused_and_left_alone(tmp_path):
