@@ -72,8 +72,8 @@ def test_head_without_scaling_fails_with_a_location():
         return [sum(wt * v[j] for wt, v in zip(w, values))
                 for j in range(len(q))]
 
-    with pytest.raises(CheckFailed, match=r"head output with 2 cached keys"
-                       r"\[\d\]: got .* expected .* \(difference"):
+    with pytest.raises(CheckFailed, match=r"head output \(d=4\) with 2 "
+                       r"cached keys\[\d\]: got .* expected .* \(difference"):
         checks.check_head(unscaled)
 
 
@@ -114,3 +114,67 @@ def test_causal_attention_as_one_head_fails():
     with pytest.raises(CheckFailed, match="output at position"):
         checks.check_causal_attention(
             lambda Q, K, V, n: good_causal(Q, K, V, 1))
+
+
+def test_head_with_the_scale_of_d_4_fails_on_a_wider_head():
+    def halved(q, keys, values):   # 1 / sqrt(4), whatever len(q) is
+        scores = [sum(a * b for a, b in zip(q, k)) / 2 for k in keys]
+        w = gpt_scalar.softmax(scores)
+        return [sum(wt * v[j] for wt, v in zip(w, values))
+                for j in range(len(q))]
+
+    with pytest.raises(CheckFailed, match=r"head output \(d=9\) with 3 "
+                                          r"cached keys\[\d\]: got"):
+        checks.check_head(halved)
+
+
+def test_head_that_overwrites_its_query_passes(capsys):
+    def in_place(q, keys, values):
+        out = good_head(q, keys, values)
+        q[:] = out   # reuses the caller's list: allowed, q is not needed
+        keys.clear()
+        return q
+
+    checks.check_head(in_place)
+    assert "✓ one attention head" in capsys.readouterr().out
+
+
+def _weights_for_head_dim_4(q, keys, cfg, scale=2, width=4):
+    out = []
+    for h in range(cfg.n_head):
+        s = slice(width * h, width * h + width)
+        scores = [sum(a * b for a, b in zip(q[s], k[s])) / scale
+                  for k in keys]
+        out.append([w.data for w in gpt_scalar.softmax(scores)])
+    return out
+
+
+def test_weights_with_the_scale_of_head_dim_4_fail_on_head_dim_6():
+    def halved(q, keys, cfg):
+        hd = cfg.head_dim
+        return _weights_for_head_dim_4(q, keys, cfg, scale=2, width=hd)
+
+    with pytest.raises(CheckFailed, match=r"weights of head 0 \(n_head=2, "
+                                          r"6 keys\)\[\d\]"):
+        checks.check_attention_weights(halved)
+
+
+def test_weights_with_slices_of_4_fail_on_head_dim_6():
+    def slices_of_4(q, keys, cfg):
+        return _weights_for_head_dim_4(q, keys, cfg,
+                                       scale=cfg.head_dim**0.5, width=4)
+
+    with pytest.raises(CheckFailed, match=r"weights of head 0 \(n_head=2, "
+                                          r"6 keys\)\[\d\]"):
+        checks.check_attention_weights(slices_of_4)
+
+
+def test_weights_that_consume_their_keys_pass(capsys):
+    def consuming(q, keys, cfg):
+        out = good_weights(q, keys, cfg)
+        keys.clear()
+        q.reverse()
+        return out
+
+    checks.check_attention_weights(consuming)
+    assert "✓ attention weights per head" in capsys.readouterr().out

@@ -93,3 +93,23 @@ def test_layernorm_on_floats_fails_asking_for_values():
     with pytest.raises(CheckFailed, match=r"layernorm of 2 values: expected "
                        r"a list of Values"):
         blocks.check_layernorm(floats)
+
+
+def test_an_unwritten_exercise_reads_well():
+    def unwritten(x, w):
+        raise NotImplementedError
+
+    with pytest.raises(CheckFailed) as info:
+        blocks.check_linear(unwritten)
+    assert str(info.value) == ("linear with w of shape (1, 1) raised "
+                               "NotImplementedError (the exercise is not "
+                               "written yet)")
+
+
+def test_an_exception_with_a_message_keeps_it():
+    def stub(z):
+        raise NotImplementedError("write log_softmax")
+
+    with pytest.raises(CheckFailed, match=r"raised NotImplementedError: "
+                                          r"write log_softmax$"):
+        blocks.check_log_softmax(stub)

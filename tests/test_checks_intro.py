@@ -53,3 +53,21 @@ def test_length_counts_off_by_one_fails_naming_a_length():
                        r"#0\[\d+\]: got \d+, expected \d+"):
         intro.check_length_counts(
             lambda docs: Counter(len(d) + 1 for d in docs))
+
+
+def test_counts_that_consume_the_list_pass(capsys):
+    def popping(docs):
+        counts = Counter()
+        while docs:
+            counts.update(docs.pop())
+        return counts
+
+    def popping_lengths(docs):
+        counts = Counter()
+        while docs:
+            counts[len(docs.pop())] += 1
+        return counts
+
+    intro.check_letter_counts(popping)
+    intro.check_length_counts(popping_lengths)
+    assert capsys.readouterr().out.count("✓") == 2

@@ -103,3 +103,22 @@ def test_doc_loss_without_the_cut_fails_on_the_long_document():
     with pytest.raises(CheckFailed, match="loss of a 9-token document with "
                                           "block_size 4"):
         checks.check_doc_loss(uncut)
+
+
+def test_doc_loss_that_consumes_its_tokens_passes(capsys):
+    def consuming(params, tokens, cfg):
+        loss = gpt_scalar.doc_loss(params, tokens, cfg)
+        tokens.reverse()   # changes the caller's list: allowed
+        return loss
+
+    checks.check_doc_loss(consuming)
+    assert "✓ loss of a document" in capsys.readouterr().out
+
+
+def test_cross_entropy_raising_without_a_message_reads_well():
+    def bare(logits, target):
+        raise ValueError
+
+    with pytest.raises(CheckFailed, match=r"loss of case 0 .* raised "
+                                          r"ValueError \(with no message\);"):
+        checks.check_cross_entropy(bare)

@@ -1,8 +1,10 @@
 """The parameters chapter's exercise checks pass right answers, fail wrong."""
 
+import numpy as np
 import pytest
 
 from microgpt.checks import CheckFailed, parameters
+from microgpt.engine import Value
 from microgpt.params import param_shapes
 
 pytestmark = pytest.mark.model
@@ -102,3 +104,51 @@ def test_unflatten_transposed_fails_on_a_shape():
     with pytest.raises(CheckFailed, match=r"shape of 'wte': got \(16, 27\), "
                        r"expected \(27, 16\)"):
         parameters.check_unflatten(transposed)
+
+
+def test_weights_as_numpy_arrays_pass(capsys):
+    # NOTE: a NumPy float's .data is a memoryview, not its value.
+    def init_arrays(cfg, rng, std):
+        return {name: np.array(rows)
+                for name, rows in init_weights(cfg, rng, std).items()}
+
+    def unflatten_arrays(flat, cfg):
+        flat, out, start = np.array(flat), {}, 0
+        for name, (rows, cols) in param_shapes(cfg).items():
+            out[name] = flat[start:start + rows * cols].reshape(rows, cols)
+            start += rows * cols
+        return out
+
+    parameters.check_init_weights(init_arrays)
+    parameters.check_unflatten(unflatten_arrays)
+    out = capsys.readouterr().out
+    assert "✓ init_weights" in out and "✓ unflatten" in out
+
+
+def test_weights_as_values_pass(capsys):
+    def unflatten_values(flat, cfg):
+        return {name: [[Value(w) for w in row] for row in rows]
+                for name, rows in unflatten(flat, cfg).items()}
+
+    parameters.check_unflatten(unflatten_values)
+    assert "✓ unflatten" in capsys.readouterr().out
+
+
+def test_weights_that_are_not_numbers_fail_naming_the_entry():
+    def nested(flat, cfg):
+        return {name: [[[w] for w in row] for row in rows]
+                for name, rows in unflatten(flat, cfg).items()}
+
+    with pytest.raises(CheckFailed, match=r"wte\[0\]\[0\] is \[.*\], "
+                       r"expected a number"):
+        parameters.check_unflatten(nested)
+
+
+def test_a_ragged_matrix_fails_at_its_short_row():
+    def ragged(flat, cfg):
+        weights = unflatten(flat, cfg)
+        weights["wpe"][3] = weights["wpe"][3][:-1]
+        return weights
+
+    with pytest.raises(CheckFailed, match=r"length of wpe\[3\]"):
+        parameters.check_unflatten(ragged)

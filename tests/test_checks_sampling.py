@@ -110,3 +110,41 @@ def test_greedy_that_never_stops_at_bos_fails():
 def test_greedy_returning_none_fails_clearly():
     with pytest.raises(CheckFailed, match="returned None"):
         sampling.check_greedy(lambda params, cfg: None)
+
+
+def until_bos(params, cfg, rng, temperature):
+    """my_generate without the block_size limit: runs past the context."""
+    bos = cfg.vocab_size - 1
+    cache = gpt_scalar.new_kv_cache(cfg)
+    token, out, pos = bos, [], 0
+    while True:
+        logits = gpt_scalar.gpt(token, pos, cache, params, cfg)
+        probs = apply_temperature([lg.data for lg in logits], temperature)
+        token = rng.choices(range(cfg.vocab_size), weights=probs)[0]
+        if token == bos:
+            return out
+        out.append(token)
+        pos += 1
+
+
+def test_generate_without_a_length_limit_fails_clearly():
+    with pytest.raises(CheckFailed, match=r"my_generate \(sample \d at "
+                       r"temperature .*\) raised IndexError: .*generation "
+                       r"must stop at block_size \(8\) tokens"):
+        sampling.check_generate(until_bos)
+
+
+def test_greedy_without_a_length_limit_fails_clearly():
+    def endless(params, cfg):   # never stops: BOS is never the argmax
+        cache = gpt_scalar.new_kv_cache(cfg)
+        token, out, pos = cfg.vocab_size - 1, [], 0
+        while True:
+            logits = gpt_scalar.gpt(token, pos, cache, params, cfg)
+            token = max(range(cfg.vocab_size - 1),
+                        key=lambda i: logits[i].data)
+            out.append(token)
+            pos += 1
+
+    with pytest.raises(CheckFailed, match=r"greedy \(model 0\) raised "
+                                          r"IndexError: .*block_size"):
+        sampling.check_greedy(endless)

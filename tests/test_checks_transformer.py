@@ -110,3 +110,27 @@ def test_forward_matrix_of_wrong_shape_fails():
                                           r"\(16, 27\), got \(15, 27\)"):
         checks.check_forward_matrix(
             lambda W, t, cfg: good_forward_matrix(W, t, cfg)[:-1])
+
+
+def test_mlp_block_that_adds_the_residual_in_place_passes(capsys):
+    def in_place(x, params, i):
+        h = gpt_scalar.rmsnorm(x)
+        h = gpt_scalar.linear(h, params[f"layer{i}.mlp_fc1"])
+        h = [hi.relu() for hi in h]
+        h = gpt_scalar.linear(h, params[f"layer{i}.mlp_fc2"])
+        for j in range(len(x)):
+            x[j] = x[j] + h[j]
+        return x
+
+    checks.check_mlp_block(in_place)
+    assert "✓ MLP block with its residual" in capsys.readouterr().out
+
+
+def test_forward_matrix_that_consumes_its_tokens_passes(capsys):
+    def consuming(W, tokens, cfg):
+        out = good_forward_matrix(W, tokens, cfg)
+        tokens.reverse()
+        return out
+
+    checks.check_forward_matrix(consuming)
+    assert "✓ the forward pass as matrices" in capsys.readouterr().out

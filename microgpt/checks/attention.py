@@ -30,33 +30,41 @@ def _reference_weights(q, keys, cfg):
 def check_head(head, seed=0):
     """head(q, keys, values) must be one attention head over the cache."""
     rng = random.Random(seed)
-    one_head = ModelConfig(n_embd=4, n_head=1)
-    for t in (1, 2, 5):
-        q = _values(rng, 4)
-        keys = [_values(rng, 4) for _ in range(t)]
-        values = [_values(rng, 4) for _ in range(t)]
-        got = head(q, keys, values)
+    # NOTE: d=9 too: with d=4 only, a hard-coded scale of 1/2 passes.
+    for d, t in ((4, 1), (4, 2), (4, 5), (9, 3)):
+        q = _values(rng, d)
+        keys = [_values(rng, d) for _ in range(t)]
+        values = [_values(rng, d) for _ in range(t)]
         # NOTE: with n_head=1 the package's multi-head attention is one
         # head over the whole vector: exactly the reference we need.
-        expected = gpt_scalar.attention(q, keys, values, one_head)
-        check_close(f"head output with {t} cached keys", got, expected,
-                    tol=1e-12)
+        expected = gpt_scalar.attention(q, keys, values,
+                                        ModelConfig(n_embd=d, n_head=1))
+        # Copies, after the reference: a right answer may reuse (and
+        # change) its input lists.
+        got = head(list(q), [list(k) for k in keys],
+                   [list(v) for v in values])
+        check_close(f"head output (d={d}) with {t} cached keys", got,
+                    expected, tol=1e-12)
     passed("one attention head")
 
 
 def check_attention_weights(attention_weights, seed=0):
     """attention_weights(q, keys, cfg) -> n_head lists of weights."""
     rng = random.Random(seed)
-    for cfg in (ModelConfig(), ModelConfig(n_embd=12, n_head=3)):
+    # NOTE: head_dim 6 in the last: with head_dim 4 only, a hard-coded
+    # scale of 1/2 or slice q[4*h:4*h+4] passes.
+    for cfg in (ModelConfig(), ModelConfig(n_embd=12, n_head=3),
+                ModelConfig(n_embd=12, n_head=2)):
         for t in (1, 6):
             q = _values(rng, cfg.n_embd)
             keys = [_values(rng, cfg.n_embd) for _ in range(t)]
-            got = attention_weights(q, keys, cfg)
+            expected = _reference_weights(q, keys, cfg)
+            # Copies, after the reference: the solution may change them.
+            got = attention_weights(list(q), [list(k) for k in keys], cfg)
             if hasattr(got, "tolist"):
                 got = got.tolist()
             check_equal(f"number of heads (n_head={cfg.n_head}, "
                         f"{t} keys)", len(got), cfg.n_head)
-            expected = _reference_weights(q, keys, cfg)
             for h in range(cfg.n_head):
                 check_close(f"weights of head {h} (n_head={cfg.n_head}, "
                             f"{t} keys)", got[h], expected[h], tol=1e-12)

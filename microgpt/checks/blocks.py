@@ -5,7 +5,7 @@ import random
 
 from .. import gpt_scalar
 from ..engine import Value
-from . import CheckFailed, check_close, passed
+from . import CheckFailed, check_close, passed, raised
 
 
 def _call(what, fn, *args):
@@ -13,7 +13,7 @@ def _call(what, fn, *args):
     try:
         return fn(*args)
     except Exception as e:  # the reader's code: report, don't crash
-        raise CheckFailed(f"{what} raised {type(e).__name__}: {e}") from e
+        raise CheckFailed(f"{what} {raised(e)}") from e
 
 
 def check_linear(linear, seed=0):

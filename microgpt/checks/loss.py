@@ -6,7 +6,7 @@ import random
 from .. import gpt_scalar
 from ..config import ModelConfig
 from ..engine import Value
-from . import CheckFailed, check_close, passed
+from . import CheckFailed, check_close, passed, raised
 
 # Logits that a naive exp() would overflow on, or whose target probability
 # underflows to 0 in floating point: a stable solution handles them all.
@@ -40,7 +40,7 @@ def check_cross_entropy(cross_entropy, seed=0):
             got = cross_entropy(list(logits), target)
         except (OverflowError, ValueError, ZeroDivisionError) as e:
             raise CheckFailed(
-                f"loss of {case} raised {type(e).__name__}: {e}; keep the "
+                f"loss of {case} {raised(e)}; keep the "
                 f"exponentials small by subtracting the largest logit, and "
                 f"take no log of a probability that may be 0") from e
         expected = _reference_cross_entropy(logits, target)
@@ -73,8 +73,10 @@ def check_doc_loss(doc_loss, seed=0):
         bos = cfg.vocab_size - 1
         tokens = [bos] + [rng.randrange(bos) for _ in range(length - 2)] \
             + [bos]
-        got = doc_loss(params, tokens, cfg)
+        # NOTE: the reference first, and a copy of the tokens to the
+        # solution: a right answer may reuse (and change) its inputs.
         expected = gpt_scalar.doc_loss(params, tokens, cfg)
+        got = doc_loss(params, list(tokens), cfg)
         check_close(f"loss of a {length}-token document with block_size "
                     f"{cfg.block_size}", got, expected, tol=1e-12)
     passed("loss of a document")

@@ -3,6 +3,7 @@
 import random
 
 from ..config import ModelConfig
+from ..engine import Value
 from ..params import init_weights, num_params
 from . import CheckFailed, check_equal, passed
 
@@ -31,6 +32,18 @@ def check_count_params(count_params):
     passed("count_params")
 
 
+def _number(what, x):
+    """x as a float: a Value's data, or a float, int or NumPy number."""
+    # NOTE: not getattr(x, "data", x): a NumPy float's .data is a
+    # memoryview of its bytes, not its value.
+    if isinstance(x, Value):
+        return x.data
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        raise CheckFailed(f"{what} is {x!r}, expected a number") from None
+
+
 def _check_weights(what, got, expected):
     """Raise CheckFailed at the first name, shape or float that differs."""
     if not isinstance(got, dict):
@@ -43,8 +56,11 @@ def _check_weights(what, got, expected):
         check_equal(f"{what}: shape of {name!r}", shape,
                     (len(rows), len(rows[0])))
         for r, (row_got, row) in enumerate(zip(mine, rows)):
+            # NOTE: zip would quietly cut a short row; say so instead.
+            check_equal(f"{what}: length of {name}[{r}]", len(row_got),
+                        len(row))
             for c, (g, e) in enumerate(zip(row_got, row)):
-                g = getattr(g, "data", g)  # accept Values too
+                g = _number(f"{what}: {name}[{r}][{c}]", g)
                 if g != e:
                     raise CheckFailed(f"{what}: {name}[{r}][{c}] is {g!r}, "
                                       f"expected {e!r} (difference "

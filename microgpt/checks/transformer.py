@@ -37,8 +37,10 @@ def check_mlp_block(mlp_block, seed=0):
         params = gpt_scalar.from_weights(_weights(cfg, seed))
         for i in range(cfg.n_layer):
             x = [Value(rng.gauss(0, 1)) for _ in range(cfg.n_embd)]
-            got = mlp_block(x, params, i)
             expected = _reference_mlp(x, params, i)
+            # NOTE: a copy, after the reference: a right answer may add
+            # the residual in place (x[j] = x[j] + h[j]) and return x.
+            got = mlp_block(list(x), params, i)
             check_close(f"output of layer {i}'s MLP block "
                         f"(n_embd={cfg.n_embd})", got, expected, tol=1e-12)
     passed("MLP block with its residual")
@@ -53,8 +55,8 @@ def check_gpt(gpt, seed=0):
                   for _ in range(cfg.block_size)]
         cache, ref_cache = (gpt_scalar.new_kv_cache(cfg) for _ in "ab")
         for pos, token in enumerate(tokens):
-            got = gpt(token, pos, cache, params, cfg)
             expected = gpt_scalar.gpt(token, pos, ref_cache, params, cfg)
+            got = gpt(token, pos, cache, params, cfg)
             for i in range(cfg.n_layer):
                 check_equal(f"keys cached for layer {i} after position "
                             f"{pos} (n_layer={cfg.n_layer})",
@@ -72,14 +74,14 @@ def check_forward_matrix(forward_matrix, seed=0):
         W = {name: np.array(rows) for name, rows in weights.items()}
         T = cfg.block_size
         tokens = [rng.randrange(cfg.vocab_size) for _ in range(T)]
-        got = forward_matrix(W, tokens, cfg)
+        expected = gpt_scalar.forward(gpt_scalar.from_weights(weights),
+                                      tokens, cfg)
+        got = forward_matrix(W, list(tokens), cfg)
         shape = (T, cfg.vocab_size)
         if getattr(got, "shape", None) != shape:
             raise CheckFailed(
                 f"logits shape (n_layer={cfg.n_layer}): expected {shape}, "
                 f"got {getattr(got, 'shape', None)}")
-        expected = gpt_scalar.forward(gpt_scalar.from_weights(weights),
-                                      tokens, cfg)
         for pos in range(T):
             check_close(f"logits at position {pos} (n_layer={cfg.n_layer}"
                         f", n_embd={cfg.n_embd})", got[pos], expected[pos],
