@@ -4,7 +4,7 @@ A batched NumPy step makes arrays of a few hundred KB (the attention
 scores, the MLP's hidden layer) and frees them all when it ends. glibc's
 malloc hands free memory at the top of its heap back to the OS once there
 is more than a threshold of it, so the next step gets it back page by
-page, one page fault per 4 KB: a quarter to a third of a step with
+page, one page fault per 4 KB: a sixth to a third of a step with
 B = 64 at the default size here (see the efficiency chapter). A profile
 of the Python calls does not show it: the time is spent in the kernel.
 
