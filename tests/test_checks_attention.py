@@ -149,24 +149,18 @@ def _weights_for_head_dim_4(q, keys, cfg, scale=2, width=4):
     return out
 
 
-def test_weights_with_the_scale_of_head_dim_4_fail_on_head_dim_6():
-    def halved(q, keys, cfg):
+@pytest.mark.parametrize("fixed", ["scale", "width"])
+def test_weights_that_assume_head_dim_4_fail_on_head_dim_6(fixed):
+    # a scale of 1 / sqrt(4), or head slices of 4, whatever head_dim is
+    def assumes_4(q, keys, cfg):
         hd = cfg.head_dim
-        return _weights_for_head_dim_4(q, keys, cfg, scale=2, width=hd)
+        return _weights_for_head_dim_4(
+            q, keys, cfg, scale=2 if fixed == "scale" else hd**0.5,
+            width=4 if fixed == "width" else hd)
 
     with pytest.raises(CheckFailed, match=r"weights of head 0 \(n_head=2, "
                                           r"6 keys\)\[\d\]"):
-        checks.check_attention_weights(halved)
-
-
-def test_weights_with_slices_of_4_fail_on_head_dim_6():
-    def slices_of_4(q, keys, cfg):
-        return _weights_for_head_dim_4(q, keys, cfg,
-                                       scale=cfg.head_dim**0.5, width=4)
-
-    with pytest.raises(CheckFailed, match=r"weights of head 0 \(n_head=2, "
-                                          r"6 keys\)\[\d\]"):
-        checks.check_attention_weights(slices_of_4)
+        checks.check_attention_weights(assumes_4)
 
 
 def test_weights_that_consume_their_keys_pass(capsys):
