@@ -203,8 +203,9 @@ def doc_loss(params, tokens, cfg):
     ids = torch.as_tensor(check_ids(tokens[:n + 1], cfg.vocab_size),
                           dtype=torch.long, device=params["wte"].device)
     logits = forward(params, ids[:n], cfg)         # (n, vocab_size)
-    # NOTE: cross_entropy is -log(softmax) fused (log-sum-exp); it agrees
-    # with the scalar's -log(softmax(.)[target]) to the last few bits.
+    # NOTE: cross_entropy is -log(softmax) in log-sum-exp form (two ops:
+    # log_softmax, nll_loss); it agrees with the scalar's
+    # -log(softmax(.)[target]) to the last few bits.
     return F.cross_entropy(logits, ids[1:])        # mean over n targets
 
 
