@@ -129,6 +129,10 @@ def test_a_failed_save_keeps_the_old_file_and_leaves_no_temp(
     before = path.read_bytes()
 
     def broken_savez(f, **arrays):
+        # the half-written file sits beside the target (so the rename is
+        # atomic, on one file system), never over it
+        assert [n for n in os.listdir(path.parent)
+                if n.endswith(".npz.part")]
         f.write(b"PK\x03\x04 half a file")
         raise OSError("disk full")
 

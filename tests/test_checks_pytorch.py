@@ -1,12 +1,11 @@
 """The PyTorch chapter's checks pass the reference and catch mistakes."""
 
 import pytest
+import torch  # pinned in requirements.txt: a broken install must fail
 
-torch = pytest.importorskip("torch")
-
-from microgpt import gpt_torch  # noqa: E402
-from microgpt.checks import CheckFailed  # noqa: E402
-from microgpt.checks import pytorch as checks  # noqa: E402
+from microgpt import gpt_torch
+from microgpt.checks import CheckFailed
+from microgpt.checks import pytorch as checks
 
 pytestmark = pytest.mark.torch
 

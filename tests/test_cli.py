@@ -2,13 +2,14 @@
 
 import json
 import os
+import random
 import subprocess
 import sys
 from dataclasses import fields
 
 import pytest
 
-from microgpt import cli, train
+from microgpt import checkpoint, cli, gpt_scalar, train
 from microgpt.config import ModelConfig, TrainConfig
 
 pytestmark = pytest.mark.cli
@@ -121,8 +122,18 @@ def test_sample_seeds_and_temperature_change_the_names(trained):
     base = microgpt("sample", "--load", model, "--impl", "scalar")
     seed = microgpt("sample", "--load", model, "--impl", "scalar",
                     "--seed", "5")
-    assert len(samples_of(base.stdout)) == TrainConfig().num_samples
+    hot = microgpt("sample", "--load", model, "--impl", "scalar",
+                   "--temperature", "2.0")
+    tcfg = TrainConfig()
+    assert len(samples_of(base.stdout)) == tcfg.num_samples
     assert samples_of(seed.stdout) != samples_of(base.stdout)
+    # the temperature is used, not only accepted: the names are those
+    # drawn in-process at 2.0 from the same seed
+    weights, mcfg, tokenizer = checkpoint.load(model)
+    expected = train.sample(gpt_scalar, gpt_scalar.from_weights(weights),
+                            tokenizer, mcfg, random.Random(tcfg.seed), 2.0,
+                            tcfg.num_samples)
+    assert samples_of(hot.stdout) == expected != samples_of(base.stdout)
 
 
 # -- help ---------------------------------------------------------------------
@@ -230,6 +241,33 @@ def assert_one_line_error(result, *fragments):
 ])
 def test_bad_train_settings_give_one_line(args, fragments):
     assert_one_line_error(microgpt("train", *args), *fragments)
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"),
+                    reason="needs Linux's /dev/full, a disk that is full")
+def test_a_write_that_fails_midway_gives_one_line():
+    # An OSError while training (here: the log's disk is full) is not a
+    # bug in microgpt: one line, not a traceback.
+    result = microgpt("train", "--steps", "2", "--log", "/dev/full")
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[-1].startswith(
+        "microgpt: error: [Errno 28]")
+
+
+def test_a_missing_package_gives_one_line(tmp_path):
+    (tmp_path / "torch.py").write_text(
+        "raise ImportError('torch is not installed here')\n")
+    result = microgpt("train", "--impl", "torch", "--steps", "1",
+                      env={"PYTHONPATH": str(tmp_path)})
+    assert_one_line_error(result, "--impl torch needs a missing package",
+                          "torch is not installed here")
+
+
+def test_an_error_message_stays_on_one_line(capsys):
+    cli._error("first line\nsecond line")
+    assert capsys.readouterr().err == \
+        "microgpt: error: first line second line\n"
 
 
 def test_a_missing_dataset_gives_one_line(tmp_path):

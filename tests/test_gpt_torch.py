@@ -6,14 +6,13 @@ import sys
 
 import numpy as np
 import pytest
+import torch  # pinned in requirements.txt: a broken install must fail
 
-torch = pytest.importorskip("torch")
-
-from microgpt import gpt_scalar, gpt_torch  # noqa: E402
-from microgpt.config import ModelConfig, TrainConfig  # noqa: E402
-from microgpt.packing import pack, visible  # noqa: E402
-from microgpt.params import init_weights  # noqa: E402
-from microgpt.train import lr_at, prepare, run  # noqa: E402
+from microgpt import gpt_scalar, gpt_torch
+from microgpt.config import ModelConfig, TrainConfig
+from microgpt.packing import pack, visible
+from microgpt.params import init_weights
+from microgpt.train import lr_at, prepare, run
 
 pytestmark = pytest.mark.torch
 
