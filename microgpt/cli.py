@@ -48,7 +48,6 @@ def _config(cls, flags, **values):
         message = str(e)
         for name, flag in flags.items():  # "TrainConfig.num_steps" etc.
             message = message.replace(f"{cls.__name__}.{name}", flag)
-            message = message.replace(f"by {name} ", f"by {flag} ")
         raise CliError(message) from None
 
 

@@ -37,7 +37,7 @@ class ModelConfig:
         if self.n_embd % self.n_head:
             raise ValueError(
                 f"ModelConfig.n_embd ({self.n_embd}) must be divisible "
-                f"by n_head ({self.n_head})")
+                f"by ModelConfig.n_head ({self.n_head})")
 
     @property
     def head_dim(self):
