@@ -65,7 +65,9 @@ def download(dest, url=DATA_URL, expected=DATA_SHA256):
     # NOTE: a connection cut short raises http.client.IncompleteRead, an
     # HTTPException, which is not an OSError.
     except (OSError, http.client.HTTPException) as e:
-        raise DataError(f"could not download {url}: {e}") from e
+        raise DataError(
+            f"could not download {url}: {e}; to use a local copy of "
+            f"names.txt, set {ENV_VAR} to its absolute path") from e
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)

@@ -215,9 +215,11 @@ def test_a_failing_connection_is_a_data_error(cache, net):
         raise urllib.error.URLError("name resolution failed")
 
     net.respond = refuse
-    with pytest.raises(DataError, match="could not download"):
+    with pytest.raises(DataError, match="could not download") as e:
         load_docs()
     assert not cache.exists()
+    # The one line says how to work offline with a copy at hand.
+    assert f"set {data.ENV_VAR} to its absolute path" in str(e.value)
 
 
 # -- bad files given by path --------------------------------------------------
