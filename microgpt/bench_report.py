@@ -90,10 +90,21 @@ def ratios(rows, batch):
     return out
 
 
+# The batch size the batching goals are stated for.
+GOAL_BATCH = 64
+
+
 def targets(default, names, table, batch):
-    """The performance targets, each with its measured value."""
+    """The performance targets, each with its measured value.
+
+    The batching goals are stated for B = GOAL_BATCH; a run at another
+    batch size (--quick) is judged on the others only.
+    """
     out = {"numpy_vs_scalar_default": (
         default["speedup"]["numpy_vs_scalar"], 1000.0)}
+    if batch != GOAL_BATCH:
+        return {k: {"value": v, "target": t, "holds": v >= t}
+                for k, (v, t) in out.items()}
     for impl in ("numpy", "torch"):  # training on the names, as the CLI
         out[f"{impl}_B{batch}_vs_B1_names"] = (names["gain"][impl], 20.0)
     for r in table:
@@ -171,6 +182,10 @@ def print_table(result, file=sys.stdout):
               f"{r['torch_vs_numpy_b1']:.2f}x, batched "
               f"{r['torch_vs_numpy_batched']:.2f}x{extra}", file=file)
     print("\ntargets:", file=file)
+    batch = result["settings"]["batch_size"]
+    if batch != GOAL_BATCH:
+        print(f"  (the batching goals are for B = {GOAL_BATCH}; this run "
+              f"batches {batch}, so they are not judged)", file=file)
     for k, t in result["targets"].items():
         print(f"  {k:34s} {t['value']:9.1f} >= {t['target']:<6g} "
               f"{'holds' if t['holds'] else 'MISSED'}", file=file)

@@ -40,6 +40,12 @@ def test_ratios_divide_the_right_rows():
     assert mid["torch_vs_numpy_batched"] == pytest.approx(1.5)
 
 
+def test_batching_goals_are_judged_only_at_their_batch_size():
+    got = bench_report.targets(DEFAULT, NAMES,
+                               bench_report.ratios(ROWS, 64), 8)
+    assert list(got) == ["numpy_vs_scalar_default"]
+
+
 def test_targets_say_whether_each_goal_holds():
     got = bench_report.targets(DEFAULT, NAMES,
                                bench_report.ratios(ROWS, 64), 64)
@@ -69,7 +75,7 @@ def test_machine_info_names_the_cpu_and_versions():
 def test_the_table_shows_every_row_and_verdict():
     table = bench_report.ratios(ROWS, 64)
     result = {"machine": {"cpu": "a CPU", "cores": 2, "device": "cpu"},
-              "settings": {"threads": 1},
+              "settings": {"threads": 1, "batch_size": 64},
               "default": {"mean_T": 7.0, "docs": 3,
                           "step_ms": {"scalar": 100.0, "numpy": 0.1,
                                       "torch": 0.5},
