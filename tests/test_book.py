@@ -2,30 +2,19 @@
 
 import html as htmllib
 import re
-import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
+from book_build import book_build  # noqa: F401 (a fixture)
+
 pytestmark = pytest.mark.book
 
-ROOT = Path(__file__).resolve().parents[1]
 
-
-def test_strict_build_has_no_warnings(tmp_path):
-    jb = shutil.which("jupyter-book", path=str(Path(sys.executable).parent))
-    assert jb, "jupyter-book is not installed next to this Python"
-    # NOTE: build into a temporary folder so the test never touches the
-    # reader's own _build/, and so a stale build cannot hide a warning.
-    cmd = [jb, "build", str(ROOT), "--path-output", str(tmp_path),
-           "-W", "-n", "--keep-going"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
-    log = proc.stdout + proc.stderr
-    assert proc.returncode == 0, log[-6000:]
+def test_strict_build_has_no_warnings(book_build):
+    log = book_build.log
+    assert book_build.returncode == 0, log[-6000:]
     assert "WARNING" not in log, log[-6000:]
-    html = tmp_path / "_build" / "html"
+    html = book_build.html
     for name in ("01_introduction", "09_training", "14_api"):
         assert (html / "book" / f"{name}.html").is_file(), name
     # NOTE: autodoc's output is reST; read as Markdown it would show up as
