@@ -6,7 +6,8 @@ host is aborted and recorded: a page must need nothing from outside. On
 every page: no console error, no failed request, every equation typeset by
 the site's own MathJax, every image loaded, no ipywidget (no widget runs on
 a static page). Then the ☰ and "Contents" toggles at phone and desktop
-widths, and the search page.
+widths, the search page, and the frame players (chapters 6, 9 and 10),
+whose slider and buttons change the frame with no kernel behind them.
 
 Needs `apt-get install chromium` (or MICROGPT_CHROMIUM=/path/to/chromium)
 and `pip install -r requirements.txt` (playwright, without its own browser
@@ -346,4 +347,43 @@ def test_one_search_box_and_it_finds_attention(reader):
     links = hits.locator("a").evaluate_all("(a) => a.map((x) => x.href)")
     assert any(link.split("#")[0].endswith("/book/06_attention.html")
                for link in links), links
+    assert not r.problems and not r.outside, (r.problems, r.outside)
+
+
+PLAYERS = ("book/06_attention.html", "book/09_training.html",
+           "book/10_sampling.html")
+FRAME = ".microgpt-player .animation img"
+SLIDER = ".microgpt-player input.anim-slider[type=range]"
+
+
+@pytest.mark.parametrize("width", [PHONE, DESKTOP])
+def test_each_frame_player_changes_its_frame_without_a_kernel(reader,
+                                                               width):
+    r = reader(width)
+    for name in PLAYERS:
+        r.open(name)
+        page = r.page
+        assert page.locator(".microgpt-player").count() == 1, name
+        page.wait_for_function(
+            f"document.querySelector('{FRAME}').naturalWidth > 0")
+        frame = page.locator(FRAME)
+        assert frame.get_attribute("alt"), f"{name}: a frame without alt"
+        first = frame.get_attribute("src")
+        slider = page.locator(SLIDER)
+        assert int(slider.get_attribute("max")) >= 9, name
+        # The slider, as a reader drags it to the last frame.
+        slider.evaluate("(s) => { s.value = s.max;"
+                        " s.dispatchEvent(new Event('input')); }")
+        assert frame.get_attribute("src") != first, f"{name}: slider"
+        page.locator("button[title='First frame']").click()
+        assert frame.get_attribute("src") == first, name
+        page.locator("button[title='Next frame']").click()
+        assert slider.input_value() == "1", f"{name}: Next frame"
+        # The player fits the page: no sideways scrolling.
+        fits = page.evaluate(
+            f"document.querySelector('{FRAME}').getBoundingClientRect()"
+            ".right <= document.documentElement.clientWidth && "
+            "document.documentElement.scrollWidth <= "
+            "document.documentElement.clientWidth")
+        assert fits, f"{name} is wider than {width} px"
     assert not r.problems and not r.outside, (r.problems, r.outside)
