@@ -14,13 +14,30 @@ from microgpt.config import ModelConfig
 pytestmark = pytest.mark.model
 
 
+def head_with(q, keys, values, divisor):
+    scores = [sum(a * b for a, b in zip(q, k)) / divisor for k in keys]
+    w = gpt_scalar.softmax(scores)
+    return [sum(wt * v[j] for wt, v in zip(w, values))
+            for j in range(len(q))]
+
+
 def good_head(q, keys, values):
-    return gpt_scalar.attention(q, keys, values,
-                                ModelConfig(n_embd=len(q), n_head=1))
+    return head_with(q, keys, values, math.sqrt(len(q)))
+
+
+def weights_with(q, keys, cfg, divisor):
+    hd = cfg.head_dim
+    out = []
+    for h in range(cfg.n_head):
+        s = slice(h * hd, (h + 1) * hd)
+        scores = [sum(a * b for a, b in zip(q[s], k[s])) / divisor
+                  for k in keys]
+        out.append([w.data for w in gpt_scalar.softmax(scores)])
+    return out
 
 
 def good_weights(q, keys, cfg):
-    return checks._reference_weights(q, keys, cfg)
+    return weights_with(q, keys, cfg, math.sqrt(cfg.head_dim))
 
 
 def _softmax_rows(z):
@@ -28,18 +45,18 @@ def _softmax_rows(z):
     return e / e.sum(axis=-1, keepdims=True)
 
 
-def good_causal(Q, K, V, n_head, mask=True, scale=True):
+def good_causal(Q, K, V, n_head, mask=True, power=0.5, axis=-1):
     T, C = Q.shape
     hd = C // n_head
     out = np.empty((T, C))
     for h in range(n_head):
         s = slice(h * hd, (h + 1) * hd)
         S = Q[:, s] @ K[:, s].T
-        if scale:
-            S = S / math.sqrt(hd)
+        S = S / hd**power   # power 0.5: the scale 1 / sqrt(head_dim)
         if mask:
             S[np.triu(np.ones((T, T), dtype=bool), k=1)] = -np.inf
-        out[:, s] = _softmax_rows(S) @ V[:, s]
+        A = _softmax_rows(S) if axis == -1 else _softmax_rows(S.T).T
+        out[:, s] = A @ V[:, s]
     return out
 
 
@@ -66,15 +83,17 @@ def test_reference_weights_reproduce_the_package_attention():
 
 
 def test_head_without_scaling_fails_with_a_location():
-    def unscaled(q, keys, values):
-        scores = [sum(a * b for a, b in zip(q, k)) for k in keys]
-        w = gpt_scalar.softmax(scores)
-        return [sum(wt * v[j] for wt, v in zip(w, values))
-                for j in range(len(q))]
+    with pytest.raises(CheckFailed, match=r"^chapter 6, exercise 1: head "
+                       r"output \(d=4\) with 2 cached keys at dimension \d: "
+                       r"got .* expected .* \(difference .*\); this is what "
+                       r"leaving the scores unscaled gives$"):
+        checks.check_head(lambda q, k, v: head_with(q, k, v, 1))
 
-    with pytest.raises(CheckFailed, match=r"head output \(d=4\) with 2 "
-                       r"cached keys\[\d\]: got .* expected .* \(difference"):
-        checks.check_head(unscaled)
+
+def test_head_dividing_by_d_names_the_missing_square_root():
+    with pytest.raises(CheckFailed, match=r"this is what a missing square "
+                                          r"root in the scale"):
+        checks.check_head(lambda q, k, v: head_with(q, k, v, len(q)))
 
 
 def test_weights_with_a_missing_head_fail():
@@ -92,15 +111,45 @@ def test_weights_of_a_wrong_slice_fail():
         return w[1:] + w[:1]   # head h reports head h+1's weights
 
     with pytest.raises(CheckFailed, match=r"weights of head 0 \(n_head=4, "
-                                          r"6 keys\)\[\d\]"):
+                                          r"6 keys\) at key \d: got [^;]*$"):
         checks.check_attention_weights(shifted)
 
 
+@pytest.mark.parametrize("divisor, mistake", [
+    (lambda cfg: 1, "leaving the scores unscaled"),
+    (lambda cfg: cfg.head_dim, "a missing square root in the scale"),
+])
+def test_weights_with_a_wrong_scale_name_it(divisor, mistake):
+    with pytest.raises(CheckFailed, match=r"weights of head 0 \(n_head=4, "
+                       rf"6 keys\) at key \d: .*; this is what {mistake}"):
+        checks.check_attention_weights(
+            lambda q, keys, cfg: weights_with(q, keys, cfg, divisor(cfg)))
+
+
 def test_causal_attention_without_mask_fails_at_position_0():
-    with pytest.raises(CheckFailed, match=r"output at position 0 \(T=7, "
-                                          r"n_head=4\)\[\d+\]"):
+    with pytest.raises(CheckFailed, match=r"^chapter 6, exercise 3: output "
+                       r"\(T=7, n_head=4\) at position 0, dimension \d+: got "
+                       r".*; this is what the mask not applied gives$"):
         checks.check_causal_attention(
             lambda Q, K, V, n: good_causal(Q, K, V, n, mask=False))
+
+
+def test_causal_attention_with_softmax_over_queries_names_the_axis():
+    with pytest.raises(CheckFailed, match=r"at position 0, dimension \d+: "
+                       r".*; this is what a softmax over the wrong axis "
+                       r"\(over the queries, not the keys\) gives$"):
+        checks.check_causal_attention(
+            lambda Q, K, V, n: good_causal(Q, K, V, n, axis=0))
+
+
+@pytest.mark.parametrize("power, mistake", [
+    (0, "leaving the scores unscaled"),
+    (1, "a missing square root in the scale")])
+def test_causal_attention_with_a_wrong_scale_names_it(power, mistake):
+    with pytest.raises(CheckFailed, match=rf"at position \d, dimension \d+:"
+                                          rf" .*; this is what {mistake}"):
+        checks.check_causal_attention(
+            lambda Q, K, V, n: good_causal(Q, K, V, n, power=power))
 
 
 def test_causal_attention_of_wrong_shape_fails():
@@ -111,20 +160,19 @@ def test_causal_attention_of_wrong_shape_fails():
 
 
 def test_causal_attention_as_one_head_fails():
-    with pytest.raises(CheckFailed, match="output at position"):
+    with pytest.raises(CheckFailed, match=r"at position \d, dimension \d+:"
+                       r" .*; this is what one head over the whole width "
+                       r"gives$"):
         checks.check_causal_attention(
             lambda Q, K, V, n: good_causal(Q, K, V, 1))
 
 
 def test_head_with_the_scale_of_d_4_fails_on_a_wider_head():
     def halved(q, keys, values):   # 1 / sqrt(4), whatever len(q) is
-        scores = [sum(a * b for a, b in zip(q, k)) / 2 for k in keys]
-        w = gpt_scalar.softmax(scores)
-        return [sum(wt * v[j] for wt, v in zip(w, values))
-                for j in range(len(q))]
+        return head_with(q, keys, values, 2)
 
     with pytest.raises(CheckFailed, match=r"head output \(d=9\) with 3 "
-                                          r"cached keys\[\d\]: got"):
+                                          r"cached keys at dimension \d: got"):
         checks.check_head(halved)
 
 
@@ -159,7 +207,7 @@ def test_weights_that_assume_head_dim_4_fail_on_head_dim_6(fixed):
             width=4 if fixed == "width" else hd)
 
     with pytest.raises(CheckFailed, match=r"weights of head 0 \(n_head=2, "
-                                          r"6 keys\)\[\d\]"):
+                                          r"6 keys\) at key \d: got"):
         checks.check_attention_weights(assumes_4)
 
 

@@ -64,13 +64,17 @@ def test_tanh_with_wrong_local_gradient_fails_on_gradient():
     def wrong(v):
         t = math.tanh(v.data)
         return Value(t, (v,), (1 - t,))
-    with pytest.raises(CheckFailed, match=r"gradient of tanh at -2.5: got "
-                       r".*difference"):
+    with pytest.raises(CheckFailed, match=r"^chapter 3, exercise 1: "
+                       r"gradient of tanh at -2.5: got .*difference.*; this "
+                       r"is what a local gradient of 1 - tanh\(x\), not "
+                       r"1 - tanh\(x\)\*\*2 gives$"):
         autograd.check_tanh(wrong)
 
 
 def test_tanh_without_children_fails_on_gradient():
-    with pytest.raises(CheckFailed, match=r"gradient of tanh at -2.5: got 0"):
+    with pytest.raises(CheckFailed, match=r"gradient of tanh at -2.5: got 0"
+                       r".*; this is what a result without v as its child "
+                       r"\(no gradient reaches v\) gives$"):
         autograd.check_tanh(lambda v: Value(math.tanh(v.data)))
 
 
@@ -93,8 +97,16 @@ def test_numerical_grad_one_sided_fails_with_a_location():
             grads.append((f(up) - f(xs)) / h)
         return grads
     with pytest.raises(CheckFailed, match=r"numerical gradient of x0 \* x1 "
-                       r"\+ x2\*\*3 at .*\[2\]: got"):
+                       r"\+ x2\*\*3 with respect to x2, at \[1.5, -2.0, "
+                       r"0.5\]: got .*; this is what a one-sided difference "
+                       r"\(f\(x \+ h\) - f\(x\)\) / h gives$"):
         autograd.check_numerical_grad(one_sided)
+
+
+def test_numerical_grad_of_the_wrong_length_fails():
+    with pytest.raises(CheckFailed, match=r"expected 3 numbers \(one per "
+                                          r"input\), got 2"):
+        autograd.check_numerical_grad(lambda f, xs: numerical_grad(f, xs)[:2])
 
 
 def test_topo_sort_passes_an_iterative_solution(capsys):

@@ -27,7 +27,10 @@ def test_build_vocab_passes_the_reference(capsys):
 
 
 def test_build_vocab_unsorted_fails_at_a_position():
-    with pytest.raises(CheckFailed, match=r"random docs #0\[\d+\]: got"):
+    with pytest.raises(CheckFailed, match=r"^chapter 2, exercise 1: "
+                       r"vocabulary of random docs #0 at position \d+: got "
+                       r".*; this is what leaving the characters unsorted "
+                       r"gives$"):
         data.check_build_vocab(lambda docs: list(dict.fromkeys("".join(docs))))
 
 
@@ -44,14 +47,17 @@ def test_frame_passes_the_reference(capsys):
 
 def test_frame_without_closing_bos_fails_on_length():
     with pytest.raises(CheckFailed, match=r"frame\(.*\): got \d+ items, "
-                       r"expected \d+ \(the first \d+ agree\)"):
+                       r"expected \d+ \(the first \d+ agree\); this is "
+                       r"what leaving out the closing BOS gives$"):
         data.check_frame(lambda doc, chars: frame(doc, chars)[:-1])
 
 
 def test_frame_with_bos_zero_fails_at_position_zero():
     def bos_zero(doc, chars):
         return [0] + [chars.index(ch) + 1 for ch in doc] + [0]
-    with pytest.raises(CheckFailed, match=r"frame\(.*\)\[0\]: got 0"):
+    with pytest.raises(CheckFailed, match=r"frame\(.*\) at position 0: "
+                       r"got 0, .*; this is what BOS as id 0 \(BOS is the "
+                       r"last id, len\(chars\)\) gives$"):
         data.check_frame(bos_zero)
 
 
@@ -65,7 +71,8 @@ def test_inputs_targets_without_truncation_fails_on_long_docs():
         return tokens[:-1], tokens[1:]
     # NOTE: 17 tokens make exactly 16 pairs, so 25 is the first to differ.
     with pytest.raises(CheckFailed, match=r"inputs \(25 tokens, "
-                       r"block_size=16\): got 24 items, expected 16"):
+                       r"block_size=16\): got 24 items, expected 16 .*; "
+                       r"this is what not cutting to block_size gives$"):
         data.check_inputs_targets(untruncated)
 
 

@@ -56,9 +56,17 @@ def test_count_nodes_passes_the_reference(capsys):
 
 
 def test_counting_paths_fails_on_the_diamond():
-    with pytest.raises(CheckFailed, match=r"count_nodes on a diamond .*: "
-                                          r"got \d+, expected 5"):
+    with pytest.raises(CheckFailed, match=r"^chapter 13, exercise 1: "
+                       r"count_nodes on a diamond .*: got 9, expected 5; "
+                       r"this is what counting a shared node once per path "
+                       r"to it gives: count each node once$"):
         efficiency.check_count_nodes(count_paths)
+
+
+def test_counting_one_too_few_fails_without_a_hint():
+    with pytest.raises(CheckFailed, match=r"count_nodes on a diamond .*: "
+                                          r"got 4, expected 5$"):
+        efficiency.check_count_nodes(lambda root: count_nodes(root) - 1)
 
 
 def test_padding_weights_passes_the_reference(capsys):
@@ -67,9 +75,21 @@ def test_padding_weights_passes_the_reference(capsys):
 
 
 def test_per_document_weights_fail_with_the_position():
-    with pytest.raises(CheckFailed, match=r"padding_weights\(\[3, 1, 4\], "
-                                          r"4\)\[1\]\[0\]: got .*difference"):
+    with pytest.raises(CheckFailed, match=r"^chapter 13, exercise 2: "
+                       r"padding_weights\(\[3, 1, 4\], 4\) at row 0, column 0"
+                       r": got .*difference.*; this is what averaging the "
+                       r"documents' own means \(1 / \(n \* B\)\) instead of "
+                       r"all the real tokens gives$"):
         efficiency.check_padding_weights(padding_weights_per_doc)
+
+
+def test_padding_weights_of_ones_name_the_missing_division():
+    with pytest.raises(CheckFailed, match=r"at row 0, column 0: got 1\.0, "
+                                          r".*; this is what not dividing by"
+                                          r" the number of real tokens "
+                                          r"gives$"):
+        efficiency.check_padding_weights(
+            lambda lengths, T: padding_weights(lengths, T) * sum(lengths))
 
 
 def test_padding_weights_of_the_wrong_shape_fail():
@@ -85,9 +105,21 @@ def test_combine_grads_passes_the_reference(capsys):
 
 
 def test_a_plain_mean_of_gradients_fails():
-    with pytest.raises(CheckFailed, match=r"combined gradient of \w+.*: got "
-                                          r".*difference"):
+    with pytest.raises(CheckFailed, match=r"combined gradient of \w+ at row "
+                                          r"\d+, column \d+: got .*difference"
+                                          r".*; this is what weighting every"
+                                          r" document the same whatever its "
+                                          r"length gives$"):
         efficiency.check_combine_grads(combine_grads_plain_mean)
+
+
+def test_a_plain_sum_of_gradients_names_it():
+    with pytest.raises(CheckFailed, match=r"this is what a plain sum over "
+                                          r"the documents gives$"):
+        efficiency.check_combine_grads(
+            lambda doc_grads, counts: {
+                name: sum(g[name] for g in doc_grads)
+                for name in doc_grads[0]})
 
 
 def test_combine_grads_must_return_every_name():
@@ -117,7 +149,11 @@ def test_packed_positions_pass_the_reference(capsys):
 def test_row_columns_fail_where_the_second_document_starts():
     with pytest.raises(CheckFailed, match=r"row 0, column 3: got 3, "
                                           r"expected 0 \(docs of the row: "
-                                          r"\[0, 0, 0, 1, 1, 1, 1, -1\]"):
+                                          r"\[0, 0, 0, 1, 1, 1, 1, -1\]; "
+                                          r"-1 = padding, position 0\); "
+                                          r"this is what the column in the "
+                                          r"row gives, as if each row held "
+                                          r"one document$"):
         efficiency.check_packed_positions(packed_positions_by_column)
 
 

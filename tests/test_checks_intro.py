@@ -27,9 +27,17 @@ def test_letter_counts_passes_a_dict_solution(capsys):
 
 
 def test_letter_counts_of_first_letters_only_fails_naming_a_key():
-    with pytest.raises(CheckFailed, match=r"letter counts of random docs "
-                       r"#0\[.+\]: got \d+, expected \d+"):
+    with pytest.raises(CheckFailed, match=r"^chapter 1, exercise 1: letter "
+                       r"counts of random docs #0, character \S+: got \d+, "
+                       r"expected \d+$"):
         intro.check_letter_counts(lambda docs: Counter(d[0] for d in docs))
+
+
+def test_letter_counts_once_per_document_names_the_mistake():
+    with pytest.raises(CheckFailed, match=r"; this is what counting a "
+                       r"character once per document gives$"):
+        intro.check_letter_counts(
+            lambda docs: Counter(ch for d in docs for ch in set(d)))
 
 
 def test_letter_counts_of_distinct_names_fails():
@@ -50,7 +58,8 @@ def test_length_counts_passes_a_counter_solution(capsys):
 
 def test_length_counts_off_by_one_fails_naming_a_length():
     with pytest.raises(CheckFailed, match=r"length counts of random docs "
-                       r"#0\[\d+\]: got \d+, expected \d+"):
+                       r"#0, length \d+: got \d+, expected \d+; this is "
+                       r"what counting one character too many"):
         intro.check_length_counts(
             lambda docs: Counter(len(d) + 1 for d in docs))
 

@@ -18,6 +18,20 @@ def naive_cross_entropy(logits, target):
     return -math.log(math.exp(logits[target]) / total)
 
 
+def good_cross_entropy(logits, target):
+    top = max(logits)
+    return top + math.log(sum(math.exp(z - top) for z in logits)) \
+        - logits[target]
+
+
+def doc_loss(params, tokens, cfg, cut=True, mean=True):
+    n = min(cfg.block_size, len(tokens) - 1) if cut else len(tokens) - 1
+    logits = gpt_scalar.forward(params, tokens[:n], cfg)
+    losses = [-gpt_scalar.softmax(lg)[y].log()
+              for lg, y in zip(logits, tokens[1:])]
+    return (1 / n if mean else 1) * sum(losses)
+
+
 def good_gradient(logits, target):
     top = max(logits)
     exps = [math.exp(z - top) for z in logits]
@@ -25,9 +39,9 @@ def good_gradient(logits, target):
 
 
 def test_checks_pass_the_reference(capsys):
-    checks.check_cross_entropy(checks._reference_cross_entropy)
+    checks.check_cross_entropy(good_cross_entropy)
     checks.check_cross_entropy_gradient(good_gradient)
-    checks.check_doc_loss(gpt_scalar.doc_loss)
+    checks.check_doc_loss(doc_loss)
     assert capsys.readouterr().out.count("✓") == 3
 
 
@@ -59,10 +73,22 @@ def test_log_of_an_underflowed_probability_fails():
 
 
 def test_cross_entropy_with_wrong_sign_fails_with_the_case():
-    with pytest.raises(CheckFailed, match=r"loss of case 0 \(logits .*, "
-                                          r"target \d+\): got -"):
-        checks.check_cross_entropy(
-            lambda z, y: -checks._reference_cross_entropy(z, y))
+    with pytest.raises(CheckFailed, match=r"^chapter 8, exercise 1: loss of "
+                       r"case 0 \(logits .*, target \d+\): got -.*; this is "
+                       r"what a wrong sign \(log p, not -log p\) gives$"):
+        checks.check_cross_entropy(lambda z, y: -good_cross_entropy(z, y))
+
+
+def test_cross_entropy_without_the_max_added_back_names_it():
+    def shifted(logits, target):
+        top = max(logits)
+        return math.log(sum(math.exp(z - top) for z in logits)) \
+            - logits[target]
+
+    with pytest.raises(CheckFailed, match=r"loss of case 0 .*; this is what "
+                                          r"leaving the largest logit out of "
+                                          r"the log-sum-exp gives$"):
+        checks.check_cross_entropy(shifted)
 
 
 def test_gradient_without_the_onehot_fails_at_the_target():
@@ -73,18 +99,53 @@ def test_gradient_without_the_onehot_fails_at_the_target():
     rng = random.Random(0)
     _, target = checks._random_cases(rng, 1)[0]
     with pytest.raises(CheckFailed, match=rf"gradient of case 0 \(target "
-                                          rf"{target}\)\[{target}\]: got "
-                                          r".* \(difference 1,"):
+                                          rf"{target}\) at logit {target}: "
+                                          r"got .* \(difference 1,.*; this "
+                                          r"is what the softmax without the "
+                                          r"1 subtracted at the target "
+                                          r"gives$"):
         checks.check_cross_entropy_gradient(softmax_only)
 
 
-def test_doc_loss_as_a_sum_fails():
-    def summed(params, tokens, cfg):
-        n = min(cfg.block_size, len(tokens) - 1)
-        return n * gpt_scalar.doc_loss(params, tokens, cfg)
+def test_gradient_with_the_wrong_sign_names_it():
+    with pytest.raises(CheckFailed, match=r"gradient of case 0 .* at logit "
+                                          r"0: .*; this is what a wrong sign "
+                                          r"\(onehot - softmax, not softmax - "
+                                          r"onehot\) gives$"):
+        checks.check_cross_entropy_gradient(
+            lambda z, y: [-g for g in good_gradient(z, y)])
 
-    with pytest.raises(CheckFailed, match="loss of a 7-token document"):
-        checks.check_doc_loss(summed)
+
+def test_gradient_by_autograd_is_turned_off():
+    def autograd(logits, target):
+        zs = [Value(z) for z in logits]
+        (-gpt_scalar.softmax(zs)[target].log()).backward()
+        return [z.grad for z in zs]
+
+    with pytest.raises(CheckFailed, match=r"your answer calls "
+                                          r"microgpt.engine.Value.backward"):
+        checks.check_cross_entropy_gradient(autograd)
+
+
+def test_doc_loss_as_a_sum_fails():
+    with pytest.raises(CheckFailed, match=r"loss of a 7-token document with "
+                                          r"block_size 16: got .*; this is "
+                                          r"what summing the losses instead "
+                                          r"of averaging them gives$"):
+        checks.check_doc_loss(
+            lambda params, tokens, cfg: doc_loss(params, tokens, cfg,
+                                                 mean=False))
+
+
+def test_doc_loss_divided_by_the_tokens_names_it():
+    def per_token(params, tokens, cfg):
+        n = min(cfg.block_size, len(tokens) - 1)
+        return doc_loss(params, tokens, cfg) * n / len(tokens)
+
+    with pytest.raises(CheckFailed, match=r"this is what dividing by the "
+                                          r"number of tokens instead of "
+                                          r"predictions gives$"):
+        checks.check_doc_loss(per_token)
 
 
 def test_doc_loss_without_the_cut_fails_on_the_long_document():
@@ -107,7 +168,7 @@ def test_doc_loss_without_the_cut_fails_on_the_long_document():
 
 def test_doc_loss_that_consumes_its_tokens_passes(capsys):
     def consuming(params, tokens, cfg):
-        loss = gpt_scalar.doc_loss(params, tokens, cfg)
+        loss = doc_loss(params, tokens, cfg)
         tokens.reverse()   # changes the caller's list: allowed
         return loss
 

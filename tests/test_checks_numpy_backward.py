@@ -52,15 +52,20 @@ def test_rmsnorm_without_the_scale_path_fails():
         C = x.shape[-1]
         return dout * ((x * x).sum(-1, keepdims=True) / C + EPS) ** -0.5
 
-    with pytest.raises(CheckFailed, match=r"dx for x of shape \(1, 3, 4\) "
-                       r"and scale 1\[0\]\[\d\]\[\d\]: got .* \(difference"):
+    with pytest.raises(CheckFailed, match=r"^chapter 11, exercise 1: dx for "
+                       r"x of shape \(1, 3, 4\) and scale 1 at document 0, "
+                       r"position \d, channel \d: got .* \(difference.*; "
+                       r"this is what taking the scale as a constant \(no "
+                       r"gradient through the mean square\) gives$"):
         checks.check_rmsnorm_backward(constant_scale)
 
 
 def test_rmsnorm_without_eps_fails():
     # eps = 1e-5 shifts the gradient by ~1e-5 relative at unit scale, far
     # above the tolerance, and by a lot at scale 1e-3.
-    with pytest.raises(CheckFailed, match=r"scale 1\[\d\]\[\d\]\[\d\]: got"):
+    with pytest.raises(CheckFailed, match=r"scale 1 at document \d, position "
+                       r"\d, channel \d: got .*; this is what leaving out "
+                       r"eps \(1e-5\) gives$"):
         checks.check_rmsnorm_backward(
             lambda dout, x: rmsnorm_backward(dout, x, eps=0.0))
 
@@ -81,13 +86,18 @@ def test_rmsnorm_returning_nothing_fails():
 
 
 def test_relu_passing_gradient_at_zero_fails_and_says_so():
-    with pytest.raises(CheckFailed, match=r"dx for x of shape \(1, 3, 4\)"
-                       r"\[0\]\[0\]\[0\]: got .* at an input of 0\.0"):
+    with pytest.raises(CheckFailed, match=r"^chapter 11, exercise 2: dx for "
+                       r"x of shape \(1, 3, 4\) at document 0, position 0, "
+                       r"channel 0: got .* at an input of 0\.0 .*; this is "
+                       r"what x >= 0 gives: relu passes no gradient at an "
+                       r"input of exactly 0, so use x > 0$"):
         checks.check_relu_backward(lambda dout, x: dout * (x >= 0))
 
 
 def test_relu_returning_the_mask_fails():
-    with pytest.raises(CheckFailed, match="wrong entries in all"):
+    with pytest.raises(CheckFailed, match=r"wrong entries in all\); this is "
+                                          r"what the mask alone, without "
+                                          r"dout, gives$"):
         checks.check_relu_backward(lambda dout, x: (x > 0) * 1.0)
 
 
@@ -102,9 +112,9 @@ def test_embedding_with_fancy_index_add_loses_repeats():
         dwpe[:dout.shape[1]] = dout.sum(0)
         return dwte, dwpe
 
-    with pytest.raises(CheckFailed, match=r"dwte\[\d+\] for idx of shape "
-                       r"\(1, 4\): largest difference .*; token \d+ occurs "
-                       r"\d+ times in idx"):
+    with pytest.raises(CheckFailed, match=r"dwte for idx of shape \(1, 4\), "
+                       r"the row of token \d+: largest difference .*; token "
+                       r"\d+ occurs \d+ times in idx"):
         checks.check_embedding_backward(buffered)
 
 
@@ -114,8 +124,10 @@ def test_embedding_with_dwpe_from_one_document_fails():
         dwpe[:dout.shape[1]] = dout[0]
         return dwte, dwpe
 
-    with pytest.raises(CheckFailed, match=r"dwpe for idx of shape \(2, 5\)"
-                                          r"\[\d+\]\[\d+\]"):
+    with pytest.raises(CheckFailed, match=r"dwpe for idx of shape \(2, 5\) "
+                       r"at position 0, channel 0: got .*; this is what "
+                       r"taking the first document's gradient instead of the"
+                       r" sum over the documents gives$"):
         checks.check_embedding_backward(first_doc_only)
 
 
@@ -143,13 +155,19 @@ def test_embedding_returning_one_array_fails():
 def test_softmax_backward_with_only_the_diagonal_fails():
     # att * (1 - att) * datt keeps the Jacobian's diagonal only.
     with pytest.raises(CheckFailed, match=r"dscores for attention weights "
-                                          r"of shape \(1, 1, 4, 4\)\["):
+                       r"of shape \(1, 1, 4, 4\) at document 0, head 0, "
+                       r"query \d+, key \d+: got .*; this is what keeping "
+                       r"only the diagonal of the softmax's Jacobian, "
+                       r"att \* \(1 - att\) \* datt, gives$"):
         checks.check_softmax_backward(
             lambda datt, att: att * (1 - att) * datt)
 
 
 def test_softmax_backward_summing_the_wrong_axis_fails():
-    with pytest.raises(CheckFailed, match="dscores for attention weights"):
+    with pytest.raises(CheckFailed, match=r"dscores for attention weights .*"
+                                          r"; this is what a sum over the "
+                                          r"wrong axis \(the queries, not "
+                                          r"the keys\) gives$"):
         checks.check_softmax_backward(
             lambda datt, att: att * (datt - (datt * att).sum(
                 -2, keepdims=True)))

@@ -37,7 +37,8 @@ def test_count_params_without_wpe_fails_naming_the_config():
         return count_params(cfg) - cfg.block_size * cfg.n_embd
     with pytest.raises(CheckFailed, match=r"count_params\(vocab_size=27, "
                        r"n_layer=1, n_embd=16, block_size=16\): got 3936, "
-                       r"expected 4192"):
+                       r"expected 4192; this is what leaving out the "
+                       r"position embeddings wpe gives$"):
         parameters.check_count_params(no_wpe)
 
 
@@ -45,8 +46,17 @@ def test_count_params_ignoring_depth_fails_on_a_deeper_config():
     def one_layer(cfg):
         V, B, d = cfg.vocab_size, cfg.block_size, cfg.n_embd
         return 2 * V * d + B * d + 12 * d * d
-    with pytest.raises(CheckFailed, match=r"n_layer=3"):
+    with pytest.raises(CheckFailed, match=r"n_layer=3.*; this is what "
+                       r"counting one layer whatever n_layer is gives$"):
         parameters.check_count_params(one_layer)
+
+
+def test_count_params_without_lm_head_names_it():
+    def no_head(cfg):
+        return count_params(cfg) - cfg.vocab_size * cfg.n_embd
+    with pytest.raises(CheckFailed, match=r"this is what leaving out the "
+                                          r"output matrix lm_head gives$"):
+        parameters.check_count_params(no_head)
 
 
 def test_init_weights_passes_the_reference(capsys):
@@ -62,14 +72,25 @@ def test_init_weights_column_major_fails_at_an_entry():
                       for _ in range(cols)]
             out[name] = [list(r) for r in zip(*by_col)]
         return out
-    with pytest.raises(CheckFailed, match=r"wte\[0\]\[1\] is .*expected"):
+    with pytest.raises(CheckFailed, match=r"wte at row 0, column 1 is .*"
+                       r"expected .*; this is what drawing each matrix "
+                       r"column by column gives$"):
         parameters.check_init_weights(column_major)
 
 
 def test_init_weights_with_wrong_std_fails_at_the_first_entry():
-    with pytest.raises(CheckFailed, match=r"wte\[0\]\[0\] is .*difference"):
+    with pytest.raises(CheckFailed, match=r"wte at row 0, column 0 is "
+                       r".*difference [^;]*$"):
         parameters.check_init_weights(
             lambda cfg, rng, std: init_weights(cfg, rng, 0.1))
+
+
+def test_init_weights_ignoring_std_fails_on_the_larger_std():
+    with pytest.raises(CheckFailed, match=r"std=0.5: wte at row 0, column 0"
+                       r" .*; this is what the default std 0.08 in place of "
+                       r"the std given gives$"):
+        parameters.check_init_weights(
+            lambda cfg, rng, std: init_weights(cfg, rng, 0.08))
 
 
 def test_init_weights_with_an_extra_draw_fails_on_the_stream():
@@ -106,6 +127,19 @@ def test_unflatten_transposed_fails_on_a_shape():
         parameters.check_unflatten(transposed)
 
 
+def test_unflatten_column_by_column_names_the_mistake():
+    def by_column(flat, cfg):
+        it, out = iter(flat), {}
+        for name, (rows, cols) in param_shapes(cfg).items():
+            columns = [[next(it) for _ in range(rows)] for _ in range(cols)]
+            out[name] = [list(r) for r in zip(*columns)]
+        return out
+    with pytest.raises(CheckFailed, match=r"wte at row 0, column 1 is .*; "
+                       r"this is what filling each matrix column by column "
+                       r"gives$"):
+        parameters.check_unflatten(by_column)
+
+
 def test_weights_as_numpy_arrays_pass(capsys):
     # NOTE: a NumPy float's .data is a memoryview, not its value.
     def init_arrays(cfg, rng, std):
@@ -139,8 +173,8 @@ def test_weights_that_are_not_numbers_fail_naming_the_entry():
         return {name: [[[w] for w in row] for row in rows]
                 for name, rows in unflatten(flat, cfg).items()}
 
-    with pytest.raises(CheckFailed, match=r"wte\[0\]\[0\] is \[.*\], "
-                       r"expected a number"):
+    with pytest.raises(CheckFailed, match=r"wte at row 0, column 0 is "
+                       r"\[.*\], expected a number"):
         parameters.check_unflatten(nested)
 
 
@@ -150,5 +184,6 @@ def test_a_ragged_matrix_fails_at_its_short_row():
         weights["wpe"][3] = weights["wpe"][3][:-1]
         return weights
 
-    with pytest.raises(CheckFailed, match=r"length of wpe\[3\]"):
+    with pytest.raises(CheckFailed, match=r"length of row 3 of wpe: got 15,"
+                                          r" expected 16"):
         parameters.check_unflatten(ragged)

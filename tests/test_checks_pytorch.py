@@ -3,7 +3,6 @@
 import pytest
 import torch  # pinned in requirements.txt: a broken install must fail
 
-from microgpt import gpt_torch
 from microgpt.checks import CheckFailed
 from microgpt.checks import pytorch as checks
 
@@ -20,16 +19,17 @@ def good_cross_entropy(logits, targets):
     return (lse - logits.gather(-1, targets[:, None]).squeeze(-1)).mean()
 
 
-def good_attention(q, k, v, cfg):
+def good_attention(q, k, v, cfg, mask=good_mask, scale=0.5, dim=-1):
     tq, tk, hd = q.shape[-2], k.shape[-2], cfg.head_dim
 
     def heads(x):
         return x.unflatten(-1, (cfg.n_head, hd)).transpose(-3, -2)
 
     q, k, v = heads(q), heads(k), heads(v)
-    scores = q @ k.transpose(-2, -1) / hd**0.5
-    scores = scores.masked_fill(good_mask(tq, tk), float("-inf"))
-    out = torch.softmax(scores, dim=-1) @ v
+    scores = q @ k.transpose(-2, -1) / hd**scale
+    if mask is not None:
+        scores = scores.masked_fill(mask(tq, tk), float("-inf"))
+    out = torch.softmax(scores, dim=dim) @ v
     return out.transpose(-3, -2).flatten(-2)
 
 
@@ -37,8 +37,7 @@ def test_checks_pass_the_reference(capsys):
     checks.check_causal_mask(good_mask)
     checks.check_cross_entropy(good_cross_entropy)
     checks.check_attention(good_attention)
-    checks.check_attention(gpt_torch.attention)
-    assert capsys.readouterr().out.count("✓") == 4
+    assert capsys.readouterr().out.count("✓") == 3
 
 
 def test_mask_aligned_to_the_first_query_fails_with_a_position():
@@ -47,15 +46,21 @@ def test_mask_aligned_to_the_first_query_fails_with_a_position():
     def square_only(tq, tk):
         return torch.ones(tq, tk, dtype=torch.bool).triu(1)
 
-    with pytest.raises(CheckFailed, match=r"causal_mask\(1, 6\)\[0, 1\]: "
-                       r"got True, expected False; query 0 sits at "
-                       r"position 5 of 6, so key 1 must be visible"):
+    with pytest.raises(CheckFailed, match=r"^chapter 12, exercise 1: "
+                       r"causal_mask\(1, 6\) at query 0, key 1: got True, "
+                       r"expected False; query 0 sits at position 5 of 6, so "
+                       r"key 1 must be visible \(5 wrong entries in all\); "
+                       r"this is what a square mask \(triu\(1\), right only "
+                       r"when tq = tk\) gives: the queries are the last tq "
+                       r"of tk positions$"):
         checks.check_causal_mask(square_only)
 
 
 def test_mask_inverted_fails():
-    with pytest.raises(CheckFailed, match=r"causal_mask\(1, 1\)\[0, 0\]: "
-                                          r"got True, expected False"):
+    with pytest.raises(CheckFailed, match=r"causal_mask\(1, 1\) at query 0, "
+                                          r"key 0: got True, expected False"
+                                          r".*; this is what True for the "
+                                          r"visible keys gives"):
         checks.check_causal_mask(lambda tq, tk: ~good_mask(tq, tk))
 
 
@@ -87,8 +92,35 @@ def test_cross_entropy_summed_not_averaged_fails():
         return good_cross_entropy(logits, targets) * len(targets)
 
     with pytest.raises(CheckFailed, match=r"7 positions.*the loss: got .* "
-                                          r"\(difference"):
+                                          r"\(difference.*; this is what "
+                                          r"summing over the positions "
+                                          r"instead of averaging gives$"):
         checks.check_cross_entropy(summed)
+
+
+def test_cross_entropy_with_the_wrong_sign_names_it():
+    with pytest.raises(CheckFailed, match=r"^chapter 12, exercise 2: "
+                       r"cross_entropy on 1 positions, .*: the loss: got -.*"
+                       r"; this is what a wrong sign \(log p, not -log p\) "
+                       r"gives$"):
+        checks.check_cross_entropy(lambda lg, t: -good_cross_entropy(lg, t))
+
+
+def test_cross_entropy_with_a_wrong_gradient_names_the_entry():
+    class Halved(torch.autograd.Function):
+        # the right loss, with half its gradient
+        @staticmethod
+        def forward(ctx, x):
+            return x.clone()
+
+        @staticmethod
+        def backward(ctx, g):
+            return g / 2
+
+    with pytest.raises(CheckFailed, match=r"d loss / d logits at position 0,"
+                                          r" logit 0: got"):
+        checks.check_cross_entropy(
+            lambda lg, t: good_cross_entropy(Halved.apply(lg), t))
 
 
 def test_cross_entropy_outside_autograd_fails():
@@ -107,16 +139,28 @@ def test_cross_entropy_returning_a_float_fails():
 
 
 def test_attention_without_mask_fails():
-    def unmasked(q, k, v, cfg):
-        hd = cfg.head_dim
-        q, k, v = (x.unflatten(-1, (cfg.n_head, hd)).transpose(-3, -2)
-                   for x in (q, k, v))
-        att = torch.softmax(q @ k.transpose(-2, -1) / hd**0.5, dim=-1)
-        return (att @ v).transpose(-3, -2).flatten(-2)
+    with pytest.raises(CheckFailed, match=r"^chapter 12, exercise 3: "
+                       r"attention with 5 queries over 5 keys, n_head=4, "
+                       r"batch \(\) at query 0, dimension \d+: got .*; this "
+                       r"is what the mask not applied gives$"):
+        checks.check_attention(
+            lambda q, k, v, cfg: good_attention(q, k, v, cfg, mask=None))
 
-    with pytest.raises(CheckFailed, match=r"5 queries over 5 keys, "
-                       r"n_head=4, batch \(\)\[0\]\[\d+\]: got"):
-        checks.check_attention(unmasked)
+
+@pytest.mark.parametrize("change, mistake", [
+    ({"scale": 0}, "leaving the scores unscaled"),
+    ({"scale": 1}, r"a missing square root in the scale \(dividing by d, "
+                   r"not sqrt\(d\)\)"),
+    ({"dim": -2}, r"a softmax over the wrong axis \(over the queries, not "
+                  r"the keys\)"),
+])
+def test_attention_mistakes_are_named(change, mistake):
+    with pytest.raises(CheckFailed, match=rf"5 queries over 5 keys, n_head=4"
+                                          rf", batch \(\) at query \d, "
+                                          rf"dimension \d+: .*; this is what "
+                                          rf"{mistake} gives$"):
+        checks.check_attention(
+            lambda q, k, v, cfg: good_attention(q, k, v, cfg, **change))
 
 
 def test_attention_as_one_head_fails():
@@ -128,18 +172,28 @@ def test_attention_as_one_head_fails():
         checks.check_attention(one_head)
 
 
-def test_attention_with_a_square_mask_fails_on_a_cache_chunk():
-    def square_mask(q, k, v, cfg):
-        hd = cfg.head_dim
-        q, k, v = (x.unflatten(-1, (cfg.n_head, hd)).transpose(-3, -2)
-                   for x in (q, k, v))
-        s = q @ k.transpose(-2, -1) / hd**0.5
-        s = s.masked_fill(torch.ones(s.shape[-2:], dtype=torch.bool)
-                          .triu(1), float("-inf"))
-        return (torch.softmax(s, -1) @ v).transpose(-3, -2).flatten(-2)
+def test_attention_on_a_batch_names_the_document():
+    def second_doc_wrong(q, k, v, cfg):
+        out = good_attention(q, k, v, cfg)
+        if out.dim() == 3:
+            out[1] = good_attention(q[1], k[1], v[1], cfg, mask=None)
+        return out
 
-    with pytest.raises(CheckFailed, match=r"1 queries over 6 keys"):
-        checks.check_attention(square_mask)
+    with pytest.raises(CheckFailed, match=r"batch \(2,\) at document 1, "
+                                          r"query 0, dimension \d+: got"):
+        checks.check_attention(second_doc_wrong)
+
+
+def test_attention_with_a_square_mask_fails_on_a_cache_chunk():
+    def square(tq, tk):
+        return torch.ones(tq, tk, dtype=torch.bool).triu(1)
+
+    with pytest.raises(CheckFailed, match=r"1 queries over 6 keys, n_head=4,"
+                       r" batch \(\) at query 0, dimension \d+: .*; this is "
+                       r"what a square mask \(triu\(1\), right only when "
+                       r"tq = tk\) gives$"):
+        checks.check_attention(
+            lambda q, k, v, cfg: good_attention(q, k, v, cfg, mask=square))
 
 
 def test_attention_dropping_the_batch_axis_fails_on_shape():

@@ -27,9 +27,20 @@ def test_temperature_multiplied_instead_of_divided_fails():
         return apply_temperature([z * temperature ** 2 for z in logits],
                                  temperature)
 
-    with pytest.raises(CheckFailed, match=r"probabilities at temperature "
-                       r"0\.1\[\d+\]: got .*difference"):
+    with pytest.raises(CheckFailed, match=r"^chapter 10, exercise 1: "
+                       r"probabilities with temperature 0\.1 at token \d+: "
+                       r"got .*difference.*; this is what multiplying the "
+                       r"logits by the temperature instead of dividing "
+                       r"gives$"):
         sampling.check_temperature(times_t)
+
+
+def test_temperature_left_out_names_it():
+    with pytest.raises(CheckFailed, match=r"temperature 0\.1 at token \d+: "
+                                          r".*; this is what leaving out the "
+                                          r"temperature gives$"):
+        sampling.check_temperature(
+            lambda logits, t: apply_temperature(logits, 1.0))
 
 
 def test_temperature_without_max_subtraction_reports_the_overflow():
@@ -68,9 +79,35 @@ def test_generate_that_ignores_temperature_names_the_sample():
     def at_one(params, cfg, rng, temperature):
         return my_generate(params, cfg, rng, 1.0)
 
-    with pytest.raises(CheckFailed, match="sample 1 at temperature 0.5: "
-                       "got .*, expected"):
+    with pytest.raises(CheckFailed, match=r"^chapter 10, exercise 2: sample "
+                       r"1 at temperature 0.5: got .*, expected .*; this is "
+                       r"what leaving out the temperature gives$"):
         sampling.check_generate(at_one)
+
+
+def with_bos(params, cfg, rng, temperature, stop=True):
+    """my_generate that keeps the final BOS, or goes on past it."""
+    bos = cfg.vocab_size - 1
+    cache = gpt_scalar.new_kv_cache(cfg)
+    token, out = bos, []
+    for pos in range(cfg.block_size):
+        logits = gpt_scalar.gpt(token, pos, cache, params, cfg)
+        probs = apply_temperature([lg.data for lg in logits], temperature)
+        token = rng.choices(range(cfg.vocab_size), weights=probs)[0]
+        out.append(token)
+        if token == bos and stop:
+            break
+    return out
+
+
+@pytest.mark.parametrize("stop, mistake", [
+    (True, "keeping the final BOS in the list"),
+    (False, "not stopping at BOS")])
+def test_generate_with_bos_in_the_ids_names_the_mistake(stop, mistake):
+    with pytest.raises(CheckFailed, match=rf"sample \d at temperature .*; "
+                                          rf"this is what {mistake} gives$"):
+        sampling.check_generate(
+            lambda *args: with_bos(*args, stop=stop))
 
 
 def test_generate_that_draws_extra_random_numbers_fails():
@@ -103,8 +140,21 @@ def test_greedy_that_never_stops_at_bos_fails():
             out.append(token)
         return out
 
-    with pytest.raises(CheckFailed, match=r"greedy ids of model \d+: got"):
+    with pytest.raises(CheckFailed, match=r"^chapter 10, exercise 3: greedy "
+                                          r"ids of model \d+: got .*; this is"
+                                          r" what not stopping at BOS gives$"):
         sampling.check_greedy(no_stop)
+
+
+def test_greedy_that_keeps_the_final_bos_names_it():
+    def keeps_bos(params, cfg):
+        out = greedy(params, cfg)
+        return out + [cfg.vocab_size - 1] if len(out) < cfg.block_size \
+            else out
+
+    with pytest.raises(CheckFailed, match=r"this is what keeping the final "
+                                          r"BOS in the list gives$"):
+        sampling.check_greedy(keeps_bos)
 
 
 def test_greedy_returning_none_fails_clearly():

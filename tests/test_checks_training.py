@@ -3,7 +3,6 @@
 import pytest
 
 from microgpt.checks import CheckFailed, training
-from microgpt.train import lr_at
 
 pytestmark = pytest.mark.model
 
@@ -36,13 +35,18 @@ def test_adam_update_passes_the_reference(capsys):
 
 
 def test_adam_update_without_bias_correction_fails_on_p():
-    with pytest.raises(CheckFailed, match=r"parameter p after step 1\[\d+\]"
-                       r": got .*difference"):
+    with pytest.raises(CheckFailed, match=r"^chapter 9, exercise 1: "
+                       r"p after step 1 at parameter 0: got .*"
+                       r"difference.*; this is what skipping the bias "
+                       r"correction \(m and v in place of m_hat and v_hat\) "
+                       r"gives$"):
         training.check_adam_update(adam_no_bias_correction)
 
 
 def test_adam_update_with_swapped_betas_fails_on_m():
-    with pytest.raises(CheckFailed, match="first moment m after step 1"):
+    with pytest.raises(CheckFailed, match=r"first moment m after step 1 at "
+                                          r"parameter 0: .*; this is what "
+                                          r"the two betas swapped gives$"):
         training.check_adam_update(adam_swapped_betas)
 
 
@@ -59,7 +63,9 @@ def test_adam_arrays_passes_the_elementwise_reference(capsys):
 
 
 def test_adam_arrays_fails_without_bias_correction():
-    with pytest.raises(CheckFailed, match="parameter p after step 1"):
+    with pytest.raises(CheckFailed, match=r": p after step 1 at row 0, "
+                                          r"column 0: .*; this is what "
+                                          r"skipping the bias correction"):
         training.check_adam_arrays(adam_no_bias_correction)
 
 
@@ -71,7 +77,11 @@ def test_adam_arrays_rejects_a_flattened_result():
         training.check_adam_arrays(flat)
 
 
-def my_train(impl, params, docs, tokenizer, mcfg, tcfg, lr_fn=lr_at):
+def decayed(step, tcfg):
+    return tcfg.learning_rate * (1 - step / tcfg.num_steps)
+
+
+def my_train(impl, params, docs, tokenizer, mcfg, tcfg, lr_fn=decayed):
     opt = impl.Adam(params, tcfg)
     losses = []
     for step in range(tcfg.num_steps):
@@ -91,10 +101,34 @@ def test_train_loop_with_a_constant_learning_rate_fails():
         return my_train(impl, params, docs, tokenizer, mcfg, tcfg,
                         lr_fn=lambda step, tcfg: tcfg.learning_rate)
 
-    # the message names the step where the losses differ most
-    with pytest.raises(CheckFailed, match=r"loss at step\[\d+\]: got .*"
-                       r"difference"):
+    # the message names the first step whose loss differs, counted from 1:
+    # step 3, the first after an update at a decayed rate
+    with pytest.raises(CheckFailed, match=r"^chapter 9, exercise 3: loss at "
+                       r"step 3: got .*difference.*; this is what a constant "
+                       r"learning rate \(no decay\) gives$"):
         training.check_train_loop(constant_lr)
+
+
+def test_train_loop_with_the_decay_off_by_one_names_it():
+    def ahead(impl, params, docs, tokenizer, mcfg, tcfg):
+        return my_train(impl, params, docs, tokenizer, mcfg, tcfg,
+                        lr_fn=lambda step, tcfg: decayed(step + 1, tcfg))
+
+    with pytest.raises(CheckFailed, match=r"loss at step 2: .*; this is what"
+                       r" a learning-rate decay off by one step"):
+        training.check_train_loop(ahead)
+
+
+def test_train_loop_with_the_wrong_weights_names_the_entry():
+    def one_step_more(impl, params, docs, tokenizer, mcfg, tcfg):
+        losses = my_train(impl, params, docs, tokenizer, mcfg, tcfg)
+        impl.train_step(params, impl.Adam(params, tcfg),
+                        tokenizer.frame(docs[0]), 0.01, mcfg)
+        return losses
+
+    with pytest.raises(CheckFailed, match=r"trained weights \w+ at row \d+, "
+                                          r"column \d+: got"):
+        training.check_train_loop(one_step_more)
 
 
 def test_train_loop_that_forgets_to_return_losses_fails():

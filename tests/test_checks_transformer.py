@@ -1,14 +1,13 @@
 """The transformer chapter's checks pass the reference and catch mistakes."""
 
 import math
-from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from microgpt import gpt_scalar
 from microgpt.checks import CheckFailed
 from microgpt.checks import transformer as checks
+from microgpt.gpt_scalar import attention, linear, rmsnorm
 
 pytestmark = pytest.mark.model
 
@@ -17,7 +16,7 @@ def _rms_rows(X):
     return X / np.sqrt((X**2).mean(axis=-1, keepdims=True) + 1e-5)
 
 
-def good_forward_matrix(W, tokens, cfg, first_norm=True):
+def good_forward_matrix(W, tokens, cfg, first_norm=True, mask=True):
     T, hd = len(tokens), cfg.head_dim
     future = np.triu(np.ones((T, T), dtype=bool), k=1)
     X = W["wte"][tokens] + W["wpe"][:T]
@@ -30,7 +29,8 @@ def good_forward_matrix(W, tokens, cfg, first_norm=True):
         for h in range(cfg.n_head):
             s = slice(h * hd, (h + 1) * hd)
             S = Q[:, s] @ K[:, s].T / math.sqrt(hd)
-            S[future] = -np.inf
+            if mask:
+                S[future] = -np.inf
             A = np.exp(S - S.max(axis=1, keepdims=True))
             heads.append(A / A.sum(axis=1, keepdims=True) @ V[:, s])
         X = X + np.concatenate(heads, axis=1) @ W[w + "attn_wo"].T
@@ -39,70 +39,96 @@ def good_forward_matrix(W, tokens, cfg, first_norm=True):
     return X @ W["lm_head"].T
 
 
-def only_layer0_gpt(token_id, pos_id, kv_cache, params, cfg):
-    """The package's gpt, but every layer uses layer 0's cache."""
+def mlp(x, params, i, norm=True):
+    h = rmsnorm(x) if norm else x
+    h = [hi.relu() for hi in linear(h, params[f"layer{i}.mlp_fc1"])]
+    return linear(h, params[f"layer{i}.mlp_fc2"])
+
+
+def good_mlp_block(x, params, i):
+    return [a + b for a, b in zip(mlp(x, params, i), x)]
+
+
+def good_gpt(token_id, pos_id, kv_cache, params, cfg, first_norm=True,
+             layers=None):
     keys, values = kv_cache
-    shared = replace(cfg, n_layer=1)
-    return gpt_scalar.gpt(token_id, pos_id, ([keys[0]], [values[0]]),
-                          params, shared)
+    x = [t + p for t, p in zip(params["wte"][token_id],
+                               params["wpe"][pos_id])]
+    x = rmsnorm(x) if first_norm else x
+    for i in range(cfg.n_layer if layers is None else layers):
+        w = f"layer{i}."
+        h = rmsnorm(x)
+        q = linear(h, params[w + "attn_wq"])
+        keys[i].append(linear(h, params[w + "attn_wk"]))
+        values[i].append(linear(h, params[w + "attn_wv"]))
+        h = attention(q, keys[i], values[i], cfg)
+        x = [a + b for a, b in zip(linear(h, params[w + "attn_wo"]), x)]
+        x = [a + b for a, b in zip(mlp(x, params, i), x)]
+    return linear(x, params["lm_head"])
 
 
 def test_checks_pass_the_reference(capsys):
-    checks.check_mlp_block(checks._reference_mlp)
-    checks.check_gpt(gpt_scalar.gpt)
+    checks.check_mlp_block(good_mlp_block)
+    checks.check_gpt(good_gpt)
     checks.check_forward_matrix(good_forward_matrix)
     assert capsys.readouterr().out.count("✓") == 3
 
 
 def test_mlp_block_without_residual_fails():
-    def no_residual(x, params, i):
-        out = checks._reference_mlp(x, params, i)
-        return [a - b for a, b in zip(out, x)]
+    with pytest.raises(CheckFailed, match=r"^chapter 7, exercise 1: output "
+                       r"of layer 0's MLP block \(n_embd=16\) at dimension "
+                       r"\d+: got .*; this is what leaving out the residual "
+                       r"\(returning only the MLP's output\) gives$"):
+        checks.check_mlp_block(mlp)
 
-    with pytest.raises(CheckFailed, match=r"output of layer 0's MLP block "
-                                          r"\(n_embd=16\)\[\d+\]: got"):
-        checks.check_mlp_block(no_residual)
+
+def test_mlp_block_without_its_norm_names_it():
+    with pytest.raises(CheckFailed, match=r"this is what leaving out the "
+                                          r"rmsnorm before fc1 gives$"):
+        checks.check_mlp_block(lambda x, params, i: [
+            a + b for a, b in zip(mlp(x, params, i, norm=False), x)])
 
 
 def test_mlp_block_that_ignores_the_layer_index_fails_on_layer_1():
     with pytest.raises(CheckFailed, match=r"layer 1's MLP block "
-                                          r"\(n_embd=8\)"):
+                                          r"\(n_embd=8\) at dimension \d: "
+                                          r".*; this is what using layer 0's"
+                                          r" weights whatever i is gives$"):
         checks.check_mlp_block(
-            lambda x, params, i: checks._reference_mlp(x, params, 0))
+            lambda x, params, i: good_mlp_block(x, params, 0))
 
 
 def test_gpt_that_runs_one_layer_fails_on_the_deep_model():
     with pytest.raises(CheckFailed, match=r"keys cached for layer 1 after "
                                           r"position 0 \(n_layer=2\): "
                                           r"got 0, expected 1"):
-        checks.check_gpt(only_layer0_gpt)
+        checks.check_gpt(
+            lambda *args: good_gpt(*args, layers=1))
 
 
 def test_gpt_without_first_norm_fails_at_position_0():
-    def no_first_norm(token_id, pos_id, kv_cache, params, cfg):
-        old = gpt_scalar.rmsnorm
-        calls = []
-
-        def skip_first(x):
-            calls.append(1)
-            return x if len(calls) == 1 else old(x)
-
-        gpt_scalar.rmsnorm = skip_first
-        try:
-            return gpt_scalar.gpt(token_id, pos_id, kv_cache, params, cfg)
-        finally:
-            gpt_scalar.rmsnorm = old
-
     with pytest.raises(CheckFailed, match=r"logits at position 0 \(n_layer="
-                                          r"1, n_embd=16\)\[\d+\]"):
-        checks.check_gpt(no_first_norm)
+                       r"1, n_embd=16\) at token \d+: got .*; this is what "
+                       r"leaving out the rmsnorm right after the embeddings "
+                       r"gives$"):
+        checks.check_gpt(lambda *args: good_gpt(*args, first_norm=False))
 
 
 def test_forward_matrix_without_first_norm_fails():
-    with pytest.raises(CheckFailed, match=r"logits at position 0 .*"
-                                          r"difference"):
+    with pytest.raises(CheckFailed, match=r"logits \(n_layer=1, n_embd=16\)"
+                       r" at position 0, token \d+: got .*difference.*; "
+                       r"this is what leaving out the rmsnorm right after "
+                       r"the embeddings gives$"):
         checks.check_forward_matrix(
             lambda W, t, cfg: good_forward_matrix(W, t, cfg, False))
+
+
+def test_forward_matrix_without_mask_fails_at_position_0():
+    with pytest.raises(CheckFailed, match=r"at position 0, token \d+: .*; "
+                                          r"this is what the causal mask not "
+                                          r"applied gives$"):
+        checks.check_forward_matrix(
+            lambda W, t, cfg: good_forward_matrix(W, t, cfg, mask=False))
 
 
 def test_forward_matrix_of_wrong_shape_fails():
@@ -114,10 +140,7 @@ def test_forward_matrix_of_wrong_shape_fails():
 
 def test_mlp_block_that_adds_the_residual_in_place_passes(capsys):
     def in_place(x, params, i):
-        h = gpt_scalar.rmsnorm(x)
-        h = gpt_scalar.linear(h, params[f"layer{i}.mlp_fc1"])
-        h = [hi.relu() for hi in h]
-        h = gpt_scalar.linear(h, params[f"layer{i}.mlp_fc2"])
+        h = mlp(x, params, i)
         for j in range(len(x)):
             x[j] = x[j] + h[j]
         return x

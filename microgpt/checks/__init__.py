@@ -2,8 +2,11 @@
 
 Each chapter has a module here (``microgpt.checks.autograd``, ...). A check
 builds seeded inputs, runs the reader's function and the reference on them,
-and raises ``CheckFailed`` saying which output differs, where, and by how
-much. On success it prints one line and returns None.
+and raises ``CheckFailed`` saying which output differs first, where, by
+how much, and, for a common mistake, which one it looks like. On success
+it prints one line and returns None. What every check does besides (an
+unwritten exercise, the package's own answer turned off, results for a
+grader) is in :mod:`microgpt.checks.exercise`.
 """
 
 import math
@@ -13,8 +16,8 @@ class CheckFailed(AssertionError):
     """A solution disagrees with the reference."""
 
 
-def _flatten(x, prefix=""):
-    """(index string, float) pairs of a number, Value, or nested lists."""
+def _flatten(x, index=()):
+    """(index tuple, float) pairs of a number, Value, or nested lists."""
     if hasattr(x, "tolist"):          # numpy arrays and torch tensors
         x = x.tolist()
     if hasattr(x, "data") and not isinstance(x, (list, tuple)):
@@ -22,26 +25,57 @@ def _flatten(x, prefix=""):
     if isinstance(x, (list, tuple)):
         out = []
         for i, xi in enumerate(x):
-            out.extend(_flatten(xi, f"{prefix}[{i}]"))
+            out.extend(_flatten(xi, index + (i,)))
         return out
-    return [(prefix, float(x))]
+    return [(index, float(x))]
 
 
-def check_close(what, got, expected, tol=1e-9):
-    """Raise CheckFailed unless got matches expected within tol."""
+def _where(index, axes, first):
+    """An index in the learner's words: "step 12", "row 0, column 2"."""
+    if not index:
+        return ""
+    names = list(axes or ()) + ["index"] * len(index)
+    parts = [f"{name} {i + (first if k == 0 else 0)}"
+             for k, (name, i) in enumerate(zip(names, index))]
+    return " at " + ", ".join(parts)
+
+
+def _differs(a, b, tol):
+    return math.isnan(a) or abs(a - b) / max(1.0, abs(b)) > tol
+
+
+def check_close(what, got, expected, tol=1e-9, axes=None, first=0,
+                mistakes=None):
+    """Raise CheckFailed unless got matches expected within tol.
+
+    The message names the first element that differs, by position along
+    `axes` (say ("row", "column"); the first axis counted from `first`),
+    and by how much. `mistakes` maps a likely mistake ("a missing square
+    root in the scale") to what it would give; when got matches one, the
+    message names it.
+    """
     g, e = _flatten(got), _flatten(expected)
     if len(g) != len(e):
         raise CheckFailed(f"{what}: expected {len(e)} numbers, got {len(g)}")
-    worst = None
-    for (where, a), (_, b) in zip(g, e):
-        err = abs(a - b) / max(1.0, abs(b))
-        if math.isnan(a) or err > tol:
-            if worst is None or not err <= worst[0]:
-                worst = (err, where, a, b)
-    if worst is not None:
-        err, where, a, b = worst
-        raise CheckFailed(f"{what}{where or ''}: got {a!r}, expected {b!r} "
-                          f"(difference {abs(a - b):.3g}, tolerance {tol:g})")
+    for (index, a), (_, b) in zip(g, e):
+        if _differs(a, b, tol):
+            break
+    else:
+        return
+    hint = ""
+    for mistake, wrong in (mistakes or {}).items():
+        w = _flatten(wrong)
+        # NOTE: a mistake that gives the expected output here (one key
+        # weighs 1 whatever the scale) tells nothing about this answer.
+        if len(w) == len(g) and not any(
+                _differs(x, y, 1e-9) for (_, x), (_, y) in zip(g, w)) \
+                and any(_differs(y, z, 1e-9)
+                        for (_, y), (_, z) in zip(w, e)):
+            hint = f"; this is what {mistake} gives"
+            break
+    raise CheckFailed(f"{what}{_where(index, axes, first)}: got {a!r}, "
+                      f"expected {b!r} (difference {abs(a - b):.3g}, "
+                      f"tolerance {tol:g}){hint}")
 
 
 def check_equal(what, got, expected):
@@ -55,9 +89,6 @@ def raised(error):
     name = type(error).__name__
     if str(error):
         return f"raised {name}: {error}"
-    # NOTE: an exercise left as its stub raises a bare NotImplementedError.
-    if isinstance(error, NotImplementedError):
-        return f"raised {name} (the exercise is not written yet)"
     return f"raised {name} (with no message)"
 
 

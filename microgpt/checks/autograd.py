@@ -5,6 +5,7 @@ import random
 
 from ..engine import Value, topological_order
 from . import CheckFailed, check_close, passed
+from .exercise import exercise
 
 
 def _as_value(what, out):
@@ -14,6 +15,7 @@ def _as_value(what, out):
     return out
 
 
+@exercise(1, points=2)
 def check_tanh(tanh):
     """tanh(v) must return a Value with the right data and local grad."""
     for x in (-2.5, -0.3, 0.0, 0.7, 3.1):
@@ -22,8 +24,13 @@ def check_tanh(tanh):
         check_close(f"tanh(Value({x})).data", out.data, math.tanh(x),
                     tol=1e-12)
         out.backward()
-        check_close(f"gradient of tanh at {x}", v.grad,
-                    1 - math.tanh(x) ** 2, tol=1e-12)
+        t = math.tanh(x)
+        check_close(f"gradient of tanh at {x}", v.grad, 1 - t * t,
+                    tol=1e-12, mistakes={
+                        "a local gradient of 1 - tanh(x), not "
+                        "1 - tanh(x)**2": 1 - t,
+                        "a result without v as its child (no gradient "
+                        "reaches v)": 0.0})
     # Inside a bigger graph: the chain rule, and a node used twice.
     v = Value(0.4)
     y = _as_value("tanh(v * v)", tanh(v * v))
@@ -48,6 +55,15 @@ def _test_functions():
     ]
 
 
+def _mistaken_one_sided(f, point, i):
+    """The forward difference (f(x + h) - f(x)) / h along input i."""
+    h = 1e-5  # the exercise's default step
+    up = list(point)
+    up[i] += h
+    return (f(up) - f(point)) / h
+
+
+@exercise(2, points=2)
 def check_numerical_grad(numerical_grad):
     """numerical_grad(f, xs) -> d f / d xs[i] for each i, by differences."""
     for name, f, point in _test_functions():
@@ -55,10 +71,22 @@ def check_numerical_grad(numerical_grad):
         f(xs).backward()
         exact = [v.grad for v in xs]
         got = numerical_grad(f, list(point))
-        # NOTE: central differences are accurate to about 1e-8 here;
-        # one-sided ones only to about 1e-5, and fail this tolerance.
-        check_close(f"numerical gradient of {name} at {point}", got, exact,
-                    tol=1e-6)
+        try:
+            got = list(got)
+        except TypeError:
+            raise CheckFailed(f"numerical gradient of {name}: expected a "
+                              f"list, got {got!r}") from None
+        if len(got) != len(exact):
+            raise CheckFailed(f"numerical gradient of {name}: expected "
+                              f"{len(exact)} numbers (one per input), got "
+                              f"{len(got)}")
+        for i, (g, e) in enumerate(zip(got, exact)):
+            # NOTE: central differences are accurate to about 1e-8 here;
+            # one-sided ones only to about 1e-5, and fail this tolerance.
+            check_close(f"numerical gradient of {name} with respect to "
+                        f"x{i}, at {point}", g, e, tol=1e-6, mistakes={
+                            "a one-sided difference (f(x + h) - f(x)) / h":
+                            _mistaken_one_sided(f, point, i)})
     passed("numerical_grad")
 
 
@@ -99,6 +127,7 @@ def _check_order(where, got, expected):
                     f"at position {j} (data={child.data:.6g})")
 
 
+@exercise(3, points=3, forbids=(topological_order,))
 def check_topo_sort(topo_sort, seed=0, depth=10_000):
     """topo_sort(root) -> every node under root, each after its children.
 

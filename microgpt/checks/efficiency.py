@@ -9,7 +9,8 @@ from ..config import ModelConfig
 from ..engine import Value, topological_order
 from ..packing import pack
 from ..params import init_weights
-from . import CheckFailed, check_close, check_equal, passed
+from . import CheckFailed, check_close, passed
+from .exercise import exercise
 
 # A small model and a few names of different lengths: one is longer than
 # the context, so it is cut, as in training.
@@ -33,15 +34,30 @@ def _graphs():
             "the loss of a 4-token name": loss}
 
 
+def _paths(root):
+    """Nodes counted once per path from root: a shared node many times."""
+    counts = {}
+    for node in topological_order(root):  # children first
+        counts[node] = 1 + sum(counts[c] for c in node._children)
+    return counts[root]
+
+
+@exercise(1, points=1, forbids=(topological_order,))
 def check_count_nodes(count_nodes):
     """count_nodes(root) -> the number of distinct Values root depends on."""
     for what, root in _graphs().items():
         expected = len(topological_order(root))  # before the solution runs
-        check_equal(f"count_nodes on {what}", count_nodes(root), expected)
+        got = count_nodes(root)
+        if got != expected:
+            hint = ("; this is what counting a shared node once per path "
+                    "to it gives: count each node once"
+                    if got == _paths(root) else "")
+            raise CheckFailed(f"count_nodes on {what}: got {got!r}, "
+                              f"expected {expected!r}{hint}")
     passed("count_nodes (3 graphs, up to a model's loss)")
 
 
-def _batch_weights(lengths, T):
+def _reference_padding_weights(lengths, T):
     """The reference: 1 / (real predictions) on each real one, else 0."""
     # NOTE: one document per row, as the exercise pads them; the package
     # packs several to a row instead (see packing), with the same weights.
@@ -51,20 +67,32 @@ def _batch_weights(lengths, T):
     return weights
 
 
+def _mistaken_padding_weights(lengths, expected):
+    """Each document's own mean, averaged; or unweighted ones."""
+    real = expected > 0
+    n = np.array(lengths, dtype=float)[:, None]
+    return {"averaging the documents' own means (1 / (n * B)) instead of "
+            "all the real tokens": real / (n * len(lengths)),
+            "not dividing by the number of real tokens": real * 1.0}
+
+
+@exercise(2, points=1, forbids=(gpt_numpy.batch_arrays,))
 def check_padding_weights(padding_weights):
     """padding_weights(lengths, T) -> (B, T) per-token loss weights."""
     for lengths, T in (([3, 1, 4], 4), ([2, 2], 5), ([16], 16),
                        ([5, 1, 7, 2, 2, 6], 8)):
+        expected = _reference_padding_weights(lengths, T)
         got = np.asarray(padding_weights(list(lengths), T), dtype=float)
-        expected = _batch_weights(lengths, T)
         if got.shape != expected.shape:
             raise CheckFailed(f"padding_weights({lengths}, {T}) has shape "
                               f"{got.shape}, expected {expected.shape}")
         check_close(f"padding_weights({lengths}, {T})", got, expected,
-                    1e-15)
+                    1e-15, axes=("row", "column"),
+                    mistakes=_mistaken_padding_weights(lengths, expected))
     passed("padding_weights (4 batches)")
 
 
+@exercise(3, points=2, forbids=(gpt_numpy.loss_and_grads_batch,))
 def check_combine_grads(combine_grads):
     """combine_grads(doc_grads, counts) -> the batch's gradient, by name."""
     params = gpt_numpy.from_weights(init_weights(_CFG, random.Random(1)))
@@ -77,11 +105,16 @@ def check_combine_grads(combine_grads):
         raise CheckFailed("combine_grads must return a dict with the "
                           f"names {sorted(expected)}")
     for name in expected:
+        each = [g[name] for g in doc_grads]
         check_close(f"combined gradient of {name}", np.asarray(got[name]),
-                    expected[name], 1e-12)
+                    expected[name], 1e-12, axes=("row", "column"),
+                    mistakes={"weighting every document the same "
+                              "whatever its length": sum(each) / len(each),
+                              "a plain sum over the documents": sum(each)})
     passed(f"combine_grads ({len(_DOCS)} documents of {counts} predictions)")
 
 
+@exercise(4, points=2, forbids=(pack,))
 def check_packed_positions(packed_positions):
     """packed_positions(docs) -> (R, T) ints: place in own document."""
     # Rows of 8 positions; the lengths are predictions per document, and
@@ -97,8 +130,12 @@ def check_packed_positions(packed_positions):
         wrong = np.argwhere(got != p.positions)
         if len(wrong):
             r, t = wrong[0]
+            columns = np.where(p.docs >= 0, np.arange(p.docs.shape[-1]), 0)
+            hint = ("; this is what the column in the row gives, as if "
+                    "each row held one document"
+                    if np.array_equal(got, columns) else "")
             raise CheckFailed(
                 f"{what}, row {r}, column {t}: got {got[r, t]}, expected "
                 f"{p.positions[r, t]} (docs of the row: "
-                f"{p.docs[r].tolist()}; -1 = padding, position 0)")
+                f"{p.docs[r].tolist()}; -1 = padding, position 0){hint}")
     passed("packed_positions (4 packed batches)")

@@ -4,6 +4,7 @@ import random
 from collections import Counter
 
 from . import CheckFailed, passed
+from .exercise import exercise
 
 _ALPHABET = "abcdefghijklmnopqrstuvwxyz-'"
 
@@ -14,17 +15,32 @@ def _random_docs(rng, n=200):
             for _ in range(n)]
 
 
-def _check_counts(what, got, expected):
-    """Raise CheckFailed at the first key whose count differs."""
+def _same_counts(got, wrong):
+    """True when the dict got holds the counts of wrong (zeros aside)."""
+    keys = set(got) | set(wrong)
+    return all(got.get(k, 0) == wrong.get(k, 0) for k in keys)
+
+
+def _check_counts(what, key_name, got, expected, mistakes):
+    """Raise CheckFailed at the first key whose count differs.
+
+    key_name says what a key is ("character", "length"); mistakes maps a
+    likely mistake to the counts it gives, for the hint.
+    """
     if not hasattr(got, "get"):
         raise CheckFailed(f"{what}: expected a dict, got "
                           f"{type(got).__name__}")
     for key in sorted(set(got) | set(expected), key=repr):
         g, e = got.get(key, 0), expected.get(key, 0)
         if g != e:
-            raise CheckFailed(f"{what}[{key!r}]: got {g!r}, expected {e!r}")
+            hint = next((f"; this is what {mistake} gives"
+                         for mistake, wrong in mistakes.items()
+                         if _same_counts(got, wrong)), "")
+            raise CheckFailed(f"{what}, {key_name} {key!r}: got {g!r}, "
+                              f"expected {e!r}{hint}")
 
 
+@exercise(1, points=1)
 def check_letter_counts(letter_counts, seed=0):
     """letter_counts(docs) -> character -> occurrences in all documents."""
     rng = random.Random(seed)
@@ -33,17 +49,23 @@ def check_letter_counts(letter_counts, seed=0):
         # NOTE: the reference first, and a copy to the solution: a right
         # answer may consume its list (docs.pop() until it is empty).
         expected = Counter("".join(docs))
-        _check_counts(f"letter counts of random docs #{trial}",
-                      letter_counts(list(docs)), expected)
+        once = Counter(ch for doc in docs for ch in set(doc))
+        _check_counts(f"letter counts of random docs #{trial}", "character",
+                      letter_counts(list(docs)), expected,
+                      {"counting a character once per document": once})
     passed("letter_counts")
 
 
+@exercise(2, points=1)
 def check_length_counts(length_counts, seed=0):
     """length_counts(docs) -> length -> number of documents that long."""
     rng = random.Random(seed)
     for trial in range(3):
         docs = _random_docs(rng)
         expected = Counter(len(d) for d in docs)  # first, as above
-        _check_counts(f"length counts of random docs #{trial}",
-                      length_counts(list(docs)), expected)
+        longer = Counter(len(d) + 1 for d in docs)
+        _check_counts(f"length counts of random docs #{trial}", "length",
+                      length_counts(list(docs)), expected,
+                      {"counting one character too many (a newline?)":
+                       longer})
     passed("length_counts")

@@ -3,10 +3,11 @@
 import math
 import random
 
-from .. import gpt_scalar
+from .. import gpt_scalar, layers_numpy
 from ..config import ModelConfig
 from ..engine import Value
 from . import CheckFailed, check_close, passed, raised
+from .exercise import exercise
 
 # Logits that a naive exp() would overflow on, or whose target probability
 # underflows to 0 in floating point: a stable solution handles them all.
@@ -30,12 +31,21 @@ def _random_cases(rng, n, size=27):
             for _ in range(n)]
 
 
+def _mistaken_losses(logits, expected):
+    """What the loss gives with a wrong sign, or the max not added back."""
+    return {"a wrong sign (log p, not -log p)": -expected,
+            "leaving the largest logit out of the log-sum-exp":
+            expected - max(logits)}
+
+
+@exercise(1, points=1, forbids=(layers_numpy.cross_entropy_forward,))
 def check_cross_entropy(cross_entropy, seed=0):
     """cross_entropy(logits, target) -> the loss, for a list of floats."""
     rng = random.Random(seed)
     for k, (logits, target) in enumerate(_random_cases(rng, 5)
                                          + HARD_CASES):
         case = f"case {k} (logits {logits[:3]}..., target {target})"
+        expected = _reference_cross_entropy(logits, target)
         try:
             got = cross_entropy(list(logits), target)
         except (OverflowError, ValueError, ZeroDivisionError) as e:
@@ -43,25 +53,45 @@ def check_cross_entropy(cross_entropy, seed=0):
                 f"loss of {case} {raised(e)}; keep the "
                 f"exponentials small by subtracting the largest logit, and "
                 f"take no log of a probability that may be 0") from e
-        expected = _reference_cross_entropy(logits, target)
-        check_close(f"loss of {case}", got, expected, tol=1e-9)
+        check_close(f"loss of {case}", got, expected, tol=1e-9,
+                    mistakes=_mistaken_losses(logits, expected))
     passed("cross-entropy")
 
 
+def _mistaken_gradients(target, expected):
+    """The gradient without its one-hot, or with the wrong sign."""
+    return {"the softmax without the 1 subtracted at the target":
+            [g + (i == target) for i, g in enumerate(expected)],
+            "a wrong sign (onehot - softmax, not softmax - onehot)":
+            [-g for g in expected]}
+
+
+@exercise(2, points=2, forbids=(layers_numpy.cross_entropy_backward,
+                                Value.backward))
 def check_cross_entropy_gradient(gradient, seed=0):
     """gradient(logits, target) -> d(loss)/d(logits) as a list of floats."""
     rng = random.Random(seed)
     for k, (logits, target) in enumerate(_random_cases(rng, 5)):
-        got = gradient(list(logits), target)
         # The reference: the package's softmax and Value autograd.
         zs = [Value(z) for z in logits]
         (-gpt_scalar.softmax(zs)[target].log()).backward()
         expected = [z.grad for z in zs]
+        got = gradient(list(logits), target)
         check_close(f"gradient of case {k} (target {target})", got,
-                    expected, tol=1e-9)
+                    expected, tol=1e-9, axes=("logit",),
+                    mistakes=_mistaken_gradients(target, expected))
     passed("gradient of the cross-entropy")
 
 
+def _mistaken_doc_losses(n, length, expected):
+    """The n losses summed, or averaged over every token."""
+    return {"summing the losses instead of averaging them": n * expected,
+            "dividing by the number of tokens instead of predictions":
+            expected * n / length}
+
+
+@exercise(3, points=2,
+          forbids=(gpt_scalar.doc_loss, gpt_scalar.loss_and_grads))
 def check_doc_loss(doc_loss, seed=0):
     """doc_loss(params, tokens, cfg) -> the document's mean loss."""
     rng = random.Random(seed)
@@ -75,8 +105,10 @@ def check_doc_loss(doc_loss, seed=0):
             + [bos]
         # NOTE: the reference first, and a copy of the tokens to the
         # solution: a right answer may reuse (and change) its inputs.
-        expected = gpt_scalar.doc_loss(params, tokens, cfg)
+        expected = gpt_scalar.doc_loss(params, tokens, cfg).data
+        n = min(cfg.block_size, length - 1)
         got = doc_loss(params, list(tokens), cfg)
         check_close(f"loss of a {length}-token document with block_size "
-                    f"{cfg.block_size}", got, expected, tol=1e-12)
+                    f"{cfg.block_size}", got, expected, tol=1e-12,
+                    mistakes=_mistaken_doc_losses(n, length, expected))
     passed("loss of a document")

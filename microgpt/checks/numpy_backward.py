@@ -4,9 +4,13 @@ import numpy as np
 
 from .. import layers_numpy as L
 from . import CheckFailed, check_close, passed
+from .exercise import exercise
 
 # (B, T, C): one document, two documents, and the model's own width.
 _SHAPES = ((1, 3, 4), (2, 5, 16), (3, 7, 64))
+# What each axis of a (B, T, C) array, or of attention weights, holds.
+_BTC = ("document", "position", "channel")
+_ATTENTION = ("document", "head", "query", "key")
 
 
 def _array(what, got, shape):
@@ -20,6 +24,24 @@ def _array(what, got, shape):
     return got
 
 
+def _where(index, axes):
+    """An array index in words: "document 0, position 2, channel 1"."""
+    return ", ".join(f"{name} {i}" for name, i in zip(axes, index))
+
+
+def _mistaken_rmsnorm(dout, x):
+    """dx without eps, or with the scale taken as a constant."""
+    C = x.shape[-1]
+    ms = (x * x).sum(-1, keepdims=True) / C
+    scale = ms ** -0.5
+    y = x * scale
+    return {"leaving out eps (1e-5)":
+            scale * (dout - y * (dout * y).sum(-1, keepdims=True) / C),
+            "taking the scale as a constant (no gradient through the mean "
+            "square)": dout * (ms + 1e-5) ** -0.5}
+
+
+@exercise(1, points=2, forbids=(L.rmsnorm_backward,))
 def check_rmsnorm_backward(rmsnorm_backward, seed=0):
     """rmsnorm_backward(dout, x) -> dx, for x and dout of shape (B, T, C)."""
     gen = np.random.default_rng(seed)
@@ -32,10 +54,12 @@ def check_rmsnorm_backward(rmsnorm_backward, seed=0):
             what = f"dx for x of shape {shape} and scale {scale:g}"
             got = _array(what, rmsnorm_backward(dout.copy(), x.copy()),
                          shape)
-            check_close(what, got, expected, tol=1e-10)
+            check_close(what, got, expected, tol=1e-10, axes=_BTC,
+                        mistakes=_mistaken_rmsnorm(dout, x))
     passed("rmsnorm_backward")
 
 
+@exercise(2, points=1, forbids=(L.relu_backward,))
 def check_relu_backward(relu_backward, seed=0):
     """relu_backward(dout, x) -> dx; an input of exactly 0 passes none."""
     gen = np.random.default_rng(seed)
@@ -52,15 +76,21 @@ def check_relu_backward(relu_backward, seed=0):
         wrong = np.argwhere(got != expected)
         if len(wrong):
             i = tuple(wrong[0])
-            where = "".join(f"[{j}]" for j in i)
+            hint = ""
+            if np.array_equal(got, dout * (x >= 0)):
+                hint = ("; this is what x >= 0 gives: relu passes no "
+                        "gradient at an input of exactly 0, so use x > 0")
+            elif np.array_equal(got, (x > 0) * 1.0):
+                hint = "; this is what the mask alone, without dout, gives"
             raise CheckFailed(
-                f"{what}{where}: got {float(got[i])!r}, expected "
-                f"{float(expected[i])!r} at an input of {float(x[i])!r} "
-                f"({len(wrong)} wrong entries in "
-                f"all)")
+                f"{what} at {_where(i, _BTC)}: got {float(got[i])!r}, "
+                f"expected {float(expected[i])!r} at an input of "
+                f"{float(x[i])!r} ({len(wrong)} wrong entries in all)"
+                f"{hint}")
     passed("relu_backward")
 
 
+@exercise(3, points=2, forbids=(L.embedding_backward, L.lookup_backward))
 def check_embedding_backward(embedding_backward, seed=0):
     """embedding_backward(dout, idx, vocab_size, block_size) -> dwte, dwpe."""
     gen = np.random.default_rng(seed)
@@ -87,13 +117,18 @@ def check_embedding_backward(embedding_backward, seed=0):
                     f"row must add up the gradients of all of them"
                     if count > 1 else "")
             raise CheckFailed(
-                f"dwte[{token}] for {what}: largest difference "
-                f"{rows[token]:.3g}{hint}")
-        check_close(f"dwpe for {what}", dwpe, want_wpe, tol=1e-12)
+                f"dwte for {what}, the row of token {token}: largest "
+                f"difference {rows[token]:.3g}{hint}")
+        first_only = np.zeros_like(want_wpe)
+        first_only[:T] = dout[0]
+        check_close(f"dwpe for {what}", dwpe, want_wpe, tol=1e-12,
+                    axes=("position", "channel"), mistakes={
+                        "taking the first document's gradient instead of "
+                        "the sum over the documents": first_only})
     passed("embedding_backward")
 
 
-def _package_softmax_backward(datt, att):
+def _reference_softmax_backward(datt, att):
     """The softmax step of the package's attention_backward, isolated."""
     B, nh, T, _ = att.shape
     eye = np.broadcast_to(np.eye(T), att.shape)
@@ -105,6 +140,15 @@ def _package_softmax_backward(datt, att):
     return L.split_heads(dq, nh) * T**0.5
 
 
+def _mistaken_softmax_backward(datt, att):
+    """dscores from the Jacobian's diagonal alone, or the wrong axis."""
+    return {"keeping only the diagonal of the softmax's Jacobian, "
+            "att * (1 - att) * datt,": att * (1 - att) * datt,
+            "a sum over the wrong axis (the queries, not the keys)":
+            att * (datt - (datt * att).sum(-2, keepdims=True))}
+
+
+@exercise(4, points=3, forbids=(L.attention_backward,))
 def check_softmax_backward(softmax_backward, seed=0):
     """softmax_backward(datt, att) -> dscores, row by row on the last axis."""
     gen = np.random.default_rng(seed)
@@ -113,8 +157,9 @@ def check_softmax_backward(softmax_backward, seed=0):
         scores = gen.standard_normal(shape) * 2 + L.causal_mask(T)
         att = L.softmax(scores)  # causal: zeros above the diagonal
         datt = gen.standard_normal(shape)
-        expected = _package_softmax_backward(datt, att)
+        expected = _reference_softmax_backward(datt, att)
         what = f"dscores for attention weights of shape {shape}"
         got = _array(what, softmax_backward(datt.copy(), att.copy()), shape)
-        check_close(what, got, expected, tol=1e-12)
+        check_close(what, got, expected, tol=1e-12, axes=_ATTENTION,
+                    mistakes=_mistaken_softmax_backward(datt, att))
     passed("softmax_backward")

@@ -4,8 +4,9 @@ import random
 
 from ..config import ModelConfig
 from ..engine import Value
-from ..params import init_weights, num_params
-from . import CheckFailed, check_equal, passed
+from ..params import INIT_STD, init_weights, num_params
+from . import CheckFailed, passed
+from .exercise import exercise
 
 # Shapes that exercise every term of the count: depth, width, context and
 # vocabulary all differ from the defaults and from each other.
@@ -24,11 +25,29 @@ def _describe(cfg):
             f"n_embd={cfg.n_embd}, block_size={cfg.block_size}")
 
 
+def _mistaken_counts(cfg, right):
+    """What the count gives with one term left out, from the right one."""
+    d = cfg.n_embd
+    return {"leaving out the position embeddings wpe":
+            right - cfg.block_size * d,
+            "leaving out the output matrix lm_head":
+            right - cfg.vocab_size * d,
+            "counting one layer whatever n_layer is":
+            right - (cfg.n_layer - 1) * 12 * d * d}
+
+
+@exercise(1, points=1, forbids=(num_params,))
 def check_count_params(count_params):
     """count_params(cfg) -> the number of scalars in the model."""
     for cfg in _CONFIGS:
-        check_equal(f"count_params({_describe(cfg)})", count_params(cfg),
-                    num_params(cfg))
+        expected = num_params(cfg)
+        got = count_params(cfg)
+        if got != expected:
+            hint = next((f"; this is what {mistake} gives" for mistake, n
+                         in _mistaken_counts(cfg, expected).items()
+                         if n == got and n != expected), "")
+            raise CheckFailed(f"count_params({_describe(cfg)}): got "
+                              f"{got!r}, expected {expected!r}{hint}")
     passed("count_params")
 
 
@@ -44,38 +63,75 @@ def _number(what, x):
         raise CheckFailed(f"{what} is {x!r}, expected a number") from None
 
 
-def _check_weights(what, got, expected):
-    """Raise CheckFailed at the first name, shape or float that differs."""
+def _same(got, wrong):
+    """True when got holds exactly the numbers of wrong, name by name."""
+    try:
+        return list(got) == list(wrong) and all(
+            [[_number("", w) for w in row] for row in got[name]] == rows
+            for name, rows in wrong.items())
+    except (CheckFailed, TypeError, ValueError, KeyError):
+        return False
+
+
+def _check_weights(what, got, expected, mistakes=None):
+    """Raise CheckFailed at the first name, shape or float that differs.
+
+    mistakes maps a likely mistake to the weights it gives, for a hint.
+    """
     if not isinstance(got, dict):
         raise CheckFailed(f"{what}: expected a dict name -> rows, "
                           f"got {type(got).__name__}")
-    check_equal(f"{what}: the names, in order", list(got), list(expected))
+    if list(got) != list(expected):
+        raise CheckFailed(f"{what}: the names, in order: got {list(got)}, "
+                          f"expected {list(expected)}")
     for name, rows in expected.items():
         mine = got[name]
         shape = (len(mine), len(mine[0]) if len(mine) else 0)
-        check_equal(f"{what}: shape of {name!r}", shape,
-                    (len(rows), len(rows[0])))
+        if shape != (len(rows), len(rows[0])):
+            raise CheckFailed(f"{what}: shape of {name!r}: got {shape}, "
+                              f"expected {(len(rows), len(rows[0]))}")
         for r, (row_got, row) in enumerate(zip(mine, rows)):
             # NOTE: zip would quietly cut a short row; say so instead.
-            check_equal(f"{what}: length of {name}[{r}]", len(row_got),
-                        len(row))
+            if len(row_got) != len(row):
+                raise CheckFailed(f"{what}: length of row {r} of {name}: "
+                                  f"got {len(row_got)}, expected {len(row)}")
             for c, (g, e) in enumerate(zip(row_got, row)):
-                g = _number(f"{what}: {name}[{r}][{c}]", g)
+                g = _number(f"{what}: {name} at row {r}, column {c}", g)
                 if g != e:
-                    raise CheckFailed(f"{what}: {name}[{r}][{c}] is {g!r}, "
-                                      f"expected {e!r} (difference "
-                                      f"{abs(g - e):.3g})")
+                    hint = next((f"; this is what {mistake} gives"
+                                 for mistake, wrong in
+                                 (mistakes or {}).items()
+                                 if _same(got, wrong)), "")
+                    raise CheckFailed(f"{what}: {name} at row {r}, column "
+                                      f"{c} is {g!r}, expected {e!r} "
+                                      f"(difference {abs(g - e):.3g}){hint}")
 
 
+def _mistaken_draws(cfg, seed, std):
+    """Weights drawn column by column, or with the default std."""
+    by_column = {}
+    rng = random.Random(seed)
+    for name, rows in init_weights(cfg, random.Random(seed), std).items():
+        cols = [[rng.gauss(0, std) for _ in rows] for _ in rows[0]]
+        by_column[name] = [list(r) for r in zip(*cols)]
+    mistakes = {"drawing each matrix column by column": by_column}
+    if std != INIT_STD:
+        mistakes[f"the default std {INIT_STD} in place of the std given"] \
+            = init_weights(cfg, random.Random(seed), INIT_STD)
+    return mistakes
+
+
+@exercise(2, points=2, forbids=(init_weights,))
 def check_init_weights(my_init_weights, seed=0):
     """my_init_weights(cfg, rng, std) must make the package's draws."""
     for cfg in _CONFIGS[:3]:
-        for std in (0.08, 0.5):
+        for std in (INIT_STD, 0.5):
             what = f"init for {_describe(cfg)}, std={std}"
             rng, ref_rng = random.Random(seed), random.Random(seed)
-            got = my_init_weights(cfg, rng, std)
             expected = init_weights(cfg, ref_rng, std)
-            _check_weights(what, got, expected)
+            got = my_init_weights(cfg, rng, std)
+            _check_weights(what, got, expected,
+                           _mistaken_draws(cfg, seed, std))
             # NOTE: the stream goes on to draw the samples, so an extra or a
             # missing draw would change every name the model generates.
             if rng.random() != ref_rng.random():
@@ -84,11 +140,23 @@ def check_init_weights(my_init_weights, seed=0):
     passed("init_weights")
 
 
+def _mistaken_fill(expected):
+    """The same numbers filled into each matrix column by column."""
+    out = {}
+    for name, rows in expected.items():
+        flat = iter([w for row in rows for w in row])
+        cols = [[next(flat) for _ in rows] for _ in rows[0]]
+        out[name] = [list(r) for r in zip(*cols)]
+    return {"filling each matrix column by column": out}
+
+
+@exercise(3, points=2)
 def check_unflatten(unflatten, seed=0):
     """unflatten(flat, cfg) -> name -> rows, the inverse of flattening."""
     for cfg in _CONFIGS:
         expected = init_weights(cfg, random.Random(seed))
         flat = [w for rows in expected.values() for row in rows for w in row]
         got = unflatten(list(flat), cfg)
-        _check_weights(f"unflatten for {_describe(cfg)}", got, expected)
+        _check_weights(f"unflatten for {_describe(cfg)}", got, expected,
+                       _mistaken_fill(expected))
     passed("unflatten")

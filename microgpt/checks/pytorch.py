@@ -6,6 +6,7 @@ import torch.nn.functional as F
 from .. import gpt_torch
 from ..config import ModelConfig
 from . import CheckFailed, check_close, passed
+from .exercise import exercise
 
 # (queries, keys): a full square, one query over a cache, a chunk of queries
 # at the end of a longer cache, and the model's whole context.
@@ -32,6 +33,7 @@ def _check_shape(what, got, shape):
                           f"{tuple(got.shape)}")
 
 
+@exercise(1, points=1)
 def check_causal_mask(causal_mask):
     """causal_mask(tq, tk) -> (tq, tk) bool tensor, True = hidden."""
     for tq, tk in _SHAPES:
@@ -47,14 +49,25 @@ def check_causal_mask(causal_mask):
             i, j = wrong[0].tolist()
             pos = tk - tq + i  # the query's position in the sequence
             seen = "hidden" if expected[i, j] else "visible"
+            hint = ""
+            if torch.equal(got, ~expected):
+                hint = ("; this is what True for the visible keys gives: "
+                        "True must mark the hidden ones")
+            elif torch.equal(got, torch.ones(tq, tk, dtype=torch.bool)
+                             .triu(1)):
+                hint = ("; this is what a square mask (triu(1), right only "
+                        "when tq = tk) gives: the queries are the last tq "
+                        "of tk positions")
             raise CheckFailed(
-                f"{what}[{i}, {j}]: got {bool(got[i, j])}, expected "
-                f"{bool(expected[i, j])}; query {i} sits at position {pos} "
-                f"of {tk}, so key {j} must be {seen} "
-                f"({len(wrong)} wrong entries in all)")
+                f"{what} at query {i}, key {j}: got {bool(got[i, j])}, "
+                f"expected {bool(expected[i, j])}; query {i} sits at "
+                f"position {pos} of {tk}, so key {j} must be {seen} "
+                f"({len(wrong)} wrong entries in all){hint}")
     passed("causal_mask")
 
 
+@exercise(2, points=2, forbids=(F.cross_entropy, F.nll_loss,
+                                F.log_softmax))
 def check_cross_entropy(cross_entropy, seed=0):
     """cross_entropy(logits, targets) -> mean loss with torch autograd."""
     gen = torch.Generator().manual_seed(seed)
@@ -75,16 +88,48 @@ def check_cross_entropy(cross_entropy, seed=0):
             raise CheckFailed(f"{what}: the loss is not connected to the "
                               f"logits by autograd (no grad_fn); build it "
                               f"from torch operations on logits")
-        check_close(f"{what}: the loss", loss.item(), expected.item(),
-                    tol=1e-12)
+        e = expected.item()
+        check_close(f"{what}: the loss", loss.item(), e, tol=1e-12,
+                    mistakes={"a wrong sign (log p, not -log p)": -e,
+                              "summing over the positions instead of "
+                              "averaging":
+                              e * T})
         loss.backward()
         if logits.grad is None:
             raise CheckFailed(f"{what}: backward left logits.grad empty")
         check_close(f"{what}: d loss / d logits", logits.grad, ref.grad,
-                    tol=1e-12)
+                    tol=1e-12, axes=("position", "logit"))
     passed("cross_entropy (value and gradient)")
 
 
+def _mistaken_attention(q, k, v, cfg):
+    """Per likely mistake, the output attention gives with it."""
+    tq, tk, hd = q.shape[-2], k.shape[-2], cfg.head_dim
+
+    def heads(x):
+        return x.unflatten(-1, (cfg.n_head, hd)).transpose(-3, -2)
+
+    def attend(scale, mask, dim):
+        s = heads(q) @ heads(k).transpose(-2, -1) / scale
+        if mask is not None:
+            s = s.masked_fill(mask, float("-inf"))
+        out = torch.softmax(s, dim=dim) @ heads(v)
+        return out.transpose(-3, -2).flatten(-2)
+    causal = _reference_mask(tq, tk)
+    mistakes = {"the mask not applied": attend(hd**0.5, None, -1),
+                "leaving the scores unscaled": attend(1, causal, -1),
+                "a missing square root in the scale (dividing by d, not "
+                "sqrt(d))": attend(hd, causal, -1),
+                "a softmax over the wrong axis (over the queries, not the "
+                "keys)": attend(hd**0.5, causal, -2)}
+    if tq != tk:  # for a square, a square mask is the right one
+        square = torch.ones(tq, tk, dtype=torch.bool).triu(1)
+        mistakes["a square mask (triu(1), right only when tq = tk)"] = \
+            attend(hd**0.5, square, -1)
+    return mistakes
+
+
+@exercise(3, points=3, forbids=(gpt_torch.attention,))
 def check_attention(attention, seed=0):
     """attention(q, k, v, cfg) -> causal multi-head output."""
     gen = torch.Generator().manual_seed(seed)
@@ -101,5 +146,8 @@ def check_attention(attention, seed=0):
                 got = _as_tensor(what, attention(q.clone(), k.clone(),
                                                  v.clone(), cfg))
                 _check_shape(what, got, expected.shape)
-                check_close(what, got, expected, tol=1e-12)
+                check_close(what, got, expected, tol=1e-12,
+                            axes=("document",) * len(batch)
+                            + ("query", "dimension"),
+                            mistakes=_mistaken_attention(q, k, v, cfg))
     passed("attention (masked, multi-head, batched)")

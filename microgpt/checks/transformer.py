@@ -4,16 +4,19 @@ import random
 
 import numpy as np
 
-from .. import gpt_scalar
+from .. import gpt_numpy, gpt_scalar
 from ..config import ModelConfig
 from ..engine import Value
 from ..params import init_weights
 from . import CheckFailed, check_close, check_equal, passed
+from .exercise import exercise
 
 # A deeper, narrower model than the default: a solution that forgets the
 # layer loop, or hard-codes layer 0 or 16 numbers, fails on it.
 SMALL = ModelConfig(vocab_size=7, n_layer=2, n_embd=8, block_size=6,
                     n_head=2)
+
+_NO_FIRST_NORM = "leaving out the rmsnorm right after the embeddings"
 
 
 def _weights(cfg, seed, std=0.3):
@@ -30,6 +33,25 @@ def _reference_mlp(x, params, i):
     return [a + b for a, b in zip(h, x)]
 
 
+def _mistaken_mlp(x, params, i, expected):
+    """What the block gives without its residual, norm, or layer index."""
+    def branch(h, layer):
+        h = gpt_scalar.linear(h, params[f"layer{layer}.mlp_fc1"])
+        h = [hi.relu() for hi in h]
+        return gpt_scalar.linear(h, params[f"layer{layer}.mlp_fc2"])
+    mistakes = {
+        "leaving out the residual (returning only the MLP's output)":
+        [a - b for a, b in zip(expected, x)],
+        "leaving out the rmsnorm before fc1":
+        [a + b for a, b in zip(branch(x, i), x)]}
+    if i > 0:
+        h = branch(gpt_scalar.rmsnorm(x), 0)
+        mistakes["using layer 0's weights whatever i is"] = [
+            a + b for a, b in zip(h, x)]
+    return mistakes
+
+
+@exercise(1, points=2)
 def check_mlp_block(mlp_block, seed=0):
     """mlp_block(x, params, i) -> x plus the MLP of layer i."""
     rng = random.Random(seed)
@@ -38,14 +60,46 @@ def check_mlp_block(mlp_block, seed=0):
         for i in range(cfg.n_layer):
             x = [Value(rng.gauss(0, 1)) for _ in range(cfg.n_embd)]
             expected = _reference_mlp(x, params, i)
+            wrong = _mistaken_mlp(x, params, i, expected)
             # NOTE: a copy, after the reference: a right answer may add
             # the residual in place (x[j] = x[j] + h[j]) and return x.
             got = mlp_block(list(x), params, i)
             check_close(f"output of layer {i}'s MLP block "
-                        f"(n_embd={cfg.n_embd})", got, expected, tol=1e-12)
+                        f"(n_embd={cfg.n_embd})", got, expected, tol=1e-12,
+                        axes=("dimension",), mistakes=wrong)
     passed("MLP block with its residual")
 
 
+def _mistaken_forward(W, tokens, cfg):
+    """What the matrix forward pass gives without its first norm or mask."""
+    def norm(X):
+        return X / np.sqrt((X**2).mean(axis=-1, keepdims=True) + 1e-5)
+
+    def forward(first_norm, masked):
+        T, hd = len(tokens), cfg.head_dim
+        future = np.triu(np.ones((T, T), dtype=bool), k=1)
+        X = W["wte"][tokens] + W["wpe"][:T]
+        X = norm(X) if first_norm else X
+        for i in range(cfg.n_layer):
+            w = f"layer{i}."
+            Q, K, V = (norm(X) @ W[w + f"attn_w{c}"].T for c in "qkv")
+            heads = []
+            for h in range(cfg.n_head):
+                s = slice(h * hd, (h + 1) * hd)
+                S = Q[:, s] @ K[:, s].T / hd**0.5
+                if masked:
+                    S[future] = -np.inf
+                A = np.exp(S - S.max(axis=1, keepdims=True))
+                heads.append(A / A.sum(axis=1, keepdims=True) @ V[:, s])
+            X = X + np.concatenate(heads, axis=1) @ W[w + "attn_wo"].T
+            X = X + np.maximum(norm(X) @ W[w + "mlp_fc1"].T, 0) \
+                @ W[w + "mlp_fc2"].T
+        return X @ W["lm_head"].T
+    return {_NO_FIRST_NORM: forward(False, True),
+            "the causal mask not applied": forward(True, False)}
+
+
+@exercise(2, points=3, forbids=(gpt_scalar.gpt, gpt_scalar.forward))
 def check_gpt(gpt, seed=0):
     """gpt(token_id, pos_id, kv_cache, params, cfg) -> logits."""
     rng = random.Random(seed)
@@ -54,6 +108,9 @@ def check_gpt(gpt, seed=0):
         tokens = [rng.randrange(cfg.vocab_size)
                   for _ in range(cfg.block_size)]
         cache, ref_cache = (gpt_scalar.new_kv_cache(cfg) for _ in "ab")
+        W = {name: np.array(rows) for name, rows in
+             gpt_scalar.to_weights(params).items()}
+        unnormed = _mistaken_forward(W, tokens, cfg)[_NO_FIRST_NORM]
         for pos, token in enumerate(tokens):
             expected = gpt_scalar.gpt(token, pos, ref_cache, params, cfg)
             got = gpt(token, pos, cache, params, cfg)
@@ -62,10 +119,14 @@ def check_gpt(gpt, seed=0):
                             f"{pos} (n_layer={cfg.n_layer})",
                             len(cache[0][i]), pos + 1)
             check_close(f"logits at position {pos} (n_layer={cfg.n_layer}"
-                        f", n_embd={cfg.n_embd})", got, expected, tol=1e-12)
+                        f", n_embd={cfg.n_embd})", got, expected, tol=1e-12,
+                        axes=("token",),
+                        mistakes={_NO_FIRST_NORM: unnormed[pos]})
     passed("the full forward pass")
 
 
+@exercise(3, points=3, forbids=(gpt_scalar.forward, gpt_numpy.forward,
+                                gpt_numpy.block_forward))
 def check_forward_matrix(forward_matrix, seed=0):
     """forward_matrix(W, tokens, cfg) -> (T, vocab_size) NumPy logits."""
     rng = random.Random(seed)
@@ -82,8 +143,7 @@ def check_forward_matrix(forward_matrix, seed=0):
             raise CheckFailed(
                 f"logits shape (n_layer={cfg.n_layer}): expected {shape}, "
                 f"got {getattr(got, 'shape', None)}")
-        for pos in range(T):
-            check_close(f"logits at position {pos} (n_layer={cfg.n_layer}"
-                        f", n_embd={cfg.n_embd})", got[pos], expected[pos],
-                        tol=1e-9)
+        check_close(f"logits (n_layer={cfg.n_layer}, n_embd={cfg.n_embd})",
+                    got, expected, tol=1e-9, axes=("position", "token"),
+                    mistakes=_mistaken_forward(W, tokens, cfg))
     passed("the forward pass as matrices")

@@ -1,0 +1,269 @@
+"""What every exercise check does: stubs, honest grading, results, hints."""
+
+import importlib
+import json
+import math
+
+import pytest
+import torch
+
+from microgpt import gpt_scalar, gpt_torch
+from microgpt.checks import CheckFailed, check_close
+from microgpt.checks.exercise import (CHAPTERS, EXERCISES, RESULTS_VAR,
+                                      NotWritten, all_exercises)
+from microgpt.config import ModelConfig
+from microgpt.data import Tokenizer
+from microgpt.engine import Value, topological_order
+from microgpt.params import num_params
+from microgpt.train import lr_at, train
+
+MODULES = {name: importlib.import_module(f"microgpt.checks.{name}")
+           for name in CHAPTERS}
+# Exercises per chapter, in the book.
+COUNTS = {1: 2, 2: 3, 3: 3, 4: 3, 5: 3, 6: 3, 7: 3, 8: 3, 9: 3, 10: 3,
+          11: 4, 12: 3, 13: 4}
+
+
+@pytest.fixture(autouse=True)
+def not_grading(monkeypatch):
+    """A learner's notebook: no grader's variables set."""
+    monkeypatch.delenv(RESULTS_VAR, raising=False)
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+
+
+def results(path):
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def check_of(key):
+    """The check function of exercise key ("06.1")."""
+    ex = next(e for e in all_exercises() if e.key == key)
+    name = next(n for n, c in CHAPTERS.items() if c == ex.chapter)
+    return getattr(MODULES[name], ex.check)
+
+
+# -- the registry -----------------------------------------------------------
+
+
+def test_every_exercise_is_registered_in_book_order():
+    keys = [ex.key for ex in all_exercises()]
+    assert keys == [f"{c:02d}.{n}" for c in range(1, 14)
+                    for n in range(1, COUNTS[c] + 1)]
+    assert len(keys) == 40 and len(EXERCISES) == 40  # no double imports
+    assert all(ex.points > 0 for ex in all_exercises())
+
+
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_every_check_of_a_module_is_an_exercise(name):
+    module = MODULES[name]
+    checks = {n: f for n, f in vars(module).items()
+              if n.startswith("check_")
+              and getattr(f, "__module__", "") == module.__name__}
+    assert checks and all(f.exercise.check == n for n, f in checks.items())
+    assert {f.exercise.chapter for f in checks.values()} == {CHAPTERS[name]}
+
+
+# -- an unwritten exercise ----------------------------------------------------
+
+
+def stub(*args, **kwargs):
+    raise NotImplementedError
+
+
+@pytest.mark.parametrize("key", [ex.key for ex in all_exercises()])
+def test_a_stub_prints_one_line_with_every_reference_turned_off(key,
+                                                                capsys):
+    module = MODULES[check_of(key).__module__.rsplit(".", 1)[1]]
+    seen = []
+
+    def answer(*args, **kwargs):
+        seen.extend(f.__code__.co_filename for n, f in vars(module).items()
+                    if n.startswith("_reference"))
+        raise NotImplementedError("write it")
+
+    assert check_of(key)(answer) is None
+    chapter, number = (int(x) for x in key.split("."))
+    assert capsys.readouterr().out == (f"… chapter {chapter}, exercise "
+                                       f"{number} is not written yet\n")
+    assert all(f.startswith("<turned off") for f in seen)
+
+
+def test_a_stub_under_the_grader_fails_and_is_recorded(tmp_path,
+                                                       monkeypatch):
+    path = tmp_path / "results.jsonl"
+    monkeypatch.setenv(RESULTS_VAR, str(path))
+    with pytest.raises(NotWritten, match=r"^chapter 5, exercise 1 is not "
+                                         r"written yet$"):
+        check_of("05.1")(stub)
+    assert results(path) == [{"exercise": "05.1", "check": "check_linear",
+                              "status": "not written", "points": 0,
+                              "message": "chapter 5, exercise 1 is not "
+                                         "written yet"}]
+
+
+def test_a_stub_under_nbgrader_fails(monkeypatch):
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    with pytest.raises(NotWritten):
+        check_of("08.1")(stub)
+
+
+# -- honest grading -----------------------------------------------------------
+
+
+def head(q, keys, values):
+    return gpt_scalar.attention(q, keys, values,
+                                ModelConfig(n_embd=len(q), n_head=1))
+
+
+def yielded_order(root):
+    yield from topological_order(root)   # runs only when it is read
+
+
+FORBIDDEN = [
+    ("02.1", lambda docs: Tokenizer.from_docs(docs).chars,
+     "microgpt.data.Tokenizer.from_docs"),
+    ("03.3", topological_order, "microgpt.engine.topological_order"),
+    ("03.3", yielded_order, "microgpt.engine.topological_order"),
+    ("04.1", num_params, "microgpt.params.num_params"),
+    ("06.1", head, "microgpt.gpt_scalar.attention"),
+    ("07.2", gpt_scalar.gpt, "microgpt.gpt_scalar.gpt"),
+    ("08.3", gpt_scalar.doc_loss, "microgpt.gpt_scalar.doc_loss"),
+    ("09.3", train, "microgpt.train.train"),
+    ("09.3", lambda impl, params, docs, tok, mcfg, tcfg: [
+        lr_at(s, tcfg) for s in range(tcfg.num_steps)],
+     "microgpt.train.lr_at"),
+    ("12.3", gpt_torch.attention, "microgpt.gpt_torch.attention"),
+]
+
+
+@pytest.mark.parametrize("key, answer, name", FORBIDDEN)
+def test_an_answer_calling_the_package_fails_naming_it(key, answer, name):
+    chapter, number = (int(x) for x in key.split("."))
+    with pytest.raises(CheckFailed, match=rf"^chapter {chapter}, exercise "
+                       rf"{number}: your answer calls {name}, which is what "
+                       rf"the exercise asks you to write; the check turns "
+                       rf"it off while it grades$"):
+        check_of(key)(answer)
+    # and the function is itself again
+    module, _, rest = name.partition(".")
+    obj = importlib.import_module(module)
+    for part in rest.split("."):
+        obj = getattr(obj, part)
+    assert not obj.__code__.co_filename.startswith("<turned off")
+
+
+REFERENCES = [
+    ("05.2", "blocks", "_reference_log_softmax"),
+    ("06.2", "attention", "_reference_weights"),
+    ("08.1", "loss", "_reference_cross_entropy"),
+    ("11.4", "numpy_backward", "_reference_softmax_backward"),
+    ("12.1", "pytorch", "_reference_mask"),
+    ("13.2", "efficiency", "_reference_padding_weights"),
+]
+
+
+@pytest.mark.parametrize("key, module, helper", REFERENCES)
+def test_an_answer_calling_a_reference_helper_fails(key, module, helper):
+    with pytest.raises(CheckFailed, match=rf"your answer calls microgpt\."
+                       rf"checks\.{module}\.{helper}, which is what"):
+        check_of(key)(getattr(MODULES[module], helper))
+
+
+def test_the_package_works_again_after_every_outcome(capsys):
+    code = gpt_scalar.attention.__code__
+    q = [Value(0.5), Value(-1.0)]
+    before = head(q, [q], [q])
+
+    def wrong(q, keys, values):
+        return [x * 2 for x in head(q, keys, values)]
+
+    def raises(q, keys, values):
+        raise TypeError("no")
+
+    for answer in (head, wrong, raises):     # each one fails
+        with pytest.raises(CheckFailed):
+            check_of("06.1")(answer)
+        assert gpt_scalar.attention.__code__ is code
+    check_of("06.1")(stub)                   # not written
+    assert gpt_scalar.attention.__code__ is code
+    assert [v.data for v in head(q, [q], [q])] == [v.data for v in before]
+
+
+def test_an_exception_in_the_answer_is_reported_as_its_own():
+    def broken(v):
+        raise TypeError("unsupported operand")
+
+    with pytest.raises(CheckFailed, match=r"^chapter 3, exercise 1: your "
+                       r"answer raised TypeError: unsupported operand$"):
+        check_of("03.1")(broken)
+
+
+def test_an_answer_that_is_not_a_function_fails():
+    with pytest.raises(CheckFailed, match=r"^chapter 1, exercise 1: "
+                                          r"expected a function, got int$"):
+        check_of("01.1")(42)
+
+
+# -- results and display ------------------------------------------------------
+
+
+def test_a_passing_check_records_its_points(tmp_path, monkeypatch, capsys):
+    path = tmp_path / "results.jsonl"
+    monkeypatch.setenv(RESULTS_VAR, str(path))
+    check_of("01.1")(lambda docs: {ch: "".join(docs).count(ch)
+                                   for ch in set("".join(docs))})
+    with pytest.raises(CheckFailed):
+        check_of("01.2")(lambda docs: {})
+    passed, failed = results(path)
+    assert passed == {"exercise": "01.1", "check": "check_letter_counts",
+                      "status": "passed", "points": 1, "message": ""}
+    assert failed["status"] == "failed" and failed["points"] == 0
+    assert failed["message"].startswith("chapter 1, exercise 2: length "
+                                        "counts of random docs #0")
+    assert "✓ letter_counts" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("answer", [head, stub, lambda q, k, v: q])
+def test_a_failure_shows_as_one_line_in_ipython(answer, monkeypatch):
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    with pytest.raises(CheckFailed) as info:
+        check_of("06.1")(answer)
+    lines = info.value._render_traceback_()
+    assert lines == [f"✗ {info.value}"] and "\n" not in lines[0]
+    assert str(info.value).startswith("chapter 6, exercise 1")
+
+
+# -- check_close: where, how much, and which mistake --------------------------
+
+
+def test_check_close_names_the_first_difference_not_the_worst():
+    with pytest.raises(CheckFailed, match=r"^loss at step 12: got 1\.5, "
+                       r"expected 1\.0 \(difference 0\.5, tolerance 1e-09\)$"):
+        check_close("loss", [1.0] * 11 + [1.5, 9.0], [1.0] * 13,
+                    axes=("step",), first=1)
+
+
+def test_check_close_names_rows_and_columns_or_indices():
+    with pytest.raises(CheckFailed, match=r"^w at row 0, column 2: got 3"):
+        check_close("w", [[0, 0, 3], [0, 0, 0]], [[0] * 3] * 2,
+                    axes=("row", "column"))
+    with pytest.raises(CheckFailed, match=r"^v at index 3: got"):
+        check_close("v", torch.tensor([0.0, 0, 0, 1]), [0, 0, 0, 0])
+
+
+def test_check_close_names_a_mistake_only_when_it_fits():
+    expected = [1.0, 2.0]
+    halved = [x / math.sqrt(2) for x in expected]
+    mistakes = {"a missing square root": halved}
+    with pytest.raises(CheckFailed, match=r"; this is what a missing square "
+                                          r"root gives$"):
+        check_close("out", halved, expected, mistakes=mistakes)
+    with pytest.raises(CheckFailed, match=r"tolerance 1e-09\)$"):
+        check_close("out", [0.0, 0.0], expected, mistakes=mistakes)
+
+
+def test_check_close_ignores_a_mistake_that_changes_nothing_here():
+    # one key weighs 1 whatever the scale: no hint about the scale
+    with pytest.raises(CheckFailed, match=r"tolerance 1e-12\)$"):
+        check_close("out", [1.0 + 1e-10], [1.0], tol=1e-12,
+                    mistakes={"a missing square root": [1.0]})
