@@ -371,19 +371,14 @@ def pip_installed(path):
     """Import names of what a chapter's own %pip lines install."""
     source = json.loads(path.read_text(encoding="utf-8"))["cells"]
     lines = re.findall(r"%pip install ([^\n]*)",
-                       "".join("".join(c["source"]) for c in source))
+                       "\n".join("".join(c["source"]) for c in source))
     names = {re.split(r"[\[=<>~!;]", arg)[0]
              for line in lines for arg in line.split()
              if not arg.startswith("-")}
     return {"microgpt" if n == NAME else n.replace("-", "_") for n in names}
 
 
-@pytest.mark.parametrize("path", [
-    pytest.param(p, marks=pytest.mark.xfail(
-        strict=True, reason="the slider imports ipywidgets, which Pyodide "
-        "does not ship and the set-up cell does not install"))
-    if p.stem == "10_sampling" else p
-    for p in LITE], ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", LITE, ids=lambda p: p.stem)
 def test_what_a_lite_chapter_imports_is_there_in_the_browser(
         path, in_pyodide, site):
     with zipfile.ZipFile(site / "pypi" / WHEEL) as whl:
