@@ -74,18 +74,35 @@ def download(dest, url=DATA_URL, expected=DATA_SHA256):
     return dest
 
 
+def check_file(path, missing, source=""):
+    """Raise DataError unless path is a regular file; missing if absent.
+
+    source says where path came from, e.g. " (from $MICROGPT_DATA)".
+    """
+    # NOTE: is_file() alone would call a folder or a FIFO "missing"; and
+    # reading a FIFO would wait for a writer that may never come.
+    if path.is_dir():
+        raise DataError(f"the dataset {path}{source} is a folder; give a "
+                        f"text file, one document per line")
+    if path.exists() and not path.is_file():
+        raise DataError(f"the dataset {path}{source} is not a regular "
+                        f"file (a device, FIFO or socket); give a text "
+                        f"file")
+    if not path.is_file():
+        raise DataError(missing)
+
+
 def resolve_data_path(path=None):
     """Find the dataset: argument, $MICROGPT_DATA, the cache, a download."""
     if path is not None:
         path = Path(path)
-        if not path.is_file():
-            raise DataError(f"dataset file not found: {path}")
+        check_file(path, f"dataset file not found: {path}")
         return path  # the user's own file: no checksum
     env = os.environ.get(ENV_VAR)
     if env:
         path = Path(env)
-        if not path.is_file():
-            raise DataError(f"{ENV_VAR} points to a missing file: {path}")
+        check_file(path, f"{ENV_VAR} points to a missing file: {path}",
+                   f" (from ${ENV_VAR})")
         check_sha256(path, f"{ENV_VAR} must name that file; pass any "
                            f"other file by path (--data)")
         return path

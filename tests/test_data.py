@@ -247,3 +247,18 @@ def test_a_binary_file_is_an_error(tmp_path):
     with pytest.raises(DataError) as e:
         load_docs(path)
     assert "UTF-8" in str(e.value) and str(path) in str(e.value)
+
+
+def test_a_folder_or_a_fifo_is_named_for_what_it_is(tmp_path,
+                                                    monkeypatch):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)  # never opened: reading it would wait for a writer
+    for path, what in [(tmp_path, "is a folder"),
+                       (fifo, "is not a regular file")]:
+        with pytest.raises(DataError) as e:
+            load_docs(path)
+        assert f"the dataset {path} {what}" in str(e.value)
+        monkeypatch.setenv(data.ENV_VAR, str(path))
+        with pytest.raises(DataError) as e:
+            load_docs()
+        assert f"{path} (from ${data.ENV_VAR}) {what}" in str(e.value)
