@@ -99,8 +99,14 @@ class Run:
     samples: list
 
 
-def run(impl_name, docs, mcfg, tcfg, on_step=None, **impl_kwargs):
-    """The original program: shuffle, init, train, then sample."""
+def run(impl_name, docs, mcfg, tcfg, on_step=None, on_trained=None,
+        **impl_kwargs):
+    """The original program: shuffle, init, train, then sample.
+
+    on_trained(params, tokenizer, mcfg), if given, is called between the
+    training and the sampling: the command line saves the model there,
+    so that nothing the sampling does can lose it.
+    """
     # NOTE: for batched NumPy training, call heap.keep_freed_memory()
     # first, as the command line does; a library call leaves the
     # process's malloc settings to their owner.
@@ -112,6 +118,8 @@ def run(impl_name, docs, mcfg, tcfg, on_step=None, **impl_kwargs):
     params = impl.init_params(mcfg, rng, **impl_kwargs)
     losses = train(impl, params, docs, tokenizer, mcfg, tcfg, on_step,
                    **impl_kwargs)
+    if on_trained is not None:
+        on_trained(params, tokenizer, mcfg)
     samples = sample(impl, params, tokenizer, mcfg, rng, tcfg.temperature,
                      tcfg.num_samples)
     return Run(params, tokenizer, mcfg, losses, samples)

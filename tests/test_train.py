@@ -34,3 +34,19 @@ def test_a_diverging_run_stops_with_the_step_that_diverged(docs, impl):
                   TrainConfig(num_steps=5, learning_rate=1e3),
                   on_step=lambda step, loss: steps.append(step))
     assert steps == [1]
+
+
+def test_on_trained_sees_the_model_before_any_sampling(docs,
+                                                       monkeypatch):
+    seen = []
+
+    def sample(*args):
+        seen.append("sample")
+        return ["x"]
+
+    monkeypatch.setattr(train, "sample", sample)
+    run = train.run("numpy", docs, ModelConfig(), TrainConfig(num_steps=2),
+                    on_trained=lambda params, tokenizer, mcfg: seen.append(
+                        (params, tokenizer, mcfg)))
+    assert seen[0] == (run.params, run.tokenizer, run.model_config)
+    assert seen[1:] == ["sample"]
