@@ -1,0 +1,153 @@
+"""What a training run will cost, estimated before it starts.
+
+The command line refuses a run that cannot fit in memory before it
+allocates anything, and announces a run whose steps are large. The
+estimates count what each implementation keeps per parameter, per layer
+and per trained position, with constants fitted to measured peaks: they
+tell "fits" from "far too big", not the last megabyte.
+"""
+
+import os
+import statistics
+from dataclasses import replace
+
+from .config import ModelConfig
+
+# Bytes per parameter at float64, every copy counted: the weights, their
+# gradient, Adam's two moments, scratch, and the Python floats that
+# params.init_weights draws first. The scalar twin's are Value objects.
+PARAM_BYTES = {"scalar": 240, "numpy": 56, "torch": 88}
+HOST_PARAM_BYTES = 40   # the Python floats a model on a GPU starts from
+# Bytes per layer, whatever its width: arrays, tensors, autograd's nodes.
+LAYER_BYTES = {"scalar": 4 << 10, "numpy": 8 << 10, "torch": 64 << 10}
+NODE_BYTES = 256        # one Value of the scalar twin's graph
+SAMPLE_BYTES = 64       # one sampled name, besides its characters
+BIG_STEP_FLOPS = 1e9    # a step above this is announced before training
+
+
+def num_params(mcfg):
+    """params.num_params, by formula: no dict of every weight's name."""
+    C = mcfg.n_embd
+    return (2 * mcfg.vocab_size + mcfg.block_size) * C \
+        + mcfg.n_layer * 12 * C * C
+
+
+def step_shape(lengths, block_size, batch_size):
+    """(N, T): the positions one step trains, and its rows' length.
+
+    lengths holds each document's number of predictions (its characters
+    + 1). One document is taken at its longest; a batch, packed into
+    rows of up to block_size (see packing), at its mean.
+    """
+    counts = [min(block_size, n) for n in lengths]
+    if batch_size == 1:
+        return max(counts), max(counts)
+    N = batch_size * statistics.fmean(counts)
+    return N, min(block_size, N)
+
+
+def memory_needed(impl, mcfg, tcfg, lengths, itemsize=8):
+    """Bytes a training run holds at its peak, roughly.
+
+    itemsize is the bytes of one float of the model: 8 (float64) or 4.
+    """
+    N, T = step_shape(lengths, mcfg.block_size, tcfg.batch_size)
+    L, C, H, V = mcfg.n_layer, mcfg.n_embd, mcfg.n_head, mcfg.vocab_size
+    if impl == "scalar":
+        # Two nodes per multiply-add (the product and the sum), plus the
+        # norms, the softmax and the residual adds of every layer.
+        macs = L * (12 * C * C + 2 * T * C) + V * C
+        per_position = NODE_BYTES * (2 * macs + L * (16 * C + 4 * H * T))
+    else:
+        # What backward keeps of each layer (the inputs of the products,
+        # the attention weights) and the logits, their softmax and
+        # gradient; with a packed batch, its (T, T) masks.
+        per_position = itemsize * (L * (24 * C + 5 * H * T) + 4 * V) \
+            + 10 * T
+        if impl == "numpy":  # embedding backward's one-hot rows
+            per_position += 9 * max(V, mcfg.block_size)
+    state = num_params(mcfg) * PARAM_BYTES[impl] * itemsize // 8
+    samples = tcfg.num_samples * (SAMPLE_BYTES + mcfg.block_size)
+    return state + L * LAYER_BYTES[impl] + int(N * per_position) + samples
+
+
+def host_needed(mcfg):
+    """Bytes the CPU holds while a model on a GPU is drawn."""
+    return num_params(mcfg) * HOST_PARAM_BYTES
+
+
+def memory_available():
+    """Bytes of memory free for this process to use, or None if unknown."""
+    try:
+        with open("/proc/meminfo") as f:  # Linux: counts the page cache
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def gpu_memory_available(device):
+    """Bytes free on a CUDA device, or None if torch cannot tell."""
+    import torch
+    try:
+        return torch.cuda.mem_get_info(device)[0]
+    except (RuntimeError, AssertionError):
+        return None
+
+
+def size(n):
+    """A byte count for people: 512 MB, 3.2 GB, 1,234 GB."""
+    if n < 1e9:
+        return f"{n / 1e6:,.0f} MB"
+    return f"{n / 1e9:,.1f} GB" if n < 100e9 else f"{n / 1e9:,.0f} GB"
+
+
+def check_memory(need, available, where="this machine"):
+    """Raise ValueError if need bytes are more than available at where."""
+    if available is not None and need > available:
+        raise ValueError(
+            f"this run would need about {size(need)} of memory, and "
+            f"{where} has {size(available)} free: make --n-layer, "
+            f"--n-embd, --block-size, --batch-size or --num-samples "
+            f"smaller")
+
+
+def step_flops(mcfg, lengths, batch_size):
+    """Arithmetic of an average training step (see bench_tools)."""
+    from .bench_tools import train_flops
+    N = batch_size * statistics.fmean(min(mcfg.block_size, n)
+                                      for n in lengths)
+    T = min(mcfg.block_size, N)  # rows of T positions
+    return train_flops(mcfg, N / T, T)
+
+
+def check_run(impl, mcfg, tcfg, docs, device=None, itemsize=8):
+    """Raise ValueError if a run cannot be done; a note if it is large.
+
+    device is torch's, or None for the CPU; itemsize is the bytes of
+    the model's floats.
+    """
+    if tcfg.batch_size > len(docs):
+        raise ValueError(f"--batch-size {tcfg.batch_size} is more than "
+                         f"the {len(docs)} documents, so a step would "
+                         f"train some twice; give at most {len(docs)}")
+    lengths = [len(doc) + 1 for doc in docs]  # predictions per document
+    need = memory_needed(impl, mcfg, tcfg, lengths, itemsize)
+    if device is not None and device.type == "cuda":
+        check_memory(host_needed(mcfg), memory_available())
+        check_memory(need, gpu_memory_available(device), str(device))
+    else:
+        check_memory(need, memory_available())
+    flops = step_flops(mcfg, lengths, tcfg.batch_size)
+    if flops <= BIG_STEP_FLOPS:
+        return None
+    original = step_flops(replace(ModelConfig(),
+                                  vocab_size=mcfg.vocab_size), lengths, 1)
+    return (f"each step trains {tcfg.batch_size} documents, some "
+            f"{flops / 1e9:,.1f} GFLOP: {flops / original:,.0f} times a "
+            f"step of the original")
