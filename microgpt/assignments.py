@@ -29,6 +29,8 @@ import sys
 import uuid
 from pathlib import Path
 
+from .outputs import naming
+
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 TODO = ("# YOUR CODE HERE", "raise NotImplementedError")
 
@@ -97,19 +99,23 @@ def write_copies(book, out):
     # failure (a bad notebook, say) leaves no half-written copy behind.
     # Made with mkdir, not mkdtemp, whose folders are private (0700): the
     # copies are for a class, so they get the usual permissions.
+    # Errors in writing name out, never the temporary folder.
     tmp = out.parent / f".assignments-{uuid.uuid4().hex}"
-    tmp.mkdir()
+    with naming(out):
+        tmp.mkdir()
     try:
         counts = {}
         for path in chapters:
             nb = nbformat.read(path, as_version=4)
             nb, counts[path.name] = student_copy(nb, path.name)
-            nbformat.write(nb, tmp / path.name)
-        if (book / "data").is_dir():
-            shutil.copytree(book / "data", tmp / "data")
-        if out.exists():
-            out.rmdir()  # empty, as checked above
-        tmp.rename(out)
+            with naming(out):
+                nbformat.write(nb, tmp / path.name)
+        with naming(out):
+            if (book / "data").is_dir():
+                shutil.copytree(book / "data", tmp / "data")
+            if out.exists():
+                out.rmdir()  # empty, as checked above
+            tmp.rename(out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

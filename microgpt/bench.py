@@ -13,10 +13,11 @@ import sys
 import time
 from dataclasses import asdict
 
+from . import outputs
 from .bench_report import machine_info, print_table, ratios, targets
 from .bench_tools import (heap_churn, limit_threads, op_counts, stepper,
                           stream_docs, time_steps, torch_ops, train_flops)
-from .data import DataError
+from .data import DataError, resolve_data_path
 from .heap import keep_freed_memory
 
 SIZES = [(16, 16), (64, 64), (128, 128)]   # (n_embd, block_size)
@@ -249,14 +250,6 @@ def main(argv=None):
     if not 0 <= args.threads <= cores:
         p.error(f"--threads must be 0 (the libraries' defaults) to "
                 f"{cores}, the cores here; got {args.threads}")
-    if args.out is not None:
-        folder = os.path.dirname(os.path.abspath(args.out))
-        if os.path.isdir(args.out):
-            p.error(f"--out {args.out}: is a folder; give a file path")
-        if not os.path.isdir(folder):
-            p.error(f"--out {args.out}: its folder does not exist")
-        if not os.access(folder, os.W_OK):
-            p.error(f"--out {args.out}: its folder is not writable")
     limit_threads(args.threads)  # before torch loads numpy's BLAS below
     try:
         import torch
@@ -274,22 +267,21 @@ def main(argv=None):
         if device.type == "cuda" and not torch.cuda.is_available():
             p.error(f"--device {args.device}: CUDA is not available")
     try:
+        data = resolve_data_path()
+        outputs.check([("--out", args.out)], [("the dataset", data)])
+    except (DataError, ValueError) as e:
+        p.error(str(e))
+    try:
         result = run(args.quick, args.threads, args.device)
     except DataError as e:
         p.error(str(e))
     print_table(result)
-    if args.out is not None:
-        # NOTE: written beside the target, then renamed over it, so an
-        # earlier run's file is never left half-overwritten.
-        part = args.out + ".part"
+    if args.out is not None:  # an earlier run's file is never half-written
+        text = json.dumps(result, indent=1) + "\n"
         try:
-            with open(part, "w") as f:
-                json.dump(result, f, indent=1)
-                f.write("\n")
-            os.replace(part, args.out)
-        finally:
-            if os.path.exists(part):
-                os.remove(part)
+            outputs.atomic_write(args.out, lambda f: f.write(text.encode()))
+        except OSError as e:
+            p.exit(1, f"{p.prog}: error: {e}\n")
     return 0
 
 

@@ -8,8 +8,6 @@ returns goes straight into any implementation's ``from_weights``.
 """
 
 import json
-import os
-import tempfile
 import zipfile
 import zlib
 from dataclasses import asdict
@@ -17,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import outputs
 from .config import ModelConfig
 from .data import Tokenizer
 from .engine import Value
@@ -85,31 +84,8 @@ def save(path, params_or_weights, model_config, tokenizer):
             "model_config": asdict(model_config),
             "chars": list(tokenizer.chars)}
     arrays = {META_KEY: np.array(json.dumps(meta)), **weights}
-    # NOTE: write a temporary file beside path, then rename it over path:
-    # a crash or a full disk never leaves a half-written checkpoint there.
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".microgpt-",
-                               suffix=".npz.part")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            # NOTE: mkstemp makes the file private (0600), and the rename
-            # keeps that; give it the mode a plain open() would give.
-            if hasattr(os, "fchmod"):  # not on Windows before Python 3.13
-                os.fchmod(f.fileno(), 0o666 & ~_umask())
-            np.savez(f, **arrays)  # a file object: no ".npz" is appended
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return path
-
-
-def _umask():
-    """The process's file-creation mask (read by setting it, then back)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
+    # NOTE: a file object, so np.savez appends no ".npz" to the name.
+    return outputs.atomic_write(path, lambda f: np.savez(f, **arrays))
 
 
 def _read(path):

@@ -138,3 +138,12 @@ def test_a_bad_notebook_leaves_nothing_behind(tmp_path):
     assert done.returncode == 2
     assert f"01_broken.ipynb, cell 0: {BEGIN} is never closed" in done.stderr
     assert sorted(os.listdir(tmp_path)) == ["book"]  # no copy, no temp
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"),
+                    reason="needs Linux's /proc, where nobody can write")
+def test_a_folder_that_cannot_be_written_is_named_as_given():
+    done = assignments("/proc/course", "--book", BOOK)
+    assert done.returncode == 2
+    assert "cannot write /proc/course: " in done.stderr
+    assert ".assignments-" not in done.stderr  # the temporary folder

@@ -8,11 +8,14 @@ import json
 import math
 import os
 import platform
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
+from microgpt import bench
 from microgpt.config import ModelConfig
 
 pytestmark = pytest.mark.efficiency
@@ -150,7 +153,7 @@ def test_quick_run_ratios_and_targets(quick):
 @pytest.mark.parametrize("args, message", [
     (["--threads", "-1"], "--threads must be 0"),
     (["--threads", "100000"], "--threads must be 0"),
-    (["--out", "/no/such/folder/b.json"], "its folder does not exist"),
+    (["--out", "/no/such/folder/b.json"], "/no/such/folder does not exist"),
     (["--out", "."], "--out .: is a folder"),
     (["--device", "nonsense"], "bad --device 'nonsense'"),
     (["--device", "meta"], "runs on cpu or cuda"),
@@ -198,3 +201,42 @@ def test_a_missing_dataset_is_one_clear_error(tmp_path):
     assert "MICROGPT_DATA points to a missing file" in done.stderr
     assert "Traceback" not in done.stderr
     assert os.listdir(tmp_path) == []
+
+
+def test_an_output_that_would_destroy_a_file_is_refused(tmp_path):
+    data = tmp_path / "names.txt"
+    shutil.copyfile(os.environ["MICROGPT_DATA"], data)
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    for out, message in [(data, "the same file as the dataset"),
+                         (fifo, "is not a regular file")]:
+        done = subprocess.run(
+            [sys.executable, "-m", "microgpt.bench", "--quick", "--out",
+             str(out)],
+            capture_output=True, text=True, timeout=60,
+            env={**os.environ, "MICROGPT_DATA": str(data)})
+        assert done.returncode == 2
+        assert f"--out {out}: {message}" in done.stderr
+    assert data.read_bytes() == Path(os.environ["MICROGPT_DATA"]) \
+        .read_bytes()
+    assert fifo.exists() and not fifo.is_file()
+
+
+def test_a_late_write_error_names_the_users_path(tmp_path, monkeypatch,
+                                                 capsys):
+    folder = tmp_path / "results"
+    folder.mkdir()
+
+    def run(*args):  # the folder goes away while the benchmark runs
+        folder.rmdir()
+        return {}
+
+    monkeypatch.setattr(bench, "run", run)
+    monkeypatch.setattr(bench, "print_table", lambda result: None)
+    monkeypatch.setattr(bench, "limit_threads", lambda n: None)
+    with pytest.raises(SystemExit) as e:
+        bench.main(["--out", str(folder / "b.json")])
+    assert e.value.code == 1
+    err = capsys.readouterr().err
+    assert f"error: cannot write {folder / 'b.json'}: " in err
+    assert ".part" not in err
