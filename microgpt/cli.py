@@ -1,7 +1,7 @@
 """The command line: ``python -m microgpt train`` and ``... sample``.
 
-Here are the options and main, quick to import: the commands (in
-commands.py) load the libraries.
+Here are the options and main, quick to import: main catches Ctrl-C from
+its first line, and the commands (in commands.py) load the libraries.
 """
 
 import argparse
@@ -30,7 +30,9 @@ TRAIN_OPTIONS = [
     ("--seed", "seed", "seed of the one random stream"),
     ("--temperature", "temperature", "sampling temperature (> 0)"),
     ("--num-samples", "num_samples", "names to sample after training"),
-    ("--batch-size", "batch_size", "documents per step (1 = original)"),
+    ("--batch-size", "batch_size",
+     "documents per step (1 = original), at most as many as the dataset "
+     "has; a step of over 1 GFLOP is announced before training"),
 ]
 
 
@@ -54,7 +56,7 @@ def _add_impl_options(parser):
                         help="implementation: scalar is the original, "
                              "numpy and torch are its fast twins")
     parser.add_argument("--device", default=None,
-                        help="torch only: cpu, cuda, cuda:1, ...; None "
+                        help="torch only: cpu, cuda or cuda:N; None "
                              "picks cuda if available, else cpu")
     parser.add_argument("--dtype", choices=("float64", "float32"),
                         default=None,
@@ -120,6 +122,17 @@ def _error(message):
 
 def main(argv=None):
     """Run one command; returns the exit status."""
+    # NOTE: from the first line, so that Ctrl-C while the libraries load
+    # or the data is read ends in one line too, never a traceback.
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        print("microgpt: interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv):
+    """main, but for Ctrl-C."""
     args = build_parser().parse_args(argv)  # usage errors exit with 2
     from . import commands  # numpy and the rest load here
     from .checkpoint import CheckpointError
@@ -134,10 +147,11 @@ def main(argv=None):
             OSError) as e:
         _error(e)
         return 1
+    except MemoryError as e:  # the estimate was short: still one line
+        _error(f"out of memory ({e or 'no details'}); make the model, "
+               f"--batch-size or --num-samples smaller")
+        return 1
     except ImportError as e:
         _error(f"--impl {args.impl} needs a missing package: {e}")
         return 1
-    except KeyboardInterrupt:
-        print("microgpt: interrupted", file=sys.stderr)
-        return 130
     return 0

@@ -1,17 +1,17 @@
 """What ``python -m microgpt train`` and ``... sample`` do (see cli)."""
 
 import json
-import os
 import random
 import sys
 from dataclasses import replace
 
-from . import checkpoint, train
+import numpy as np
+
+from . import checkpoint, cost, outputs, train
 from .cli import MODEL_OPTIONS, TRAIN_OPTIONS
 from .config import ModelConfig, TrainConfig
-from .data import Tokenizer, load_docs
+from .data import Tokenizer, load_docs, resolve_data_path
 from .heap import keep_freed_memory
-from .params import num_params
 
 
 class CliError(Exception):
@@ -48,6 +48,10 @@ def _impl_kwargs(args):
             device = torch.device(args.device)
         except RuntimeError as e:
             raise CliError(f"bad --device {args.device!r}: {e}") from None
+        if device.type not in ("cpu", "cuda") or device.type == "cpu" \
+                and device.index is not None:
+            raise CliError(f"--device {args.device}: microgpt runs on "
+                           f"cpu, cuda or cuda:N")
         # NOTE: checked here, not at the first tensor: torch's own error
         # for a missing GPU surfaces deep inside the model.
         if device.type == "cuda" and not torch.cuda.is_available():
@@ -61,43 +65,43 @@ def _impl_kwargs(args):
     return kwargs
 
 
-def _check_writable(option, path):
-    """Fail now, not after training, if path cannot be a file we write."""
-    if path is None:
-        return
-    # NOTE: "" is what --save "$OUT" passes when OUT is unset.
-    if not path:
-        raise CliError(f"{option} needs a file path, got an empty one")
-    if os.path.isdir(path):
-        raise CliError(f"{option} {path}: is a folder; give a file path")
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise CliError(f"{option} {path}: folder {folder} does not exist")
-
-
 def _print_samples(samples):
     """The samples, numbered as in the original."""
+    # NOTE: a name may hold characters that stdout cannot encode (an ASCII
+    # terminal, a pipe under LANG=C): they are written as escapes, such
+    # as \xe9, rather than ending the run.
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(errors="backslashreplace")
     for i, name in enumerate(samples, start=1):
         print(f"sample {i:2d}: {name}")
 
 
 def cmd_train(args):
-    """Train, report, print the samples, then optionally save."""
+    """Check everything first; train, save, then print the samples."""
     flags = {name: flag for flag, name, _ in MODEL_OPTIONS + TRAIN_OPTIONS}
     mcfg = _config(ModelConfig, flags, **{name: getattr(args, name)
                                           for _, name, _ in MODEL_OPTIONS})
     tcfg = _config(TrainConfig, flags, **{name: getattr(args, name)
                                           for _, name, _ in TRAIN_OPTIONS})
-    _check_writable("--save", args.save)
-    _check_writable("--log", args.log)
     impl_kwargs = _impl_kwargs(args)
-    docs = load_docs(args.data)
+    data = resolve_data_path(args.data)
+    outputs.check([("--save", args.save), ("--log", args.log)],
+                  [("--data" if args.data else "the dataset", data)])
     impl = train.get_impl(args.impl)  # import errors come before output
     train.check_batch_size(impl, tcfg)
-    vocab_size = Tokenizer.from_docs(docs).vocab_size
+    docs = load_docs(data)
+    mcfg = replace(mcfg, vocab_size=Tokenizer.from_docs(docs).vocab_size)
+    device, itemsize = None, 8  # where the model lives, and its floats
+    if args.impl == "torch":
+        device = impl_kwargs.get("device") or impl.default_device()
+        itemsize = (impl_kwargs.get("dtype")
+                    or impl.default_dtype(device)).itemsize
+    note = cost.check_run(args.impl, mcfg, tcfg, docs, device, itemsize)
+    if note:
+        print(f"microgpt: note: {note}", file=sys.stderr)
     print(f"num docs: {len(docs)}")
-    print(f"vocab size: {vocab_size}")
-    print(f"num params: {num_params(replace(mcfg, vocab_size=vocab_size))}")
+    print(f"vocab size: {mcfg.vocab_size}")
+    print(f"num params: {cost.num_params(mcfg)}")
     sys.stdout.flush()  # before the progress bar starts on stderr
     # NOTE: batched NumPy steps would otherwise page-fault their arrays
     # back in every step (see heap); this process is ours to tune.
@@ -105,12 +109,7 @@ def cmd_train(args):
 
     from tqdm import tqdm
 
-    # NOTE: the log is line-flushed, not written atomically at the end: it
-    # is there to watch a run (tail -f) and to keep every finished step of
-    # a run that crashes or is interrupted. Each line is one write.
-    log = None
-    if args.log is not None:
-        log = open(args.log, "w", encoding="utf-8")
+    log = None if args.log is None else outputs.LineLog("--log", args.log)
     bar = tqdm(total=tcfg.num_steps, unit="step", file=sys.stderr,
                dynamic_ncols=True)
 
@@ -119,12 +118,22 @@ def cmd_train(args):
         bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
         bar.update(1)
         if log is not None:
-            log.write(json.dumps({"step": step, "loss": loss}) + "\n")
-            log.flush()
+            log.write(json.dumps({"step": step, "loss": loss}))
+
+    def on_trained(params, tokenizer, mcfg):
+        bar.close()
+        if args.save is not None:  # before sampling: nothing can lose it
+            checkpoint.save(args.save, params, mcfg, tokenizer)
+            print(f"microgpt: saved the model to {args.save}",
+                  file=sys.stderr)
 
     try:
-        result = train.run(args.impl, docs, mcfg, tcfg, on_step=on_step,
-                           **impl_kwargs)
+        # NOTE: a diverging run's inf and nan end it with train's one
+        # line; NumPy's warnings about them would only come before it.
+        with np.errstate(all="ignore"):
+            result = train.run(args.impl, docs, mcfg, tcfg,
+                               on_step=on_step, on_trained=on_trained,
+                               **impl_kwargs)
     finally:
         bar.close()
         if log is not None:
@@ -132,11 +141,6 @@ def cmd_train(args):
     print(f"--- {tcfg.num_samples} samples at temperature "
           f"{tcfg.temperature} ---")
     _print_samples(result.samples)
-    if args.save is not None:  # after the samples: a failure keeps them
-        sys.stdout.flush()
-        checkpoint.save(args.save, result.params, result.model_config,
-                        result.tokenizer)
-        print(f"microgpt: saved the model to {args.save}", file=sys.stderr)
 
 
 def cmd_sample(args):

@@ -152,6 +152,9 @@ def test_train_help_lists_every_option_with_its_default():
                  "--log"):
         assert "(default: " in option_help(result.stdout, flag), flag
     assert "(default: numpy)" in option_help(result.stdout, "--impl")
+    # the bound on a batch, and what a large one gets, are documented
+    assert "at most as many as the dataset has; a step of over 1 GFLOP " \
+        "is announced" in option_help(result.stdout, "--batch-size")
 
 
 def test_sample_help_lists_every_option_with_its_default():
