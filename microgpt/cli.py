@@ -103,7 +103,7 @@ def build_parser():
                    help="the .npz checkpoint to sample from")
     _add_impl_options(p)
     sample_defaults = _defaults(TrainConfig)
-    p.add_argument("--num", dest="num_samples", type=int,
+    p.add_argument("--num-samples", dest="num_samples", type=int,
                    default=sample_defaults["num_samples"][0],
                    help="how many names to sample")
     p.add_argument("--temperature", type=float,

@@ -65,6 +65,14 @@ def _impl_kwargs(args):
     return kwargs
 
 
+def _say_where(impl, impl_kwargs):
+    """One line on stderr: the device and dtype torch computes in."""
+    device = impl_kwargs.get("device") or impl.default_device()
+    dtype = impl_kwargs.get("dtype") or impl.default_dtype(device)
+    print(f"microgpt: torch on {device}, in {str(dtype).split('.')[-1]}",
+          file=sys.stderr)
+
+
 def _print_samples(samples):
     """The samples, numbered as in the original."""
     # NOTE: a name may hold characters that stdout cannot encode (an ASCII
@@ -96,6 +104,8 @@ def cmd_train(args):
         device = impl_kwargs.get("device") or impl.default_device()
         itemsize = (impl_kwargs.get("dtype")
                     or impl.default_dtype(device)).itemsize
+    if args.impl == "torch":
+        _say_where(impl, impl_kwargs)
     note = cost.check_run(args.impl, mcfg, tcfg, docs, device, itemsize)
     if note:
         print(f"microgpt: note: {note}", file=sys.stderr)
@@ -145,8 +155,8 @@ def cmd_train(args):
 
 def cmd_sample(args):
     """Load a checkpoint into the chosen implementation and sample."""
-    # NOTE: TrainConfig validates --num, --temperature and --seed.
-    tcfg = _config(TrainConfig, {"num_samples": "--num",
+    # NOTE: TrainConfig validates --num-samples, --temperature, --seed.
+    tcfg = _config(TrainConfig, {"num_samples": "--num-samples",
                                  "temperature": "--temperature",
                                  "seed": "--seed"},
                    num_samples=args.num_samples,
@@ -154,6 +164,8 @@ def cmd_sample(args):
     impl_kwargs = _impl_kwargs(args)
     weights, mcfg, tokenizer = checkpoint.load(args.load)
     impl = train.get_impl(args.impl)
+    if args.impl == "torch":
+        _say_where(impl, impl_kwargs)
     params = impl.from_weights(weights, **impl_kwargs)
     rng = random.Random(tcfg.seed)
     _print_samples(train.sample(impl, params, tokenizer, mcfg, rng,

@@ -72,6 +72,8 @@ def test_batched_training_runs_and_logs_each_step(impl, tmp_path, docs):
               .splitlines()]
     assert losses == expected.losses  # the same run, in-process
     assert samples_of(result.stdout) == expected.samples
+    assert ("microgpt: torch on cpu, in float64" in result.stderr) == (
+        impl == "torch")
 
 
 def test_train_shows_a_progress_bar_on_stderr(trained):
@@ -94,13 +96,17 @@ def test_sample_from_the_saved_model_with_any_implementation(trained,
                                                              impl):
     model = trained[2]
     results = [microgpt("sample", "--load", str(model), "--impl", name,
-                        "--num", "6", "--seed", "11")
+                        "--num-samples", "6", "--seed", "11")
                for name in ("scalar", impl)]
     for r in results:
         assert r.returncode == 0, r.stderr
     names = samples_of(results[0].stdout)
     assert len(names) == 6 and len(set(names)) > 1
     assert samples_of(results[1].stdout) == names
+    # torch says where it computes; the others have nothing to say.
+    said = "microgpt: torch on cpu, in float64"
+    assert (said in results[1].stderr) == (impl == "torch")
+    assert said not in results[0].stderr
 
 
 def test_sample_seeds_and_temperature_change_the_names(trained):
@@ -161,7 +167,7 @@ def test_sample_help_lists_every_option_with_its_default():
     result = microgpt("sample", "--help")
     assert result.returncode == 0
     tcfg = TrainConfig()
-    for flag, default in [("--num", tcfg.num_samples),
+    for flag, default in [("--num-samples", tcfg.num_samples),
                           ("--temperature", tcfg.temperature),
                           ("--seed", tcfg.seed), ("--impl", "numpy")]:
         assert f"(default: {default})" in option_help(result.stdout, flag)

@@ -119,7 +119,7 @@ def test_a_bad_checkpoint_gives_one_line(model, tmp_path, make,
 
 
 @pytest.mark.parametrize("args, fragment", [
-    (["--num", "0"], "--num must be a positive integer"),
+    (["--num-samples", "0"], "--num-samples must be a positive integer"),
     (["--temperature", "-1"], "--temperature must"),
     (["--impl", "scalar", "--device", "cpu"], "torch only"),
     (["--impl", "torch", "--device", "meta"], "--device meta: microgpt"),
