@@ -15,10 +15,12 @@ book collapses it). The stored outputs of those cells, and of the cells
 that use them (the checks), are cleared; the prose and every other cell
 stay as they are. A student runs the check after an exercise to see
 whether the answer is right. ``data/`` is copied along, since a
-chapter reads its stored benchmark from there.
+chapter reads its stored benchmark from there. The Markdown is made plain
+for Jupyter (cross-references, citations and the package code the book
+prints are written out; see :mod:`microgpt.course.handout`), and a
+README tells students how to set up and how the checks report.
 
-Left out on purpose: grading. The checks say right or wrong, with where
-and by how much; collecting and scoring answers is the course's business.
+Grading: ``python -m microgpt.grade`` (see :mod:`microgpt.course.grade`).
 """
 
 import argparse
@@ -58,10 +60,15 @@ def strip_source(source, where):
     return "\n".join(out)
 
 
-def student_copy(nb, name):
-    """A copy of notebook nb with its solutions out, and how many."""
+def student_copy(nb, name, plain=None):
+    """A copy of notebook nb with its solutions out, and how many.
+
+    plain, if given, rewrites each Markdown cell's text for the handout.
+    """
     nb, count, solved = copy.deepcopy(nb), 0, set()
     for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "markdown" and plain is not None:
+            cell.source = plain(cell.source)
         if cell.cell_type != "code":
             continue
         if BEGIN in cell.source:
@@ -86,6 +93,8 @@ def write_copies(book, out):
     """Write student copies of book/*.ipynb to the new folder out."""
     # NOTE: nbformat comes with the book's tools; the model never needs it.
     import nbformat
+
+    from .course import handout
     book, out = Path(book), Path(out)
     chapters = sorted(book.glob("*.ipynb"))
     if not chapters:
@@ -103,14 +112,23 @@ def write_copies(book, out):
     tmp = out.parent / f".assignments-{uuid.uuid4().hex}"
     with naming(out):
         tmp.mkdir()
+    refs = handout.labels(book)
+    bib = book / "references.bib"
+    cites = handout.citations(bib) if bib.is_file() else {}
+
+    def plain(text):
+        return handout.plain(text, refs, cites, book)
+
     try:
         counts = {}
         for path in chapters:
             nb = nbformat.read(path, as_version=4)
-            nb, counts[path.name] = student_copy(nb, path.name)
+            nb, counts[path.name] = student_copy(nb, path.name, plain)
             with naming(out):
                 nbformat.write(nb, tmp / path.name)
         with naming(out):
+            (tmp / "README.md").write_text(handout.readme(),
+                                           encoding="utf-8")
             if (book / "data").is_dir():
                 shutil.copytree(book / "data", tmp / "data")
             if out.exists():

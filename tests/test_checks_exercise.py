@@ -267,3 +267,21 @@ def test_check_close_ignores_a_mistake_that_changes_nothing_here():
     with pytest.raises(CheckFailed, match=r"tolerance 1e-12\)$"):
         check_close("out", [1.0 + 1e-10], [1.0], tol=1e-12,
                     mistakes={"a missing square root": [1.0]})
+
+
+def test_a_check_says_whether_its_last_run_passed(capsys):
+    from microgpt.checks import intro
+
+    def stub(docs):
+        raise NotImplementedError
+
+    def counts(docs):
+        out = {}
+        for ch in "".join(docs):
+            out[ch] = out.get(ch, 0) + 1
+        return out
+
+    assert intro.check_letter_counts(counts) is None
+    assert intro.check_letter_counts.passed is True
+    assert intro.check_letter_counts(stub) is None
+    assert intro.check_letter_counts.passed is False

@@ -6,7 +6,9 @@ points, forbids=...)``. The decorator makes the check:
 - name its exercise ("chapter 6, exercise 1") in every message;
 - report an exercise that is not written yet (its stub raises
   ``NotImplementedError``) in one line and return, so that a notebook run
-  top to bottom goes on to the end; under a grader it counts as failed;
+  top to bottom goes on to the end (under a grader it counts as failed);
+  ``check.passed`` says whether its last run passed, for a cell that
+  goes on to use the answer;
 - grade honestly: while the answer runs, the package functions that would
   answer the exercise, and the check module's own ``_reference*``
   helpers, raise instead of answering;
@@ -164,6 +166,7 @@ def exercise(number, points, forbids=()):
 
         @functools.wraps(check)
         def run(answer, *args, **kwargs):
+            run.passed = False
             # The module's helpers, once it has defined them all.
             references = [f for name, f in vars(module).items()
                           if name.startswith("_reference")
@@ -197,7 +200,8 @@ def exercise(number, points, forbids=()):
                 _record(ex, "failed", message)
                 raise _show_as_one_line(CheckFailed(message)) from e
             _record(ex, "passed")
-        run.exercise = ex
+            run.passed = True
+        run.exercise, run.passed = ex, False
         return run
     return declare
 
