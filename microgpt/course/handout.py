@@ -135,7 +135,8 @@ With Python 3.11 or newer, in this folder:
 
 ```bash
 python3 -m venv .venv
-.venv/bin/pip install "microgpt-book[torch]{pin}" jupyterlab matplotlib ipywidgets
+.venv/bin/pip install "microgpt-book[torch]{pin}" \\
+    jupyterlab matplotlib ipywidgets
 .venv/bin/jupyter lab
 ```
 
