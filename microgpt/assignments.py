@@ -14,8 +14,8 @@ NotImplementedError`` at the block's indentation and the cell shown (the
 book collapses it). The stored outputs of those cells, and of the cells
 that use them (the checks), are cleared; the prose and every other cell
 stay as they are. A student runs the check after an exercise to see
-whether the answer is right. ``data/`` is copied along, since a
-chapter reads its stored benchmark from there. The Markdown is made plain
+whether the answer is right. ``data/`` is copied along, if the book has
+one. The Markdown is made plain
 for Jupyter (cross-references, citations and the package code the book
 prints are written out; see :mod:`microgpt.course.handout`), and a
 README tells students how to set up and how the checks report.

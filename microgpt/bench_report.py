@@ -4,9 +4,19 @@ microgpt.bench measures; this module says what was measured on, derives
 the ratios between its rows and prints them.
 """
 
+import json
 import os
 import platform
 import sys
+from importlib.resources import files
+
+STORED = "bench_stored.json"  # in the package: the run the book reads
+
+def stored():
+    """The benchmark run stored with the package, as a dict."""
+    return json.loads(files(__package__).joinpath(STORED).read_text(
+        encoding="utf-8"))
+
 
 # -- the machine ------------------------------------------------------------
 

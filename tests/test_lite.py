@@ -137,9 +137,7 @@ def test_the_site_holds_the_lite_chapters_as_committed(site):
     files = site / "files"
     found = sorted(p.relative_to(files).as_posix()
                    for p in files.rglob("*") if p.is_file())
-    data = sorted(f"book/data/{p.name}"
-                  for p in (BOOK / "data").glob("*.json"))
-    assert found == sorted([f"book/{p.name}" for p in LITE] + data
+    assert found == sorted([f"book/{p.name}" for p in LITE]
                            + [lite_site.DATASET])
     for path in LITE:
         assert (files / "book" / path.name).read_bytes() == path.read_bytes()

@@ -12,7 +12,7 @@ run the PyTorch twin, so this module keeps no list of its own. The site
 holds:
 
 - those chapters, as committed (outputs included), under ``book/`` as in
-  the repository, with chapter 13's ``book/data/*.json`` beside them;
+  the repository (chapter 13's stored benchmark comes with the package);
 - ``book/data/names.txt``, the checked dataset (from ``MICROGPT_DATA``, the
   cache, or the package's download), which is never committed; the kernel
   gets ``MICROGPT_DATA`` pointing at it where Pyodide mounts the site's
@@ -54,7 +54,7 @@ REQUIREMENT = re.compile(
     r"%pip install .*?\bmicrogpt-book(\[torch\])?==([\w.]+)")
 # Where the lite kernel mounts the site's files (the JupyterLite drive).
 DRIVE = "/drive"
-DATASET = "book/data/names.txt"  # in the site's files, as in the repo
+DATASET = "book/data/names.txt"  # in the site's files
 KERNEL_PLUGIN = "@jupyterlite/pyodide-kernel-extension:kernel"
 # The Notebook interface opens a chapter; JupyterLab and the file browser
 # are a menu away. The REPL and text editor are left out.
@@ -127,13 +127,11 @@ def wheel_version(wheel):
 
 
 def write_contents(contents, data):
-    """The lite chapters, their data files and the dataset under book/."""
+    """The lite chapters and the dataset under book/."""
     book = Path(contents) / "book"
     (book / "data").mkdir(parents=True)
     for path in lite_chapters():
         (book / path.name).write_bytes(path.read_bytes())
-    for path in sorted((BOOK / "data").glob("*.json")):
-        (book / "data" / path.name).write_bytes(path.read_bytes())
     (Path(contents) / DATASET).write_bytes(Path(data).read_bytes())
 
 

@@ -2,7 +2,7 @@
 
 ``python -m microgpt.grade SUBMISSIONS --out GRADES`` takes a folder with
 one sub-folder per student, each holding that student's chapter
-notebooks (and the ``data/`` folder of the student copies), or one
+notebooks, or one
 student's folder itself (a repository of one's own, say). It runs each
 notebook in a process of its own with a time limit, several at once,
 and writes to the new folder GRADES:
