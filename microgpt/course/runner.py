@@ -11,6 +11,7 @@ message.
 """
 
 import json
+import os
 import sys
 import threading
 import time
@@ -38,8 +39,13 @@ def _client(nb, folder, seconds):
                           resources={"metadata": {"path": str(folder)}})
 
 
-def run(path, seconds):
-    """Execute the notebook at path; a status dict."""
+def run(path, seconds, on_timeout):
+    """Execute the notebook at path; a status dict.
+
+    At the limit, on_timeout(status) is called from another thread, with
+    the kernel killed; it must end the process (nbclient may wait on a
+    dead kernel's messages for ever).
+    """
     import nbformat
     path = Path(path)
     try:
@@ -52,12 +58,13 @@ def run(path, seconds):
                 and SKIP_TAG in cell.metadata.get("tags", [])):
             cell.source = "pass  # skipped while grading"
     client = _client(nb, path.parent, seconds)
-    expired = threading.Event()
 
     def stop():
-        expired.set()
-        if client.km is not None and client.km.has_kernel:
-            client.km.kill_kernel()
+        process = getattr(getattr(client.km, "provisioner", None),
+                          "process", None)
+        if process is not None:
+            process.kill()
+        on_timeout({"status": "timed out", "seconds": seconds})
 
     timer = threading.Timer(seconds, stop)
     start = time.monotonic()
@@ -65,22 +72,25 @@ def run(path, seconds):
     try:
         client.execute()
     except Exception as e:
-        if expired.is_set():
-            return {"status": "timed out", "seconds": seconds}
         return {"status": "failed", "message":
                 f"{type(e).__name__}: {str(e).splitlines()[0]}"[:300]}
     finally:
         timer.cancel()
-    if expired.is_set():
-        return {"status": "timed out", "seconds": seconds}
     return {"status": "finished",
             "seconds": round(time.monotonic() - start, 1)}
 
 
 def main(argv=None):
     path, status, seconds = argv or sys.argv[1:]
-    result = run(path, float(seconds))
-    Path(status).write_text(json.dumps(result), encoding="utf-8")
+
+    def write(result):
+        Path(status).write_text(json.dumps(result), encoding="utf-8")
+
+    def give_up(result):
+        write(result)
+        os._exit(0)  # this process exists for this one notebook
+
+    write(run(path, float(seconds), give_up))
     return 0
 
 
