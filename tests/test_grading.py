@@ -62,8 +62,8 @@ def test_a_small_class(tmp_path, handout):
         shutil.copy(handout / ch, subs / "blank")
         shutil.copy(BOOK / ch, subs / "solved")
         shutil.copy(handout / ch, subs / "mixed")
-    # mixed: one right answer, one that calls the package, and the rest
-    # unwritten; broken: a file that is not a notebook.
+    # mixed: one right answer, one that calls the package, one with a
+    # typical mistake, the rest unwritten; broken: not a notebook.
     replace_answer(subs / "mixed" / "02_data.ipynb", "build_vocab",
                    "def build_vocab(docs):\n"
                    "    return sorted(set(''.join(docs)))\n")
@@ -71,6 +71,9 @@ def test_a_small_class(tmp_path, handout):
                    "from microgpt.data import Tokenizer\n"
                    "def frame_doc(doc, chars):\n"
                    "    return Tokenizer(tuple(chars)).frame(doc)\n")
+    replace_answer(subs / "mixed" / "02_data.ipynb", "inputs_targets",
+                   "def inputs_targets(tokens, block_size):\n"
+                   "    return tokens[:-1], tokens[1:]\n")
     (subs / "broken" / "02_data.ipynb").write_text("{not json")
     out = tmp_path / "grades"
     done = grade(subs, out)
@@ -83,6 +86,7 @@ def test_a_small_class(tmp_path, handout):
     assert int(book["blank"]["total"]) == 0
     assert int(book["broken"]["total"]) == 0
     assert book["mixed"]["02.1"] == "1" and book["mixed"]["02.2"] == "0"
+    assert book["mixed"]["02.3"] == "0"
     assert int(book["mixed"]["total"]) == 1
     assert all(r["out of"] == str(TOP) for r in book.values())
     feedback = {p.stem: p.read_text(encoding="utf-8")
@@ -92,6 +96,8 @@ def test_a_small_class(tmp_path, handout):
     assert "02_data.ipynb could not be run (unreadable" in \
         feedback["broken"]
     assert "your answer calls microgpt.data.Tokenizer.frame" in \
+        feedback["mixed"]
+    assert "this is what not cutting to block_size gives" in \
         feedback["mixed"]
     # The same marks a second time.
     again = tmp_path / "again"
