@@ -46,3 +46,19 @@ def stray_dollars(page):
     text = htmllib.unescape(re.sub(r"<[^>]+>", "", page))
     return [text[max(0, m.start() - 40):m.start() + 40]
             for m in re.finditer(r"\$", text)]
+
+
+def test_solutions_read_as_solutions(book_build):
+    """Each exercise's solution is collapsed behind "Show solution"."""
+    from microgpt.checks.exercise import all_exercises
+
+    assert book_build.returncode == 0, book_build.log[-6000:]
+    per_chapter = {}
+    for e in all_exercises():
+        per_chapter[e.chapter] = per_chapter.get(e.chapter, 0) + 1
+    for chapter, count in per_chapter.items():
+        [page] = (book_build.html / "book").glob(f"{chapter:02d}_*.html")
+        text = page.read_text(encoding="utf-8")
+        assert text.count("Show solution") == count, page
+        # nbval's markers are cell tags, not comments a reader sees first
+        assert "NBVAL_IGNORE_OUTPUT" not in text, page
