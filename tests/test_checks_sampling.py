@@ -53,7 +53,9 @@ def test_temperature_without_max_subtraction_reports_the_overflow():
         sampling.check_temperature(naive)
 
 
-def my_generate(params, cfg, rng, temperature, argmax=False):
+def my_generate(params, cfg, rng, temperature, argmax=False,
+                keep_bos=False, stop=True):
+    """Right by default; keep_bos or stop=False give the BOS mistakes."""
     bos = cfg.vocab_size - 1
     cache = gpt_scalar.new_kv_cache(cfg)
     token, out = bos, []
@@ -64,9 +66,11 @@ def my_generate(params, cfg, rng, temperature, argmax=False):
             token = max(range(cfg.vocab_size), key=probs.__getitem__)
         else:
             token = rng.choices(range(cfg.vocab_size), weights=probs)[0]
-        if token == bos:
+        if token == bos and not keep_bos and stop:
             break
         out.append(token)
+        if token == bos and stop:
+            break
     return out
 
 
@@ -85,21 +89,6 @@ def test_generate_that_ignores_temperature_names_the_sample():
         sampling.check_generate(at_one)
 
 
-def with_bos(params, cfg, rng, temperature, stop=True):
-    """my_generate that keeps the final BOS, or goes on past it."""
-    bos = cfg.vocab_size - 1
-    cache = gpt_scalar.new_kv_cache(cfg)
-    token, out = bos, []
-    for pos in range(cfg.block_size):
-        logits = gpt_scalar.gpt(token, pos, cache, params, cfg)
-        probs = apply_temperature([lg.data for lg in logits], temperature)
-        token = rng.choices(range(cfg.vocab_size), weights=probs)[0]
-        out.append(token)
-        if token == bos and stop:
-            break
-    return out
-
-
 @pytest.mark.parametrize("stop, mistake", [
     (True, "keeping the final BOS in the list"),
     (False, "not stopping at BOS")])
@@ -107,7 +96,7 @@ def test_generate_with_bos_in_the_ids_names_the_mistake(stop, mistake):
     with pytest.raises(CheckFailed, match=rf"sample \d at temperature .*; "
                                           rf"this is what {mistake} gives$"):
         sampling.check_generate(
-            lambda *args: with_bos(*args, stop=stop))
+            lambda *args: my_generate(*args, keep_bos=True, stop=stop))
 
 
 def test_generate_that_draws_extra_random_numbers_fails():
