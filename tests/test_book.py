@@ -15,11 +15,11 @@ def test_strict_build_has_no_warnings(book_build):
     assert book_build.returncode == 0, log[-6000:]
     assert "WARNING" not in log, log[-6000:]
     html = book_build.html
-    for name in ("01_introduction", "09_training", "14_api"):
+    for name in ("01_introduction", "09_training", "appendix_api"):
         assert (html / "book" / f"{name}.html").is_file(), name
     # NOTE: autodoc's output is reST; read as Markdown it would show up as
     # raw ".. py:function::" lines, with no warning at all.
-    api = (html / "book" / "14_api.html").read_text(encoding="utf-8")
+    api = (html / "book" / "appendix_api.html").read_text(encoding="utf-8")
     assert ".. py:" not in api
     for name in ("gpt_numpy.train_step", "layers_numpy.attention_forward",
                  "packing.pack", "bench_tools.time_steps",

@@ -164,7 +164,7 @@ def test_grades_are_never_written_over(tmp_path):
 
 
 def test_the_teaching_page_states_the_declared_points():
-    page = (BOOK / "16_teaching.md").read_text(encoding="utf-8")
+    page = (BOOK / "appendix_teaching.md").read_text(encoding="utf-8")
     stated = {}
     for line in page.splitlines():
         cells = [c.strip() for c in line.strip("|").split("|")]

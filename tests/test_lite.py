@@ -205,7 +205,7 @@ def test_the_launch_button_is_on_the_lite_chapters_only(monkeypatch):
         assert button["url"] == (f"../lite/notebooks/index.html"
                                  f"?path={docname}.ipynb")
         assert button["text"] == "JupyterLite"
-    assert page("book/14_api") == []
+    assert page("book/appendix_api") == []
     # Beside the theme's Binder and Colab buttons, in the same menu.
     binder = {"type": "group", "label": "launch-buttons",
               "buttons": [{"text": "Binder"}]}
