@@ -3,6 +3,7 @@
 import hashlib
 import http.client
 import os
+import random
 import tempfile
 import urllib.request
 from dataclasses import dataclass
@@ -14,6 +15,9 @@ DATA_URL = ("https://raw.githubusercontent.com/karpathy/makemore/"
 DATA_SHA256 = ("0a30b5557f192f32ab962680889aac5f6fda0f4cecf40a6d0b5694f5"
                "8ea8cc4d")
 ENV_VAR = "MICROGPT_DATA"
+# The held-out names are drawn from their own stream, seeded apart from
+# training: every training seed is then measured on the same names.
+SPLIT_SEED = 2024
 
 
 class DataError(Exception):
@@ -124,6 +128,27 @@ def load_docs(path=None):
     if not docs:
         raise DataError(f"dataset is empty (no non-blank lines): {path}")
     return docs
+
+
+def split_docs(docs, fraction, seed=SPLIT_SEED):
+    """(train_docs, val_docs): a seeded fraction of docs held out.
+
+    round(fraction * len(docs)) documents, at least one, are held out;
+    both lists keep the file's order. The draw uses its own random
+    generator, so no other random stream (training's) is touched.
+    """
+    if isinstance(fraction, bool) or not isinstance(
+            fraction, (int, float)) or not 0 < fraction < 1:
+        raise ValueError(f"the held-out fraction must be between 0 and 1 "
+                         f"(exclusive), got {fraction!r}")
+    docs = list(docs)
+    n_val = max(1, round(fraction * len(docs)))
+    if n_val >= len(docs):
+        raise ValueError(f"holding out {fraction:g} of {len(docs)} "
+                         f"documents leaves none to train on")
+    held = set(random.Random(seed).sample(range(len(docs)), n_val))
+    return ([d for i, d in enumerate(docs) if i not in held],
+            [d for i, d in enumerate(docs) if i in held])
 
 
 @dataclass(frozen=True)

@@ -252,6 +252,28 @@ def loss_and_grads_batch(params, batch, cfg, grads=None):
     return float(loss), grads
 
 
+EVAL_BATCH = 512  # documents packed per forward pass of evaluate
+
+
+def evaluate(params, docs, cfg):
+    """Mean loss per predicted token over docs, lists of token ids."""
+    # Each document is cut to block_size predictions, as in doc_loss;
+    # every prediction counts once. Packed batches of EVAL_BATCH
+    # documents bound the memory; no backward pass is run.
+    docs, total, count = list(docs), 0.0, 0
+    for start in range(0, len(docs), EVAL_BATCH):
+        batch = docs[start:start + EVAL_BATCH]
+        inputs, targets, weights, pos, mask = batch_arrays(batch, cfg)
+        logits, _ = forward(params, inputs, cfg, pos, mask)  # (R, T, V)
+        # weights > 0 marks the real targets: this is their loss sum
+        total += float(cross_entropy_forward(logits, targets,
+                                             weights > 0)[0])
+        count += int((weights > 0).sum())
+    if not count:
+        raise ValueError("no documents to evaluate")
+    return total / count
+
+
 # -- training and sampling --------------------------------------------------
 
 

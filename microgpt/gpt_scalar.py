@@ -148,6 +148,28 @@ def loss_and_grads(params, tokens, cfg):
     return loss.data, grads
 
 
+def evaluate(params, docs, cfg):
+    """Mean loss per predicted token over docs, lists of token ids.
+
+    Every prediction counts once, so a long document weighs more than a
+    short one (doc_loss averages within one document). Each document is
+    cut to block_size predictions, as in doc_loss. No gradient is taken.
+    """
+    total, count = 0.0, 0
+    for tokens in docs:
+        n = min(cfg.block_size, len(tokens) - 1)
+        if n < 1:
+            raise ValueError(f"a document needs at least 2 tokens (BOS "
+                             f"and a target), got {list(tokens)!r}")
+        logits = forward(params, tokens[:n], cfg)
+        for lg, target in zip(logits, tokens[1:n + 1]):
+            total -= softmax(lg)[target].log().data
+        count += n
+    if not count:
+        raise ValueError("no documents to evaluate")
+    return total / count
+
+
 # -- training and sampling --------------------------------------------------
 
 

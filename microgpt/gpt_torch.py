@@ -258,6 +258,26 @@ def loss_and_grads_batch(params, batch, cfg):
     return loss.item(), _grads(params)
 
 
+EVAL_BATCH = 512  # documents packed per forward pass of evaluate
+
+
+@torch.no_grad()
+def evaluate(params, docs, cfg):
+    """Mean loss per predicted token over docs, lists of token ids."""
+    # Each document is cut to block_size predictions, as in doc_loss;
+    # every prediction counts once. batch_loss is a batch's mean, so it
+    # is weighted by the batch's number of predictions.
+    docs, total, count = list(docs), 0.0, 0
+    for start in range(0, len(docs), EVAL_BATCH):
+        batch = docs[start:start + EVAL_BATCH]
+        n = sum(min(cfg.block_size, len(tokens) - 1) for tokens in batch)
+        total += batch_loss(params, batch, cfg).item() * n
+        count += n
+    if not count:
+        raise ValueError("no documents to evaluate")
+    return total / count
+
+
 # -- training and sampling --------------------------------------------------
 
 

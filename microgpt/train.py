@@ -8,7 +8,7 @@ gives every implementation the same model, documents and names.
 import importlib
 import math
 import random
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 IMPLS = ("scalar", "numpy", "torch")
 
@@ -82,6 +82,20 @@ def train(impl, params, docs, tokenizer, mcfg, tcfg, on_step=None,
     return losses
 
 
+def evaluate(impl, params, docs, tokenizer, mcfg):
+    """impl.evaluate on docs given as text: mean loss per prediction."""
+    return impl.evaluate(params, [tokenizer.frame(d) for d in docs], mcfg)
+
+
+def check_eval_every(eval_every):
+    """Raise ValueError unless eval_every is an int >= 0."""
+    if isinstance(eval_every, bool) or not isinstance(eval_every, int) \
+            or eval_every < 0:
+        raise ValueError(f"eval_every must be a whole number of steps "
+                         f"(0: only before and after training), got "
+                         f"{eval_every!r}")
+
+
 def sample(impl, params, tokenizer, mcfg, rng, temperature, num_samples):
     """num_samples names drawn from the model with rng."""
     return [tokenizer.decode(impl.generate(params, mcfg, rng, temperature))
@@ -97,29 +111,73 @@ class Run:
     model_config: object
     losses: list
     samples: list
+    val_losses: list = field(default_factory=list)  # (step, loss) pairs
 
 
 def run(impl_name, docs, mcfg, tcfg, on_step=None, on_trained=None,
-        **impl_kwargs):
+        val_docs=None, eval_every=0, on_eval=None, **impl_kwargs):
     """The original program: shuffle, init, train, then sample.
 
     on_trained(params, tokenizer, mcfg), if given, is called between the
     training and the sampling: the command line saves the model there,
     so that nothing the sampling does can lose it.
+
+    With val_docs (held-out documents, see data.split_docs), the mean
+    loss per prediction on them is measured before training, every
+    eval_every steps (0: never in between) and after the last step; each
+    is passed to on_eval(step, loss) and kept in Run.val_losses. The
+    measurement draws no random numbers, so the training is unchanged.
     """
     # NOTE: for batched NumPy training, call heap.keep_freed_memory()
     # first, as the command line does; a library call leaves the
     # process's malloc settings to their owner.
     impl = get_impl(impl_name)
     check_batch_size(impl, tcfg)  # before any work
+    check_eval_every(eval_every)
     rng, docs, tokenizer = prepare(docs, tcfg.seed)
+    if val_docs is not None:
+        if not val_docs:
+            raise ValueError("val_docs is empty: hold out at least one")
+        # NOTE: the vocabulary of all the documents, so that a character
+        # seen only in a held-out one can still be encoded.
+        from .data import Tokenizer
+        tokenizer = Tokenizer.from_docs(list(docs) + list(val_docs))
     if mcfg.vocab_size != tokenizer.vocab_size:
         mcfg = replace(mcfg, vocab_size=tokenizer.vocab_size)
     params = impl.init_params(mcfg, rng, **impl_kwargs)
+    val_losses = []
+    if val_docs is not None:
+        on_step = _with_evaluation(impl, params, val_docs, tokenizer, mcfg,
+                                   tcfg.num_steps, eval_every, on_step,
+                                   on_eval, val_losses)
     losses = train(impl, params, docs, tokenizer, mcfg, tcfg, on_step,
                    **impl_kwargs)
     if on_trained is not None:
         on_trained(params, tokenizer, mcfg)
     samples = sample(impl, params, tokenizer, mcfg, rng, tcfg.temperature,
                      tcfg.num_samples)
-    return Run(params, tokenizer, mcfg, losses, samples)
+    return Run(params, tokenizer, mcfg, losses, samples, val_losses)
+
+
+def _with_evaluation(impl, params, val_docs, tokenizer, mcfg, num_steps,
+                     eval_every, on_step, on_eval, val_losses):
+    """on_step, plus a held-out evaluation at step 0, N, 2N, ... and last.
+
+    Measures step 0 at once; appends each (step, loss) to val_losses.
+    """
+    framed = [tokenizer.frame(d) for d in val_docs]
+
+    def measure(step):
+        loss = impl.evaluate(params, framed, mcfg)
+        val_losses.append((step, loss))
+        if on_eval is not None:
+            on_eval(step, loss)
+
+    def step_and_measure(step, loss):
+        if on_step is not None:
+            on_step(step, loss)
+        if step == num_steps or eval_every and step % eval_every == 0:
+            measure(step)
+
+    measure(0)
+    return step_and_measure

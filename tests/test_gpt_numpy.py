@@ -17,6 +17,25 @@ pytestmark = pytest.mark.numpy
 PARITY = 1e-12  # relative error allowed against the scalar model
 
 
+def test_evaluate_agrees_with_the_scalar_twin(docs, monkeypatch):
+    mcfg = ModelConfig(n_layer=2, block_size=8)
+    _, shuffled, tok = prepare(docs, 1)
+    weights = init_weights(mcfg, random.Random(2))
+    # names longer than block_size are cut, as in doc_loss
+    batch = [tok.frame(d) for d in shuffled[:16]]
+    assert max(map(len, batch)) > mcfg.block_size + 1
+    want = gpt_scalar.evaluate(gpt_scalar.from_weights(weights), batch,
+                               mcfg)
+    params = gpt_numpy.from_weights(weights)
+    assert gpt_numpy.evaluate(params, batch, mcfg) == pytest.approx(
+        want, rel=PARITY)
+    monkeypatch.setattr(gpt_numpy, "EVAL_BATCH", 7)  # several batches
+    assert gpt_numpy.evaluate(params, batch, mcfg) == pytest.approx(
+        want, rel=PARITY)
+    with pytest.raises(ValueError, match="no documents"):
+        gpt_numpy.evaluate(params, [], mcfg)
+
+
 # -- helpers ----------------------------------------------------------------
 
 

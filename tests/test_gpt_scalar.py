@@ -51,6 +51,39 @@ def test_generate_stops_at_block_size_or_bos():
     assert min(lengths) < mcfg.block_size  # BOS ended some samples
 
 
+TINY = ModelConfig(vocab_size=4, n_layer=1, n_embd=4, block_size=3,
+                  n_head=2)
+TINY_DOCS = [[3, 0, 3], [3, 1, 2, 0, 1, 3]]  # 2 and (cut to) 3 predictions
+
+
+def test_evaluate_is_the_mean_loss_per_prediction():
+    import math
+    import random
+    params = gpt_scalar.init_params(TINY, random.Random(5))
+    by_hand = []
+    for tokens in TINY_DOCS:
+        logits = gpt_scalar.forward(params, tokens[:3], TINY)
+        for z, target in zip(logits, tokens[1:4]):
+            z = [v.data for v in z]
+            by_hand.append(math.log(sum(math.exp(x) for x in z))
+                           - z[target])
+    assert len(by_hand) == 5
+    got = gpt_scalar.evaluate(params, TINY_DOCS, TINY)
+    assert got == pytest.approx(sum(by_hand) / 5, rel=1e-14)
+    # per prediction, not the mean of the documents' means
+    per_doc = [gpt_scalar.doc_loss(params, t, TINY).data for t in TINY_DOCS]
+    assert abs(got - sum(per_doc) / 2) > 1e-3
+    assert all(p.grad == 0 for p in gpt_scalar.flat_params(params))
+
+
+def test_evaluate_refuses_nothing_to_predict():
+    import random
+    params = gpt_scalar.init_params(TINY, random.Random(5))
+    for docs in ([], [[3]]):
+        with pytest.raises(ValueError):
+            gpt_scalar.evaluate(params, docs, TINY)
+
+
 @pytest.mark.slow
 def test_full_run_reproduces_the_original_bit_for_bit(docs, expected_run):
     # NOTE: ~2-3 minutes; this is the promise the book makes, so it stays.

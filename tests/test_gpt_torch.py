@@ -32,6 +32,28 @@ CONFIGS = {
 }
 
 
+def test_evaluate_agrees_with_both_twins_and_keeps_no_graph(docs,
+                                                           monkeypatch):
+    from microgpt import gpt_numpy
+
+    mcfg = ModelConfig(n_layer=2, block_size=8)
+    _, names, tok = prepare(docs, 1)
+    weights = init_weights(mcfg, random.Random(2))
+    batch = [tok.frame(d) for d in names[:16]]
+    want = gpt_scalar.evaluate(gpt_scalar.from_weights(weights), batch,
+                               mcfg)
+    params = gpt_torch.from_weights(weights, device="cpu")
+    monkeypatch.setattr(gpt_torch, "EVAL_BATCH", 7)  # several batches
+    got = gpt_torch.evaluate(params, batch, mcfg)
+    assert isinstance(got, float)
+    assert got == pytest.approx(want, rel=TOL)
+    assert got == pytest.approx(gpt_numpy.evaluate(
+        gpt_numpy.from_weights(weights), batch, mcfg), rel=TOL)
+    assert all(p.grad is None for p in params.values())
+    with pytest.raises(ValueError, match="no documents"):
+        gpt_torch.evaluate(params, [], mcfg)
+
+
 @pytest.fixture(scope="module")
 def shuffled(docs):
     """The seed-42 documents and tokenizer of the original run."""

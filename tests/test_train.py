@@ -50,3 +50,50 @@ def test_on_trained_sees_the_model_before_any_sampling(docs,
                         (params, tokenizer, mcfg)))
     assert seen[0] == (run.params, run.tokenizer, run.model_config)
     assert seen[1:] == ["sample"]
+
+
+# -- validation ---------------------------------------------------------------
+
+SMALL = ModelConfig(n_embd=8, n_head=2)
+
+
+@pytest.mark.parametrize("impl", ["numpy", "torch"])
+def test_a_held_out_loss_leaves_the_training_unchanged(docs, impl):
+    from microgpt.data import split_docs
+
+    tcfg = TrainConfig(num_steps=5, num_samples=3)
+    train_docs, val_docs = split_docs(docs[:2000], 0.1)
+    seen = []
+    plain = train.run(impl, train_docs, SMALL, tcfg)
+    measured = train.run(impl, train_docs, SMALL, tcfg, val_docs=val_docs,
+                         eval_every=2,
+                         on_eval=lambda s, x: seen.append((s, x)))
+    assert measured.losses == plain.losses
+    assert measured.samples == plain.samples
+    assert plain.val_losses == []
+    assert [s for s, _ in measured.val_losses] == [0, 2, 4, 5]
+    assert seen == measured.val_losses
+    impl_module = train.get_impl(impl)
+    final = train.evaluate(impl_module, measured.params, val_docs,
+                           measured.tokenizer, measured.model_config)
+    assert measured.val_losses[-1][1] == final
+    assert measured.val_losses[-1][1] < measured.val_losses[0][1]
+
+
+def test_only_before_and_after_with_eval_every_zero():
+    run = train.run("numpy", ["abc", "bca", "cab"], SMALL,
+                    TrainConfig(num_steps=3, num_samples=1),
+                    val_docs=["abd"], eval_every=0)
+    assert [s for s, _ in run.val_losses] == [0, 3]
+    assert run.tokenizer.chars == ("a", "b", "c", "d")  # d: held out only
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"val_docs": [], "eval_every": 1}, "val_docs is empty"),
+    ({"val_docs": ["ab"], "eval_every": -1}, "eval_every must"),
+    ({"val_docs": ["ab"], "eval_every": 1.5}, "eval_every must"),
+])
+def test_bad_validation_settings_are_refused(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        train.run("numpy", ["ab", "ba"], SMALL,
+                  TrainConfig(num_steps=1, num_samples=1), **kwargs)
