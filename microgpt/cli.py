@@ -88,6 +88,10 @@ def build_parser():
     p.add_argument("--save", default=None, metavar="PATH",
                    help="write the trained model to this .npz "
                         "checkpoint; None saves nothing")
+    p.add_argument("--keep-freed-memory", action="store_true",
+                   help="keep freed memory in the process (glibc's "
+                   "mallopt), so batched NumPy steps reuse their arrays' "
+                   "pages instead of faulting them in again; Linux only")
     p.add_argument("--log", default=None, metavar="PATH",
                    help='write one JSON line per step, {"step": 1, '
                         '"loss": ...}, the loss at full precision; None '

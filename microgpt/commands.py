@@ -11,7 +11,6 @@ from . import checkpoint, cost, outputs, train
 from .cli import MODEL_OPTIONS, TRAIN_OPTIONS
 from .config import ModelConfig, TrainConfig
 from .data import Tokenizer, load_docs, resolve_data_path
-from .heap import keep_freed_memory
 
 
 class CliError(Exception):
@@ -113,9 +112,12 @@ def cmd_train(args):
     print(f"vocab size: {mcfg.vocab_size}")
     print(f"num params: {cost.num_params(mcfg)}")
     sys.stdout.flush()  # before the progress bar starts on stderr
-    # NOTE: batched NumPy steps would otherwise page-fault their arrays
-    # back in every step (see heap); this process is ours to tune.
-    keep_freed_memory()
+    if args.keep_freed_memory:
+        from .bench.heap import keep_freed_memory
+        said = ("freed memory is kept for reuse (glibc's mallopt)"
+                if keep_freed_memory() else
+                "--keep-freed-memory needs glibc; it does nothing here")
+        print(f"microgpt: {said}", file=sys.stderr)
 
     from tqdm import tqdm
 

@@ -117,9 +117,16 @@ def check_memory(need, available, where="this machine"):
             f"smaller")
 
 
+def train_flops(mcfg, B, T):
+    """Multiply-adds x 2 of one training step (forward + 2x backward)."""
+    C, V = mcfg.n_embd, mcfg.vocab_size
+    weights = mcfg.n_layer * 12 * C * C + V * C     # wq wk wv wo fc1 fc2 head
+    attention = mcfg.n_layer * 2 * T * T * C        # q @ k.T and att @ v
+    return 3 * 2 * B * (T * weights + attention)
+
+
 def step_flops(mcfg, lengths, batch_size):
-    """Arithmetic of an average training step (see bench_tools)."""
-    from .bench_tools import train_flops
+    """Arithmetic of an average training step, packed into full rows."""
     N = batch_size * statistics.fmean(min(mcfg.block_size, n)
                                       for n in lengths)
     T = min(mcfg.block_size, N)  # rows of T positions

@@ -9,7 +9,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from microgpt.assignments import BEGIN, END, strip_source, student_copy
+from microgpt.course.assignments import BEGIN, END, strip_source, student_copy
 
 pytestmark = pytest.mark.assignments
 
@@ -28,7 +28,7 @@ f(1)"""
 
 def assignments(*args, cwd=None):
     """Run the command in a fresh interpreter."""
-    return subprocess.run([sys.executable, "-m", "microgpt.assignments",
+    return subprocess.run([sys.executable, "-m", "microgpt.course.assignments",
                            *map(str, args)], capture_output=True, text=True,
                           timeout=300, cwd=cwd)
 

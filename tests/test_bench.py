@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from microgpt import bench
+from microgpt.bench import run as bench
 from microgpt.config import ModelConfig
 
 pytestmark = pytest.mark.efficiency

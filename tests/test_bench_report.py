@@ -5,7 +5,7 @@ import io
 import pytest
 import torch
 
-from microgpt import bench_report
+from microgpt.bench import report as bench_report
 
 pytestmark = pytest.mark.efficiency
 

@@ -1,9 +1,8 @@
-"""The benchmark's instruments: inputs, FLOPs, the timer, op counts."""
+"""The benchmark's instruments: inputs, the timer, op counts."""
 
 import pytest
 
-from microgpt import bench_tools
-from microgpt.config import ModelConfig
+from microgpt.bench import tools as bench_tools
 from microgpt.data import Tokenizer
 
 pytestmark = pytest.mark.efficiency
@@ -17,15 +16,6 @@ def test_stream_docs_fill_the_context(docs):
     # the names in order, each after its BOS, as training frames them
     expected = [i for name in docs[:40] for i in tok.frame(name)[:-1]]
     assert stream == expected[:len(stream)]
-
-
-def test_train_flops_scale_with_batch_and_depth():
-    cfg = ModelConfig()
-    one = bench_tools.train_flops(cfg, 1, 16)
-    assert bench_tools.train_flops(cfg, 64, 16) == 64 * one
-    deeper = bench_tools.train_flops(ModelConfig(n_layer=4), 1, 16)
-    head = 3 * 2 * 16 * cfg.vocab_size * cfg.n_embd
-    assert deeper - head == 4 * (one - head)
 
 
 def test_time_steps_takes_turns_and_counts():

@@ -50,7 +50,7 @@ def stray_dollars(page):
 
 def test_solutions_read_as_solutions(book_build):
     """Each exercise's solution is collapsed behind "Show solution"."""
-    from microgpt.checks.exercise import all_exercises
+    from microgpt.course.checks.exercise import all_exercises
 
     assert book_build.returncode == 0, book_build.log[-6000:]
     per_chapter = {}

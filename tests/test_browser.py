@@ -34,7 +34,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu",
 PHONE, LAPTOP, DESKTOP = 390, 1024, 1280
 # NOTE: Sphinx 7.4's search page looks up a result's anchor as a CSS
 # selector without escaping it, so an id with dots (every module's,
-# "#module-microgpt.checks.attention") is not found; it warns and shows
+# "#module-microgpt.course.checks.attention") is not found; it warns and shows
 # the page's text instead. The one console message tolerated.
 SPHINX7_SEARCH_ANCHOR = re.compile(
     r"Anchored content block not found\. .*'\[role=main\] #module-[\w.]+'")

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from microgpt import gpt_scalar
-from microgpt.checks import CheckFailed
-from microgpt.checks import attention as checks
+from microgpt.course.checks import CheckFailed
+from microgpt.course.checks import attention as checks
 from microgpt.config import ModelConfig
 
 pytestmark = pytest.mark.model

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from microgpt.checks import CheckFailed, autograd
+from microgpt.course.checks import CheckFailed, autograd
 from microgpt.engine import Value
 
 pytestmark = pytest.mark.autograd

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from microgpt.checks import CheckFailed, blocks
+from microgpt.course.checks import CheckFailed, blocks
 
 pytestmark = pytest.mark.model
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from microgpt.checks import CheckFailed, data
+from microgpt.course.checks import CheckFailed, data
 
 pytestmark = pytest.mark.data
 

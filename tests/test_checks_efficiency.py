@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from microgpt.checks import CheckFailed, efficiency
+from microgpt.course.checks import CheckFailed, efficiency
 
 pytestmark = pytest.mark.efficiency
 

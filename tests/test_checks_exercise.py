@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from microgpt import gpt_scalar, gpt_torch
-from microgpt.checks import CheckFailed, check_close
-from microgpt.checks.exercise import (CHAPTERS, EXERCISES, RESULTS_VAR,
+from microgpt.course.checks import CheckFailed, check_close
+from microgpt.course.checks.exercise import (CHAPTERS, EXERCISES, RESULTS_VAR,
                                       NotWritten, all_exercises)
 from microgpt.config import ModelConfig
 from microgpt.data import Tokenizer
@@ -17,7 +17,7 @@ from microgpt.engine import Value, topological_order
 from microgpt.params import num_params
 from microgpt.train import lr_at, train
 
-MODULES = {name: importlib.import_module(f"microgpt.checks.{name}")
+MODULES = {name: importlib.import_module(f"microgpt.course.checks.{name}")
            for name in CHAPTERS}
 # Exercises per chapter, in the book.
 COUNTS = {1: 2, 2: 3, 3: 3, 4: 3, 5: 3, 6: 3, 7: 3, 8: 3, 9: 3, 10: 3,
@@ -165,7 +165,8 @@ REFERENCES = [
 @pytest.mark.parametrize("key, module, helper", REFERENCES)
 def test_an_answer_calling_a_reference_helper_fails(key, module, helper):
     with pytest.raises(CheckFailed, match=rf"your answer calls microgpt\."
-                       rf"checks\.{module}\.{helper}, which is what"):
+                       rf"course\.checks\.{module}\.{helper}, which is "
+                       rf"what"):
         check_of(key)(getattr(MODULES[module], helper))
 
 
@@ -270,7 +271,7 @@ def test_check_close_ignores_a_mistake_that_changes_nothing_here():
 
 
 def test_a_check_says_whether_its_last_run_passed(capsys):
-    from microgpt.checks import intro
+    from microgpt.course.checks import intro
 
     def stub(docs):
         raise NotImplementedError

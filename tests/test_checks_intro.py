@@ -4,7 +4,7 @@ from collections import Counter
 
 import pytest
 
-from microgpt.checks import CheckFailed, intro
+from microgpt.course.checks import CheckFailed, intro
 
 pytestmark = pytest.mark.data
 

@@ -6,8 +6,8 @@ import random
 import pytest
 
 from microgpt import gpt_scalar
-from microgpt.checks import CheckFailed
-from microgpt.checks import loss as checks
+from microgpt.course.checks import CheckFailed
+from microgpt.course.checks import loss as checks
 from microgpt.engine import Value
 
 pytestmark = pytest.mark.model

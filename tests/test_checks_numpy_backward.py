@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from microgpt.checks import CheckFailed
-from microgpt.checks import numpy_backward as checks
+from microgpt.course.checks import CheckFailed
+from microgpt.course.checks import numpy_backward as checks
 
 pytestmark = pytest.mark.numpy
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from microgpt.checks import CheckFailed, parameters
+from microgpt.course.checks import CheckFailed, parameters
 from microgpt.engine import Value
 from microgpt.params import param_shapes
 

@@ -3,8 +3,8 @@
 import pytest
 import torch  # pinned in requirements.txt: a broken install must fail
 
-from microgpt.checks import CheckFailed
-from microgpt.checks import pytorch as checks
+from microgpt.course.checks import CheckFailed
+from microgpt.course.checks import pytorch as checks
 
 pytestmark = pytest.mark.torch
 

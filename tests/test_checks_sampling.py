@@ -5,7 +5,7 @@ import math
 import pytest
 
 from microgpt import gpt_scalar
-from microgpt.checks import CheckFailed, sampling
+from microgpt.course.checks import CheckFailed, sampling
 
 pytestmark = pytest.mark.model
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from microgpt.checks import CheckFailed, training
+from microgpt.course.checks import CheckFailed, training
 
 pytestmark = pytest.mark.model
 

@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from microgpt.checks import CheckFailed
-from microgpt.checks import transformer as checks
+from microgpt.course.checks import CheckFailed
+from microgpt.course.checks import transformer as checks
 from microgpt.gpt_scalar import attention, linear, rmsnorm
 
 pytestmark = pytest.mark.model

@@ -9,7 +9,7 @@ import resource
 import pytest
 from cli_run import assert_one_line_error, microgpt
 
-from microgpt import checkpoint, cli, commands, cost, train
+from microgpt import checkpoint, cli, cost, train
 from microgpt.config import ModelConfig, TrainConfig
 
 pytestmark = pytest.mark.cli
@@ -162,7 +162,6 @@ def test_running_out_of_memory_anyway_is_one_line(monkeypatch, capsys):
         raise MemoryError()
 
     monkeypatch.setattr(train, "run", too_big)
-    monkeypatch.setattr(commands, "keep_freed_memory", lambda: True)
     assert cli.main(["train", "--steps", "1"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("microgpt: error: out of memory")

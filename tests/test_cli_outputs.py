@@ -13,7 +13,7 @@ import signal
 import pytest
 from cli_run import assert_one_line_error, microgpt, samples_of
 
-from microgpt import checkpoint, cli, commands, train
+from microgpt import checkpoint, cli, train
 
 pytestmark = pytest.mark.cli
 
@@ -151,7 +151,19 @@ def test_the_model_is_saved_before_sampling(tmp_path, monkeypatch,
 
     model = tmp_path / "m.npz"
     monkeypatch.setattr(train, "sample", broken_sample)
-    monkeypatch.setattr(commands, "keep_freed_memory", lambda: True)
     assert cli.main(["train", *QUICK, "--save", str(model)]) == 1
     assert "out of memory" in capsys.readouterr().err
     checkpoint.load(model)  # whole, and a checkpoint
+
+
+def test_freed_memory_is_kept_only_when_asked(monkeypatch, capsys):
+    from microgpt.bench import heap
+    calls = []
+    monkeypatch.setattr(heap, "keep_freed_memory",
+                        lambda: calls.append(1) or True)
+    assert cli.main(["train", *QUICK]) == 0
+    assert calls == [] and "freed memory" not in capsys.readouterr().err
+    assert cli.main(["train", *QUICK, "--keep-freed-memory"]) == 0
+    assert calls == [1]
+    assert ("microgpt: freed memory is kept for reuse (glibc's mallopt)"
+            in capsys.readouterr().err)

@@ -111,3 +111,12 @@ def test_only_a_large_step_is_announced(monkeypatch):
     note = cost.check_run("numpy", wide, TrainConfig(batch_size=5), NAMES)
     assert note.startswith("each step trains 5 documents, some ")
     assert "GFLOP" in note and "times a step of the original" in note
+
+
+def test_train_flops_scale_with_batch_and_depth():
+    cfg = ModelConfig()
+    one = cost.train_flops(cfg, 1, 16)
+    assert cost.train_flops(cfg, 64, 16) == 64 * one
+    deeper = cost.train_flops(ModelConfig(n_layer=4), 1, 16)
+    head = 3 * 2 * 16 * cfg.vocab_size * cfg.n_embd
+    assert deeper - head == 4 * (one - head)

@@ -1,4 +1,4 @@
-"""python -m microgpt.grade: a class graded end to end."""
+"""python -m microgpt.course.grade: a class graded end to end."""
 
 import csv
 import json
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from microgpt.assignments import write_copies
-from microgpt.checks.exercise import all_exercises
+from microgpt.course.assignments import write_copies
+from microgpt.course.checks.exercise import all_exercises
 
 pytestmark = pytest.mark.assignments
 
@@ -21,7 +21,7 @@ TOP = sum(e.points for e in EXERCISES)
 
 
 def grade(submissions, out, *args):
-    return subprocess.run([sys.executable, "-m", "microgpt.grade",
+    return subprocess.run([sys.executable, "-m", "microgpt.course.grade",
                            str(submissions), "--out", str(out), *args],
                           capture_output=True, text=True, timeout=1800)
 
@@ -146,7 +146,7 @@ def test_whole_books_score_zero_blank_and_full_solved(tmp_path, handout):
     (["missing-folder"], "is not a folder of submissions"),
 ])
 def test_bad_arguments_are_one_line(tmp_path, args, message):
-    done = subprocess.run([sys.executable, "-m", "microgpt.grade",
+    done = subprocess.run([sys.executable, "-m", "microgpt.course.grade",
                            str(tmp_path / args[0]), "--out",
                            str(tmp_path / "g")], capture_output=True,
                           text=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from microgpt.checks.exercise import all_exercises
+from microgpt.course.checks.exercise import all_exercises
 from microgpt.course.nbgrader import cell_ids, chapter_of, stamp
 
 pytestmark = pytest.mark.assignments

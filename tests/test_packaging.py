@@ -74,11 +74,11 @@ def test_the_wheel_is_the_package_and_nothing_else(dist):
         assert name.endswith((".py", "METADATA", "WHEEL", "RECORD",
                               "entry_points.txt", "top_level.txt")) \
             or ".dist-info/licenses/" in name \
-            or name == "microgpt/bench_stored.json", name
+            or name == "microgpt/bench/stored.json", name
     assert "microgpt/cli.py" in names
-    assert "microgpt/checks/__init__.py" in names
+    assert "microgpt/course/checks/__init__.py" in names
     # The stored benchmark run, which chapter 13 reads, travels along.
-    assert "microgpt/bench_stored.json" in names
+    assert "microgpt/bench/stored.json" in names
 
 
 def test_the_sdist_has_no_book_tests_or_data(dist):
@@ -88,7 +88,7 @@ def test_the_sdist_has_no_book_tests_or_data(dist):
         assert not name.startswith(("book/", "tests/", ".github/")), name
         assert not name.endswith((".txt", ".json", ".npz", ".ipynb")) \
             or name.startswith(f"{DIST}.egg-info/") \
-            or name == "microgpt/bench_stored.json", name
+            or name == "microgpt/bench/stored.json", name
     assert "pyproject.toml" in names and "README.md" in names
     assert "microgpt/gpt_numpy.py" in names
 
@@ -142,7 +142,7 @@ def test_the_installed_command_trains_and_samples(installed, tmp_path):
                 cwd=tmp_path, env=env).stdout.strip()
     assert Path(where).is_relative_to(installed.parent), where
     # Chapter 13 reads the stored benchmark from the package itself.
-    bench = run([installed / "python", "-c", "from microgpt.bench_report "
+    bench = run([installed / "python", "-c", "from microgpt.bench.report "
                  "import stored; print(stored()['machine']['cores'])"],
                 cwd=tmp_path, env=env).stdout.strip()
     assert bench.isdigit(), bench

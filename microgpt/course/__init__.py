@@ -1,6 +1,14 @@
-"""Course tools around the book's exercises: running and grading them.
+"""The course material: the exercises' checks, student copies, grading.
 
-``python -m microgpt.grade SUBMISSIONS --out GRADES`` grades a class
-(:mod:`microgpt.course.grade`); each notebook runs in a process of its
-own (:mod:`microgpt.course.runner`). The model never imports this.
+- ``checks/``: the checks the book's exercises call, a module per
+  chapter (``exercise.py``: what every check does, and the points).
+- ``python -m microgpt.course.assignments BOOK OUT`` writes student
+  copies of the chapters (:mod:`microgpt.course.handout`: their
+  Markdown and README).
+- ``python -m microgpt.course.grade SUBMISSIONS --out GRADES`` grades a
+  class; each notebook runs in a process of its own
+  (:mod:`microgpt.course.runner`); :mod:`microgpt.course.nbgrader`
+  stamps nbgrader's metadata.
+
+The model never imports this package.
 """

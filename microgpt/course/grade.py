@@ -1,9 +1,8 @@
 """Grade a class: every student's notebooks, every exercise, one gradebook.
 
-``python -m microgpt.grade SUBMISSIONS --out GRADES`` takes a folder with
-one sub-folder per student, each holding that student's chapter
-notebooks, or one
-student's folder itself (a repository of one's own, say). It runs each
+``python -m microgpt.course.grade SUBMISSIONS --out GRADES`` takes a
+folder with one sub-folder per student, each holding that student's
+chapter notebooks, or one student's folder itself (a repository of one's own, say). It runs each
 notebook in a process of its own with a time limit, several at once,
 and writes to the new folder GRADES:
 
@@ -31,7 +30,7 @@ import tempfile
 import uuid
 from pathlib import Path
 
-from ..checks.exercise import RESULTS_VAR, all_exercises
+from .checks.exercise import RESULTS_VAR, all_exercises
 
 LIMIT_S = 300       # per notebook
 
@@ -157,7 +156,7 @@ def write_grades(out, exercises, grades):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(prog="python -m microgpt.grade",
+    p = argparse.ArgumentParser(prog="python -m microgpt.course.grade",
                                 description=__doc__.splitlines()[0])
     p.add_argument("submissions", help="a folder with one folder per "
                    "student, each with that student's notebooks")
@@ -182,11 +181,11 @@ def main(argv=None):
         exercises, grades = grade(sub, args.limit, args.workers)
         write_grades(out, exercises, grades)
     except KeyboardInterrupt:
-        print("microgpt.grade: interrupted; nothing was written",
+        print("microgpt.course.grade: interrupted; nothing was written",
               file=sys.stderr)
         return 130
     except OSError as e:
-        print(f"microgpt.grade: error: {e}", file=sys.stderr)
+        print(f"microgpt.course.grade: error: {e}", file=sys.stderr)
         return 1
     top = sum(e.points for e in exercises)
     for name, g in grades.items():

@@ -15,7 +15,7 @@ import re
 import sys
 from pathlib import Path
 
-from ..checks.exercise import all_exercises
+from .checks.exercise import all_exercises
 
 BEGIN = "### BEGIN SOLUTION"
 

@@ -74,7 +74,7 @@ class UsedThePackage(BaseException):
 
 
 def grading():
-    """True under a grader: nbgrader's autograde or microgpt.grade."""
+    """True under a grader: nbgrader's autograde or microgpt.course.grade."""
     return bool(os.environ.get("NBGRADER_EXECUTION")
                 or os.environ.get(RESULTS_VAR))
 

@@ -3,8 +3,8 @@
 import math
 import random
 
-from .. import gpt_scalar
-from ..engine import Value
+from ... import gpt_scalar
+from ...engine import Value
 from . import CheckFailed, check_close, passed, raised
 from .exercise import exercise
 

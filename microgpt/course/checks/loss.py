@@ -3,9 +3,9 @@
 import math
 import random
 
-from .. import gpt_scalar, layers_numpy
-from ..config import ModelConfig
-from ..engine import Value
+from ... import gpt_scalar, layers_numpy
+from ...config import ModelConfig
+from ...engine import Value
 from . import CheckFailed, check_close, passed, raised
 from .exercise import exercise
 

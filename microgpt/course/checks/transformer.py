@@ -4,10 +4,10 @@ import random
 
 import numpy as np
 
-from .. import gpt_numpy, gpt_scalar
-from ..config import ModelConfig
-from ..engine import Value
-from ..params import init_weights
+from ... import gpt_numpy, gpt_scalar
+from ...config import ModelConfig
+from ...engine import Value
+from ...params import init_weights
 from . import CheckFailed, check_close, check_equal, passed
 from .exercise import exercise
 

@@ -2,7 +2,7 @@
 
 import random
 
-from ..data import Tokenizer
+from ...data import Tokenizer
 from . import CheckFailed, passed
 from .exercise import exercise
 

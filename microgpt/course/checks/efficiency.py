@@ -4,11 +4,11 @@ import random
 
 import numpy as np
 
-from .. import gpt_numpy, gpt_scalar
-from ..config import ModelConfig
-from ..engine import Value, topological_order
-from ..packing import pack
-from ..params import init_weights
+from ... import gpt_numpy, gpt_scalar
+from ...config import ModelConfig
+from ...engine import Value, topological_order
+from ...packing import pack
+from ...params import init_weights
 from . import CheckFailed, check_close, passed
 from .exercise import exercise
 

@@ -2,9 +2,9 @@
 
 import random
 
-from ..config import ModelConfig
-from ..engine import Value
-from ..params import INIT_STD, init_weights, num_params
+from ...config import ModelConfig
+from ...engine import Value
+from ...params import INIT_STD, init_weights, num_params
 from . import CheckFailed, passed
 from .exercise import exercise
 

@@ -13,12 +13,13 @@ import sys
 import time
 from dataclasses import asdict
 
-from . import outputs
-from .bench_report import machine_info, print_table, ratios, targets
-from .bench_tools import (heap_churn, limit_threads, op_counts, stepper,
-                          stream_docs, time_steps, torch_ops, train_flops)
-from .data import DataError, resolve_data_path
+from .. import outputs
+from ..cost import train_flops
+from ..data import DataError, resolve_data_path
 from .heap import keep_freed_memory
+from .report import machine_info, print_table, ratios, targets
+from .tools import (heap_churn, limit_threads, op_counts, stepper,
+                    stream_docs, time_steps, torch_ops)
 
 SIZES = [(16, 16), (64, 64), (128, 128)]   # (n_embd, block_size)
 LAYERS = [1, 4]
@@ -41,7 +42,7 @@ QUICK = dict(sizes=SIZES[:1], layers=LAYERS[:1], batch=8, repeats=2,
 
 def bench_default(names, tokenizer, plan, device):
     """The original's setting: default config, one real name per step."""
-    from .config import ModelConfig
+    from ..config import ModelConfig
     mcfg = ModelConfig(vocab_size=tokenizer.vocab_size)
     docs = [tokenizer.frame(n) for n in names[:plan["default_docs"]]]
     cases = {}
@@ -72,8 +73,8 @@ def bench_names(names, tokenizer, plan, device):
     show for it. Its share is recorded as trained (packed) and as it
     would be with one name to a row, padded to the longest.
     """
-    from .config import ModelConfig
-    from .packing import pack
+    from ..config import ModelConfig
+    from ..packing import pack
     mcfg = ModelConfig(vocab_size=tokenizer.vocab_size)
     B = plan["batch"]
     frames = [tokenizer.frame(n) for n in names[:4 * B]]
@@ -128,7 +129,7 @@ def bench_lengths(names, tokenizer, plan, device):
     What stays when T shrinks to 1 is the cost of a step itself: calls,
     dispatch, bookkeeping. What grows with T is the arithmetic.
     """
-    from .config import ModelConfig
+    from ..config import ModelConfig
     mcfg = ModelConfig(vocab_size=tokenizer.vocab_size)
     cases = {}
     for T in plan["lengths"]:
@@ -144,7 +145,7 @@ def bench_lengths(names, tokenizer, plan, device):
 
 def bench_sizes(names, tokenizer, plan, device):
     """Every size and layer count: each implementation, B = 1 and batched."""
-    from .config import ModelConfig
+    from ..config import ModelConfig
     rows = []
     for n_embd, block in plan["sizes"]:
         for n_layer in plan["layers"]:
@@ -183,10 +184,10 @@ def run(quick=False, threads=1, device=None):
     limit_threads(threads)
     import torch
 
-    from .config import ModelConfig
-    from .data import load_docs
-    from .train import prepare
-    from .gpt_torch import default_device, default_dtype
+    from ..config import ModelConfig
+    from ..data import load_docs
+    from ..train import prepare
+    from ..gpt_torch import default_device, default_dtype
     plan = QUICK if quick else FULL
     start = time.perf_counter()
     # NOTE: as the command line does, so batched NumPy steps are timed as

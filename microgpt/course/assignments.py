@@ -8,7 +8,7 @@ ones nbgrader uses too)::
         ...
         ### END SOLUTION
 
-``python -m microgpt.assignments OUT`` writes a copy of every chapter to
+``python -m microgpt.course.assignments OUT`` writes a copy of every chapter to
 the new folder OUT with each such block replaced by ``raise
 NotImplementedError`` at the block's indentation and the cell shown (the
 book collapses it). The stored outputs of those cells, and of the cells
@@ -20,7 +20,7 @@ for Jupyter (cross-references, citations and the package code the book
 prints are written out; see :mod:`microgpt.course.handout`), and a
 README tells students how to set up and how the checks report.
 
-Grading: ``python -m microgpt.grade`` (see :mod:`microgpt.course.grade`).
+Grading: ``python -m microgpt.course.grade``.
 """
 
 import argparse
@@ -31,7 +31,7 @@ import sys
 import uuid
 from pathlib import Path
 
-from .outputs import naming
+from ..outputs import naming
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 TODO = ("# YOUR CODE HERE", "raise NotImplementedError")
@@ -94,7 +94,7 @@ def write_copies(book, out):
     # NOTE: nbformat comes with the book's tools; the model never needs it.
     import nbformat
 
-    from .course import handout
+    from . import handout
     book, out = Path(book), Path(out)
     chapters = sorted(book.glob("*.ipynb"))
     if not chapters:
@@ -142,7 +142,7 @@ def write_copies(book, out):
 
 def main(argv=None):
     """Write the student copies; print what was taken out."""
-    p = argparse.ArgumentParser(prog="python -m microgpt.assignments",
+    p = argparse.ArgumentParser(prog="python -m microgpt.course.assignments",
                                 description=__doc__.splitlines()[0])
     p.add_argument("out", help="the folder to create for the copies")
     p.add_argument("--book", default="book",

@@ -3,7 +3,7 @@
 import math
 import random
 
-from ..engine import Value, topological_order
+from ...engine import Value, topological_order
 from . import CheckFailed, check_close, passed
 from .exercise import exercise
 

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .. import layers_numpy as L
+from ... import layers_numpy as L
 from . import CheckFailed, check_close, passed
 from .exercise import exercise
 

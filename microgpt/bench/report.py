@@ -10,7 +10,7 @@ import platform
 import sys
 from importlib.resources import files
 
-STORED = "bench_stored.json"  # in the package: the run the book reads
+STORED = "stored.json"  # in the package: the run the book reads
 
 def stored():
     """The benchmark run stored with the package, as a dict."""

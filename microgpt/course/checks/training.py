@@ -4,11 +4,11 @@ import random
 
 import numpy as np
 
-from .. import gpt_numpy, gpt_scalar
-from ..config import ModelConfig, TrainConfig
-from ..data import Tokenizer
-from ..engine import Value
-from ..train import lr_at, run, train
+from ... import gpt_numpy, gpt_scalar
+from ...config import ModelConfig, TrainConfig
+from ...data import Tokenizer
+from ...engine import Value
+from ...train import lr_at, run, train
 from . import CheckFailed, check_close, passed
 from .exercise import exercise
 

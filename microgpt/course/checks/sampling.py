@@ -2,10 +2,10 @@
 
 import random
 
-from .. import gpt_scalar
-from ..config import ModelConfig
-from ..engine import Value
-from ..train import sample
+from ... import gpt_scalar
+from ...config import ModelConfig
+from ...engine import Value
+from ...train import sample
 from . import CheckFailed, check_close, passed, raised
 from .exercise import exercise
 

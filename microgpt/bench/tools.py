@@ -1,7 +1,6 @@
-"""The benchmark's instruments: threads, inputs, FLOPs, a timer, op counts.
+"""The benchmark's instruments: threads, inputs, a timer, op counts.
 
-bench.py runs the measurements with these; the book's efficiency chapter
-uses train_flops directly.
+run.py makes the measurements with these.
 """
 
 import gc
@@ -57,18 +56,10 @@ def stream_docs(names, tokenizer, length, count):
 # -- timing -----------------------------------------------------------------
 
 
-def train_flops(mcfg, B, T):
-    """Multiply-adds x 2 of one training step (forward + 2x backward)."""
-    C, V = mcfg.n_embd, mcfg.vocab_size
-    weights = mcfg.n_layer * 12 * C * C + V * C     # wq wk wv wo fc1 fc2 head
-    attention = mcfg.n_layer * 2 * T * T * C        # q @ k.T and att @ v
-    return 3 * 2 * B * (T * weights + attention)
-
-
 def stepper(name, mcfg, batched, device):
     """A fresh model of impl name and step(x): one training step on x."""
-    from .config import TrainConfig
-    from .train import get_impl
+    from ..config import TrainConfig
+    from ..train import get_impl
     impl = get_impl(name)
     kw = {"device": device} if name == "torch" else {}
     params = impl.init_params(mcfg, random.Random(0), **kw)
@@ -131,7 +122,7 @@ import json, random, resource, statistics, sys, time
 from microgpt import gpt_numpy
 from microgpt.config import ModelConfig, TrainConfig
 from microgpt.data import load_docs
-from microgpt.heap import keep_freed_memory
+from microgpt.bench.heap import keep_freed_memory
 from microgpt.train import prepare
 kept = keep_freed_memory() if sys.argv[1] == "keep" else False
 _, names, tok = prepare(load_docs(), 42)

@@ -3,8 +3,8 @@
 import torch
 import torch.nn.functional as F
 
-from .. import gpt_torch
-from ..config import ModelConfig
+from ... import gpt_torch
+from ...config import ModelConfig
 from . import CheckFailed, check_close, passed
 from .exercise import exercise
 

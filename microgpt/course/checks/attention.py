@@ -4,9 +4,9 @@ import random
 
 import numpy as np
 
-from .. import gpt_scalar, layers_numpy
-from ..config import ModelConfig
-from ..engine import Value
+from ... import gpt_scalar, layers_numpy
+from ...config import ModelConfig
+from ...engine import Value
 from . import CheckFailed, check_close, check_equal, passed
 from .exercise import exercise
 

@@ -1,0 +1,12 @@
+"""The benchmark and its instruments, apart from the model.
+
+- ``python -m microgpt.bench [--out PATH.json] [--quick]`` times training
+  steps of the three twins side by side (:mod:`microgpt.bench.run`).
+- :mod:`microgpt.bench.tools`: the step timer, the NumPy call counter and
+  the inputs; :mod:`microgpt.bench.report`: the table, the ratios and the
+  stored run (``stored.json``) that the efficiency chapter reads.
+- :mod:`microgpt.bench.heap`: keeping freed memory in the process (glibc
+  only); the benchmark and ``microgpt train --keep-freed-memory`` use it.
+
+The model never imports this package.
+"""
