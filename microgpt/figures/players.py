@@ -123,7 +123,7 @@ def train_with_snapshots(impl, docs, mcfg, tcfg, steps):
     weights (impl.to_weights) after that many updates: 0 is the initial
     model. impl.from_weights turns a snapshot back into a model.
     """
-    from .train import prepare, train
+    from ..train import prepare, train
 
     rng, docs, tokenizer = prepare(docs, tcfg.seed)
     params = impl.init_params(mcfg, rng)

@@ -1,0 +1,139 @@
+"""The book's schematics: each renders, readable, nothing clipped."""
+
+import json
+import re
+from pathlib import Path
+
+import matplotlib
+import pytest
+
+from microgpt import figures
+from microgpt.config import ModelConfig
+from microgpt.figures import draw
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+BOOK = Path(__file__).resolve().parents[1] / "book"
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def texts(fig):
+    return [t.get_text() for t in fig.findobj(plt.Text) if t.get_text()]
+
+
+@pytest.mark.parametrize("name", sorted(figures.SCHEMATICS))
+def test_each_schematic_is_readable_at_a_phones_width(name):
+    fig = getattr(figures, name)()
+    assert isinstance(fig, matplotlib.figure.Figure)
+    width, _ = fig.get_size_inches()
+    assert width <= draw.MAX_WIDTH and fig.dpi == draw.DPI
+    assert draw.layout_problems(fig) == []
+    sizes = [t.get_fontsize() for t in fig.findobj(plt.Text)
+             if t.get_text()]
+    assert sizes and min(sizes) >= draw.MIN_SIZE
+    assert fig.schematic_boxes  # some labels are checked against boxes
+
+
+def bare():
+    fig, ax = draw.canvas(3, 2)
+    draw.box(ax, 1.5, 1, 1.2, 0.5, "a box")
+    return fig, ax
+
+
+def test_the_check_finds_a_label_clipped_by_the_canvas():
+    fig, ax = bare()
+    draw.label(ax, 2.95, 1.8, "logits")
+    assert draw.layout_problems(fig) == ["'logits' leaves the canvas"]
+
+
+def test_the_check_finds_a_label_that_leaves_its_box():
+    fig, ax = bare()
+    assert draw.layout_problems(fig) == []
+    patch, text = fig.schematic_boxes[0]
+    text.set_x(2.0)  # pushed right, as a too-long label would be
+    assert draw.layout_problems(fig) == ["'a box' leaves its box"]
+
+
+def test_the_check_finds_two_labels_on_top_of_each_other():
+    fig, ax = bare()
+    draw.label(ax, 1.5, 0.3, "tokens")
+    draw.label(ax, 1.7, 0.3, "GPT")
+    assert draw.layout_problems(fig) == ["'tokens' overlaps 'GPT'"]
+
+
+def test_the_check_finds_small_print_and_a_wide_figure():
+    fig, ax = bare()
+    ax.text(0.5, 0.3, "tiny", fontsize=6)
+    fig.set_size_inches(8, 2)
+    problems = draw.layout_problems(fig)
+    assert "'tiny' is 6.0 pt" in problems
+    assert "8.00 in wide, more than 7.0" in problems
+
+
+def test_a_box_shrinks_its_label_to_fit_and_refuses_what_cannot():
+    fig, ax = draw.canvas(3, 2)
+    draw.box(ax, 1.5, 1.5, 1.0, 0.4, "a longer label")
+    _, text = fig.schematic_boxes[0]
+    assert draw.MIN_SIZE <= text.get_fontsize() < draw.SIZE
+    with pytest.raises(ValueError, match="does not fit"):
+        draw.box(ax, 1.5, 0.5, 0.4, 0.3, "far too long for this box")
+    with pytest.raises(ValueError, match="wider than"):
+        draw.canvas(7.5, 2)
+
+
+def test_the_graph_shows_what_the_engine_computes():
+    shown = texts(figures.expression_graph())
+    # chapter 3's L = (ab + c) a at a=2, b=-3, c=10, with e = ab, d = e + c
+    assert "L = 8" in shown and "grad 1" in shown
+    assert shown.count("grad 2") == 3  # c, d and e
+    assert "grad \u22122" in shown and "grad 4" in shown  # a and b
+
+
+def test_shapes_follow_the_config():
+    cfg = ModelConfig(n_embd=32, n_head=4, vocab_size=30)
+    shown = " ".join(texts(figures.model_shapes(cfg)))
+    assert "(T, 32)" in shown and "(T, 30)" in shown
+    assert "(T, 16)" not in shown
+    assert "(4, 8)" in " ".join(texts(figures.attention_head(cfg)))
+
+
+def test_the_packing_mask_is_the_packages():
+    fig = figures.packing(("ava", "jo"), ModelConfig(block_size=8))
+    shown = texts(fig)
+    assert shown[:7] == ["BOS", "a", "v", "a", "BOS", "j", "o"]
+    with pytest.raises(ValueError, match="do not fit"):
+        figures.packing(("christopher", "yuheng"))
+
+
+def test_an_unknown_name_is_an_attribute_error():
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        figures.nope  # noqa: B018
+
+
+def picture_cells():
+    """Each chapter's hidden cells that draw a schematic: {name: file}."""
+    drawn = {}
+    for path in sorted(BOOK.glob("[0-9][0-9]_*.ipynb")):
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        for cell in cells:
+            source = "".join(cell["source"])
+            match = re.search(r"from microgpt\.figures import (\w+)",
+                              source)
+            if cell["cell_type"] == "code" and match and \
+                    match.group(1) in figures.SCHEMATICS:
+                assert "hide-input" in cell["metadata"].get("tags", [])
+                drawn[match.group(1)] = path.name
+    return drawn
+
+
+def test_every_schematic_is_drawn_in_a_chapter_from_2_to_13():
+    drawn = picture_cells()
+    assert set(drawn) == set(figures.SCHEMATICS)
+    chapters = {int(name[:2]) for name in drawn.values()}
+    assert chapters == set(range(1, 14))
