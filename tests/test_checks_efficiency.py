@@ -75,7 +75,7 @@ def test_padding_weights_passes_the_reference(capsys):
 
 
 def test_per_document_weights_fail_with_the_position():
-    with pytest.raises(CheckFailed, match=r"^chapter 13, exercise 2: "
+    with pytest.raises(CheckFailed, match=r"^chapter 13, exercise 3: "
                        r"padding_weights\(\[3, 1, 4\], 4\) at row 0, column 0"
                        r": got .*difference.*; this is what averaging the "
                        r"documents' own means \(1 / \(n \* B\)\) instead of "
@@ -170,3 +170,18 @@ def test_positions_of_the_wrong_shape_fail():
                                           r"\(2, 8\)"):
         efficiency.check_packed_positions(
             lambda docs: packed_positions(docs)[0])
+
+
+def test_name_share_passes_five_of_twenty_one(capsys):
+    efficiency.check_name_share(lambda: 5 / 21)
+    assert "is right (measured 0.2381" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (1 / 3, "every name counting the same"),
+    (1 / 5, "the weight of one of her predictions"),
+    (4 / 19, "too small")])
+def test_name_share_names_the_mistake(wrong, hint):
+    with pytest.raises(CheckFailed, match=rf"^chapter 13, exercise 2: "
+                       rf"emma's share of the batch's loss: .*{hint}"):
+        efficiency.check_name_share(lambda: wrong)

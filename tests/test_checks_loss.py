@@ -26,7 +26,7 @@ def good_cross_entropy(logits, target):
 
 def doc_loss(params, tokens, cfg, cut=True, mean=True):
     n = min(cfg.block_size, len(tokens) - 1) if cut else len(tokens) - 1
-    logits = gpt_scalar.forward(params, tokens[:n], cfg)
+    logits, _ = gpt_scalar.forward(params, tokens[:n], cfg)
     losses = [-gpt_scalar.softmax(lg)[y].log()
               for lg, y in zip(logits, tokens[1:])]
     return (1 / n if mean else 1) * sum(losses)
@@ -73,7 +73,7 @@ def test_log_of_an_underflowed_probability_fails():
 
 
 def test_cross_entropy_with_wrong_sign_fails_with_the_case():
-    with pytest.raises(CheckFailed, match=r"^chapter 8, exercise 1: loss of "
+    with pytest.raises(CheckFailed, match=r"^chapter 8, exercise 3: loss of "
                        r"case 0 \(logits .*, target \d+\): got -.*; this is "
                        r"what a wrong sign \(log p, not -log p\) gives$"):
         checks.check_cross_entropy(lambda z, y: -good_cross_entropy(z, y))
@@ -183,3 +183,59 @@ def test_cross_entropy_raising_without_a_message_reads_well():
     with pytest.raises(CheckFailed, match=r"loss of case 0 .* raised "
                                           r"ValueError \(with no message\);"):
         checks.check_cross_entropy(bare)
+
+
+def test_zero_model_loss_passes_ln_27(capsys):
+    checks.check_zero_model_loss(lambda: math.log(27))
+    assert "is right (measured 3.296" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (27, "the number of tokens"), (1 / 27, "the probability of the target"),
+    (math.log2(27), "log base 2"), (0, "a loss of 0 means p = 1"),
+    (3.0, "too small")])
+def test_zero_model_loss_names_the_mistake(wrong, hint):
+    with pytest.raises(CheckFailed, match=rf"^chapter 8, exercise 1: the "
+                       rf"loss of a model whose weights are all zero: "
+                       rf".* is .*{hint}"):
+        checks.check_zero_model_loss(lambda: wrong)
+
+
+def test_zero_model_loss_wants_a_number():
+    with pytest.raises(CheckFailed, match="expected a number, got 'ln 27'"):
+        checks.check_zero_model_loss(lambda: "ln 27")
+
+
+@pytest.mark.parametrize("letter", ["b", "(b)", " B "])
+def test_doubled_logits_passes_the_right_letter(letter, capsys):
+    checks.check_doubled_logits(lambda: letter)
+    assert "(b) is right" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("letter", ["a", "c"])
+def test_doubled_logits_wrong_letter_points_at_the_section(letter):
+    with pytest.raises(CheckFailed, match=rf"^chapter 8, exercise 2: .*: "
+                       rf"not \({letter}\); the mean initial loss is ln 27 "
+                       rf"\+ var/2.*Why the first loss is close"):
+        checks.check_doubled_logits(lambda: letter)
+
+
+def test_doubled_logits_is_what_the_model_does():
+    """The answer the digest holds is what the package measures."""
+    cfg = checks.ModelConfig()
+    rng = random.Random(42)
+    params = checks.gpt_numpy.init_params(cfg, rng)
+    frames = [[26] + [rng.randrange(26) for _ in range(6)] + [26]
+              for _ in range(100)]
+
+    def mean(p):
+        return sum(checks.gpt_numpy.doc_loss(p, f, cfg)
+                   for f in frames) / len(frames)
+    doubled = dict(params, lm_head=2 * params["lm_head"])
+    assert mean(doubled) > mean(params) + 0.02   # (b): it goes up
+
+
+def test_doubled_logits_rejects_anything_but_a_letter():
+    with pytest.raises(CheckFailed, match=r"answer with one letter, 'a', "
+                                          r"'b', 'c'; got 2"):
+        checks.check_doubled_logits(lambda: 2)

@@ -52,7 +52,7 @@ def test_rmsnorm_without_the_scale_path_fails():
         C = x.shape[-1]
         return dout * ((x * x).sum(-1, keepdims=True) / C + EPS) ** -0.5
 
-    with pytest.raises(CheckFailed, match=r"^chapter 11, exercise 1: dx for "
+    with pytest.raises(CheckFailed, match=r"^chapter 11, exercise 3: dx for "
                        r"x of shape \(1, 3, 4\) and scale 1 at document 0, "
                        r"position \d, channel \d: got .* \(difference.*; "
                        r"this is what taking the scale as a constant \(no "
@@ -171,3 +171,23 @@ def test_softmax_backward_summing_the_wrong_axis_fails():
         checks.check_softmax_backward(
             lambda datt, att: att * (datt - (datt * att).sum(
                 -2, keepdims=True)))
+
+
+def test_rmsnorm_dot_passes_zero(capsys):
+    checks.check_rmsnorm_dot(lambda: 0)
+    assert "0 is right" in capsys.readouterr().out
+
+
+def test_rmsnorm_dot_with_dout_in_place_of_dx_gets_the_hint():
+    gen = np.random.default_rng(1)
+    x, dout = gen.standard_normal((2, 2, 5, 16))
+    wrong = float(np.abs((x * dout).sum(-1)).max())
+    with pytest.raises(CheckFailed, match=r"^chapter 11, exercise 1: the "
+                       r"largest \|sum over c of x_c dx_c\|: .* is not it; "
+                       r"that is the sum of x_c dout_c"):
+        checks.check_rmsnorm_dot(lambda: wrong)
+
+
+def test_rmsnorm_dot_of_one_is_too_large():
+    with pytest.raises(CheckFailed, match=r"1 is too large"):
+        checks.check_rmsnorm_dot(lambda: 1.0)

@@ -2,6 +2,7 @@
 
 import pytest
 import torch  # pinned in requirements.txt: a broken install must fail
+import torch.nn.functional as F
 
 from microgpt.course.checks import CheckFailed
 from microgpt.course.checks import pytorch as checks
@@ -46,7 +47,7 @@ def test_mask_aligned_to_the_first_query_fails_with_a_position():
     def square_only(tq, tk):
         return torch.ones(tq, tk, dtype=torch.bool).triu(1)
 
-    with pytest.raises(CheckFailed, match=r"^chapter 12, exercise 1: "
+    with pytest.raises(CheckFailed, match=r"^chapter 12, exercise 2: "
                        r"causal_mask\(1, 6\) at query 0, key 1: got True, "
                        r"expected False; query 0 sits at position 5 of 6, so "
                        r"key 1 must be visible \(5 wrong entries in all\); "
@@ -99,7 +100,7 @@ def test_cross_entropy_summed_not_averaged_fails():
 
 
 def test_cross_entropy_with_the_wrong_sign_names_it():
-    with pytest.raises(CheckFailed, match=r"^chapter 12, exercise 2: "
+    with pytest.raises(CheckFailed, match=r"^chapter 12, exercise 4: "
                        r"cross_entropy on 1 positions, .*: the loss: got -.*"
                        r"; this is what a wrong sign \(log p, not -log p\) "
                        r"gives$"):
@@ -139,7 +140,7 @@ def test_cross_entropy_returning_a_float_fails():
 
 
 def test_attention_without_mask_fails():
-    with pytest.raises(CheckFailed, match=r"^chapter 12, exercise 3: "
+    with pytest.raises(CheckFailed, match=r"^chapter 12, exercise 5: "
                        r"attention with 5 queries over 5 keys, n_head=4, "
                        r"batch \(\) at query 0, dimension \d+: got .*; this "
                        r"is what the mask not applied gives$"):
@@ -204,3 +205,80 @@ def test_attention_dropping_the_batch_axis_fails_on_shape():
     with pytest.raises(CheckFailed, match=r"batch \(2,\): expected shape "
                                           r"\(2, 5, 16\), got \(5, 16\)"):
         checks.check_attention(first_doc)
+
+
+def test_float32_loss_passes_b(capsys):
+    checks.check_float32_loss(lambda: "b")
+    assert "(b) is right" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("letter", ["a", "c"])
+def test_float32_loss_wrong_letter_points_at_the_section(letter):
+    with pytest.raises(CheckFailed, match=rf"^chapter 12, exercise 1: .*not "
+                       rf"\({letter}\); float32 keeps a 24-bit mantissa.*"
+                       rf"See \"Float32\""):
+        checks.check_float32_loss(lambda: letter)
+
+
+def test_float32_loss_is_what_torch_does():
+    """The digest's answer, (b): about 1e-7, measured."""
+    from microgpt import gpt_torch
+    from microgpt.config import ModelConfig
+    from microgpt.params import init_weights
+    import random
+    cfg = ModelConfig()
+    weights = init_weights(cfg, random.Random(42))
+    frame = [26, 24, 20, 7, 4, 13, 6, 26]
+    losses = [gpt_torch.doc_loss(gpt_torch.from_weights(
+        weights, device="cpu", dtype=dt), frame, cfg).item()
+        for dt in (torch.float32, torch.float64)]
+    assert 1e-10 < abs(losses[0] - losses[1]) / losses[1] < 1e-5
+
+
+def test_unmasked_passes_all_five(capsys):
+    checks.check_unmasked(lambda: 5)
+    assert "5 is right" in capsys.readouterr().out
+
+
+def test_unmasked_one_is_the_masked_answer():
+    with pytest.raises(CheckFailed, match=r"^chapter 12, exercise 3: outputs"
+                       r" that change without the mask: 1 is not it; that is"
+                       r" with the causal mask"):
+        checks.check_unmasked(lambda: 1)
+
+
+@pytest.mark.parametrize("builtin", [
+    lambda lg: torch.logsumexp(lg, -1), lambda lg: lg.logsumexp(-1),
+    lambda lg: -torch.log_softmax(lg, -1).max(-1).values,
+    lambda lg: torch.special.logsumexp(lg, -1),
+    lambda lg: -F.log_softmax(lg, -1).max(-1).values])
+def test_cross_entropy_by_a_builtin_is_turned_off(builtin):
+    def by_builtin(logits, targets):
+        picked = logits[torch.arange(len(targets)), targets]
+        return (builtin(logits) - picked).mean()
+
+    with pytest.raises(CheckFailed, match=r"^chapter 12, exercise 4: your "
+                       r"answer calls .*(logsumexp|log_softmax), which is "
+                       r"what the exercise asks you to write"):
+        checks.check_cross_entropy(by_builtin)
+    # and they are back afterwards
+    x = torch.zeros(2, 3)
+    assert torch.allclose(builtin(x), torch.full((2,), 1.0986), atol=1e-4)
+
+
+def test_attention_by_scaled_dot_product_attention_is_turned_off():
+    def fused(q, k, v, cfg):
+        def heads(x):
+            return x.unflatten(-1, (cfg.n_head, cfg.head_dim)) \
+                .transpose(-3, -2)
+        mask = ~good_mask(q.shape[-2], k.shape[-2])
+        out = F.scaled_dot_product_attention(heads(q), heads(k), heads(v),
+                                             attn_mask=mask)
+        return out.transpose(-3, -2).flatten(-2)
+
+    with pytest.raises(CheckFailed, match=r"^chapter 12, exercise 5: your "
+                       r"answer calls torch\.nn\.functional\.scaled_dot_"
+                       r"product_attention"):
+        checks.check_attention(fused)
+    assert F.scaled_dot_product_attention is torch._C._nn \
+        .scaled_dot_product_attention

@@ -1,10 +1,11 @@
 """The sampling chapter's exercise checks pass right answers, fail wrong."""
 
 import math
+import random
 
 import pytest
 
-from microgpt import gpt_scalar
+from microgpt import gpt_numpy, gpt_scalar
 from microgpt.course.checks import CheckFailed, sampling
 
 pytestmark = pytest.mark.model
@@ -27,7 +28,7 @@ def test_temperature_multiplied_instead_of_divided_fails():
         return apply_temperature([z * temperature ** 2 for z in logits],
                                  temperature)
 
-    with pytest.raises(CheckFailed, match=r"^chapter 10, exercise 1: "
+    with pytest.raises(CheckFailed, match=r"^chapter 10, exercise 2: "
                        r"probabilities with temperature 0\.1 at token \d+: "
                        r"got .*difference.*; this is what multiplying the "
                        r"logits by the temperature instead of dividing "
@@ -74,39 +75,95 @@ def my_generate(params, cfg, rng, temperature, argmax=False,
     return out
 
 
-def test_generate_passes_the_reference(capsys):
-    sampling.check_generate(my_generate)
-    assert "✓ my_generate" in capsys.readouterr().out
+def complete(params, cfg, rng, temperature, prefix, bos=True, draw=False,
+             whole=True):
+    """Right by default; the flags give the typical mistakes."""
+    end = cfg.vocab_size - 1
+    cache = gpt_scalar.new_kv_cache(cfg)
+    feed = ([end] if bos else []) + list(prefix)
+    out = list(prefix) if whole else []
+    token = None
+    for pos in range(cfg.block_size):
+        token = feed[pos] if pos < len(feed) else token
+        logits = gpt_scalar.gpt(token, pos, cache, params, cfg)
+        probs = apply_temperature([lg.data for lg in logits], temperature)
+        if pos + 1 < len(feed):
+            if draw:
+                rng.choices(range(cfg.vocab_size), weights=probs)
+            continue
+        token = rng.choices(range(cfg.vocab_size), weights=probs)[0]
+        if token == end:
+            break
+        out.append(token)
+    return out
 
 
-def test_generate_that_ignores_temperature_names_the_sample():
-    def at_one(params, cfg, rng, temperature):
-        return my_generate(params, cfg, rng, 1.0)
-
-    with pytest.raises(CheckFailed, match=r"^chapter 10, exercise 2: sample "
-                       r"1 at temperature 0.5: got .*, expected .*; this is "
-                       r"what leaving out the temperature gives$"):
-        sampling.check_generate(at_one)
+def test_complete_passes_the_reference(capsys):
+    sampling.check_complete(complete)
+    assert "✓ complete" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("stop, mistake", [
-    (True, "keeping the final BOS in the list"),
-    (False, "not stopping at BOS")])
-def test_generate_with_bos_in_the_ids_names_the_mistake(stop, mistake):
-    with pytest.raises(CheckFailed, match=rf"sample \d at temperature .*; "
-                                          rf"this is what {mistake} gives$"):
-        sampling.check_generate(
-            lambda *args: my_generate(*args, keep_bos=True, stop=stop))
+def test_complete_with_an_empty_prefix_is_generate():
+    params = sampling._model(1)
+    got = complete(params, sampling._CFG, random.Random(5), 0.7, [])
+    assert got == gpt_scalar.generate(params, sampling._CFG,
+                                      random.Random(5), 0.7)
 
 
-def test_generate_that_draws_extra_random_numbers_fails():
-    def wasteful(params, cfg, rng, temperature):
-        out = my_generate(params, cfg, rng, temperature)
-        rng.random()
+@pytest.mark.parametrize("flags, message", [
+    ({"whole": False}, r"completion 1 of prefix \[0\]: got .*; this is what "
+     "returning only the drawn letters, without the prefix gives"),
+    ({"bos": False}, r"completion \d of prefix \[0\]: got .*; this is what "
+     "leaving out the BOS at position 0 gives"),
+    ({"draw": True}, r"completion 1 of prefix \[0\]: the ids agree but the "
+     r"random stream does not; .*none for the prefix itself")])
+def test_complete_names_the_mistake(flags, message):
+    with pytest.raises(CheckFailed, match=rf"^chapter 10, exercise 4: "
+                                          rf"{message}$"):
+        sampling.check_complete(lambda *a: complete(*a, **flags))
+
+
+def test_complete_with_bos_in_the_ids_names_the_mistake():
+    def keeps_bos(params, cfg, rng, temperature, prefix):
+        out = complete(params, cfg, rng, temperature, prefix)
+        return out + [cfg.vocab_size - 1] if len(out) < cfg.block_size \
+            else out
+
+    with pytest.raises(CheckFailed, match=r"this is what keeping the final "
+                                          r"BOS in the list gives$"):
+        sampling.check_complete(keeps_bos)
+
+
+def test_complete_that_draws_extra_random_numbers_fails():
+    def wasteful(*args):
+        out = complete(*args)
+        args[2].random()
         return out
 
     with pytest.raises(CheckFailed, match="random stream does not"):
-        sampling.check_generate(wasteful)
+        sampling.check_complete(wasteful)
+
+
+def cold_names(params, cfg):
+    rng = random.Random(0)
+    return len({tuple(gpt_numpy.generate(params, cfg, rng, 0.01))
+                for _ in range(20)})
+
+
+def test_cold_names_passes_the_measured_count(capsys):
+    params = gpt_numpy.init_params(sampling._CFG, random.Random(0))
+    sampling.check_cold_names(lambda: cold_names(params, sampling._CFG),
+                              params, sampling._CFG)
+    assert " is right (measured " in capsys.readouterr().out
+
+
+def test_cold_names_of_twenty_gets_the_hint():
+    params = gpt_numpy.init_params(sampling._CFG, random.Random(0))
+    with pytest.raises(CheckFailed, match=r"^chapter 10, exercise 1: "
+                       r"distinct names among 20 at temperature 0\.01: 20 "
+                       r"is not it; every name different is what a high "
+                       r"temperature gives"):
+        sampling.check_cold_names(lambda: 20, params, sampling._CFG)
 
 
 def greedy(params, cfg):
@@ -149,28 +206,6 @@ def test_greedy_that_keeps_the_final_bos_names_it():
 def test_greedy_returning_none_fails_clearly():
     with pytest.raises(CheckFailed, match="returned None"):
         sampling.check_greedy(lambda params, cfg: None)
-
-
-def until_bos(params, cfg, rng, temperature):
-    """my_generate without the block_size limit: runs past the context."""
-    bos = cfg.vocab_size - 1
-    cache = gpt_scalar.new_kv_cache(cfg)
-    token, out, pos = bos, [], 0
-    while True:
-        logits = gpt_scalar.gpt(token, pos, cache, params, cfg)
-        probs = apply_temperature([lg.data for lg in logits], temperature)
-        token = rng.choices(range(cfg.vocab_size), weights=probs)[0]
-        if token == bos:
-            return out
-        out.append(token)
-        pos += 1
-
-
-def test_generate_without_a_length_limit_fails_clearly():
-    with pytest.raises(CheckFailed, match=r"my_generate \(sample \d at "
-                       r"temperature .*\) raised IndexError: .*generation "
-                       r"must stop at block_size \(8\) tokens"):
-        sampling.check_generate(until_bos)
 
 
 def test_greedy_without_a_length_limit_fails_clearly():

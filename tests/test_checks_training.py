@@ -1,80 +1,140 @@
 """The training chapter's exercise checks pass right answers, fail wrong."""
 
+import numpy as np
 import pytest
 
+from microgpt.config import TrainConfig
 from microgpt.course.checks import CheckFailed, training
 
 pytestmark = pytest.mark.model
 
 
-def adam_update(p, g, m, v, t, lr, tcfg):
+def test_lr_distance_passes_the_sum_of_the_schedule(capsys):
+    training.check_lr_distance(lambda: 5.0)
+    assert "5 is right (measured 5.005" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (10.0, "that is a constant learning rate"), (0.01, "that is one step"),
+    (2.5, "too small")])
+def test_lr_distance_names_the_mistake(wrong, hint):
+    with pytest.raises(CheckFailed, match=rf"^chapter 9, exercise 1: the "
+                       rf"sum of the learning rates over the run: .*{hint}"):
+        training.check_lr_distance(lambda: wrong)
+
+
+def test_scaled_loss_passes_b(capsys):
+    training.check_scaled_loss(lambda: "b")
+    assert "(b) is right" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("letter", ["a", "c"])
+def test_scaled_loss_wrong_letter_gets_the_hint(letter):
+    with pytest.raises(CheckFailed, match=rf"^chapter 9, exercise 2: .*not "
+                       rf"\({letter}\); Adam divides m_hat by the square "
+                       rf"root of v_hat.*See \"Bias correction\""):
+        training.check_scaled_loss(lambda: letter)
+
+
+def test_scaled_loss_is_what_adam_does():
+    """The digest's answer: a first step hardly changes with the scale."""
+    tcfg = TrainConfig()
+    for g in (1e-3, 0.3, -2.0):
+        one, hundred = (adamw_update(0.0, s * g, 0.0, 0.0, 1, 0.01, tcfg,
+                                     0.0)[0] for s in (1, 100))
+        assert abs(hundred / one - 1) < 1e-4
+
+
+def adamw_update(p, g, m, v, t, lr, tcfg, weight_decay, l2=False,
+                 bias_correction=True, lr_on_decay=True):
+    """Right by default; the flags give the typical mistakes."""
+    if l2:
+        g, weight_decay = g + weight_decay * p, 0.0
     m = tcfg.beta1 * m + (1 - tcfg.beta1) * g
     v = tcfg.beta2 * v + (1 - tcfg.beta2) * g ** 2
-    m_hat = m / (1 - tcfg.beta1 ** t)
-    v_hat = v / (1 - tcfg.beta2 ** t)
-    return p - lr * m_hat / (v_hat ** 0.5 + tcfg.eps_adam), m, v
+    m_hat, v_hat = m, v
+    if bias_correction:
+        m_hat = m / (1 - tcfg.beta1 ** t)
+        v_hat = v / (1 - tcfg.beta2 ** t)
+    step = lr * m_hat / (v_hat ** 0.5 + tcfg.eps_adam)
+    decay = (lr if lr_on_decay else 1) * weight_decay * p
+    return p - step - decay, m, v
 
 
-def adam_no_bias_correction(p, g, m, v, t, lr, tcfg):
-    m = tcfg.beta1 * m + (1 - tcfg.beta1) * g
-    v = tcfg.beta2 * v + (1 - tcfg.beta2) * g ** 2
-    return p - lr * m / (v ** 0.5 + tcfg.eps_adam), m, v
+def test_adamw_update_passes_the_reference(capsys):
+    training.check_adamw_update(adamw_update)
+    assert "✓ adamw_update" in capsys.readouterr().out
 
 
-def adam_swapped_betas(p, g, m, v, t, lr, tcfg):
-    m = tcfg.beta2 * m + (1 - tcfg.beta2) * g
-    v = tcfg.beta1 * v + (1 - tcfg.beta1) * g ** 2
-    m_hat = m / (1 - tcfg.beta2 ** t)
-    v_hat = v / (1 - tcfg.beta1 ** t)
-    return p - lr * m_hat / (v_hat ** 0.5 + tcfg.eps_adam), m, v
+@pytest.mark.parametrize("flags, what, hint", [
+    ({"weight_decay": 0.0}, "p", "leaving out the weight decay"),
+    ({"l2": True}, "first moment m", r"adding the decay to the gradient "
+     r"\(L2 regularization"),
+    ({"lr_on_decay": False}, "p", "a decay not multiplied by the learning "
+     "rate")])
+def test_adamw_update_names_the_mistake(flags, what, hint):
+    def wrong(p, g, m, v, t, lr, tcfg, weight_decay):
+        kw = {"weight_decay": weight_decay, **flags}
+        return adamw_update(p, g, m, v, t, lr, tcfg, **kw)
+
+    with pytest.raises(CheckFailed, match=rf"^chapter 9, exercise 3: {what} "
+                       rf"after step 1 at parameter 0: got .*; this is what "
+                       rf"{hint}"):
+        training.check_adamw_update(wrong)
 
 
-def test_adam_update_passes_the_reference(capsys):
-    training.check_adam_update(adam_update)
-    assert "✓ adam_update" in capsys.readouterr().out
+def test_adamw_update_without_bias_correction_fails_on_p():
+    with pytest.raises(CheckFailed, match=r"p after step 1 at parameter 0"):
+        training.check_adamw_update(
+            lambda *args: adamw_update(*args, bias_correction=False))
 
 
-def test_adam_update_without_bias_correction_fails_on_p():
-    with pytest.raises(CheckFailed, match=r"^chapter 9, exercise 1: "
-                       r"p after step 1 at parameter 0: got .*"
-                       r"difference.*; this is what skipping the bias "
-                       r"correction \(m and v in place of m_hat and v_hat\) "
-                       r"gives$"):
-        training.check_adam_update(adam_no_bias_correction)
-
-
-def test_adam_update_with_swapped_betas_fails_on_m():
-    with pytest.raises(CheckFailed, match=r"first moment m after step 1 at "
-                                          r"parameter 0: .*; this is what "
-                                          r"the two betas swapped gives$"):
-        training.check_adam_update(adam_swapped_betas)
-
-
-def test_adam_update_must_return_three_values():
+def test_adamw_update_must_return_three_values():
     with pytest.raises(CheckFailed, match=r"tuple \(p, m, v\)"):
-        training.check_adam_update(lambda p, g, m, v, t, lr, tcfg: p)
+        training.check_adamw_update(lambda p, g, m, v, t, lr, tcfg, wd: p)
 
 
-def test_adam_arrays_passes_the_elementwise_reference(capsys):
-    # NOTE: the float solution is elementwise arithmetic, so it also works
-    # on whole numpy arrays: that is the point of the exercise.
-    training.check_adam_arrays(adam_update)
-    assert "✓ adam_update_arrays" in capsys.readouterr().out
+def lazy_adam_rows(p, g, m, v, t, lr, tcfg, rows=True, moments=True,
+                   entries=False):
+    """Right by default; the flags give the typical mistakes."""
+    m1, v1 = m, v
+    p1, m1, v1 = adamw_update(p, g, m, v, t, lr, tcfg, 0.0)
+    if entries:
+        quiet = g == 0
+    elif rows:
+        quiet = ~g.any(axis=1, keepdims=True)
+    else:
+        quiet = np.zeros_like(g, dtype=bool)
+    return (np.where(quiet, p, p1), np.where(quiet & moments, m, m1),
+            np.where(quiet & moments, v, v1))
 
 
-def test_adam_arrays_fails_without_bias_correction():
-    with pytest.raises(CheckFailed, match=r": p after step 1 at row 0, "
-                                          r"column 0: .*; this is what "
-                                          r"skipping the bias correction"):
-        training.check_adam_arrays(adam_no_bias_correction)
+def test_lazy_adam_passes_the_reference(capsys):
+    training.check_lazy_adam(lazy_adam_rows)
+    assert "✓ lazy_adam_rows" in capsys.readouterr().out
 
 
-def test_adam_arrays_rejects_a_flattened_result():
-    def flat(p, g, m, v, t, lr, tcfg):
-        return tuple(a.ravel() for a in adam_update(p, g, m, v, t, lr, tcfg))
+@pytest.mark.parametrize("flags, where, hint", [
+    ({"rows": False}, "p after step 3 at row 2", r"plain Adam \(rows without a "
+     "gradient still move"),
+    ({"entries": True}, "p after step 2 at row 1",
+     "skipping entries whose gradient is zero, not whole rows"),
+    ({"moments": False}, "first moment m after step 3 at row 2", "keeping p but updating m and v")])
+def test_lazy_adam_names_the_mistake(flags, where, hint):
+    with pytest.raises(CheckFailed, match=rf"^chapter 9, exercise 4: "
+                       rf"{where}, column \d: .*"
+                       rf"this is what {hint}"):
+        training.check_lazy_adam(lambda *args: lazy_adam_rows(*args,
+                                                               **flags))
 
-    with pytest.raises(CheckFailed, match=r"shape \(48,\), expected \(6, 8\)"):
-        training.check_adam_arrays(flat)
+
+def test_lazy_adam_rejects_a_flattened_result():
+    def flat(*args):
+        return tuple(a.ravel() for a in lazy_adam_rows(*args))
+
+    with pytest.raises(CheckFailed, match=r"p has shape \(48,\), expected "
+                                          r"\(6, 8\)"):
+        training.check_lazy_adam(flat)
 
 
 def decayed(step, tcfg):
@@ -103,7 +163,7 @@ def test_train_loop_with_a_constant_learning_rate_fails():
 
     # the message names the first step whose loss differs, counted from 1:
     # step 3, the first after an update at a decayed rate
-    with pytest.raises(CheckFailed, match=r"^chapter 9, exercise 3: loss at "
+    with pytest.raises(CheckFailed, match=r"^chapter 9, exercise 5: loss at "
                        r"step 3: got .*difference.*; this is what a constant "
                        r"learning rate \(no decay\) gives$"):
         training.check_train_loop(constant_lr)

@@ -9,7 +9,7 @@ from ...config import ModelConfig
 from ...engine import Value, topological_order
 from ...packing import pack
 from ...params import init_weights
-from . import CheckFailed, check_close, passed
+from . import CheckFailed, check_close, passed, questions
 from .exercise import exercise
 
 # A small model and a few names of different lengths: one is longer than
@@ -57,9 +57,26 @@ def check_count_nodes(count_nodes):
     passed("count_nodes (3 graphs, up to a model's loss)")
 
 
+@exercise(2, points=1)
+def check_name_share(name_share):
+    """name_share() -> emma's share of the batch's loss weight."""
+    cfg, tok = ModelConfig(), "abcdefghijklmnopqrstuvwxyz"
+    names = ("emma", "ava", "christopher")
+    batch = [[26] + [tok.index(ch) for ch in n] + [26] for n in names]
+    _, _, weights, _, _ = gpt_numpy.batch_arrays(batch, cfg)
+    truth = float(weights[pack(batch, cfg.block_size).docs == 0].sum())
+    questions.number(
+        "emma's share of the batch's loss", name_share, truth, 0.005,
+        [(1 / 3, "that is every name counting the same, the mean of the "
+          "names' own mean losses; the batched loss is the mean over "
+          "every real prediction"),
+         (1 / 5, "that is the weight of one of her predictions in her "
+          "own mean loss")])
+
+
 def _reference_padding_weights(lengths, T):
     """The reference: 1 / (real predictions) on each real one, else 0."""
-    # NOTE: one document per row, as the exercise pads them; the package
+    # One document per row, as the exercise pads them; the package
     # packs several to a row instead (see packing), with the same weights.
     weights = np.zeros((len(lengths), T))
     for b, n in enumerate(lengths):
@@ -76,7 +93,7 @@ def _mistaken_padding_weights(lengths, expected):
             "not dividing by the number of real tokens": real * 1.0}
 
 
-@exercise(2, points=1, forbids=(gpt_numpy.batch_arrays,))
+@exercise(3, points=1, forbids=(gpt_numpy.batch_arrays,))
 def check_padding_weights(padding_weights):
     """padding_weights(lengths, T) -> (B, T) per-token loss weights."""
     for lengths, T in (([3, 1, 4], 4), ([2, 2], 5), ([16], 16),
@@ -92,7 +109,7 @@ def check_padding_weights(padding_weights):
     passed("padding_weights (4 batches)")
 
 
-@exercise(3, points=2, forbids=(gpt_numpy.loss_and_grads_batch,))
+@exercise(4, points=2, forbids=(gpt_numpy.loss_and_grads_batch,))
 def check_combine_grads(combine_grads):
     """combine_grads(doc_grads, counts) -> the batch's gradient, by name."""
     params = gpt_numpy.from_weights(init_weights(_CFG, random.Random(1)))
@@ -114,7 +131,7 @@ def check_combine_grads(combine_grads):
     passed(f"combine_grads ({len(_DOCS)} documents of {counts} predictions)")
 
 
-@exercise(4, points=2, forbids=(pack,))
+@exercise(5, points=2, forbids=(pack,))
 def check_packed_positions(packed_positions):
     """packed_positions(docs) -> (R, T) ints: place in own document."""
     # Rows of 8 positions; the lengths are predictions per document, and

@@ -1,13 +1,56 @@
-"""Checks for the loss chapter's exercises."""
+"""Checks for the loss chapter's exercises and questions."""
 
 import math
 import random
 
-from ... import gpt_scalar, layers_numpy
+import numpy as np
+
+from ... import gpt_numpy, gpt_scalar
+from ... import layers_numpy as layers
 from ...config import ModelConfig
 from ...engine import Value
-from . import CheckFailed, check_close, passed, raised
+from . import CheckFailed, check_close, passed, questions, raised
 from .exercise import exercise
+
+# Names as token ids (BOS is 26): a model with all weights zero gives each
+# of them the same loss, whatever their letters.
+_FRAMES = ([26, 4, 12, 12, 0, 26], [26, 24, 20, 7, 4, 13, 6, 26],
+           [26, 9, 14, 26])
+
+
+@exercise(1, points=1)
+def check_zero_model_loss(zero_model_loss):
+    """zero_model_loss() -> the predicted loss of an all-zero model."""
+    cfg = ModelConfig()
+    params = {k: np.zeros_like(w) for k, w in
+              gpt_numpy.init_params(cfg, random.Random(0)).items()}
+    truth = float(np.mean([gpt_numpy.doc_loss(params, f, cfg)
+                           for f in _FRAMES]))
+    section = "see \"From logits to a loss\""
+    questions.number(
+        "the loss of a model whose weights are all zero", zero_model_loss,
+        truth, 0.01,
+        [(27, f"that is the number of tokens; the loss is -log p of the "
+          f"target, {section}"),
+         (1 / 27, f"that is the probability of the target; the loss is "
+          f"-log p, {section}"),
+         (math.log2(27), "that is log base 2 (bits); the book's loss uses "
+          "the natural log (nats)"),
+         (0, "a loss of 0 means p = 1 for the target; what probability "
+          "does a model with all logits 0 give each of the 27 tokens?")])
+
+
+@exercise(2, points=1)
+def check_doubled_logits(doubled_logits):
+    """doubled_logits() -> 'a', 'b' or 'c'."""
+    hint = ("the mean initial loss is ln 27 + var/2 + a luck term; work "
+            "out what doubling every logit does to the variance, and see "
+            "\"Why the first loss is close to ln 27\"")
+    questions.choice("the initial loss with the logits doubled",
+                     doubled_logits, "microgpt ch08 doubled logits",
+                     "6f4a9d12b789d865976898ac4c87a48c"
+                     "966ea4ebe16250075564605ebc376f83", hints={"": hint})
+
 
 # Logits that a naive exp() would overflow on, or whose target probability
 # underflows to 0 in floating point: a stable solution handles them all.
@@ -38,7 +81,7 @@ def _mistaken_losses(logits, expected):
             expected - max(logits)}
 
 
-@exercise(1, points=1, forbids=(layers_numpy.cross_entropy_forward,))
+@exercise(3, points=1, forbids=(layers.cross_entropy_forward,))
 def check_cross_entropy(cross_entropy, seed=0):
     """cross_entropy(logits, target) -> the loss, for a list of floats."""
     rng = random.Random(seed)
@@ -66,7 +109,7 @@ def _mistaken_gradients(target, expected):
             [-g for g in expected]}
 
 
-@exercise(2, points=2, forbids=(layers_numpy.cross_entropy_backward,
+@exercise(4, points=2, forbids=(layers.cross_entropy_backward,
                                 Value.backward))
 def check_cross_entropy_gradient(gradient, seed=0):
     """gradient(logits, target) -> d(loss)/d(logits) as a list of floats."""
@@ -90,12 +133,12 @@ def _mistaken_doc_losses(n, length, expected):
             expected * n / length}
 
 
-@exercise(3, points=2,
+@exercise(5, points=2,
           forbids=(gpt_scalar.doc_loss, gpt_scalar.loss_and_grads))
 def check_doc_loss(doc_loss, seed=0):
     """doc_loss(params, tokens, cfg) -> the document's mean loss."""
     rng = random.Random(seed)
-    # NOTE: the short context makes the long document get cut, as the
+    # The short context makes the long document get cut, as the
     # package does when a document has more than block_size predictions.
     for cfg, length in ((ModelConfig(), 7), (ModelConfig(), 17),
                         (ModelConfig(block_size=4), 9)):
@@ -103,7 +146,7 @@ def check_doc_loss(doc_loss, seed=0):
         bos = cfg.vocab_size - 1
         tokens = [bos] + [rng.randrange(bos) for _ in range(length - 2)] \
             + [bos]
-        # NOTE: the reference first, and a copy of the tokens to the
+        # The reference first, and a copy of the tokens to the
         # solution: a right answer may reuse (and change) its inputs.
         expected = gpt_scalar.doc_loss(params, tokens, cfg).data
         n = min(cfg.block_size, length - 1)

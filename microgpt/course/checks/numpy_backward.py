@@ -1,9 +1,9 @@
-"""Checks for the NumPy chapter's exercises: backward passes by hand."""
+"""Checks for the NumPy chapter: backward passes by hand, and a question."""
 
 import numpy as np
 
-from ... import layers_numpy as L
-from . import CheckFailed, check_close, passed
+from ... import layers_numpy as layers
+from . import CheckFailed, check_close, passed, questions
 from .exercise import exercise
 
 # (B, T, C): one document, two documents, and the model's own width.
@@ -29,6 +29,21 @@ def _where(index, axes):
     return ", ".join(f"{name} {i}" for name, i in zip(axes, index))
 
 
+@exercise(1, points=1)
+def check_rmsnorm_dot(rmsnorm_dot):
+    """rmsnorm_dot() -> the largest |sum_c x_c dx_c| over the positions."""
+    gen = np.random.default_rng(1)
+    x, dout = gen.standard_normal((2, 2, 5, 16))
+    _, cache = layers.rmsnorm_forward(x)
+    dx = layers.rmsnorm_backward(dout, cache)
+    truth = float(np.abs((x * dx).sum(-1)).max())
+    questions.number(
+        "the largest |sum over c of x_c dx_c|", rmsnorm_dot, truth, 0.01,
+        [(float(np.abs((x * dout).sum(-1)).max()),
+          "that is the sum of x_c dout_c, with dout in place of dx; "
+          "RMSNorm's backward takes something out of dout")])
+
+
 def _mistaken_rmsnorm(dout, x):
     """dx without eps, or with the scale taken as a constant."""
     C = x.shape[-1]
@@ -41,7 +56,7 @@ def _mistaken_rmsnorm(dout, x):
             "square)": dout * (ms + 1e-5) ** -0.5}
 
 
-@exercise(1, points=2, forbids=(L.rmsnorm_backward,))
+@exercise(3, points=2, forbids=(layers.rmsnorm_backward,))
 def check_rmsnorm_backward(rmsnorm_backward, seed=0):
     """rmsnorm_backward(dout, x) -> dx, for x and dout of shape (B, T, C)."""
     gen = np.random.default_rng(seed)
@@ -49,8 +64,8 @@ def check_rmsnorm_backward(rmsnorm_backward, seed=0):
         for scale in (1.0, 1e-3):  # 1e-3: eps is no longer negligible
             x = gen.standard_normal(shape) * scale
             dout = gen.standard_normal(shape)
-            _, cache = L.rmsnorm_forward(x)
-            expected = L.rmsnorm_backward(dout, cache)
+            _, cache = layers.rmsnorm_forward(x)
+            expected = layers.rmsnorm_backward(dout, cache)
             what = f"dx for x of shape {shape} and scale {scale:g}"
             got = _array(what, rmsnorm_backward(dout.copy(), x.copy()),
                          shape)
@@ -59,18 +74,18 @@ def check_rmsnorm_backward(rmsnorm_backward, seed=0):
     passed("rmsnorm_backward")
 
 
-@exercise(2, points=1, forbids=(L.relu_backward,))
+@exercise(2, points=1, forbids=(layers.relu_backward,))
 def check_relu_backward(relu_backward, seed=0):
     """relu_backward(dout, x) -> dx; an input of exactly 0 passes none."""
     gen = np.random.default_rng(seed)
     for shape in _SHAPES:
         x = gen.standard_normal(shape)
-        # NOTE: exact zeros too: relu's slope there is taken as 0, by the
+        # Exact zeros too: relu's slope there is taken as 0, by the
         # package and by Value.relu alike.
         x.flat[::5] = 0.0
         dout = gen.standard_normal(shape)
-        _, cache = L.relu_forward(x)
-        expected = L.relu_backward(dout, cache)
+        _, cache = layers.relu_forward(x)
+        expected = layers.relu_backward(dout, cache)
         what = f"dx for x of shape {shape}"
         got = _array(what, relu_backward(dout.copy(), x.copy()), shape)
         wrong = np.argwhere(got != expected)
@@ -90,18 +105,19 @@ def check_relu_backward(relu_backward, seed=0):
     passed("relu_backward")
 
 
-@exercise(3, points=2, forbids=(L.embedding_backward, L.lookup_backward))
+@exercise(4, points=2,
+          forbids=(layers.embedding_backward, layers.lookup_backward))
 def check_embedding_backward(embedding_backward, seed=0):
     """embedding_backward(dout, idx, vocab_size, block_size) -> dwte, dwpe."""
     gen = np.random.default_rng(seed)
     for (B, T, C), V, block in (((1, 4, 3), 5, 6), ((2, 5, 16), 27, 16),
                                 ((4, 16, 16), 27, 16)):
-        # NOTE: few distinct ids, so tokens repeat within and across rows.
+        # Few distinct ids, so tokens repeat within and across rows.
         idx = gen.integers(0, max(2, B * T // 3), size=(B, T))
         dout = gen.standard_normal((B, T, C))
         wte, wpe = np.zeros((V, C)), np.zeros((block, C))
-        _, cache = L.embedding_forward(idx, wte, wpe)
-        want_wte, want_wpe = L.embedding_backward(dout, cache)
+        _, cache = layers.embedding_forward(idx, wte, wpe)
+        want_wte, want_wpe = layers.embedding_backward(dout, cache)
         what = f"idx of shape {(B, T)}"
         out = embedding_backward(dout.copy(), idx.copy(), V, block)
         if not isinstance(out, tuple) or len(out) != 2:
@@ -132,12 +148,12 @@ def _reference_softmax_backward(datt, att):
     """The softmax step of the package's attention_backward, isolated."""
     B, nh, T, _ = att.shape
     eye = np.broadcast_to(np.eye(T), att.shape)
-    # NOTE: with v = I, attention_backward's datt = dy @ v.T is dout itself;
+    # With v = I, attention_backward's datt = dy @ v.T is dout itself;
     # with k = I, its dq = dscores @ k is dscores, scaled by 1/sqrt(T) as
     # head_dim is T. q only sets the head count, so it can be anything.
     cache = (np.zeros_like(att), eye, eye, att)
-    dq, _, _ = L.attention_backward(L.merge_heads(datt), cache)
-    return L.split_heads(dq, nh) * T**0.5
+    dq, _, _ = layers.attention_backward(layers.merge_heads(datt), cache)
+    return layers.split_heads(dq, nh) * T**0.5
 
 
 def _mistaken_softmax_backward(datt, att):
@@ -148,14 +164,16 @@ def _mistaken_softmax_backward(datt, att):
             att * (datt - (datt * att).sum(-2, keepdims=True))}
 
 
-@exercise(4, points=3, forbids=(L.attention_backward,))
+@exercise(5, points=3, forbids=(layers.attention_backward,))
 def check_softmax_backward(softmax_backward, seed=0):
     """softmax_backward(datt, att) -> dscores, row by row on the last axis."""
     gen = np.random.default_rng(seed)
     for shape in ((1, 1, 4, 4), (2, 4, 5, 5), (1, 4, 16, 16)):
         T = shape[-1]
-        scores = gen.standard_normal(shape) * 2 + L.causal_mask(T)
-        att = L.softmax(scores)  # causal: zeros above the diagonal
+        scores = np.where(layers.causal_mask(T),
+                          gen.standard_normal(shape) * 2,
+                          -np.inf)
+        att = layers.softmax(scores)  # causal: zeros above the diagonal
         datt = gen.standard_normal(shape)
         expected = _reference_softmax_backward(datt, att)
         what = f"dscores for attention weights of shape {shape}"

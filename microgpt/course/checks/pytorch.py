@@ -1,11 +1,11 @@
-"""Checks for the PyTorch chapter's exercises: mask, loss, attention."""
+"""Checks for the PyTorch chapter: mask, loss, attention, two questions."""
 
 import torch
 import torch.nn.functional as F
 
 from ... import gpt_torch
 from ...config import ModelConfig
-from . import CheckFailed, check_close, passed
+from . import CheckFailed, check_close, passed, questions
 from .exercise import exercise
 
 # (queries, keys): a full square, one query over a cache, a chunk of queries
@@ -34,6 +34,18 @@ def _check_shape(what, got, shape):
 
 
 @exercise(1, points=1)
+def check_float32_loss(float32_loss):
+    """float32_loss() -> 'a', 'b' or 'c'."""
+    questions.choice(
+        "float32 against float64", float32_loss,
+        "microgpt ch12 float32 loss",
+        "7bc09e00700a2b3787523cdf59cd5549"
+        "9f60105b6a5bdea4e827733142e6d711",
+        hints={"": "float32 keeps a 24-bit mantissa; how many decimal "
+               "digits is that? See \"Float32\""})
+
+
+@exercise(2, points=1)
 def check_causal_mask(causal_mask):
     """causal_mask(tq, tk) -> (tq, tk) bool tensor, True = hidden."""
     for tq, tk in _SHAPES:
@@ -66,12 +78,45 @@ def check_causal_mask(causal_mask):
     passed("causal_mask")
 
 
-@exercise(2, points=2, forbids=(F.cross_entropy, F.nll_loss,
-                                F.log_softmax))
+def _unmasked_changes(seed, T, n_embd):
+    """Output rows of unmasked attention that change with the last token."""
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.randn(T, n_embd, dtype=torch.float64, generator=gen)
+    wq, wk, wv = torch.randn(3, n_embd, n_embd, dtype=torch.float64,
+                             generator=gen)
+    y = x.clone()
+    y[-1] = torch.randn(n_embd, dtype=torch.float64, generator=gen)
+
+    def attend(x):  # one head, every query sees every key
+        att = torch.softmax((x @ wq) @ (x @ wk).T / n_embd**0.5, dim=-1)
+        return att @ (x @ wv)
+    return int((attend(x) - attend(y)).abs().amax(dim=-1).gt(0).sum())
+
+
+@exercise(3, points=1)
+def check_unmasked(unmasked_changes):
+    """unmasked_changes() -> rows that change, of 5, with no mask."""
+    questions.number(
+        "outputs that change without the mask", unmasked_changes,
+        _unmasked_changes(0, 5, 16), 0.5,
+        [(1, "that is with the causal mask, where only the last position "
+          "sees the last token; without it, which queries see the last "
+          "key?")])
+
+
+# Built-ins that compute the whole loss, or its stable log-sum-exp: the
+# exercise is to write them.
+_LOSS_BUILTINS = tuple((owner, name)
+                       for owner in (torch, torch.Tensor, torch.special)
+                       for name in ("logsumexp", "log_softmax"))
+
+
+@exercise(4, points=2, forbids=(F.cross_entropy, F.nll_loss,
+                                F.log_softmax) + _LOSS_BUILTINS)
 def check_cross_entropy(cross_entropy, seed=0):
     """cross_entropy(logits, targets) -> mean loss with torch autograd."""
     gen = torch.Generator().manual_seed(seed)
-    # NOTE: the last case has logits in the hundreds: exp() of them
+    # The last case has logits in the hundreds: exp() of them
     # overflows float64, so only a stable formula passes it.
     for T, V, scale in ((1, 27, 1.0), (7, 27, 1.0), (16, 27, 3.0),
                         (5, 11, 800.0)):
@@ -129,7 +174,9 @@ def _mistaken_attention(q, k, v, cfg):
     return mistakes
 
 
-@exercise(3, points=3, forbids=(gpt_torch.attention,))
+@exercise(5, points=3, forbids=(
+    gpt_torch.attention, F.multi_head_attention_forward,
+    (F, "scaled_dot_product_attention")))
 def check_attention(attention, seed=0):
     """attention(q, k, v, cfg) -> causal multi-head output."""
     gen = torch.Generator().manual_seed(seed)

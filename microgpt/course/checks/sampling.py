@@ -1,12 +1,12 @@
-"""Checks for the exercises of the sampling chapter: temperature, decoding."""
+"""Checks for the sampling chapter: temperature, greedy, completing a name."""
 
 import random
 
-from ... import gpt_scalar
+from ... import gpt_numpy, gpt_scalar
 from ...config import ModelConfig
 from ...engine import Value
 from ...train import sample
-from . import CheckFailed, check_close, passed, raised
+from . import CheckFailed, check_close, passed, questions, raised
 from .exercise import exercise
 
 # A small model keeps the checks fast; the sampling code is the same.
@@ -19,6 +19,28 @@ def _model(seed, bos_boost=0.0):
     for w in params["lm_head"][_CFG.vocab_size - 1]:
         w.data *= 1 + bos_boost
     return params
+
+
+@exercise(1, points=1)
+def check_cold_names(cold_names, params=None, cfg=None):
+    """cold_names() -> distinct names among 20 drawn at temperature 0.01.
+
+    params, cfg: the chapter's trained NumPy model, which the answer is
+    about.
+    """
+    def truth():
+        if params is None or cfg is None:
+            raise CheckFailed("check_cold_names needs the trained model: "
+                              "check_cold_names(cold_names, params, mcfg)")
+        rng = random.Random(0)
+        return len({tuple(gpt_numpy.generate(params, cfg, rng, 0.01))
+                    for _ in range(20)})
+
+    questions.number(
+        "distinct names among 20 at temperature 0.01", cold_names, truth,
+        0.5,
+        [(20, "every name different is what a high temperature gives; "
+          "see \"Temperature\": what does p_i(T) become as T goes to 0?")])
 
 
 def _reference_probs(logits, temperature):
@@ -34,13 +56,13 @@ def _mistaken_probs(logits, temperature):
             "leaving out the temperature": _reference_probs(logits, 1.0)}
 
 
-@exercise(1, points=1)
+@exercise(2, points=1)
 def check_temperature(apply_temperature):
     """apply_temperature(logits, temperature) -> list of probabilities."""
     rng = random.Random(0)
     cases = [([rng.gauss(0, scale) for _ in range(27)], t)
              for scale in (1.0, 3.0) for t in (0.1, 0.5, 1.0, 2.0)]
-    # NOTE: a confident model has large logits; at a low temperature e^(z/T)
+    # A confident model has large logits; at a low temperature e^(z/T)
     # overflows unless the largest logit is subtracted first.
     cases.append(([rng.gauss(0, 1) for _ in range(26)] + [90.0], 0.1))
     for logits, t in cases:
@@ -64,7 +86,7 @@ def _ids(what, fn, *args):
     try:
         got = fn(*args)
     except IndexError as e:
-        # NOTE: a loop that waits for BOS alone runs past the context when
+        # A loop that waits for BOS alone runs past the context when
         # BOS never comes, and the model has no position embedding there.
         raise CheckFailed(
             f"{what} {raised(e)}; if the model raised it, generation must "
@@ -94,31 +116,76 @@ def _check_ids(what, got, expected, mistakes=()):
     raise CheckFailed(f"{what}: got {got!r}, expected {expected!r}{hint}")
 
 
-@exercise(2, points=2, forbids=(gpt_scalar.generate, sample))
-def check_generate(my_generate):
-    """my_generate(params, cfg, rng, temperature) -> list of token ids."""
+def _reference_complete(params, cfg, rng, temperature, prefix,
+                        bos_first=True, draw_prefix=False):
+    """The prefix and what the model draws after it, without the BOS.
+
+    bos_first=False and draw_prefix=True give two likely mistakes: no BOS
+    at position 0, and a draw at every position, the prefix's too.
+    """
+    bos = cfg.vocab_size - 1
+    cache = gpt_scalar.new_kv_cache(cfg)
+    feed = ([bos] if bos_first else []) + list(prefix)
+    if not feed:
+        return None
+    out, token = list(prefix), feed[0]
+    for pos in range(cfg.block_size):
+        logits = gpt_scalar.gpt(token, pos, cache, params, cfg)
+        forced = pos + 1 < len(feed)
+        if forced and not draw_prefix:
+            token = feed[pos + 1]
+            continue
+        probs = gpt_scalar.softmax([z / temperature for z in logits])
+        drawn = rng.choices(range(cfg.vocab_size),
+                            weights=[p.data for p in probs])[0]
+        token = feed[pos + 1] if forced else drawn
+        if forced:
+            continue
+        if token == bos:
+            break
+        out.append(token)
+    return out
+
+
+# (prefix ids, temperature): one letter, none, two, and one that leaves
+# a single position of the context of 8 to draw.
+_PREFIXES = (([0], 0.5), ([], 1.0), ([10, 0], 1.0), ([0, 13, 13, 0, 1, 4,
+                                                      11], 2.0))
+
+
+@exercise(4, points=2, forbids=(gpt_scalar.generate, sample))
+def check_complete(complete):
+    """complete(params, cfg, rng, temperature, prefix) -> the name's ids."""
     params = _model(1, bos_boost=1.0)
-    n = 0
-    for temperature in (0.5, 1.0, 2.0):
+    for n, (prefix, temperature) in enumerate(_PREFIXES):
         mine, ref = random.Random(n), random.Random(n)
         for i in range(3):
             state = ref.getstate()
-            expected = gpt_scalar.generate(params, _CFG, ref, temperature)
-            what = f"sample {i + 1} at temperature {temperature}"
-            got = _ids(f"my_generate ({what})", my_generate, params, _CFG,
-                       mine, temperature)
+            expected = _reference_complete(params, _CFG, ref, temperature,
+                                           prefix)
+            what = f"completion {i + 1} of prefix {prefix}"
+            got = _ids(f"complete ({what})", complete, params, _CFG, mine,
+                       temperature, list(prefix))
             if got != expected:
-                at_one = random.Random()
-                at_one.setstate(state)
-                _check_ids(what, got, expected, [(
-                    "leaving out the temperature",
-                    gpt_scalar.generate(params, _CFG, at_one, 1.0))])
+                mistakes = [("returning only the drawn letters, without "
+                             "the prefix", expected[len(prefix):])]
+                for mistake, kw in (
+                        ("leaving out the BOS at position 0",
+                         {"bos_first": False}),
+                        ("drawing a token at the prefix's positions too "
+                         "(feed them, draw nothing)",
+                         {"draw_prefix": True})):
+                    again = random.Random()
+                    again.setstate(state)
+                    mistakes.append((mistake, _reference_complete(
+                        params, _CFG, again, temperature, prefix, **kw)))
+                _check_ids(what, got, expected, mistakes)
             if mine.getstate() != ref.getstate():
                 raise CheckFailed(
                     f"{what}: the ids agree but the random stream does "
-                    "not; draw exactly one rng.choices per generated token")
-        n += 1
-    passed("my_generate (9 samples at temperatures 0.5, 1, 2)")
+                    "not; draw exactly one rng.choices per token after "
+                    "the prefix, and none for the prefix itself")
+    passed("complete (4 prefixes, 3 names each)")
 
 
 def _reference_greedy(params, cfg):

@@ -1,4 +1,4 @@
-"""Checks for the exercises of the training chapter: Adam and the loop."""
+"""Checks for the training chapter: schedule, AdamW, lazy Adam, the loop."""
 
 import random
 
@@ -9,7 +9,7 @@ from ...config import ModelConfig, TrainConfig
 from ...data import Tokenizer
 from ...engine import Value
 from ...train import lr_at, run, train
-from . import CheckFailed, check_close, passed
+from . import CheckFailed, check_close, passed, questions
 from .exercise import exercise
 
 # A few names are enough for a loop check, and need no dataset download.
@@ -17,93 +17,142 @@ _DOCS = ["emma", "olivia", "ava", "isabella", "sophia", "mia", "amelia",
          "harper", "evelyn", "abigail", "emily", "ella"]
 
 
-def _reference_adam(num, steps, seed):
-    """Seeded params, grads and learning rates, and Adam's states."""
-    rng = random.Random(seed)
+@exercise(1, points=1)
+def check_lr_distance(lr_distance):
+    """lr_distance() -> the sum of the learning rates of the whole run."""
     tcfg = TrainConfig()
-    start = [rng.gauss(0, 0.08) for _ in range(num)]
-    grads = [[rng.gauss(0, 1) * 10 ** rng.uniform(-3, 0) for _ in range(num)]
-             for _ in range(steps)]
+    truth = sum(lr_at(s, tcfg) for s in range(tcfg.num_steps))
+    questions.number(
+        "the sum of the learning rates over the run", lr_distance, truth,
+        0.05,
+        [(tcfg.learning_rate * tcfg.num_steps,
+          "that is a constant learning rate; the schedule decays it "
+          "linearly, see \"The learning-rate schedule\""),
+         (tcfg.learning_rate, "that is one step; add up all "
+          f"{tcfg.num_steps} of them")])
+
+
+@exercise(2, points=1)
+def check_scaled_loss(scaled_loss):
+    """scaled_loss() -> 'a', 'b' or 'c'."""
+    questions.choice(
+        "Adam's first step with the loss multiplied by 100", scaled_loss,
+        "microgpt ch09 scaled loss",
+        "d2466843abb31d2916bc764abd24d7da"
+        "c2a902d5f3252aebab525dd79f2f2249",
+        hints={"": "Adam divides m_hat by the square root of v_hat; "
+               "what does multiplying every gradient by 100 do to each? "
+               "See \"Bias correction\", where the first step is worked "
+               "out"})
+
+
+def _stream(shape, steps, seed, zero_rows=()):
+    """Seeded start values and gradients; zero_rows[t] has no gradient."""
+    rng = np.random.default_rng(seed)
+    start = rng.normal(0, 0.08, shape)
+    grads = rng.normal(0, 1, (steps,) + shape) \
+        * 10.0 ** rng.uniform(-3, 0, (steps,) + shape)
+    for t, rows in enumerate(zero_rows):
+        grads[t, list(rows)] = 0.0
     lrs = [0.01 * (1 - s / steps) for s in range(steps)]
-    values = [Value(x) for x in start]
-    opt = gpt_scalar.Adam({"w": [values]}, tcfg)
-    states = []
-    for g, lr in zip(grads, lrs):
-        for p, gi in zip(values, g):
-            p.grad = gi
-        opt.step(lr)
-        states.append(([p.data for p in values], list(opt.m), list(opt.v)))
-    return tcfg, start, grads, lrs, states
+    return start, grads, lrs
 
 
-def _mistaken_adam(p, g, m, v, t, lr, tcfg):
-    """(p, m, v) after a step without bias correction, or betas swapped.
-
-    p, m, v are the state before the step, flattened to arrays.
-    """
-    b1, b2, eps = tcfg.beta1, tcfg.beta2, tcfg.eps_adam
+def _reference_adam_step(p, g, m, v, t, lr, tcfg, decay=0.0, rows=None):
+    """One Adam step on arrays; decay is AdamW's, rows the ones to move."""
+    b1, b2 = tcfg.beta1, tcfg.beta2
     m1 = b1 * m + (1 - b1) * g
     v1 = b2 * v + (1 - b2) * g**2
-    m2 = b2 * m + (1 - b2) * g
-    v2 = b1 * v + (1 - b1) * g**2
-    m2_hat, v2_hat = m2 / (1 - b2**t), v2 / (1 - b1**t)
-    return {"skipping the bias correction (m and v in place of m_hat and "
-            "v_hat)": (p - lr * m1 / (v1**0.5 + eps), m1, v1),
-            "the two betas swapped":
-            (p - lr * m2_hat / (v2_hat**0.5 + eps), m2, v2)}
+    m_hat, v_hat = m1 / (1 - b1**t), v1 / (1 - b2**t)
+    p1 = p - lr * (m_hat / (v_hat**0.5 + tcfg.eps_adam) + decay * p)
+    if rows is None:
+        return p1, m1, v1
+    keep = ~rows[:, None]
+    return (np.where(keep, p, p1), np.where(keep, m, m1),
+            np.where(keep, v, v1))
 
 
-def _check_step(t, got, expected, wrong, axes):
+def _check_step(t, got, expected, wrong, axes, order=(1, 2, 0)):
     """Compare m, v and p after step t, each with its likely mistakes."""
-    for k, name in ((1, "first moment m"), (2, "second moment v"),
-                    (0, "p")):
+    names = ("p", "first moment m", "second moment v")
+    for k, name in ((k, names[k]) for k in order):
         check_close(f"{name} after step {t}", got[k], expected[k], 1e-12,
                     axes=axes,
                     mistakes={m: out[k] for m, out in wrong.items()})
 
 
-@exercise(1, points=2, forbids=(gpt_scalar.Adam.step,))
-def check_adam_update(adam_update):
-    """adam_update(p, g, m, v, t, lr, tcfg) -> (p, m, v) on floats."""
-    tcfg, start, grads, lrs, states = _reference_adam(40, 5, seed=0)
-    p, m, v = list(start), [0.0] * len(start), [0.0] * len(start)
-    for t, (g, lr, expected) in enumerate(zip(grads, lrs, states),
-                                          start=1):
-        wrong = _mistaken_adam(*map(np.array, (p, g, m, v)), t, lr, tcfg)
-        for i in range(len(p)):
-            out = adam_update(p[i], g[i], m[i], v[i], t, lr, tcfg)
-            if not isinstance(out, tuple) or len(out) != 3:
-                raise CheckFailed("adam_update must return a tuple "
-                                  f"(p, m, v), got {out!r}")
-            p[i], m[i], v[i] = out
+def _as_state(what, out, shape):
+    """out as a tuple of three float arrays of the given shape."""
+    if not isinstance(out, tuple) or len(out) != 3:
+        raise CheckFailed(f"{what} must return a tuple (p, m, v), got "
+                          f"{type(out).__name__}")
+    arrays = tuple(np.asarray(a, dtype=float) for a in out)
+    for name, a in zip("pmv", arrays):
+        if a.shape != shape:
+            raise CheckFailed(f"{what}: {name} has shape {a.shape}, "
+                              f"expected {shape}")
+    return arrays
+
+
+_DECAY = 0.1
+
+
+@exercise(3, points=2, forbids=(gpt_scalar.Adam.step,))
+def check_adamw_update(adamw_update):
+    """adamw_update(p, g, m, v, t, lr, tcfg, weight_decay) on floats."""
+    tcfg, n = TrainConfig(), 40
+    start, grads, lrs = _stream((n,), 5, seed=0)
+    p, m, v = start.copy(), np.zeros(n), np.zeros(n)
+    for t, (g, lr) in enumerate(zip(grads, lrs), start=1):
+        expected = _reference_adam_step(p, g, m, v, t, lr, tcfg, _DECAY)
+        l2 = _reference_adam_step(p, g + _DECAY * p, m, v, t, lr, tcfg)
+        wrong = {
+            "leaving out the weight decay (plain Adam)":
+            _reference_adam_step(p, g, m, v, t, lr, tcfg),
+            "adding the decay to the gradient (L2 regularization, which "
+            "goes through m and v; AdamW decouples it)": l2,
+            "a decay not multiplied by the learning rate":
+            _reference_adam_step(p, g, m, v, t, lr, tcfg, _DECAY / lr)}
+        out = [adamw_update(float(p[i]), float(g[i]), float(m[i]),
+                            float(v[i]), t, lr, tcfg, _DECAY)
+               for i in range(n)]
+        if any(not isinstance(o, tuple) or len(o) != 3 for o in out):
+            raise CheckFailed("adamw_update must return a tuple (p, m, v)")
+        p, m, v = (np.array(a, dtype=float) for a in zip(*out))
         _check_step(t, (p, m, v), expected, wrong, ("parameter",))
-    passed("adam_update (5 steps on 40 parameters)")
+    passed("adamw_update (5 steps on 40 parameters, weight decay 0.1)")
 
 
-@exercise(2, points=2, forbids=(gpt_numpy.Adam.step,))
-def check_adam_arrays(adam_update_arrays):
-    """adam_update_arrays(p, g, m, v, t, lr, tcfg) -> (p, m, v) on arrays."""
-    rows, cols = 6, 8
-    tcfg, start, grads, lrs, states = _reference_adam(rows * cols, 5, seed=1)
-    p = np.array(start).reshape(rows, cols)
-    m, v = np.zeros_like(p), np.zeros_like(p)
-    for t, (g, lr, expected) in enumerate(zip(grads, lrs, states),
-                                          start=1):
-        g = np.array(g).reshape(rows, cols)
-        wrong = _mistaken_adam(p, g, m, v, t, lr, tcfg)
-        out = adam_update_arrays(p.copy(), g.copy(), m.copy(), v.copy(), t,
-                                 lr, tcfg)
-        if not isinstance(out, tuple) or len(out) != 3:
-            raise CheckFailed("adam_update_arrays must return a tuple "
-                              f"(p, m, v), got {type(out).__name__}")
-        p, m, v = (np.asarray(a, dtype=float) for a in out)
-        for name, a in (("p", p), ("m", m), ("v", v)):
-            if a.shape != (rows, cols):
-                raise CheckFailed(f"{name} after step {t} has shape "
-                                  f"{a.shape}, expected {(rows, cols)}")
-        expected = [np.reshape(a, (rows, cols)) for a in expected]
-        _check_step(t, (p, m, v), expected, wrong, ("row", "column"))
-    passed("adam_update_arrays (5 steps on a 6x8 matrix)")
+# Rows with no gradient at each step; row 1 at step 2 has one zero entry.
+_QUIET = ((0, 3, 4), (0, 4), (2, 3, 4, 5), (4,), (0, 1, 4))
+
+
+@exercise(4, points=2, forbids=(gpt_numpy.Adam.step,))
+def check_lazy_adam(lazy_adam_rows):
+    """lazy_adam_rows(p, g, m, v, t, lr, tcfg) -> (p, m, v) on arrays."""
+    tcfg, shape = TrainConfig(), (6, 8)
+    start, grads, lrs = _stream(shape, 5, seed=1, zero_rows=_QUIET)
+    grads[1, 1, 3] = 0.0
+    p, m, v = start.copy(), np.zeros(shape), np.zeros(shape)
+    for t, (g, lr) in enumerate(zip(grads, lrs), start=1):
+        rows = g.any(axis=1)
+        expected = _reference_adam_step(p, g, m, v, t, lr, tcfg, rows=rows)
+        moved = _reference_adam_step(p, g, m, v, t, lr, tcfg)
+        # p is compared first, and the mistake that keeps p comes
+        # first: its m and v are plain Adam's.
+        wrong = {
+            "keeping p but updating m and v of the quiet rows":
+            (expected[0], moved[1], moved[2]),
+            "plain Adam (rows without a gradient still move, by their "
+            "momentum)": moved,
+            "skipping entries whose gradient is zero, not whole rows":
+            tuple(np.where(g != 0, a, b) for a, b in zip(moved, (p, m, v)))}
+        out = lazy_adam_rows(p.copy(), g.copy(), m.copy(), v.copy(), t, lr,
+                             tcfg)
+        p, m, v = _as_state(f"lazy_adam_rows at step {t}", out, shape)
+        _check_step(t, (p, m, v), expected, wrong, ("row", "column"),
+                    order=(0, 1, 2))
+    passed("lazy_adam_rows (5 steps on a 6x8 matrix, quiet rows kept)")
 
 
 def _mistaken_losses(mcfg, tcfg, tok, steps):
@@ -134,7 +183,7 @@ def _first_difference(got, expected, tol):
     return len(expected)
 
 
-@exercise(3, points=3, forbids=(train, run, lr_at))
+@exercise(5, points=3, forbids=(train, run, lr_at))
 def check_train_loop(my_train):
     """my_train(impl, params, docs, tokenizer, mcfg, tcfg) -> losses."""
     tok = Tokenizer.from_docs(_DOCS)
@@ -153,7 +202,7 @@ def check_train_loop(my_train):
         check_close("loss", losses, expected, 1e-12, axes=("step",),
                     first=1)
     except CheckFailed:
-        # NOTE: only now, and only a few steps past the first that differs
+        # Only here, and only a few steps past the first that differs
         # (the message names it): each mistaken run costs a training run.
         k = _first_difference(losses, expected, 1e-12) + 3
         check_close("loss", losses[:k], expected[:k], 1e-12,
