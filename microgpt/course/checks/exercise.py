@@ -101,14 +101,27 @@ def _raiser(fn):
     return scope[fn.__name__].__code__
 
 
+def _attribute_raiser(owner, name):
+    """A function that raises UsedThePackage naming owner.name."""
+    where = getattr(owner, "__name__", type(owner).__name__)
+
+    def off(*args, **kwargs):
+        raise UsedThePackage(f"{where}.{name}")
+    return off
+
+
 class _TurnedOff:
     """While active, each function given raises UsedThePackage.
 
-    It swaps the functions' code, so that every reference to them, however
-    imported, is caught.
+    It swaps the Python functions' code, so that every reference to them,
+    however imported, is caught. A built-in (a C function such as
+    torch.logsumexp, or a tensor method) has no code to swap: it is given
+    as (owner, "name"), and the attribute is replaced while active.
     """
 
     def __init__(self, functions):
+        self.attributes = [f for f in functions if isinstance(f, tuple)]
+        functions = [f for f in functions if not isinstance(f, tuple)]
         for fn in functions:
             if fn.__code__.co_freevars:
                 raise TypeError(f"cannot turn off {fn.__qualname__}: "
@@ -119,10 +132,22 @@ class _TurnedOff:
     def __enter__(self):
         for fn, _, off in self.functions:
             fn.__code__ = off
+        self.saved = [(owner, name, owner.__dict__.get(name, _MISSING))
+                      for owner, name in self.attributes]
+        for owner, name in self.attributes:
+            setattr(owner, name, _attribute_raiser(owner, name))
 
     def __exit__(self, *exc):
         for fn, code, _ in self.functions:
             fn.__code__ = code
+        for owner, name, value in reversed(self.saved):
+            if value is _MISSING:   # inherited: the class's own goes again
+                delattr(owner, name)
+            else:
+                setattr(owner, name, value)
+
+
+_MISSING = object()
 
 
 def _guarded(answer, turned_off):
@@ -136,7 +161,7 @@ def _guarded(answer, turned_off):
         try:
             with turned_off:
                 out = answer(*args, **kwargs)
-                # NOTE: a generator (or map, zip, ...) runs only when it is
+                # A generator (or map, zip, ...) runs only when it is
                 # read: read it here, while the package's own versions are
                 # still turned off.
                 if isinstance(out, collections.abc.Iterator):
