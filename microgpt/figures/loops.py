@@ -120,8 +120,8 @@ def sampling_loop(tcfg=None):
     y, low = 1.55, 0.6
     boxes = [("BOS", 0.35, 0.5, "data"),
              ("model\n(KV cache)", 1.4, 1.0, "param"),
-             (f"logits \u00f7 T\nT = {tcfg.temperature:g}", 2.68, 1.05,
-              "op"),
+             (f"logits \u00f7\ntemperature {tcfg.temperature:g}", 2.7,
+              1.2, "op"),
              ("softmax\nprobabilities", 3.97, 1.05, "op"),
              ("draw one\ntoken", 5.15, 0.9, "op")]
     for k, (text, x, w, kind) in enumerate(boxes):
