@@ -25,6 +25,11 @@ def good_head(q, keys, values):
     return head_with(q, keys, values, math.sqrt(len(q)))
 
 
+def windowed(head):
+    """A window head that runs head on the last `window` keys."""
+    return lambda q, k, v, window: head(q, k[-window:], v[-window:])
+
+
 def weights_with(q, keys, cfg, divisor):
     hd = cfg.head_dim
     out = []
@@ -61,7 +66,7 @@ def good_causal(Q, K, V, n_head, mask=True, power=0.5, axis=-1):
 
 
 def test_checks_pass_the_reference(capsys):
-    checks.check_head(good_head)
+    checks.check_window_head(windowed(good_head))
     checks.check_attention_weights(good_weights)
     checks.check_causal_attention(good_causal)
     assert capsys.readouterr().out.count("✓") == 3
@@ -83,17 +88,20 @@ def test_reference_weights_reproduce_the_package_attention():
 
 
 def test_head_without_scaling_fails_with_a_location():
-    with pytest.raises(CheckFailed, match=r"^chapter 6, exercise 1: head "
-                       r"output \(d=4\) with 2 cached keys at dimension \d: "
+    with pytest.raises(CheckFailed, match=r"^chapter 6, exercise 2: head "
+                       r"output \(d=4, window 3\) with 2 cached keys at "
+                       r"dimension \d: "
                        r"got .* expected .* \(difference .*\); this is what "
                        r"leaving the scores unscaled gives$"):
-        checks.check_head(lambda q, k, v: head_with(q, k, v, 1))
+        checks.check_window_head(
+            windowed(lambda q, k, v: head_with(q, k, v, 1)))
 
 
 def test_head_dividing_by_d_names_the_missing_square_root():
     with pytest.raises(CheckFailed, match=r"this is what a missing square "
                                           r"root in the scale"):
-        checks.check_head(lambda q, k, v: head_with(q, k, v, len(q)))
+        checks.check_window_head(
+            windowed(lambda q, k, v: head_with(q, k, v, len(q))))
 
 
 def test_weights_with_a_missing_head_fail():
@@ -127,7 +135,7 @@ def test_weights_with_a_wrong_scale_name_it(divisor, mistake):
 
 
 def test_causal_attention_without_mask_fails_at_position_0():
-    with pytest.raises(CheckFailed, match=r"^chapter 6, exercise 3: output "
+    with pytest.raises(CheckFailed, match=r"^chapter 6, exercise 4: output "
                        r"\(T=7, n_head=4\) at position 0, dimension \d+: got "
                        r".*; this is what the mask not applied gives$"):
         checks.check_causal_attention(
@@ -171,9 +179,9 @@ def test_head_with_the_scale_of_d_4_fails_on_a_wider_head():
     def halved(q, keys, values):   # 1 / sqrt(4), whatever len(q) is
         return head_with(q, keys, values, 2)
 
-    with pytest.raises(CheckFailed, match=r"head output \(d=9\) with 3 "
-                                          r"cached keys at dimension \d: got"):
-        checks.check_head(halved)
+    with pytest.raises(CheckFailed, match=r"head output \(d=9, window 2\) "
+                       r"with 3 cached keys at dimension \d: got"):
+        checks.check_window_head(windowed(halved))
 
 
 def test_head_that_overwrites_its_query_passes(capsys):
@@ -183,7 +191,7 @@ def test_head_that_overwrites_its_query_passes(capsys):
         keys.clear()
         return q
 
-    checks.check_head(in_place)
+    checks.check_window_head(windowed(in_place))
     assert "✓ one attention head" in capsys.readouterr().out
 
 
@@ -220,3 +228,44 @@ def test_weights_that_consume_their_keys_pass(capsys):
 
     checks.check_attention_weights(consuming)
     assert "✓ attention weights per head" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("start, mistake", [
+    (lambda t, w: 0, "taking the whole cache \\(no window\\)"),
+    (lambda t, w: max(0, t - w - 1), "taking one key too many \\(window \\+ 1\\)"),
+])
+def test_window_head_over_the_wrong_keys_names_it(start, mistake):
+    def wrong(q, keys, values, window):
+        n = start(len(keys), window)
+        return good_head(q, keys[n:], values[n:])
+    with pytest.raises(CheckFailed, match=r"^chapter 6, exercise 2: head "
+                       r"output \(d=4, window 3\) with 5 cached keys .*; "
+                       r"this is what " + mistake + " gives$"):
+        checks.check_window_head(wrong)
+
+
+def test_window_head_over_the_first_keys_names_it():
+    def first(q, keys, values, window):
+        return good_head(q, keys[:window], values[:window])
+    with pytest.raises(CheckFailed, match=r"this is what taking the first "
+                       r"window keys, not the last gives$"):
+        checks.check_window_head(first)
+
+
+def test_mask_changes_pass_the_measured_pair(capsys):
+    checks.check_mask_changes(lambda: (1, 6))
+    checks.check_mask_changes(lambda: [1, 6])
+    assert capsys.readouterr().out.count("✓") == 4
+
+
+@pytest.mark.parametrize("pair, hint", [
+    ((6, 6), "with the mask, position t reads only keys 0 to t"),
+    ((0, 6), "the last position reads its own key"),
+    ((1, 1), "without the mask every position reads every key"),
+    ((1, 5), "without the mask: 5 is too small"),
+    ((1,), "expected a pair"),
+])
+def test_mask_changes_typical_mistakes_get_their_hint(pair, hint):
+    with pytest.raises(CheckFailed, match=r"^chapter 6, exercise 1: .*"
+                       + hint):
+        checks.check_mask_changes(lambda: pair)

@@ -64,7 +64,7 @@ def test_tanh_with_wrong_local_gradient_fails_on_gradient():
     def wrong(v):
         t = math.tanh(v.data)
         return Value(t, (v,), (1 - t,))
-    with pytest.raises(CheckFailed, match=r"^chapter 3, exercise 1: "
+    with pytest.raises(CheckFailed, match=r"^chapter 3, exercise 2: "
                        r"gradient of tanh at -2.5: got .*difference.*; this "
                        r"is what a local gradient of 1 - tanh\(x\), not "
                        r"1 - tanh\(x\)\*\*2 gives$"):
@@ -146,3 +146,19 @@ def test_topo_sort_missing_leaves_fails_on_count():
         return [n for n in topo_sort(root) if n._children]
     with pytest.raises(CheckFailed, match=r"missing"):
         autograd.check_topo_sort(no_leaves)
+
+
+def test_overwritten_grad_passes_the_measured_number(capsys):
+    autograd.check_overwritten_grad(lambda: -6.0)
+    assert "✓ dL/da with = instead of +=" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (-2, "that is the right gradient"),
+    (4, "that is the contribution through L = d \\* a"),
+    (6, "is too large"),
+])
+def test_overwritten_grad_typical_mistakes_get_their_hint(wrong, hint):
+    with pytest.raises(CheckFailed, match=r"^chapter 3, exercise 1: "
+                       r"dL/da with = instead of \+=: .*" + hint):
+        autograd.check_overwritten_grad(lambda: wrong)

@@ -29,28 +29,78 @@ def layernorm(x):
     return layernorm_with(x, sum(x) / len(x))
 
 
-def test_linear_passes_the_reference(capsys):
-    blocks.check_linear(linear)
-    assert "✓ linear" in capsys.readouterr().out
+def linear_in_out(x, w):
+    return [sum(x[i] * w[i][j] for i in range(len(x)))
+            for j in range(len(w[0]))]
 
 
-def test_linear_transposed_fails_with_the_shape():
-    def transposed(x, w):
-        return [sum(w[i][j] * x[i] for i in range(len(w)))
-                for j in range(len(w[0]))]
-    with pytest.raises(CheckFailed, match=r"w of shape \(3, 5\): expected 3 "
-                       r"numbers, one per row of w, got 5, one per column: "
-                       r"is w used transposed\?$"):
-        blocks.check_linear(transposed)
+def test_tiny_input_passes_the_right_letter(capsys):
+    blocks.check_tiny_input(lambda: "b")
+    blocks.check_tiny_input(lambda: " (B) ")
+    assert capsys.readouterr().out.count("✓ rmsnorm of sixteen") == 2
 
 
-def test_linear_off_by_one_row_fails_at_an_output():
+@pytest.mark.parametrize("wrong, hint", [
+    ("a", "that is what it gives without epsilon"),
+    ("c", "rmsnorm still rescales its input"),
+])
+def test_tiny_input_wrong_letters_get_their_hint(wrong, hint):
+    with pytest.raises(CheckFailed, match=rf"^chapter 5, exercise 1: "
+                       rf"rmsnorm of sixteen entries of 1e-4: not "
+                       rf"\({wrong}\); {hint}.*\(see 'RMSNorm'\)$"):
+        blocks.check_tiny_input(lambda: wrong)
+
+
+def test_tiny_input_must_be_a_letter():
+    with pytest.raises(CheckFailed, match=r"answer with one letter"):
+        blocks.check_tiny_input(lambda: 0.03)
+
+
+def test_tiny_input_holds_no_readable_answer():
+    import inspect
+    source = inspect.getsource(blocks.check_tiny_input)
+    assert not any(f'"{x}"' in source or f"'{x}'" in source
+                   for x in ("b", "(b)"))
+
+
+def test_linear_in_out_passes_the_reference(capsys):
+    blocks.check_linear_in_out(linear_in_out)
+    assert "✓ linear_in_out" in capsys.readouterr().out
+
+
+def test_linear_in_out_through_the_transpose_passes(capsys):
+    from microgpt.gpt_scalar import linear
+    blocks.check_linear_in_out(
+        lambda x, w: linear(x, [list(c) for c in zip(*w)]))
+    assert "✓ linear_in_out" in capsys.readouterr().out
+
+
+def test_linear_in_out_in_the_chapters_layout_fails_with_the_shape():
+    with pytest.raises(CheckFailed, match=r"^chapter 5, exercise 2: "
+                       r"linear_in_out with w of shape \(3, 5\): expected "
+                       r"5 numbers, one per column of w, got 3, one per "
+                       r"row: that is the chapter's \(out, in\) layout"):
+        blocks.check_linear_in_out(linear)
+
+
+def test_linear_in_out_in_the_chapters_layout_on_a_square_names_it():
+    def square_only(x, w):
+        if len(w) != len(w[0]):
+            return linear_in_out(x, w)
+        return linear(x, w)
+    with pytest.raises(CheckFailed, match=r"shape \(16, 16\) at output 0"
+                       r": .*; this is what the chapter's \(out, in\) "
+                       r"layout \(w's rows taken as outputs\) gives$"):
+        blocks.check_linear_in_out(square_only)
+
+
+def test_linear_in_out_off_by_one_fails_at_an_output():
     def shifted(x, w):
-        out = linear(x, w)
+        out = linear_in_out(x, w)
         return out[1:] + out[:1]
     with pytest.raises(CheckFailed, match=r"w of shape \(3, 5\) at output "
                                           r"0: got"):
-        blocks.check_linear(shifted)
+        blocks.check_linear_in_out(shifted)
 
 
 def test_log_softmax_passes_the_stable_reference(capsys):
@@ -136,7 +186,7 @@ def test_an_exception_with_a_message_keeps_it():
     def broken(z):
         raise ValueError("write log_softmax")
 
-    with pytest.raises(CheckFailed, match=r"^chapter 5, exercise 2: "
+    with pytest.raises(CheckFailed, match=r"^chapter 5, exercise 3: "
                                           r"log_softmax\(\[.*\]\) raised "
                                           r"ValueError: write log_softmax$"):
         blocks.check_log_softmax(broken)

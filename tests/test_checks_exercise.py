@@ -20,7 +20,7 @@ from microgpt.train import lr_at, train
 MODULES = {name: importlib.import_module(f"microgpt.course.checks.{name}")
            for name in CHAPTERS}
 # Exercises per chapter, in the book.
-COUNTS = {1: 2, 2: 3, 3: 3, 4: 3, 5: 3, 6: 3, 7: 3, 8: 5, 9: 5, 10: 4,
+COUNTS = {1: 3, 2: 4, 3: 4, 4: 4, 5: 4, 6: 4, 7: 4, 8: 5, 9: 5, 10: 4,
           11: 5, 12: 5, 13: 5}
 
 
@@ -49,7 +49,8 @@ def test_every_exercise_is_registered_in_book_order():
     keys = [ex.key for ex in all_exercises()]
     assert keys == [f"{c:02d}.{n}" for c in range(1, 14)
                     for n in range(1, COUNTS[c] + 1)]
-    assert len(keys) == 49 and len(EXERCISES) == 49  # no double imports
+    total = sum(COUNTS.values())
+    assert len(keys) == total and len(EXERCISES) == total  # no doubles
     assert all(ex.points > 0 for ex in all_exercises())
 
 
@@ -92,12 +93,13 @@ def test_a_stub_under_the_grader_fails_and_is_recorded(tmp_path,
                                                        monkeypatch):
     path = tmp_path / "results.jsonl"
     monkeypatch.setenv(RESULTS_VAR, str(path))
-    with pytest.raises(NotWritten, match=r"^chapter 5, exercise 1 is not "
+    with pytest.raises(NotWritten, match=r"^chapter 5, exercise 2 is not "
                                          r"written yet$"):
-        check_of("05.1")(stub)
-    assert results(path) == [{"exercise": "05.1", "check": "check_linear",
+        check_of("05.2")(stub)
+    assert results(path) == [{"exercise": "05.2",
+                              "check": "check_linear_in_out",
                               "status": "not written", "points": 0,
-                              "message": "chapter 5, exercise 1 is not "
+                              "message": "chapter 5, exercise 2 is not "
                                          "written yet"}]
 
 
@@ -110,7 +112,9 @@ def test_a_stub_under_nbgrader_fails(monkeypatch):
 # -- honest grading -----------------------------------------------------------
 
 
-def head(q, keys, values):
+def head(q, keys, values, window=None):
+    if window:
+        keys, values = keys[-window:], values[-window:]
     return gpt_scalar.attention(q, keys, values,
                                 ModelConfig(n_embd=len(q), n_head=1))
 
@@ -120,13 +124,13 @@ def yielded_order(root):
 
 
 FORBIDDEN = [
-    ("02.1", lambda docs: Tokenizer.from_docs(docs).chars,
-     "microgpt.data.Tokenizer.from_docs"),
-    ("03.3", topological_order, "microgpt.engine.topological_order"),
-    ("03.3", yielded_order, "microgpt.engine.topological_order"),
-    ("04.1", num_params, "microgpt.params.num_params"),
-    ("06.1", head, "microgpt.gpt_scalar.attention"),
-    ("07.2", gpt_scalar.gpt, "microgpt.gpt_scalar.gpt"),
+    ("02.2", lambda ids, chars: Tokenizer(tuple(chars)).decode(ids),
+     "microgpt.data.Tokenizer.decode"),
+    ("03.4", topological_order, "microgpt.engine.topological_order"),
+    ("03.4", yielded_order, "microgpt.engine.topological_order"),
+    ("04.2", num_params, "microgpt.params.num_params"),
+    ("06.2", head, "microgpt.gpt_scalar.attention"),
+    ("07.3", gpt_scalar.gpt, "microgpt.gpt_scalar.gpt"),
     ("08.5", gpt_scalar.doc_loss, "microgpt.gpt_scalar.doc_loss"),
     ("09.5", train, "microgpt.train.train"),
     ("09.5", lambda impl, params, docs, tok, mcfg, tcfg: [
@@ -153,8 +157,8 @@ def test_an_answer_calling_the_package_fails_naming_it(key, answer, name):
 
 
 REFERENCES = [
-    ("05.2", "blocks", "_reference_log_softmax"),
-    ("06.2", "attention", "_reference_weights"),
+    ("05.3", "blocks", "_reference_log_softmax"),
+    ("06.3", "attention", "_reference_weights"),
     ("08.3", "loss", "_reference_cross_entropy"),
     ("11.5", "numpy_backward", "_reference_softmax_backward"),
     ("12.2", "pytorch", "_reference_mask"),
@@ -175,17 +179,17 @@ def test_the_package_works_again_after_every_outcome(capsys):
     q = [Value(0.5), Value(-1.0)]
     before = head(q, [q], [q])
 
-    def wrong(q, keys, values):
-        return [x * 2 for x in head(q, keys, values)]
+    def wrong(q, keys, values, window):
+        return [x * 2 for x in head(q, keys, values, window)]
 
-    def raises(q, keys, values):
+    def raises(q, keys, values, window):
         raise TypeError("no")
 
     for answer in (head, wrong, raises):     # each one fails
         with pytest.raises(CheckFailed):
-            check_of("06.1")(answer)
+            check_of("06.2")(answer)
         assert gpt_scalar.attention.__code__ is code
-    check_of("06.1")(stub)                   # not written
+    check_of("06.2")(stub)                   # not written
     assert gpt_scalar.attention.__code__ is code
     assert [v.data for v in head(q, [q], [q])] == [v.data for v in before]
 
@@ -194,9 +198,9 @@ def test_an_exception_in_the_answer_is_reported_as_its_own():
     def broken(v):
         raise TypeError("unsupported operand")
 
-    with pytest.raises(CheckFailed, match=r"^chapter 3, exercise 1: your "
+    with pytest.raises(CheckFailed, match=r"^chapter 3, exercise 2: your "
                        r"answer raised TypeError: unsupported operand$"):
-        check_of("03.1")(broken)
+        check_of("03.2")(broken)
 
 
 def test_an_answer_that_is_not_a_function_fails():
@@ -224,14 +228,14 @@ def test_a_passing_check_records_its_points(tmp_path, monkeypatch, capsys):
     assert "✓ letter_counts" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("answer", [head, stub, lambda q, k, v: q])
+@pytest.mark.parametrize("answer", [head, stub, lambda q, k, v, w: q])
 def test_a_failure_shows_as_one_line_in_ipython(answer, monkeypatch):
     monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
     with pytest.raises(CheckFailed) as info:
-        check_of("06.1")(answer)
+        check_of("06.2")(answer)
     lines = info.value._render_traceback_()
     assert lines == [f"✗ {info.value}"] and "\n" not in lines[0]
-    assert str(info.value).startswith("chapter 6, exercise 1")
+    assert str(info.value).startswith("chapter 6, exercise 2")
 
 
 # -- check_close: where, how much, and which mistake --------------------------

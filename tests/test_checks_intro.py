@@ -80,3 +80,21 @@ def test_counts_that_consume_the_list_pass(capsys):
     intro.check_letter_counts(popping)
     intro.check_length_counts(popping_lengths)
     assert capsys.readouterr().out.count("✓") == 2
+
+
+def test_fraction_seen_passes_a_number_within_the_tolerance(capsys):
+    intro.check_fraction_seen(lambda: 1000 / 32033)
+    intro.check_fraction_seen(lambda: 0.03)
+    assert capsys.readouterr().out.count("✓") == 2
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (1, "each step trains on one name"),
+    (3.12, "that is a percentage"),
+    (0.3, "is too large"),
+    ("0.03", "expected a number"),
+])
+def test_fraction_seen_typical_mistakes_get_their_hint(wrong, hint):
+    with pytest.raises(CheckFailed, match=r"^chapter 1, exercise 3: "
+                       r"fraction of the names .*" + hint):
+        intro.check_fraction_seen(lambda: wrong)

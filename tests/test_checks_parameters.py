@@ -27,36 +27,63 @@ def unflatten(flat, cfg):
             for name, (rows, cols) in param_shapes(cfg).items()}
 
 
-def test_count_params_passes_the_formula(capsys):
-    parameters.check_count_params(count_params)
-    assert "✓ count_params" in capsys.readouterr().out
+def count_with_biases(cfg):
+    V, B, d, L = cfg.vocab_size, cfg.block_size, cfg.n_embd, cfg.n_layer
+    return count_params(cfg) + L * (4 * d + 4 * d + d) + V
 
 
-def test_count_params_without_wpe_fails_naming_the_config():
-    def no_wpe(cfg):
-        return count_params(cfg) - cfg.block_size * cfg.n_embd
-    with pytest.raises(CheckFailed, match=r"count_params\(vocab_size=27, "
-                       r"n_layer=1, n_embd=16, block_size=16\): got 3936, "
-                       r"expected 4192; this is what leaving out the "
-                       r"position embeddings wpe gives$"):
-        parameters.check_count_params(no_wpe)
+def test_two_layers_passes_the_measured_count(capsys):
+    parameters.check_two_layers(lambda: 7264)
+    assert "✓ parameters with n_layer=2" in capsys.readouterr().out
 
 
-def test_count_params_ignoring_depth_fails_on_a_deeper_config():
+@pytest.mark.parametrize("wrong, hint", [
+    (8384, "only the layers repeat"),
+    (4192, "that is the count of one layer"),
+    (7000, "is too small"),
+])
+def test_two_layers_typical_mistakes_get_their_hint(wrong, hint):
+    with pytest.raises(CheckFailed, match=r"^chapter 4, exercise 1: "
+                       r"parameters with n_layer=2: .*" + hint):
+        parameters.check_two_layers(lambda: wrong)
+
+
+def test_count_with_biases_passes_the_formula(capsys):
+    parameters.check_count_with_biases(count_with_biases)
+    assert "✓ count_with_biases" in capsys.readouterr().out
+
+
+def test_count_with_biases_from_the_shapes_passes(capsys):
+    def from_shapes(cfg):
+        return sum(r * c + (r if name not in ("wte", "wpe") else 0)
+                   for name, (r, c) in param_shapes(cfg).items())
+    parameters.check_count_with_biases(from_shapes)
+    assert "✓ count_with_biases" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (lambda cfg: count_with_biases(cfg) - cfg.vocab_size,
+     "leaving out lm_head's bias"),
+    (lambda cfg: count_with_biases(cfg) + cfg.vocab_size + cfg.block_size,
+     "giving the embedding tables wte and wpe a bias too"),
+    (lambda cfg: count_with_biases(cfg) - cfg.vocab_size + cfg.n_embd,
+     "biases as long as each layer's input, not its output"),
+    (count_params, "the count without any bias"),
+])
+def test_count_with_biases_typical_mistakes_get_their_hint(wrong, hint):
+    with pytest.raises(CheckFailed, match=r"^chapter 4, exercise 2: "
+                       r"count_with_biases\(vocab_size=27, n_layer=1, "
+                       r"n_embd=16, block_size=16\): got \d+, expected "
+                       r"4363; this is what " + hint + " gives$"):
+        parameters.check_count_with_biases(wrong)
+
+
+def test_count_with_biases_ignoring_depth_fails_on_a_deeper_config():
     def one_layer(cfg):
-        V, B, d = cfg.vocab_size, cfg.block_size, cfg.n_embd
-        return 2 * V * d + B * d + 12 * d * d
-    with pytest.raises(CheckFailed, match=r"n_layer=3.*; this is what "
-                       r"counting one layer whatever n_layer is gives$"):
-        parameters.check_count_params(one_layer)
-
-
-def test_count_params_without_lm_head_names_it():
-    def no_head(cfg):
-        return count_params(cfg) - cfg.vocab_size * cfg.n_embd
-    with pytest.raises(CheckFailed, match=r"this is what leaving out the "
-                                          r"output matrix lm_head gives$"):
-        parameters.check_count_params(no_head)
+        d = cfg.n_embd
+        return count_params(cfg) + 9 * d + cfg.vocab_size
+    with pytest.raises(CheckFailed, match=r"n_layer=3"):
+        parameters.check_count_with_biases(one_layer)
 
 
 def test_init_weights_passes_the_reference(capsys):

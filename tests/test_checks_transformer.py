@@ -68,34 +68,64 @@ def good_gpt(token_id, pos_id, kv_cache, params, cfg, first_norm=True,
 
 
 def test_checks_pass_the_reference(capsys):
-    checks.check_mlp_block(good_mlp_block)
+    checks.check_post_norm_mlp(good_post_norm)
     checks.check_gpt(good_gpt)
     checks.check_forward_matrix(good_forward_matrix)
     assert capsys.readouterr().out.count("✓") == 3
 
 
-def test_mlp_block_without_residual_fails():
-    with pytest.raises(CheckFailed, match=r"^chapter 7, exercise 1: output "
-                       r"of layer 0's MLP block \(n_embd=16\) at dimension "
-                       r"\d+: got .*; this is what leaving out the residual "
-                       r"\(returning only the MLP's output\) gives$"):
-        checks.check_mlp_block(mlp)
+def good_post_norm(x, params, i):
+    h = [hi.relu() for hi in linear(x, params[f"layer{i}.mlp_fc1"])]
+    h = linear(h, params[f"layer{i}.mlp_fc2"])
+    return rmsnorm([a + b for a, b in zip(x, h)])
 
 
-def test_mlp_block_without_its_norm_names_it():
-    with pytest.raises(CheckFailed, match=r"this is what leaving out the "
-                                          r"rmsnorm before fc1 gives$"):
-        checks.check_mlp_block(lambda x, params, i: [
-            a + b for a, b in zip(mlp(x, params, i, norm=False), x)])
+def test_cache_size_passes_the_measured_number(capsys):
+    checks.check_cache_size(lambda: 160)
+    assert "✓ numbers in the KV cache" in capsys.readouterr().out
 
 
-def test_mlp_block_that_ignores_the_layer_index_fails_on_layer_1():
-    with pytest.raises(CheckFailed, match=r"layer 1's MLP block "
+@pytest.mark.parametrize("wrong, hint", [
+    (80, "the cache keeps a key and a value"),
+    (192, "the closing BOS is only a target"),
+    (640, "the heads split each 16-number key"),
+    (100, "is too small"),
+])
+def test_cache_size_typical_mistakes_get_their_hint(wrong, hint):
+    with pytest.raises(CheckFailed, match=r"^chapter 7, exercise 1: "
+                       r"numbers in the KV cache .*" + hint):
+        checks.check_cache_size(lambda: wrong)
+
+
+def test_post_norm_in_the_chapters_order_names_it():
+    with pytest.raises(CheckFailed, match=r"^chapter 7, exercise 2: output "
+                       r"of layer 0's post-norm MLP block \(n_embd=16\) at "
+                       r"dimension \d+: got .*; this is what the chapter's "
+                       r"pre-norm order, x \+ MLP\(rmsnorm\(x\)\) gives$"):
+        checks.check_post_norm_mlp(good_mlp_block)
+
+
+@pytest.mark.parametrize("wrong, mistake", [
+    (lambda x, p, i: [a + b for a, b in zip(x, mlp(x, p, i, norm=False))],
+     r"leaving out the norm \(x \+ MLP\(x\)\)"),
+    (lambda x, p, i: rmsnorm(good_mlp_block(x, p, i)),
+     "normalizing twice, before the MLP and after the sum"),
+    (lambda x, p, i: rmsnorm(mlp(x, p, i, norm=False)),
+     r"leaving out the residual \(rmsnorm\(MLP\(x\)\)\)"),
+])
+def test_post_norm_typical_mistakes_name_it(wrong, mistake):
+    with pytest.raises(CheckFailed, match=r"this is what " + mistake
+                       + " gives$"):
+        checks.check_post_norm_mlp(wrong)
+
+
+def test_post_norm_that_ignores_the_layer_index_fails_on_layer_1():
+    with pytest.raises(CheckFailed, match=r"layer 1's post-norm MLP block "
                                           r"\(n_embd=8\) at dimension \d: "
                                           r".*; this is what using layer 0's"
                                           r" weights whatever i is gives$"):
-        checks.check_mlp_block(
-            lambda x, params, i: good_mlp_block(x, params, 0))
+        checks.check_post_norm_mlp(
+            lambda x, params, i: good_post_norm(x, params, 0))
 
 
 def test_gpt_that_runs_one_layer_fails_on_the_deep_model():
@@ -138,15 +168,15 @@ def test_forward_matrix_of_wrong_shape_fails():
             lambda W, t, cfg: good_forward_matrix(W, t, cfg)[:-1])
 
 
-def test_mlp_block_that_adds_the_residual_in_place_passes(capsys):
+def test_post_norm_that_adds_the_residual_in_place_passes(capsys):
     def in_place(x, params, i):
-        h = mlp(x, params, i)
+        h = mlp(x, params, i, norm=False)
         for j in range(len(x)):
             x[j] = x[j] + h[j]
-        return x
+        return rmsnorm(x)
 
-    checks.check_mlp_block(in_place)
-    assert "✓ MLP block with its residual" in capsys.readouterr().out
+    checks.check_post_norm_mlp(in_place)
+    assert "✓ post-norm MLP block" in capsys.readouterr().out
 
 
 def test_forward_matrix_that_consumes_its_tokens_passes(capsys):

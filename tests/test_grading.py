@@ -64,16 +64,18 @@ def test_a_small_class(tmp_path, handout):
         shutil.copy(handout / ch, subs / "mixed")
     # mixed: one right answer, one that calls the package, one with a
     # typical mistake, the rest unwritten; broken: not a notebook.
-    replace_answer(subs / "mixed" / "02_data.ipynb", "build_vocab",
-                   "def build_vocab(docs):\n"
-                   "    return sorted(set(''.join(docs)))\n")
-    replace_answer(subs / "mixed" / "02_data.ipynb", "frame_doc",
+    replace_answer(subs / "mixed" / "02_data.ipynb", "decode_sample",
                    "from microgpt.data import Tokenizer\n"
-                   "def frame_doc(doc, chars):\n"
-                   "    return Tokenizer(tuple(chars)).frame(doc)\n")
-    replace_answer(subs / "mixed" / "02_data.ipynb", "inputs_targets",
-                   "def inputs_targets(tokens, block_size):\n"
-                   "    return tokens[:-1], tokens[1:]\n")
+                   "def decode_sample(ids, chars):\n"
+                   "    return Tokenizer(tuple(chars)).decode(ids)\n")
+    replace_answer(subs / "mixed" / "02_data.ipynb", "frame_bos_first",
+                   "def frame_bos_first(doc, chars):\n"
+                   "    return [0] + [chars.index(c) + 1 for c in doc]"
+                   " + [0]\n")
+    replace_answer(subs / "mixed" / "02_data.ipynb", "last_pairs",
+                   "def last_pairs(tokens, block_size):\n"
+                   "    n = min(block_size, len(tokens) - 1)\n"
+                   "    return tokens[:n], tokens[1:n + 1]\n")
     (subs / "broken" / "02_data.ipynb").write_text("{not json")
     out = tmp_path / "grades"
     done = grade(subs, out)
@@ -85,20 +87,20 @@ def test_a_small_class(tmp_path, handout):
     assert int(book["solved"]["total"]) == reached
     assert int(book["blank"]["total"]) == 0
     assert int(book["broken"]["total"]) == 0
-    assert book["mixed"]["02.1"] == "1" and book["mixed"]["02.2"] == "0"
-    assert book["mixed"]["02.3"] == "0"
+    assert book["mixed"]["02.1"] == "0" and book["mixed"]["02.2"] == "0"
+    assert book["mixed"]["02.3"] == "1" and book["mixed"]["02.4"] == "0"
     assert int(book["mixed"]["total"]) == 1
     assert all(r["out of"] == str(TOP) for r in book.values())
     feedback = {p.stem: p.read_text(encoding="utf-8")
                 for p in (out / "feedback").glob("*.html")}
     assert set(feedback) == set(book)
-    assert "chapter 2, exercise 3 is not written yet" in feedback["blank"]
+    assert "chapter 2, exercise 4 is not written yet" in feedback["blank"]
     assert "02_data.ipynb could not be run (unreadable" in \
         feedback["broken"]
-    assert "your answer calls microgpt.data.Tokenizer.frame" in \
+    assert "your answer calls microgpt.data.Tokenizer.decode" in \
         feedback["mixed"]
-    assert "this is what not cutting to block_size gives" in \
-        feedback["mixed"]
+    assert "this is what taking the first pairs (the chapter&#x27;s " \
+        "inputs_and_targets) gives" in feedback["mixed"]
     # The same marks a second time.
     again = tmp_path / "again"
     assert grade(subs, again).returncode == 0

@@ -4,11 +4,13 @@ import random
 
 import numpy as np
 
-from ... import gpt_scalar, layers_numpy
+from ... import gpt_scalar
+from ... import layers_numpy as layers
 from ...config import ModelConfig
 from ...engine import Value
 from . import CheckFailed, check_close, check_equal, passed
 from .exercise import exercise
+from .questions import number
 
 # The likely mistakes in the scale, by what the scores are divided by.
 _NO_SCALING = "leaving the scores unscaled"
@@ -39,28 +41,83 @@ def _mistaken_head(q, keys, values):
             _NO_SQRT: _softmax(K @ q / d) @ V}
 
 
-@exercise(1, points=2, forbids=(gpt_scalar.attention,))
-def check_head(head, seed=0):
-    """head(q, keys, values) must be one attention head over the cache."""
+def _reference_changed(T, masked, seed=0):
+    """At how many of T positions one head's output changes when the last
+    token's key and value change, with or without the causal mask."""
+    gen = np.random.default_rng(seed)
+    Q, K, V = gen.standard_normal((3, T, 4))          # (T, d_head)
+
+    def out(K, V):
+        S = Q @ K.T / 2.0                             # (T, T)
+        if masked:
+            S[np.triu(np.ones((T, T), dtype=bool), k=1)] = -np.inf
+        return _softmax(S) @ V                        # (T, d_head)
+    K2, V2 = K.copy(), V.copy()
+    K2[-1], V2[-1] = gen.standard_normal((2, 4))
+    return int(np.any(out(K, V) != out(K2, V2), axis=1).sum())
+
+
+@exercise(1, points=1)
+def check_mask_changes(changed_positions):
+    """(with the mask, without it): how many outputs the last token moves."""
+    T = 6
+    got = changed_positions()
+    if not isinstance(got, (tuple, list)) or len(got) != 2:
+        raise CheckFailed(f"expected a pair (with the mask, without it), "
+                          f"got {got!r}")
+    section = "(see 'Causality through the KV cache')"
+    number("positions that change, with the mask", lambda: got[0],
+           _reference_changed(T, True), 0,
+           [(T, f"with the mask, position t reads only keys 0 to t: "
+             f"which positions read the last one? {section}"),
+            (0, f"the last position reads its own key and value too "
+             f"{section}")])
+    number("positions that change, without the mask", lambda: got[1],
+           _reference_changed(T, False), 0,
+           [(1, f"without the mask every position reads every key, the "
+             f"last one included {section}")])
+
+
+def _mistaken_window(q, keys, values, window):
+    """One head over the wrong keys, or with a wrong scale."""
+    q_, K, V = np.array([x.data for x in q]), _floats(keys), _floats(values)
+    scale = np.sqrt(len(q))
+
+    def over(n0, n1):
+        return _softmax(K[n0:n1] @ q_ / scale) @ V[n0:n1]
+    t = len(keys)
+    mistakes = {"taking the whole cache (no window)": over(0, t),
+                "taking the first window keys, not the last": over(0, window),
+                "taking one key too many (window + 1)":
+                over(max(0, t - window - 1), t)}
+    mistakes.update(_mistaken_head(q, keys[-window:], values[-window:]))
+    return mistakes
+
+
+@exercise(2, points=2, forbids=(gpt_scalar.attention,))
+def check_window_head(window_head, seed=0):
+    """window_head(q, keys, values, window): one head over the last
+    `window` cached keys."""
     rng = random.Random(seed)
-    # NOTE: d=9 too: with d=4 only, a hard-coded scale of 1/2 passes.
-    for d, t in ((4, 1), (4, 2), (4, 5), (9, 3)):
+    # d=9 too: with d=4 only, a hard-coded scale of 1/2 passes.
+    for d, t, window in ((4, 1, 3), (4, 2, 3), (4, 5, 3), (9, 3, 2),
+                         (4, 6, 1), (4, 4, 4)):
         q = _values(rng, d)
         keys = [_values(rng, d) for _ in range(t)]
         values = [_values(rng, d) for _ in range(t)]
-        # NOTE: with n_head=1 the package's multi-head attention is one
+        # With n_head=1 the package's multi-head attention is one
         # head over the whole vector: exactly the reference we need.
-        expected = gpt_scalar.attention(q, keys, values,
+        expected = gpt_scalar.attention(q, keys[-window:], values[-window:],
                                         ModelConfig(n_embd=d, n_head=1))
-        wrong = _mistaken_head(q, keys, values)
+        wrong = _mistaken_window(q, keys, values, window)
         # Copies, after the reference: a right answer may reuse (and
         # change) its input lists.
-        got = head(list(q), [list(k) for k in keys],
-                   [list(v) for v in values])
-        check_close(f"head output (d={d}) with {t} cached keys", got,
-                    expected, tol=1e-12, axes=("dimension",),
+        got = window_head(list(q), [list(k) for k in keys],
+                          [list(v) for v in values], window)
+        check_close(f"head output (d={d}, window {window}) with {t} cached "
+                    f"keys", got, expected, tol=1e-12, axes=("dimension",),
                     mistakes=wrong)
-    passed("one attention head")
+    passed("one attention head over a window")
 
 
 def _reference_weights(q, keys, cfg):
@@ -85,11 +142,11 @@ def _mistaken_weights(q, keys, cfg):
             _NO_SQRT: [_softmax(k @ q / hd) for q, k in heads]}
 
 
-@exercise(2, points=2, forbids=(gpt_scalar.attention,))
+@exercise(3, points=2, forbids=(gpt_scalar.attention,))
 def check_attention_weights(attention_weights, seed=0):
     """attention_weights(q, keys, cfg) -> n_head lists of weights."""
     rng = random.Random(seed)
-    # NOTE: head_dim 6 in the last: with head_dim 4 only, a hard-coded
+    # head_dim 6 in the last: with head_dim 4 only, a hard-coded
     # scale of 1/2 or slice q[4*h:4*h+4] passes.
     for cfg in (ModelConfig(), ModelConfig(n_embd=12, n_head=3),
                 ModelConfig(n_embd=12, n_head=2)):
@@ -133,8 +190,8 @@ def _mistaken_causal(Q, K, V, n_head):
             "one head over the whole width": heads(1, np.sqrt, True, -1)}
 
 
-@exercise(3, points=3,
-          forbids=(gpt_scalar.attention, layers_numpy.attention_forward))
+@exercise(4, points=3,
+          forbids=(gpt_scalar.attention, layers.attention_forward))
 def check_causal_attention(causal_attention, seed=0):
     """causal_attention(Q, K, V, n_head) -> (T, n_embd) NumPy array."""
     gen = np.random.default_rng(seed)

@@ -6,6 +6,30 @@ import random
 from ...engine import Value, topological_order
 from . import CheckFailed, check_close, passed
 from .exercise import exercise
+from .questions import number
+
+
+def _reference_overwritten_grad():
+    """dL/da from a backward that writes `=` where it should add `+=`."""
+    a, b, c = Value(2.0), Value(-3.0), Value(10.0)
+    loss = (a * b + c) * a
+    loss.grad = 1
+    for node in reversed(topological_order(loss)):
+        for child, local in zip(node._children, node._local_grads):
+            child.grad = local * node.grad
+    return a.grad
+
+
+@exercise(1, points=1)
+def check_overwritten_grad(broken_grad):
+    """What dL/da comes out as when backward overwrites instead of adds."""
+    truth = _reference_overwritten_grad()
+    number("dL/da with = instead of +=", broken_grad, truth, 1e-9,
+           [(-2.0, "that is the right gradient, which += gives; change "
+             "+= to = in backward and run it again"),
+            (4.0, "that is the contribution through L = d * a; in "
+             "reverse topological order, which edge into a comes last? "
+             "(see 'Topological order and backward')")])
 
 
 def _as_value(what, out):
@@ -15,7 +39,7 @@ def _as_value(what, out):
     return out
 
 
-@exercise(1, points=2)
+@exercise(2, points=2)
 def check_tanh(tanh):
     """tanh(v) must return a Value with the right data and local grad."""
     for x in (-2.5, -0.3, 0.0, 0.7, 3.1):
@@ -63,7 +87,7 @@ def _mistaken_one_sided(f, point, i):
     return (f(up) - f(point)) / h
 
 
-@exercise(2, points=2)
+@exercise(3, points=2)
 def check_numerical_grad(numerical_grad):
     """numerical_grad(f, xs) -> d f / d xs[i] for each i, by differences."""
     for name, f, point in _test_functions():
@@ -81,7 +105,7 @@ def check_numerical_grad(numerical_grad):
                               f"{len(exact)} numbers (one per input), got "
                               f"{len(got)}")
         for i, (g, e) in enumerate(zip(got, exact)):
-            # NOTE: central differences are accurate to about 1e-8 here;
+            # Central differences are accurate to about 1e-8 here;
             # one-sided ones only to about 1e-5, and fail this tolerance.
             check_close(f"numerical gradient of {name} with respect to "
                         f"x{i}, at {point}", g, e, tol=1e-6, mistakes={
@@ -127,7 +151,7 @@ def _check_order(where, got, expected):
                     f"at position {j} (data={child.data:.6g})")
 
 
-@exercise(3, points=3, forbids=(topological_order,))
+@exercise(4, points=3, forbids=(topological_order,))
 def check_topo_sort(topo_sort, seed=0, depth=10_000):
     """topo_sort(root) -> every node under root, each after its children.
 

@@ -7,6 +7,7 @@ from ... import gpt_scalar
 from ...engine import Value
 from . import CheckFailed, check_close, passed, raised
 from .exercise import exercise
+from .questions import choice
 
 
 def _call(what, fn, *args):
@@ -17,22 +18,47 @@ def _call(what, fn, *args):
         raise CheckFailed(f"{what} {raised(e)}") from e
 
 
-@exercise(1, points=1, forbids=(gpt_scalar.linear,))
-def check_linear(linear, seed=0):
-    """linear(x, w) -> w @ x for a list of rows w, on floats."""
+@exercise(1, points=1)
+def check_tiny_input(tiny_input):
+    """Which size rmsnorm's outputs have for an input of 1e-4 entries."""
+    choice("rmsnorm of sixteen entries of 1e-4", tiny_input,
+           "ch05-rmsnorm-tiny",
+           "fec66f46f8c3f49ced0141856052a7233cedd9adf36c9f5a1823eda853a68727",
+           hints={"a": "that is what it gives without epsilon; compare the "
+                  "mean square of the input with epsilon (see 'RMSNorm')",
+                  "c": "rmsnorm still rescales its input, by (mean square "
+                  "+ epsilon) ** -0.5: work that factor out (see "
+                  "'RMSNorm')"})
+
+
+def _transposed(w):
+    """The rows of w's transpose."""
+    return [list(col) for col in zip(*w)]
+
+
+@exercise(2, points=1)
+def check_linear_in_out(linear_in_out, seed=0):
+    """linear_in_out(x, w) -> x @ w for w with one row per input."""
     rng = random.Random(seed)
-    for n_out, n_in in ((1, 1), (3, 5), (16, 16), (64, 16), (16, 64)):
+    for n_in, n_out in ((1, 1), (3, 5), (16, 16), (16, 64), (64, 16)):
         x = [rng.gauss(0, 1) for _ in range(n_in)]
-        w = [[rng.gauss(0, 1) for _ in range(n_in)] for _ in range(n_out)]
-        what = f"linear with w of shape ({n_out}, {n_in})"
-        expected = gpt_scalar.linear(x, w)
-        got = _call(what, linear, list(x), [list(r) for r in w])
+        w = [[rng.gauss(0, 1) for _ in range(n_out)] for _ in range(n_in)]
+        what = f"linear_in_out with w of shape ({n_in}, {n_out})"
+        expected = gpt_scalar.linear(x, _transposed(w))
+        got = _call(what, linear_in_out, list(x), [list(r) for r in w])
         if hasattr(got, "__len__") and len(got) == n_in != n_out:
             raise CheckFailed(f"{what}: expected {n_out} numbers, one per "
-                              f"row of w, got {n_in}, one per column: is "
-                              f"w used transposed?")
-        check_close(what, got, expected, tol=1e-12, axes=("output",))
-    passed("linear")
+                              f"column of w, got {n_in}, one per row: that "
+                              f"is the chapter's (out, in) layout; here w "
+                              f"has one row per input")
+        # On a square w the (out, in) layout gives the right number
+        # of outputs, and wrong values.
+        wrong = {"the chapter's (out, in) layout (w's rows taken as "
+                 "outputs)": gpt_scalar.linear(x, w)} \
+            if n_in == n_out else {}
+        check_close(what, got, expected, tol=1e-12, axes=("output",),
+                    mistakes=wrong)
+    passed("linear_in_out")
 
 
 def _reference_log_softmax(z):
@@ -51,12 +77,12 @@ def _mistaken_log_softmax(z, expected):
             [math.exp(y) for y in expected]}
 
 
-@exercise(2, points=2)
+@exercise(3, points=2)
 def check_log_softmax(log_softmax, seed=0):
     """log_softmax(z) -> the log of each softmax probability, stably."""
     rng = random.Random(seed)
     cases = [[rng.gauss(0, 2) for _ in range(n)] for n in (1, 3, 27)]
-    # NOTE: these overflow math.exp, or underflow a probability to 0.0.
+    # These overflow math.exp, or underflow a probability to 0.0.
     cases += [[1000.0, 999.0, 998.0], [-1000.0, 0.0, 1000.0],
               [800.0] * 4]
     for z in cases:
@@ -103,7 +129,7 @@ def _mistaken_layernorms():
             "gradient)": float_mean}
 
 
-@exercise(3, points=2)
+@exercise(4, points=2)
 def check_layernorm(layernorm, seed=0):
     """layernorm(x) on Values: the right outputs and the right gradients."""
     rng = random.Random(seed)

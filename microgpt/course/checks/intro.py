@@ -1,10 +1,11 @@
-"""Checks for the introduction's exercises: counting things in the data."""
+"""Checks for the introduction's exercises: counts, and a prediction."""
 
 import random
 from collections import Counter
 
 from . import CheckFailed, passed
 from .exercise import exercise
+from .questions import number
 
 _ALPHABET = "abcdefghijklmnopqrstuvwxyz-'"
 
@@ -46,7 +47,7 @@ def check_letter_counts(letter_counts, seed=0):
     rng = random.Random(seed)
     for trial in range(3):
         docs = _random_docs(rng)
-        # NOTE: the reference first, and a copy to the solution: a right
+        # The reference first, and a copy to the solution: a right
         # answer may consume its list (docs.pop() until it is empty).
         expected = Counter("".join(docs))
         once = Counter(ch for doc in docs for ch in set(doc))
@@ -69,3 +70,25 @@ def check_length_counts(length_counts, seed=0):
                       {"counting one character too many (a newline?)":
                        longer})
     passed("length_counts")
+
+
+def _reference_fraction_seen():
+    """The fraction of the names that the default run trains on."""
+    from ...config import TrainConfig
+    from ...data import load_docs
+    docs = load_docs()
+    # The run trains on name number step % len(docs) at each step.
+    seen = {step % len(docs) for step in range(TrainConfig().num_steps)}
+    return len(seen) / len(docs)
+
+
+@exercise(3, points=1)
+def check_fraction_seen(predicted_fraction):
+    """What fraction of the names the default run trains on."""
+    truth = _reference_fraction_seen()
+    number("fraction of the names the run trains on", predicted_fraction,
+           truth, 0.002,
+           [(1.0, "each step trains on one name, and the run takes 1,000 "
+             "steps (see 'A first run')"),
+            (100 * truth, "that is a percentage; write the fraction, "
+             "a number between 0 and 1")])

@@ -4,9 +4,10 @@ import random
 
 from ...config import ModelConfig
 from ...engine import Value
-from ...params import INIT_STD, init_weights, num_params
+from ...params import INIT_STD, init_weights, num_params, param_shapes
 from . import CheckFailed, passed
 from .exercise import exercise
+from .questions import number
 
 # Shapes that exercise every term of the count: depth, width, context and
 # vocabulary all differ from the defaults and from each other.
@@ -25,35 +26,52 @@ def _describe(cfg):
             f"n_embd={cfg.n_embd}, block_size={cfg.block_size}")
 
 
-def _mistaken_counts(cfg, right):
-    """What the count gives with one term left out, from the right one."""
-    d = cfg.n_embd
-    return {"leaving out the position embeddings wpe":
-            right - cfg.block_size * d,
-            "leaving out the output matrix lm_head":
-            right - cfg.vocab_size * d,
-            "counting one layer whatever n_layer is":
-            right - (cfg.n_layer - 1) * 12 * d * d}
+@exercise(1, points=1)
+def check_two_layers(predicted_count):
+    """How many parameters the default model has with n_layer = 2."""
+    one, truth = num_params(ModelConfig()), num_params(ModelConfig(n_layer=2))
+    number("parameters with n_layer=2", predicted_count, truth, 0,
+           [(2 * one, "only the layers repeat; the embeddings and lm_head "
+             "are there once (see 'Counting the parameters')"),
+            (one, "that is the count of one layer; a second layer adds "
+             "its own matrices (see 'Counting the parameters')")])
 
 
-@exercise(1, points=1, forbids=(num_params,))
-def check_count_params(count_params):
-    """count_params(cfg) -> the number of scalars in the model."""
+def _reference_biases(cfg):
+    """The parameters of cfg if every non-embedding matrix had a bias."""
+    return sum(rows * cols + (rows if name not in ("wte", "wpe") else 0)
+               for name, (rows, cols) in param_shapes(cfg).items())
+
+
+def _mistaken_biases(cfg, right):
+    """What the count with biases gives for each likely mistake."""
+    V, d = cfg.vocab_size, cfg.n_embd
+    return {"leaving out lm_head's bias": right - V,
+            "giving the embedding tables wte and wpe a bias too":
+            right + V + cfg.block_size,
+            "biases as long as each layer's input, not its output":
+            right - V + d,
+            "the count without any bias": num_params(cfg)}
+
+
+@exercise(2, points=1, forbids=(num_params,))
+def check_count_with_biases(count_with_biases):
+    """count_with_biases(cfg) -> parameters with a bias on every layer."""
     for cfg in _CONFIGS:
-        expected = num_params(cfg)
-        got = count_params(cfg)
+        expected = _reference_biases(cfg)
+        got = count_with_biases(cfg)
         if got != expected:
             hint = next((f"; this is what {mistake} gives" for mistake, n
-                         in _mistaken_counts(cfg, expected).items()
+                         in _mistaken_biases(cfg, expected).items()
                          if n == got and n != expected), "")
-            raise CheckFailed(f"count_params({_describe(cfg)}): got "
+            raise CheckFailed(f"count_with_biases({_describe(cfg)}): got "
                               f"{got!r}, expected {expected!r}{hint}")
-    passed("count_params")
+    passed("count_with_biases")
 
 
 def _number(what, x):
     """x as a float: a Value's data, or a float, int or NumPy number."""
-    # NOTE: not getattr(x, "data", x): a NumPy float's .data is a
+    # Not getattr(x, "data", x): a NumPy float's .data is a
     # memoryview of its bytes, not its value.
     if isinstance(x, Value):
         return x.data
@@ -91,7 +109,7 @@ def _check_weights(what, got, expected, mistakes=None):
             raise CheckFailed(f"{what}: shape of {name!r}: got {shape}, "
                               f"expected {(len(rows), len(rows[0]))}")
         for r, (row_got, row) in enumerate(zip(mine, rows)):
-            # NOTE: zip would quietly cut a short row; say so instead.
+            # zip would quietly cut a short row; say so instead.
             if len(row_got) != len(row):
                 raise CheckFailed(f"{what}: length of row {r} of {name}: "
                                   f"got {len(row_got)}, expected {len(row)}")
@@ -121,7 +139,7 @@ def _mistaken_draws(cfg, seed, std):
     return mistakes
 
 
-@exercise(2, points=2, forbids=(init_weights,))
+@exercise(3, points=2, forbids=(init_weights,))
 def check_init_weights(my_init_weights, seed=0):
     """my_init_weights(cfg, rng, std) must make the package's draws."""
     for cfg in _CONFIGS[:3]:
@@ -132,7 +150,7 @@ def check_init_weights(my_init_weights, seed=0):
             got = my_init_weights(cfg, rng, std)
             _check_weights(what, got, expected,
                            _mistaken_draws(cfg, seed, std))
-            # NOTE: the stream goes on to draw the samples, so an extra or a
+            # The stream goes on to draw the samples, so an extra or a
             # missing draw would change every name the model generates.
             if rng.random() != ref_rng.random():
                 raise CheckFailed(f"{what}: the random stream was left in a "
@@ -150,7 +168,7 @@ def _mistaken_fill(expected):
     return {"filling each matrix column by column": out}
 
 
-@exercise(3, points=2)
+@exercise(4, points=2)
 def check_unflatten(unflatten, seed=0):
     """unflatten(flat, cfg) -> name -> rows, the inverse of flattening."""
     for cfg in _CONFIGS:

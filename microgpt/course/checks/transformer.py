@@ -10,6 +10,7 @@ from ...engine import Value
 from ...params import init_weights
 from . import CheckFailed, check_close, check_equal, passed
 from .exercise import exercise
+from .questions import number
 
 # A deeper, narrower model than the default: a solution that forgets the
 # layer loop, or hard-codes layer 0 or 16 numbers, fails on it.
@@ -24,50 +25,81 @@ def _weights(cfg, seed, std=0.3):
     return init_weights(cfg, random.Random(seed), std=std)
 
 
-def _reference_mlp(x, params, i):
-    """x + fc2(relu(fc1(rmsnorm(x)))) with layer i's weights."""
-    h = gpt_scalar.rmsnorm(x)
-    h = gpt_scalar.linear(h, params[f"layer{i}.mlp_fc1"])  # (4 * n_embd,)
+def _reference_cache_size(doc):
+    """How many numbers the KV cache holds after the inputs of doc."""
+    cfg = ModelConfig()
+    params = gpt_scalar.from_weights(_weights(cfg, 0))
+    tokens = [cfg.vocab_size - 1] + [ord(ch) - ord("a") for ch in doc]
+    cache = gpt_scalar.new_kv_cache(cfg)
+    for pos, token in enumerate(tokens):       # the inputs: BOS, letters
+        gpt_scalar.gpt(token, pos, cache, params, cfg)
+    return sum(len(vector) for side in cache for layer in side
+               for vector in layer)
+
+
+@exercise(1, points=1)
+def check_cache_size(predicted_numbers):
+    """How many numbers the KV cache holds after the inputs of "emma"."""
+    truth = _reference_cache_size("emma")
+    number("numbers in the KV cache after the inputs of 'emma'",
+           predicted_numbers, truth, 0,
+           [(truth // 2, "the cache keeps a key and a value for every "
+             "position"),
+            (truth * 6 // 5, "the inputs are BOS and the four letters; "
+             "the closing BOS is only a target"),
+            (truth * 4, "the heads split each 16-number key and value "
+             "between them; they do not make copies")])
+
+
+def _post_norm_branch(x, params, i):
+    """fc2(relu(fc1(x))) with layer i's weights."""
+    h = gpt_scalar.linear(x, params[f"layer{i}.mlp_fc1"])  # (4 * n_embd,)
     h = [hi.relu() for hi in h]
-    h = gpt_scalar.linear(h, params[f"layer{i}.mlp_fc2"])  # (n_embd,)
-    return [a + b for a, b in zip(h, x)]
+    return gpt_scalar.linear(h, params[f"layer{i}.mlp_fc2"])  # (n_embd,)
 
 
-def _mistaken_mlp(x, params, i, expected):
-    """What the block gives without its residual, norm, or layer index."""
-    def branch(h, layer):
-        h = gpt_scalar.linear(h, params[f"layer{layer}.mlp_fc1"])
-        h = [hi.relu() for hi in h]
-        return gpt_scalar.linear(h, params[f"layer{layer}.mlp_fc2"])
+def _reference_post_norm(x, params, i):
+    """rmsnorm(x + fc2(relu(fc1(x)))) with layer i's weights."""
+    h = _post_norm_branch(x, params, i)
+    return gpt_scalar.rmsnorm([a + b for a, b in zip(x, h)])
+
+
+def _mistaken_post_norm(x, params, i):
+    """What the block gives in the chapter's order, or without a piece."""
+    branch = _post_norm_branch(x, params, i)
+    pre = _post_norm_branch(gpt_scalar.rmsnorm(x), params, i)
     mistakes = {
-        "leaving out the residual (returning only the MLP's output)":
-        [a - b for a, b in zip(expected, x)],
-        "leaving out the rmsnorm before fc1":
-        [a + b for a, b in zip(branch(x, i), x)]}
+        "the chapter's pre-norm order, x + MLP(rmsnorm(x))":
+        [a + b for a, b in zip(x, pre)],
+        "leaving out the norm (x + MLP(x))":
+        [a + b for a, b in zip(x, branch)],
+        "normalizing twice, before the MLP and after the sum":
+        gpt_scalar.rmsnorm([a + b for a, b in zip(x, pre)]),
+        "leaving out the residual (rmsnorm(MLP(x)))":
+        gpt_scalar.rmsnorm(branch)}
     if i > 0:
-        h = branch(gpt_scalar.rmsnorm(x), 0)
-        mistakes["using layer 0's weights whatever i is"] = [
-            a + b for a, b in zip(h, x)]
+        mistakes["using layer 0's weights whatever i is"] = \
+            _reference_post_norm(x, params, 0)
     return mistakes
 
 
-@exercise(1, points=2)
-def check_mlp_block(mlp_block, seed=0):
-    """mlp_block(x, params, i) -> x plus the MLP of layer i."""
+@exercise(2, points=2)
+def check_post_norm_mlp(post_norm_mlp_block, seed=0):
+    """post_norm_mlp_block(x, params, i) -> rmsnorm(x + MLP of layer i)."""
     rng = random.Random(seed)
     for cfg in (ModelConfig(), SMALL):
         params = gpt_scalar.from_weights(_weights(cfg, seed))
         for i in range(cfg.n_layer):
             x = [Value(rng.gauss(0, 1)) for _ in range(cfg.n_embd)]
-            expected = _reference_mlp(x, params, i)
-            wrong = _mistaken_mlp(x, params, i, expected)
-            # NOTE: a copy, after the reference: a right answer may add
-            # the residual in place (x[j] = x[j] + h[j]) and return x.
-            got = mlp_block(list(x), params, i)
-            check_close(f"output of layer {i}'s MLP block "
+            expected = _reference_post_norm(x, params, i)
+            wrong = _mistaken_post_norm(x, params, i)
+            # A copy, after the reference: a right answer may add
+            # the residual in place (x[j] = x[j] + h[j]).
+            got = post_norm_mlp_block(list(x), params, i)
+            check_close(f"output of layer {i}'s post-norm MLP block "
                         f"(n_embd={cfg.n_embd})", got, expected, tol=1e-12,
                         axes=("dimension",), mistakes=wrong)
-    passed("MLP block with its residual")
+    passed("post-norm MLP block")
 
 
 def _mistaken_forward(W, tokens, cfg):
@@ -99,7 +131,7 @@ def _mistaken_forward(W, tokens, cfg):
             "the causal mask not applied": forward(True, False)}
 
 
-@exercise(2, points=3, forbids=(gpt_scalar.gpt, gpt_scalar.forward))
+@exercise(3, points=3, forbids=(gpt_scalar.gpt, gpt_scalar.forward))
 def check_gpt(gpt, seed=0):
     """gpt(token_id, pos_id, kv_cache, params, cfg) -> logits."""
     rng = random.Random(seed)
@@ -125,7 +157,7 @@ def check_gpt(gpt, seed=0):
     passed("the full forward pass")
 
 
-@exercise(3, points=3, forbids=(gpt_scalar.forward, gpt_numpy.forward,
+@exercise(4, points=3, forbids=(gpt_scalar.forward, gpt_numpy.forward,
                                 gpt_numpy.block_forward))
 def check_forward_matrix(forward_matrix, seed=0):
     """forward_matrix(W, tokens, cfg) -> (T, vocab_size) NumPy logits."""
@@ -135,8 +167,8 @@ def check_forward_matrix(forward_matrix, seed=0):
         W = {name: np.array(rows) for name, rows in weights.items()}
         T = cfg.block_size
         tokens = [rng.randrange(cfg.vocab_size) for _ in range(T)]
-        expected = gpt_scalar.forward(gpt_scalar.from_weights(weights),
-                                      tokens, cfg)
+        expected, _ = gpt_scalar.forward(gpt_scalar.from_weights(weights),
+                                         tokens, cfg)
         got = forward_matrix(W, list(tokens), cfg)
         shape = (T, cfg.vocab_size)
         if getattr(got, "shape", None) != shape:
