@@ -84,7 +84,7 @@ def save(path, params_or_weights, model_config, tokenizer):
             "model_config": asdict(model_config),
             "chars": list(tokenizer.chars)}
     arrays = {META_KEY: np.array(json.dumps(meta)), **weights}
-    # NOTE: a file object, so np.savez appends no ".npz" to the name.
+    # A file object, so np.savez appends no ".npz" to the name.
     return outputs.atomic_write(path, lambda f: np.savez(f, **arrays))
 
 
@@ -93,13 +93,13 @@ def _read(path):
     try:
         with open(path, "rb") as f:
             magic = f.read(4)
-        # NOTE: check the zip header first: np.load takes anything else
+        # Check the zip header first: np.load takes anything else
         # for a pickle and would blame "pickled data" for a text file.
         if magic != b"PK\x03\x04":
             what = "is empty" if not magic else "is not an .npz archive"
             raise CheckpointError(f"{path}: not a microgpt checkpoint "
                                   f"(the file {what})")
-        # NOTE: allow_pickle=False: a checkpoint is data, never code.
+        # allow_pickle=False: a checkpoint is data, never code.
         npz = np.load(path, allow_pickle=False)
     except FileNotFoundError:
         raise CheckpointError(f"{path}: no such checkpoint file") from None
@@ -109,7 +109,7 @@ def _read(path):
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
         raise CheckpointError(f"{path}: not a readable .npz checkpoint "
                               f"(truncated or corrupt?): {e}") from None
-    # NOTE: an .npz reads lazily, so a damaged member only shows up here.
+    # An .npz reads lazily, so a damaged member only shows up here.
     try:
         with npz:
             return {name: npz[name] for name in npz.files}

@@ -66,8 +66,9 @@ class TrainConfig:
         _positive_float("TrainConfig", "learning_rate", self.learning_rate)
         _positive_float("TrainConfig", "eps_adam", self.eps_adam)
         _positive_float("TrainConfig", "temperature", self.temperature)
-        # NOTE: sampling divides the logits by it; below this the
-        # quotients overflow to inf (use ~0.01 for nearly greedy names).
+        # Sampling divides the logits by the temperature; below the
+        # minimum the quotients overflow to inf (a small temperature such
+        # as 0.01 already gives nearly greedy names).
         if self.temperature < MIN_TEMPERATURE:
             raise ValueError(f"TrainConfig.temperature must be at least "
                              f"{MIN_TEMPERATURE:g}, got {self.temperature!r}")

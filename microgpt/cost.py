@@ -25,11 +25,11 @@ SAMPLE_BYTES = 64       # one sampled name, besides its characters
 BIG_STEP_FLOPS = 1e9    # a step above this is announced before training
 
 
-def num_params(mcfg):
+def num_params(cfg):
     """params.num_params, by formula: no dict of every weight's name."""
-    C = mcfg.n_embd
-    return (2 * mcfg.vocab_size + mcfg.block_size) * C \
-        + mcfg.n_layer * 12 * C * C
+    C = cfg.n_embd
+    return (2 * cfg.vocab_size + cfg.block_size) * C \
+        + cfg.n_layer * 12 * C * C
 
 
 def step_shape(lengths, block_size, batch_size):
@@ -46,13 +46,13 @@ def step_shape(lengths, block_size, batch_size):
     return N, min(block_size, N)
 
 
-def memory_needed(impl, mcfg, tcfg, lengths, itemsize=8):
+def memory_needed(impl, cfg, tcfg, lengths, itemsize=8):
     """Bytes a training run holds at its peak, roughly.
 
     itemsize is the bytes of one float of the model: 8 (float64) or 4.
     """
-    N, T = step_shape(lengths, mcfg.block_size, tcfg.batch_size)
-    L, C, H, V = mcfg.n_layer, mcfg.n_embd, mcfg.n_head, mcfg.vocab_size
+    N, T = step_shape(lengths, cfg.block_size, tcfg.batch_size)
+    L, C, H, V = cfg.n_layer, cfg.n_embd, cfg.n_head, cfg.vocab_size
     if impl == "scalar":
         # Two nodes per multiply-add (the product and the sum), plus the
         # norms, the softmax and the residual adds of every layer.
@@ -65,15 +65,15 @@ def memory_needed(impl, mcfg, tcfg, lengths, itemsize=8):
         per_position = itemsize * (L * (24 * C + 5 * H * T) + 4 * V) \
             + 10 * T
         if impl == "numpy":  # embedding backward's one-hot rows
-            per_position += 9 * max(V, mcfg.block_size)
-    state = num_params(mcfg) * PARAM_BYTES[impl] * itemsize // 8
-    samples = tcfg.num_samples * (SAMPLE_BYTES + mcfg.block_size)
+            per_position += 9 * max(V, cfg.block_size)
+    state = num_params(cfg) * PARAM_BYTES[impl] * itemsize // 8
+    samples = tcfg.num_samples * (SAMPLE_BYTES + cfg.block_size)
     return state + L * LAYER_BYTES[impl] + int(N * per_position) + samples
 
 
-def host_needed(mcfg):
+def host_needed(cfg):
     """Bytes the CPU holds while a model on a GPU is drawn."""
-    return num_params(mcfg) * HOST_PARAM_BYTES
+    return num_params(cfg) * HOST_PARAM_BYTES
 
 
 def memory_available():
@@ -117,23 +117,23 @@ def check_memory(need, available, where="this machine"):
             f"smaller")
 
 
-def train_flops(mcfg, B, T):
+def train_flops(cfg, B, T):
     """Multiply-adds x 2 of one training step (forward + 2x backward)."""
-    C, V = mcfg.n_embd, mcfg.vocab_size
-    weights = mcfg.n_layer * 12 * C * C + V * C     # wq wk wv wo fc1 fc2 head
-    attention = mcfg.n_layer * 2 * T * T * C        # q @ k.T and att @ v
+    C, V = cfg.n_embd, cfg.vocab_size
+    weights = cfg.n_layer * 12 * C * C + V * C     # wq wk wv wo fc1 fc2 head
+    attention = cfg.n_layer * 2 * T * T * C        # q @ k.T and att @ v
     return 3 * 2 * B * (T * weights + attention)
 
 
-def step_flops(mcfg, lengths, batch_size):
+def step_flops(cfg, lengths, batch_size):
     """Arithmetic of an average training step, packed into full rows."""
-    N = batch_size * statistics.fmean(min(mcfg.block_size, n)
+    N = batch_size * statistics.fmean(min(cfg.block_size, n)
                                       for n in lengths)
-    T = min(mcfg.block_size, N)  # rows of T positions
-    return train_flops(mcfg, N / T, T)
+    T = min(cfg.block_size, N)  # rows of T positions
+    return train_flops(cfg, N / T, T)
 
 
-def check_run(impl, mcfg, tcfg, docs, device=None, itemsize=8):
+def check_run(impl, cfg, tcfg, docs, device=None, itemsize=8):
     """Raise ValueError if a run cannot be done; a note if it is large.
 
     device is torch's, or None for the CPU; itemsize is the bytes of
@@ -144,17 +144,17 @@ def check_run(impl, mcfg, tcfg, docs, device=None, itemsize=8):
                          f"the {len(docs)} documents, so a step would "
                          f"train some twice; give at most {len(docs)}")
     lengths = [len(doc) + 1 for doc in docs]  # predictions per document
-    need = memory_needed(impl, mcfg, tcfg, lengths, itemsize)
+    need = memory_needed(impl, cfg, tcfg, lengths, itemsize)
     if device is not None and device.type == "cuda":
-        check_memory(host_needed(mcfg), memory_available())
+        check_memory(host_needed(cfg), memory_available())
         check_memory(need, gpu_memory_available(device), str(device))
     else:
         check_memory(need, memory_available())
-    flops = step_flops(mcfg, lengths, tcfg.batch_size)
+    flops = step_flops(cfg, lengths, tcfg.batch_size)
     if flops <= BIG_STEP_FLOPS:
         return None
     original = step_flops(replace(ModelConfig(),
-                                  vocab_size=mcfg.vocab_size), lengths, 1)
+                                  vocab_size=cfg.vocab_size), lengths, 1)
     return (f"each step trains {tcfg.batch_size} documents, some "
             f"{flops / 1e9:,.1f} GFLOP: {flops / original:,.0f} times a "
             f"step of the original")

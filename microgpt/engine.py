@@ -6,7 +6,8 @@ import math
 class Value:
     """One number in a computation graph, with the gradient it receives."""
 
-    # NOTE: __slots__ keeps each of the ~100k nodes of a step small and fast.
+    # __slots__ keeps each node small and quick to read: a training step
+    # makes one node for every scalar operation it does.
     __slots__ = ("data", "grad", "_children", "_local_grads")
 
     def __init__(self, data, children=(), local_grads=()):
@@ -47,8 +48,8 @@ class Value:
         return Value(max(0, self.data), (self,), (float(self.data > 0),))
 
     # -- the rest is composed from the primitives ------------------------
-    # NOTE: the exact composition matters: a - b is a + (-1 * b) and
-    # a / b is a * b**-1, so the floats match the original bit for bit.
+    # The exact composition matters: a - b is a + (-1 * b) and a / b is
+    # a * b**-1, so the floats match the original microgpt bit for bit.
 
     def __neg__(self):
         return self * -1
@@ -83,7 +84,7 @@ class Value:
 
 def topological_order(root):
     """Every node under root, each after all of its children."""
-    # NOTE: the same post-order as the textbook recursive DFS, but with an
+    # The same post-order as the textbook recursive DFS, but with an
     # explicit stack: deeper models would overflow Python's recursion limit,
     # and the order must match exactly, since it fixes the order in which
     # gradients are summed (and so their last bits).

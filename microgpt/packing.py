@@ -38,7 +38,7 @@ class Packed(NamedTuple):
 def as_ids(tokens):
     """tokens as an array of intp; ValueError unless they are integers."""
     ids = np.asarray(tokens)
-    # NOTE: indexing would truncate a float id to an int without a word.
+    # Indexing would truncate a float id to an int without a word.
     if ids.dtype.kind not in "iu":
         raise ValueError(f"token ids must be integers, got {ids.dtype}")
     return ids.astype(np.intp, copy=False)
@@ -49,7 +49,7 @@ def check_ids(tokens, vocab_size):
     if len(tokens) == 0:
         raise ValueError("no token ids: a document needs at least one")
     ids = as_ids(tokens)
-    # NOTE: a negative id would silently index from the end of wte.
+    # A negative id would silently index from the end of wte.
     if ids.min() < 0 or ids.max() >= vocab_size:
         raise ValueError(f"token ids must be in [0, {vocab_size}), "
                          f"got {ids.min()}..{ids.max()}")
@@ -72,30 +72,30 @@ def first_fit(lengths, width):
         rows.append(row)
         offsets.append(fill[row])
         fill[row] += n
-        if fill[row] + smallest > width:  # NOTE: full; stop looking there
+        if fill[row] + smallest > width:  # full: stop looking there
             open_rows.remove(row)
     return rows, offsets, fill
 
 
 def pack(batch, block_size):
     """Token lists (BOS, ..., BOS) -> a Packed batch of whole documents."""
-    # NOTE: as in the original, a document longer than the context is cut
-    # to its first block_size predictions.
+    # As in the original, a document longer than the context is cut to
+    # its first block_size predictions.
     counts = [min(block_size, len(tokens) - 1) for tokens in batch]
     if not counts or min(counts) < 1:
         raise ValueError("every document needs at least two tokens "
                          "(BOS, ..., BOS), and a batch at least one")
     if len(batch) == 1:
-        # NOTE: the original's step, one document, is most of what this
-        # package runs; as one row it needs no search and ~5 numpy calls
-        # where the general case below takes ~30 (about 10% of a step).
+        # One document, the original's step, is the common case: as one
+        # row it needs no search and a handful of numpy calls, far fewer
+        # than the general case below.
         n = counts[0]
         ids = as_ids(batch[0][:n + 1])[None]                  # (1, n + 1)
         return Packed(ids[:, :-1], ids[:, 1:], np.arange(n)[None],
                       np.zeros((1, n), np.intp), counts)
     rows, offsets, fill = first_fit(counts, block_size)
-    # NOTE: in whole arrays, not a loop over documents: a batch is ~500
-    # tokens, and a few numpy calls per document would cost more than
+    # In whole arrays, not a loop over documents: a batch holds many short
+    # documents, and a few numpy calls for each would cost more than
     # packing saves. N counts the real positions of the batch.
     n = np.array(counts)                                     # (B,)
     docs = np.repeat(np.arange(len(n)), n)                   # (N,)

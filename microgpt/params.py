@@ -32,7 +32,7 @@ def init_weights(cfg, rng, std=INIT_STD):
     Every implementation starts from these floats, so one seed gives the
     same model everywhere.
     """
-    # NOTE: the order of draws is part of the spec: matrix by matrix in
+    # The order of draws is part of the spec: matrix by matrix in
     # param_shapes order, row by row, column by column.
     return {name: [[rng.gauss(0, std) for _ in range(cols)]
                    for _ in range(rows)]

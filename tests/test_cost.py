@@ -33,22 +33,22 @@ def test_one_document_is_taken_at_its_longest_a_batch_at_its_mean():
 
 @pytest.mark.parametrize("impl", ["scalar", "numpy", "torch"])
 def test_every_size_makes_the_estimate_grow(impl):
-    mcfg, tcfg = ModelConfig(), TrainConfig()
-    base = cost.memory_needed(impl, mcfg, tcfg, LENGTHS)
-    for bigger in (replace(mcfg, n_layer=2), replace(mcfg, n_embd=32),
-                   replace(mcfg, block_size=1000)):
+    cfg, tcfg = ModelConfig(), TrainConfig()
+    base = cost.memory_needed(impl, cfg, tcfg, LENGTHS)
+    for bigger in (replace(cfg, n_layer=2), replace(cfg, n_embd=32),
+                   replace(cfg, block_size=1000)):
         assert cost.memory_needed(impl, bigger, tcfg, LENGTHS) > base
     more = replace(tcfg, num_samples=10**6)
-    assert cost.memory_needed(impl, mcfg, more, LENGTHS) > base
+    assert cost.memory_needed(impl, cfg, more, LENGTHS) > base
     if impl != "scalar":
         batch = replace(tcfg, batch_size=4)
-        assert cost.memory_needed(impl, mcfg, batch, LENGTHS) > base
+        assert cost.memory_needed(impl, cfg, batch, LENGTHS) > base
 
 
 def test_the_twins_differ_as_their_floats_do():
-    mcfg, tcfg = ModelConfig(n_embd=256), TrainConfig()
+    cfg, tcfg = ModelConfig(n_embd=256), TrainConfig()
     scalar, numpy, torch64, torch32 = (
-        cost.memory_needed(impl, mcfg, tcfg, LENGTHS, size)
+        cost.memory_needed(impl, cfg, tcfg, LENGTHS, size)
         for impl, size in [("scalar", 8), ("numpy", 8), ("torch", 8),
                            ("torch", 4)])
     assert scalar > 10 * numpy  # a Value object per number

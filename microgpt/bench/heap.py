@@ -4,9 +4,9 @@ A batched NumPy step makes arrays of a few hundred KB (the attention
 scores, the MLP's hidden layer) and frees them all when it ends. glibc's
 malloc hands free memory at the top of its heap back to the OS once there
 is more than a threshold of it, so the next step gets it back page by
-page, one page fault per 4 KB: a sixth to a third of a step with
-B = 64 at the default size here (see the efficiency chapter). A profile
-of the Python calls does not show it: the time is spent in the kernel.
+page, one page fault per 4 KB page (the efficiency chapter measures what
+that costs). A profile of the Python calls does not show it: the time
+is spent in the kernel.
 
 keep_freed_memory raises glibc's thresholds, so the process keeps what it
 frees for the next step. The command line and the benchmark call it; the
@@ -31,8 +31,8 @@ def keep_freed_memory():
     except (OSError, AttributeError, TypeError):  # not glibc
         return False
     mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
-    # NOTE: setting either threshold switches off glibc's adaptive ones,
-    # so both are set: arrays up to 32 MB then come from the heap, and the
+    # Setting either threshold switches off glibc's adaptive ones, so
+    # both are set: arrays up to MMAP_BYTES come from the heap, and the
     # trim threshold keeps their memory there once they are freed.
     return bool(mallopt(M_MMAP_THRESHOLD, MMAP_BYTES)
                 and mallopt(M_TRIM_THRESHOLD, KEEP_BYTES))

@@ -25,7 +25,7 @@ SIZES = [(16, 16), (64, 64), (128, 128)]   # (n_embd, block_size)
 LAYERS = [1, 4]
 N_HEAD = 4
 BATCH = 64
-SCALAR_SIZES = [(16, 16)]  # pure Python is ~1000x slower: smallest only
+SCALAR_SIZES = [(16, 16)]  # pure Python is far slower: the smallest only
 DEFAULT_DOCS = 10          # real names timed at the default config
 REPEAT_S = 0.25            # seconds of steps per timed repeat (roughly)
 
@@ -43,12 +43,12 @@ QUICK = dict(sizes=SIZES[:1], layers=LAYERS[:1], batch=8, repeats=2,
 def bench_default(names, tokenizer, plan, device):
     """The original's setting: default config, one real name per step."""
     from ..config import ModelConfig
-    mcfg = ModelConfig(vocab_size=tokenizer.vocab_size)
+    cfg = ModelConfig(vocab_size=tokenizer.vocab_size)
     docs = [tokenizer.frame(n) for n in names[:plan["default_docs"]]]
     cases = {}
     for name in ("scalar", "numpy", "torch"):
         reps = plan["scalar_repeats" if name == "scalar" else "repeats"]
-        step = stepper(name, mcfg, False, device)
+        step = stepper(name, cfg, False, device)
 
         def one_pass(_, step=step):  # one step per document, in turn
             for tokens in docs:
@@ -56,8 +56,8 @@ def bench_default(names, tokenizer, plan, device):
         cases[name] = (one_pass, [None], reps)
     timed = time_steps(cases, plan["repeat_s"])
     ms = {name: s / len(docs) * 1e3 for name, (s, _, _) in timed.items()}
-    return {"config": asdict(mcfg), "batch_size": 1, "docs": len(docs),
-            "mean_T": statistics.mean(min(len(d) - 1, mcfg.block_size)
+    return {"config": asdict(cfg), "batch_size": 1, "docs": len(docs),
+            "mean_T": statistics.mean(min(len(d) - 1, cfg.block_size)
                                       for d in docs),
             "step_ms": ms,
             "speedup": {"numpy_vs_scalar": ms["scalar"] / ms["numpy"],
@@ -75,20 +75,20 @@ def bench_names(names, tokenizer, plan, device):
     """
     from ..config import ModelConfig
     from ..packing import pack
-    mcfg = ModelConfig(vocab_size=tokenizer.vocab_size)
+    cfg = ModelConfig(vocab_size=tokenizer.vocab_size)
     B = plan["batch"]
     frames = [tokenizer.frame(n) for n in names[:4 * B]]
     batches = [frames[i * B:(i + 1) * B] for i in range(4)]
-    ns = [[min(mcfg.block_size, len(f) - 1) for f in b] for b in batches]
+    ns = [[min(cfg.block_size, len(f) - 1) for f in b] for b in batches]
     real = sum(map(sum, ns)) / len(batches)          # per batch, on average
-    shapes = [pack(b, mcfg.block_size).inputs.shape for b in batches]
+    shapes = [pack(b, cfg.block_size).inputs.shape for b in batches]
     packed = statistics.mean(r * t for r, t in shapes)  # positions
     padded = statistics.mean(len(n) * max(n) for n in ns)  # one per row
     cases = {}
     for name in ("numpy", "torch"):
-        cases[name, 1] = (stepper(name, mcfg, False, device), frames,
+        cases[name, 1] = (stepper(name, cfg, False, device), frames,
                           plan["repeats"])
-        cases[name, B] = (stepper(name, mcfg, True, device), batches,
+        cases[name, B] = (stepper(name, cfg, True, device), batches,
                           plan["repeats"])
     timed = time_steps(cases, plan["repeat_s"])
     per_doc = real / B                               # mean predictions
@@ -97,7 +97,7 @@ def bench_names(names, tokenizer, plan, device):
                for (name, b), (s, _, _) in timed.items()]
     tps = {(r["impl"], r["batch_size"]): r["tokens_per_s"]
            for r in results}
-    return {"config": asdict(mcfg), "batch_size": B, "names": len(frames),
+    return {"config": asdict(cfg), "batch_size": B, "names": len(frames),
             "mean_T": per_doc, "real_share": real / packed,
             "real_share_one_per_row": real / padded,
             "rows": statistics.mean(r for r, _ in shapes),
@@ -130,13 +130,13 @@ def bench_lengths(names, tokenizer, plan, device):
     dispatch, bookkeeping. What grows with T is the arithmetic.
     """
     from ..config import ModelConfig
-    mcfg = ModelConfig(vocab_size=tokenizer.vocab_size)
+    cfg = ModelConfig(vocab_size=tokenizer.vocab_size)
     cases = {}
     for T in plan["lengths"]:
         docs = stream_docs(names, tokenizer, T + 1, 4)
         for name in ("scalar", "numpy", "torch"):
             reps = plan["scalar_repeats" if name == "scalar" else "repeats"]
-            cases[name, T] = (stepper(name, mcfg, False, device),
+            cases[name, T] = (stepper(name, cfg, False, device),
                               docs[:1] if name == "scalar" else docs, reps)
     timed = time_steps(cases, plan["repeat_s"])
     return [{"impl": name, "T": T, "step_ms": s * 1e3}
@@ -149,7 +149,7 @@ def bench_sizes(names, tokenizer, plan, device):
     rows = []
     for n_embd, block in plan["sizes"]:
         for n_layer in plan["layers"]:
-            mcfg = ModelConfig(vocab_size=tokenizer.vocab_size,
+            cfg = ModelConfig(vocab_size=tokenizer.vocab_size,
                                n_layer=n_layer, n_embd=n_embd,
                                block_size=block, n_head=N_HEAD)
             runs = [("numpy", 1), ("numpy", plan["batch"]), ("torch", 1),
@@ -164,7 +164,7 @@ def bench_sizes(names, tokenizer, plan, device):
                     if B > 1 else docs[:4]
                 reps = plan["scalar_repeats" if name == "scalar"
                             else "repeats"]
-                cases[name, B] = (stepper(name, mcfg, B > 1, device),
+                cases[name, B] = (stepper(name, cfg, B > 1, device),
                                   inputs, reps)
             timed = time_steps(cases, plan["repeat_s"])
             for (name, B), (s, n, reps) in timed.items():
@@ -173,7 +173,7 @@ def bench_sizes(names, tokenizer, plan, device):
                              "batch_size": B, "T": block,
                              "step_ms": s * 1e3,
                              "tokens_per_s": B * block / s,
-                             "gflops": train_flops(mcfg, B, block) / s / 1e9,
+                             "gflops": train_flops(cfg, B, block) / s / 1e9,
                              "steps_per_repeat": n, "repeats": reps})
             print(f"  timed {n_embd}x{block} L{n_layer}", file=sys.stderr)
     return rows
@@ -190,8 +190,8 @@ def run(quick=False, threads=1, device=None):
     from ..gpt_torch import default_device, default_dtype
     plan = QUICK if quick else FULL
     start = time.perf_counter()
-    # NOTE: as the command line does, so batched NumPy steps are timed as
-    # they train there, and not by the heap this process happens to have.
+    # As the command line does, so batched NumPy steps are timed as they
+    # train there, and not by the heap this process happens to have.
     kept = keep_freed_memory()
     device = torch.device(device) if device else default_device()
     _, names, tokenizer = prepare(load_docs(), 42)
@@ -202,14 +202,14 @@ def run(quick=False, threads=1, device=None):
     lengths = bench_lengths(names, tokenizer, plan, device)
     rows = bench_sizes(names, tokenizer, plan, device)
     table = ratios(rows, plan["batch"])
-    # NOTE: the op count depends on the depth and on batching only, not
-    # on the width or the context, so the smallest size stands for all.
+    # The op count depends on the depth and on batching only, not on the
+    # width or the context, so the smallest size stands for all.
     docs = stream_docs(names, tokenizer, 17, plan["batch"])
     ops = {}
     for n_layer in plan["layers"]:
-        mcfg = ModelConfig(vocab_size=tokenizer.vocab_size, n_layer=n_layer)
+        cfg = ModelConfig(vocab_size=tokenizer.vocab_size, n_layer=n_layer)
         for B in (1, plan["batch"]):
-            ops[f"L{n_layer}_B{B}"] = op_counts(torch_ops(mcfg, docs[:B],
+            ops[f"L{n_layer}_B{B}"] = op_counts(torch_ops(cfg, docs[:B],
                                                           device))
     return {"machine": machine_info(device),
             "settings": {"quick": quick, "threads": threads,
@@ -246,8 +246,8 @@ def main(argv=None):
                    help="torch's device; default cuda if available")
     args = p.parse_args(argv)
     cores = os.cpu_count() or 1
-    # NOTE: far more threads than cores only slows every op, and at some
-    # ten thousand the thread pools fail to start and crash the process.
+    # More threads than cores only slow every op, and far too many make
+    # the thread pools fail to start and crash the process.
     if not 0 <= args.threads <= cores:
         p.error(f"--threads must be 0 (the libraries' defaults) to "
                 f"{cores}, the cores here; got {args.threads}")

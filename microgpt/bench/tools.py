@@ -20,9 +20,9 @@ def limit_threads(n):
     """Ask numpy's BLAS and torch for n threads (0: leave the defaults)."""
     if n <= 0:
         return
-    # NOTE: the environment only reaches a BLAS that is not loaded yet, as
-    # under `python -m microgpt.bench`; threadpoolctl (when installed)
-    # also reaches one that is, e.g. inside a notebook.
+    # The environment only reaches a BLAS that is not loaded yet, as under
+    # `python -m microgpt.bench`; threadpoolctl (when installed) also
+    # reaches one that is, e.g. inside a notebook.
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(n)
     try:
@@ -56,24 +56,24 @@ def stream_docs(names, tokenizer, length, count):
 # -- timing -----------------------------------------------------------------
 
 
-def stepper(name, mcfg, batched, device):
+def stepper(name, cfg, batched, device):
     """A fresh model of impl name and step(x): one training step on x."""
     from ..config import TrainConfig
     from ..train import get_impl
     impl = get_impl(name)
     kw = {"device": device} if name == "torch" else {}
-    params = impl.init_params(mcfg, random.Random(0), **kw)
+    params = impl.init_params(cfg, random.Random(0), **kw)
     opt = impl.Adam(params, TrainConfig(), **kw)
     train = impl.train_step_batch if batched else impl.train_step
     if name == "torch" and device.type == "cuda":
         import torch
 
         def step(x):
-            train(params, opt, x, 0.001, mcfg)
-            # NOTE: GPU work is queued; the clock must wait for it.
+            train(params, opt, x, 0.001, cfg)
+            # GPU work is queued; the clock must wait for it.
             torch.cuda.synchronize(device)
         return step
-    return lambda x: train(params, opt, x, 0.001, mcfg)
+    return lambda x: train(params, opt, x, 0.001, cfg)
 
 
 def time_steps(cases, repeat_s):
@@ -89,11 +89,11 @@ def time_steps(cases, repeat_s):
     for key, (step, inputs, repeats) in cases.items():
         step(inputs[0])  # warm-up: caches, allocator, lazy init
         t0 = time.perf_counter()
-        step(inputs[0])  # NOTE: a warm step, or the plan runs too few
+        step(inputs[0])  # a warm step, or the plan runs too few
         est = time.perf_counter() - t0
         plan[key] = max(1, round(repeat_s / est)) if est < repeat_s else 1
-    # NOTE: each repeat goes on where the last one stopped, so that the
-    # steps timed cover the inputs evenly, as the tokens credited assume.
+    # Each repeat goes on where the last one stopped, so that the steps
+    # timed cover the inputs evenly, as the tokens credited assume.
     done = dict.fromkeys(cases, 0)
     times = {key: [] for key in cases}
     for r in range(max(c[2] for c in cases.values())):
@@ -101,8 +101,8 @@ def time_steps(cases, repeat_s):
             if r >= repeats:
                 continue
             n = plan[key]
-            # NOTE: garbage left by the previous case (the scalar model's
-            # graphs) is collected now, not on this case's clock.
+            # Garbage left by the previous case (the scalar model's graphs)
+            # is collected here, not on this case's clock.
             gc.collect()
             t0 = time.perf_counter()
             for j in range(done[key], done[key] + n):
@@ -163,7 +163,7 @@ def heap_churn(keep, repeats=5):
 # -- what a torch step is made of -------------------------------------------
 
 
-def torch_ops(mcfg, batch, device):
+def torch_ops(cfg, batch, device):
     """The aten ops one torch training step dispatches, in order.
 
     Forward, backward and the Adam update all go through the dispatcher;
@@ -183,7 +183,7 @@ def torch_ops(mcfg, batch, device):
             self.ops.append((func.__name__.split(".")[0], view))
             return func(*args, **(kwargs or {}))
 
-    step = stepper("torch", mcfg, len(batch) > 1, device)
+    step = stepper("torch", cfg, len(batch) > 1, device)
     x = batch if len(batch) > 1 else batch[0]
     step(x)  # warm-up: the first step may differ (lazy init)
     with Record() as rec:

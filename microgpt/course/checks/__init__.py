@@ -65,7 +65,7 @@ def check_close(what, got, expected, tol=1e-9, axes=None, first=0,
     hint = ""
     for mistake, wrong in (mistakes or {}).items():
         w = _flatten(wrong)
-        # NOTE: a mistake that gives the expected output here (one key
+        # A mistake that gives the expected output here (one key
         # weighs 1 whatever the scale) tells nothing about this answer.
         if len(w) == len(g) and not any(
                 _differs(x, y, 1e-9) for (_, x), (_, y) in zip(g, w)) \
