@@ -4,11 +4,13 @@ check() refuses, up front, any output that would destroy a user's file or
 that could only fail after the work is done: an input or another output
 given again, a folder, a device or FIFO (which a rename would replace by
 a regular file), or a place that cannot be written. atomic_write() then
-writes a file so that it is either complete or not there at all.
+writes a file so that it is either complete or not there at all, and
+atomic_folder() does the same for a folder of files.
 """
 
 import contextlib
 import os
+import shutil
 import stat
 import tempfile
 from pathlib import Path
@@ -32,7 +34,7 @@ def probe_folder(folder):
 
 def check_one(option, path):
     """Raise ValueError unless path can become a regular file we write."""
-    # NOTE: "" is what --save "$OUT" passes when OUT is unset.
+    # A shell passes an empty path for an unset variable (--save "$OUT").
     if not path:
         raise ValueError(f"{option} needs a file path, got an empty one")
     if os.path.isdir(path):
@@ -91,14 +93,14 @@ def atomic_write(path, write):
     path = Path(path)
     if path.exists() and not path.is_file():  # the rename would replace it
         raise OSError(f"cannot write {path}: it is not a regular file")
-    # NOTE: write a temporary file beside path, then rename it over path:
+    # Write a temporary file beside path, then rename it over path:
     # a crash or a full disk never leaves a half-written file there.
     with naming(path):
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=PREFIX,
                                    suffix=path.suffix + ".part")
         try:
             with os.fdopen(fd, "wb") as f:
-                # NOTE: mkstemp makes the file private (0600), and the
+                # mkstemp makes the file private (0600), and the
                 # rename keeps that; give it the mode open() would give.
                 if hasattr(os, "fchmod"):  # not on Windows before 3.13
                     os.fchmod(f.fileno(), 0o666 & ~umask())
@@ -109,6 +111,34 @@ def atomic_write(path, write):
         finally:
             if os.path.exists(tmp):
                 os.remove(tmp)
+    return path
+
+
+def atomic_folder(path, fill):
+    """Make the new folder path through fill(folder): all of it, or nothing.
+
+    fill writes into an empty temporary folder beside path, which is then
+    renamed to path; if fill raises, the temporary folder goes and path
+    stays as it was. path must not exist or be an empty folder. Errors in
+    making or renaming the folder name path; fill names its own.
+    """
+    path = Path(path)
+    with naming(path):
+        tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=PREFIX,
+                                    suffix=".part"))
+    try:
+        with naming(path):
+            # mkdtemp makes the folder private (0700); give it the mode
+            # mkdir would give, as atomic_write does for a file.
+            os.chmod(tmp, 0o777 & ~umask())
+        fill(tmp)
+        with naming(path):
+            if path.exists():
+                path.rmdir()  # only an empty folder: rmdir refuses others
+            tmp.rename(path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     return path
 
 

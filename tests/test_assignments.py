@@ -9,6 +9,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from microgpt import outputs
 from microgpt.course.assignments import BEGIN, END, strip_source, student_copy
 
 pytestmark = pytest.mark.assignments
@@ -148,7 +149,7 @@ def test_a_folder_that_cannot_be_written_is_named_as_given():
     done = assignments("/proc/course", "--book", BOOK)
     assert done.returncode == 2
     assert "cannot write /proc/course: " in done.stderr
-    assert ".assignments-" not in done.stderr  # the temporary folder
+    assert outputs.PREFIX not in done.stderr  # the temporary folder
 
 
 def test_the_handout_reads_as_plain_markdown_with_a_readme(tmp_path):

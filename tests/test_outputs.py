@@ -103,11 +103,50 @@ def test_atomic_write_never_replaces_what_is_not_a_file(tmp_path):
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self"),
                     reason="needs Linux's /proc, where nobody can write")
-def test_a_temporary_file_that_cannot_be_made_is_not_named():
+@pytest.mark.parametrize("write, path", [
+    (outputs.atomic_write, "/proc/a.json"),
+    (outputs.atomic_folder, "/proc/out")])
+def test_a_temporary_file_or_folder_that_cannot_be_made_is_not_named(
+        write, path):
     with pytest.raises(OSError) as e:
-        outputs.atomic_write("/proc/a.json", lambda f: None)
-    assert str(e.value).startswith("cannot write /proc/a.json: ")
+        write(path, lambda f: None)
+    assert str(e.value).startswith(f"cannot write {path}: ")
     assert ".part" not in str(e.value)
+    assert outputs.PREFIX not in str(e.value)
+
+
+# -- atomic_folder ------------------------------------------------------------
+
+
+def test_atomic_folder_appears_whole_with_the_usual_mode(tmp_path):
+    def fill(folder):
+        (folder / "sub").mkdir()
+        (folder / "sub" / "a.txt").write_text("a")
+
+    out = outputs.atomic_folder(tmp_path / "out", fill)
+    assert (out / "sub" / "a.txt").read_text() == "a"
+    assert os.listdir(tmp_path) == ["out"]
+    assert out.stat().st_mode & 0o777 == 0o777 & ~outputs.umask()
+
+
+def test_atomic_folder_may_take_an_empty_folder_and_no_other(tmp_path):
+    (tmp_path / "empty").mkdir()
+    outputs.atomic_folder(tmp_path / "empty",
+                          lambda f: (f / "a.txt").write_text("a"))
+    assert os.listdir(tmp_path / "empty") == ["a.txt"]
+    with pytest.raises(OSError, match="cannot write"):
+        outputs.atomic_folder(tmp_path / "empty", lambda f: None)
+    assert os.listdir(tmp_path) == ["empty"]
+
+
+def test_a_failed_fill_leaves_nothing_behind(tmp_path):
+    def fail(folder):
+        (folder / "half.txt").write_text("half")
+        raise ValueError("a bad notebook")
+
+    with pytest.raises(ValueError, match="a bad notebook"):
+        outputs.atomic_folder(tmp_path / "out", fail)
+    assert os.listdir(tmp_path) == []
 
 
 # -- LineLog ------------------------------------------------------------------

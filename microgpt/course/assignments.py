@@ -28,10 +28,9 @@ import copy
 import re
 import shutil
 import sys
-import uuid
 from pathlib import Path
 
-from ..outputs import naming
+from ..outputs import atomic_folder, naming
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 TODO = ("# YOUR CODE HERE", "raise NotImplementedError")
@@ -91,7 +90,7 @@ def student_copy(nb, name, plain=None):
 
 def write_copies(book, out):
     """Write student copies of book/*.ipynb to the new folder out."""
-    # NOTE: nbformat comes with the book's tools; the model never needs it.
+    # nbformat comes with the book's tools; the model never needs it.
     import nbformat
 
     from . import handout
@@ -104,14 +103,6 @@ def write_copies(book, out):
                          "choose a new one")
     if not out.parent.is_dir():
         raise ValueError(f"{out}: folder {out.parent} does not exist")
-    # NOTE: built in a temporary folder beside out, then renamed, so a
-    # failure (a bad notebook, say) leaves no half-written copy behind.
-    # Made with mkdir, not mkdtemp, whose folders are private (0700): the
-    # copies are for a class, so they get the usual permissions.
-    # Errors in writing name out, never the temporary folder.
-    tmp = out.parent / f".assignments-{uuid.uuid4().hex}"
-    with naming(out):
-        tmp.mkdir()
     refs = handout.labels(book)
     bib = book / "references.bib"
     cites = handout.citations(bib) if bib.is_file() else {}
@@ -119,24 +110,24 @@ def write_copies(book, out):
     def plain(text):
         return handout.plain(text, refs, cites, book)
 
-    try:
-        counts = {}
+    counts = {}
+
+    def fill(folder):
         for path in chapters:
             nb = nbformat.read(path, as_version=4)
             nb, counts[path.name] = student_copy(nb, path.name, plain)
             with naming(out):
-                nbformat.write(nb, tmp / path.name)
+                nbformat.write(nb, folder / path.name)
         with naming(out):
-            (tmp / "README.md").write_text(handout.readme(),
-                                           encoding="utf-8")
+            (folder / "README.md").write_text(handout.readme(),
+                                              encoding="utf-8")
             if (book / "data").is_dir():
-                shutil.copytree(book / "data", tmp / "data")
-            if out.exists():
-                out.rmdir()  # empty, as checked above
-            tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+                shutil.copytree(book / "data", folder / "data")
+
+    # Built beside out and renamed, so a failure (a bad notebook, say)
+    # leaves no half-written copy; errors name out, never the temporary
+    # folder.
+    atomic_folder(out, fill)
     return counts
 
 

@@ -23,13 +23,12 @@ import csv
 import html
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
-import uuid
 from pathlib import Path
 
+from .. import outputs
 from .checks.exercise import RESULTS_VAR, all_exercises
 
 LIMIT_S = 300       # per notebook
@@ -139,21 +138,14 @@ def feedback_page(name, g):
 
 def write_grades(out, exercises, grades):
     """Write the gradebook and feedback into the new folder out."""
-    out = Path(out)
-    tmp = out.parent / f".grades-{uuid.uuid4().hex}"
-    (tmp / "feedback").mkdir(parents=True)
-    try:
-        write_gradebook(tmp / "gradebook.csv", exercises, grades)
+    def fill(folder):
+        (folder / "feedback").mkdir()
+        write_gradebook(folder / "gradebook.csv", exercises, grades)
         for name, g in grades.items():
-            (tmp / "feedback" / f"{name}.html").write_text(
+            (folder / "feedback" / f"{name}.html").write_text(
                 feedback_page(name, g), encoding="utf-8")
-        if out.exists():
-            out.rmdir()  # empty, as checked before grading
-        tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
+    outputs.atomic_folder(out, fill)
 
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m microgpt.course.grade",
