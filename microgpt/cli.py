@@ -12,6 +12,7 @@ from .config import ModelConfig, TrainConfig
 from .train import IMPLS
 
 DEFAULT_IMPL = "numpy"  # the original's results, in a fraction of the time
+DEFAULT_EVAL_EVERY = 100  # steps between validations, with --val-fraction
 
 # (option, config field, help): every field of both configs but
 # vocab_size, which the dataset decides.
@@ -94,8 +95,20 @@ def build_parser():
                    "pages instead of faulting them in again; Linux only")
     p.add_argument("--log", default=None, metavar="PATH",
                    help='write one JSON line per step, {"step": 1, '
-                        '"loss": ...}, the loss at full precision; None '
-                        'writes no log')
+                        '"loss": ...}, the loss at full precision (and '
+                        'one {"step": ..., "val_loss": ...} per '
+                        'validation); None writes no log')
+    p.add_argument("--val-fraction", type=float, default=0.0,
+                   metavar="F",
+                   help="hold out this fraction of the documents, never "
+                        "trained on (the same ones whatever --seed), and "
+                        "print the loss per token on them; 0 holds out "
+                        "none, as the original")
+    p.add_argument("--eval-every", type=int, default=None, metavar="N",
+                   help="with --val-fraction: measure the held-out loss "
+                        "before training, every N steps and after the "
+                        "last (0: only before and after); None means "
+                        f"{DEFAULT_EVAL_EVERY}")
 
     p = commands.add_parser(
         "sample", formatter_class=fmt, help="sample from a checkpoint",

@@ -8,9 +8,9 @@ from dataclasses import replace
 import numpy as np
 
 from . import checkpoint, cost, outputs, train
-from .cli import MODEL_OPTIONS, TRAIN_OPTIONS
+from .cli import DEFAULT_EVAL_EVERY, MODEL_OPTIONS, TRAIN_OPTIONS
 from .config import ModelConfig, TrainConfig
-from .data import Tokenizer, load_docs, resolve_data_path
+from .data import Tokenizer, load_docs, resolve_data_path, split_docs
 
 
 class CliError(Exception):
@@ -64,6 +64,31 @@ def _impl_kwargs(args):
     return kwargs
 
 
+def _validation(args):
+    """(fraction, eval_every) from --val-fraction and --eval-every."""
+    fraction, every = args.val_fraction, args.eval_every
+    if not 0 <= fraction < 1:  # NOTE: also refuses nan
+        raise CliError(f"--val-fraction must be at least 0 and below 1, "
+                       f"got {fraction}")
+    if every is not None and every < 0:
+        raise CliError(f"--eval-every must be 0 or more steps, got "
+                       f"{every}")
+    if every is not None and not fraction:
+        raise CliError("--eval-every needs --val-fraction: the documents "
+                       "to measure the loss on")
+    return fraction, DEFAULT_EVAL_EVERY if every is None else every
+
+
+def _split(docs, fraction):
+    """(train_docs, val_docs); val_docs is None when nothing is held out."""
+    if not fraction:
+        return docs, None
+    try:
+        return split_docs(docs, fraction)
+    except ValueError as e:
+        raise CliError(f"--val-fraction {fraction}: {e}") from None
+
+
 def _say_where(impl, impl_kwargs):
     """One line on stderr: the device and dtype torch computes in."""
     device = impl_kwargs.get("device") or impl.default_device()
@@ -91,6 +116,7 @@ def cmd_train(args):
     tcfg = _config(TrainConfig, flags, **{name: getattr(args, name)
                                           for _, name, _ in TRAIN_OPTIONS})
     impl_kwargs = _impl_kwargs(args)
+    fraction, eval_every = _validation(args)
     data = resolve_data_path(args.data)
     outputs.check([("--save", args.save), ("--log", args.log)],
                   [("--data" if args.data else "the dataset", data)])
@@ -98,6 +124,7 @@ def cmd_train(args):
     train.check_batch_size(impl, tcfg)
     docs = load_docs(data)
     mcfg = replace(mcfg, vocab_size=Tokenizer.from_docs(docs).vocab_size)
+    train_docs, val_docs = _split(docs, fraction)
     device, itemsize = None, 8  # where the model lives, and its floats
     if args.impl == "torch":
         device = impl_kwargs.get("device") or impl.default_device()
@@ -105,12 +132,15 @@ def cmd_train(args):
                     or impl.default_dtype(device)).itemsize
     if args.impl == "torch":
         _say_where(impl, impl_kwargs)
-    note = cost.check_run(args.impl, mcfg, tcfg, docs, device, itemsize)
+    note = cost.check_run(args.impl, mcfg, tcfg, train_docs, device,
+                          itemsize)
     if note:
         print(f"microgpt: note: {note}", file=sys.stderr)
     print(f"num docs: {len(docs)}")
     print(f"vocab size: {mcfg.vocab_size}")
     print(f"num params: {cost.num_params(mcfg)}")
+    if val_docs is not None:
+        print(f"held out: {len(val_docs)} docs, never trained on")
     sys.stdout.flush()  # before the progress bar starts on stderr
     if args.keep_freed_memory:
         from .bench.heap import keep_freed_memory
@@ -132,6 +162,14 @@ def cmd_train(args):
         if log is not None:
             log.write(json.dumps({"step": step, "loss": loss}))
 
+    def on_eval(step, loss):
+        # NOTE: through the bar, which clears itself around the line
+        bar.write(f"step {step:{len(str(tcfg.num_steps))}d}: held-out "
+                  f"loss {loss:.4f}", file=sys.stdout)
+        sys.stdout.flush()
+        if log is not None:
+            log.write(json.dumps({"step": step, "val_loss": float(loss)}))
+
     def on_trained(params, tokenizer, mcfg):
         bar.close()
         if args.save is not None:  # before sampling: nothing can lose it
@@ -143,9 +181,10 @@ def cmd_train(args):
         # NOTE: a diverging run's inf and nan end it with train's one
         # line; NumPy's warnings about them would only come before it.
         with np.errstate(all="ignore"):
-            result = train.run(args.impl, docs, mcfg, tcfg,
+            result = train.run(args.impl, train_docs, mcfg, tcfg,
                                on_step=on_step, on_trained=on_trained,
-                               **impl_kwargs)
+                               val_docs=val_docs, eval_every=eval_every,
+                               on_eval=on_eval, **impl_kwargs)
     finally:
         bar.close()
         if log is not None:

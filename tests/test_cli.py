@@ -7,7 +7,7 @@ from dataclasses import fields
 import pytest
 from cli_run import microgpt, samples_of
 
-from microgpt import checkpoint, cli, gpt_scalar, train
+from microgpt import checkpoint, cli, data, gpt_scalar, train
 from microgpt.config import ModelConfig, TrainConfig
 
 pytestmark = pytest.mark.cli
@@ -91,6 +91,26 @@ def test_the_log_has_every_loss_at_full_precision(trained):
     assert [r["loss"] for r in records] == expected.losses
 
 
+def test_a_held_out_fraction_is_measured_and_logged(tmp_path, docs):
+    log = tmp_path / "log.jsonl"
+    result = microgpt("train", *SMALL, "--val-fraction", "0.05",
+                      "--eval-every", "3", "--log", str(log))
+    assert result.returncode == 0, result.stderr
+    train_docs, val_docs = data.split_docs(docs, 0.05)
+    expected = train.run("numpy", train_docs, SMALL_MODEL, SMALL_TRAIN,
+                         val_docs=val_docs, eval_every=3)
+    assert [s for s, _ in expected.val_losses] == [0, 3, 4]
+    lines = result.stdout.splitlines()
+    assert lines[3] == f"held out: {len(val_docs)} docs, never trained on"
+    assert [ln for ln in lines if "held-out loss" in ln] == [
+        f"step {s}: held-out loss {x:.4f}" for s, x in expected.val_losses]
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [r["loss"] for r in records if "loss" in r] == expected.losses
+    assert [(r["step"], r["val_loss"]) for r in records
+            if "val_loss" in r] == expected.val_losses
+    assert samples_of(result.stdout) == expected.samples
+
+
 @pytest.mark.parametrize("impl", train.IMPLS)
 def test_sample_from_the_saved_model_with_any_implementation(trained,
                                                              impl):
@@ -155,7 +175,7 @@ def test_train_help_lists_every_option_with_its_default():
         assert f"(default: {defaults[name]})" in \
             option_help(result.stdout, flag), flag
     for flag in ("--impl", "--device", "--dtype", "--data", "--save",
-                 "--log"):
+                 "--log", "--val-fraction", "--eval-every"):
         assert "(default: " in option_help(result.stdout, flag), flag
     assert "(default: numpy)" in option_help(result.stdout, "--impl")
     # the bound on a batch, and what a large one gets, are documented

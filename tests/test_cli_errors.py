@@ -56,9 +56,24 @@ def model(tmp_path_factory, docs):
     (["--impl", "scalar", "--batch-size", "4"], ["--batch-size 4"]),
     (["--save", "/nonexistent/dir/m.npz"], ["--save", "does not exist"]),
     (["--log", "/nonexistent/dir/l.jsonl"], ["--log", "does not exist"]),
+    (["--val-fraction", "1"], ["--val-fraction must be at least 0 and "
+                               "below 1, got 1.0"]),
+    (["--val-fraction", "-0.1"], ["--val-fraction must", "-0.1"]),
+    (["--val-fraction", "nan"], ["--val-fraction must", "nan"]),
+    (["--val-fraction", "0.1", "--eval-every", "-1"],
+     ["--eval-every must be 0 or more steps, got -1"]),
+    (["--eval-every", "50"], ["--eval-every needs --val-fraction"]),
 ])
 def test_bad_train_settings_give_one_line(args, fragments):
     assert_one_line_error(microgpt("train", *args), *fragments)
+
+
+def test_holding_out_every_document_gives_one_line(tmp_path):
+    two = tmp_path / "two.txt"
+    two.write_text("emma\nolivia\n")
+    assert_one_line_error(microgpt("train", "--data", str(two),
+                                   "--val-fraction", "0.9"),
+                          "--val-fraction 0.9", "leaves none to train on")
 
 
 def test_a_missing_package_gives_one_line(tmp_path):
