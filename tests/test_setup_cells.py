@@ -50,8 +50,8 @@ def run_cell(source, package):
     return printed, json.loads(result)
 
 
-def test_there_are_thirteen_chapters():
-    assert len(CHAPTERS) == 13
+def test_there_are_fourteen_chapters():
+    assert len(CHAPTERS) == 14
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
