@@ -15,14 +15,10 @@ def tanh(v):
     return Value(t, (v,), (1 - t * t,))
 
 
-def numerical_grad(f, xs, h=1e-5):
-    grads = []
-    for i in range(len(xs)):
-        up, down = list(xs), list(xs)
-        up[i] += h
-        down[i] -= h
-        grads.append((f(up) - f(down)) / (2 * h))
-    return grads
+def directional_derivative(f, xs, v, h=1e-5):
+    up = [x + h * d for x, d in zip(xs, v)]
+    down = [x - h * d for x, d in zip(xs, v)]
+    return (f(up) - f(down)) / (2 * h)
 
 
 def topo_sort(root):
@@ -83,30 +79,46 @@ def test_tanh_must_return_a_value():
         autograd.check_tanh(lambda v: math.tanh(v.data))
 
 
-def test_numerical_grad_passes_central_differences(capsys):
-    autograd.check_numerical_grad(numerical_grad)
-    assert "✓ numerical_grad" in capsys.readouterr().out
+def test_directional_passes_central_differences(capsys):
+    autograd.check_directional(directional_derivative)
+    assert "✓ directional_derivative" in capsys.readouterr().out
 
 
-def test_numerical_grad_one_sided_fails_with_a_location():
-    def one_sided(f, xs, h=1e-5):
-        grads = []
-        for i in range(len(xs)):
-            up = list(xs)
+def test_directional_through_the_partial_derivatives_passes(capsys):
+    def by_coordinates(f, xs, v, h=1e-5):
+        total = 0.0
+        for i, d in enumerate(v):
+            up, down = list(xs), list(xs)
             up[i] += h
-            grads.append((f(up) - f(xs)) / h)
-        return grads
-    with pytest.raises(CheckFailed, match=r"numerical gradient of x0 \* x1 "
-                       r"\+ x2\*\*3 with respect to x2, at \[1.5, -2.0, "
-                       r"0.5\]: got .*; this is what a one-sided difference "
-                       r"\(f\(x \+ h\) - f\(x\)\) / h gives$"):
-        autograd.check_numerical_grad(one_sided)
+            down[i] -= h
+            total += d * (f(up) - f(down)) / (2 * h)
+        return total
+    autograd.check_directional(by_coordinates)
+    assert "✓ directional_derivative" in capsys.readouterr().out
 
 
-def test_numerical_grad_of_the_wrong_length_fails():
-    with pytest.raises(CheckFailed, match=r"expected 3 numbers \(one per "
-                                          r"input\), got 2"):
-        autograd.check_numerical_grad(lambda f, xs: numerical_grad(f, xs)[:2])
+def test_directional_one_sided_names_the_mistake():
+    def one_sided(f, xs, v, h=1e-5):
+        return (f([x + h * d for x, d in zip(xs, v)]) - f(xs)) / h
+    with pytest.raises(CheckFailed, match=r"^chapter 3, exercise 3: "
+                       r"derivative of x0 \* x1 \+ x2\*\*3 at \[1.5, -2.0, "
+                       r"0.5\] along \[.*\]: got .*; this is what a "
+                       r"one-sided difference \(f\(x \+ h v\) - f\(x\)\) / "
+                       r"h gives$"):
+        autograd.check_directional(one_sided)
+
+
+def test_directional_without_the_factor_2_names_it():
+    with pytest.raises(CheckFailed, match=r"this is what dividing by h, not "
+                                          r"2 h gives$"):
+        autograd.check_directional(
+            lambda f, xs, v: 2 * directional_derivative(f, xs, v))
+
+
+def test_directional_that_ignores_the_direction_fails():
+    with pytest.raises(CheckFailed, match=r"derivative of x0 \* x1"):
+        autograd.check_directional(
+            lambda f, xs, v: directional_derivative(f, xs, [1.0] * len(v)))
 
 
 def test_topo_sort_passes_an_iterative_solution(capsys):

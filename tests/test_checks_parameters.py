@@ -15,8 +15,12 @@ def count_params(cfg):
     return 2 * V * d + B * d + 12 * L * d * d
 
 
-def init_weights(cfg, rng, std):
-    return {name: [[rng.gauss(0, std) for _ in range(cols)]
+def scaled_init(cfg, rng, std, scale=None, residual=("attn_wo",
+                                                    "mlp_fc2")):
+    if scale is None:
+        scale = (2 * cfg.n_layer) ** -0.5
+    return {name: [[rng.gauss(0, std * (scale if name.endswith(residual)
+                                        else 1.0)) for _ in range(cols)]
                    for _ in range(rows)]
             for name, (rows, cols) in param_shapes(cfg).items()}
 
@@ -86,57 +90,86 @@ def test_count_with_biases_ignoring_depth_fails_on_a_deeper_config():
         parameters.check_count_with_biases(one_layer)
 
 
-def test_init_weights_passes_the_reference(capsys):
-    parameters.check_init_weights(init_weights)
-    assert "✓ init_weights" in capsys.readouterr().out
+def test_scaled_init_passes_the_reference(capsys):
+    parameters.check_scaled_init(scaled_init)
+    assert "✓ scaled_init" in capsys.readouterr().out
 
 
-def test_init_weights_column_major_fails_at_an_entry():
+def test_scaled_init_scaling_after_the_draw_passes(capsys):
+    def after(cfg, rng, std):
+        weights = scaled_init(cfg, rng, std, scale=1.0)
+        s = (2 * cfg.n_layer) ** -0.5
+        return {name: [[w * s if name.endswith(("attn_wo", "mlp_fc2"))
+                        else w for w in row] for row in rows]
+                for name, rows in weights.items()}
+    parameters.check_scaled_init(after)
+    assert "✓ scaled_init" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("answer, mistake", [
+    (lambda cfg, rng, std: scaled_init(cfg, rng, std, scale=1.0),
+     "the package's init, with no matrix scaled"),
+    (lambda cfg, rng, std: scaled_init(cfg, rng, std, residual=""),
+     "scaling every matrix, not only attn_wo and mlp_fc2"),
+    (lambda cfg, rng, std: scaled_init(cfg, rng, std,
+                                       scale=cfg.n_layer ** -0.5),
+     "a scale of 1 / sqrt\\(n_layer\\), without the 2"),
+    (lambda cfg, rng, std: scaled_init(cfg, rng, std,
+                                       scale=1 / (2 * cfg.n_layer)),
+     "a scale of 1 / \\(2 n_layer\\), without the square root"),
+])
+def test_scaled_init_typical_mistakes_name_it(answer, mistake):
+    with pytest.raises(CheckFailed, match=r"^chapter 4, exercise 3: scaled "
+                       r"init for vocab_size=50, n_layer=3, .*; this is "
+                       r"what " + mistake + " gives$"):
+        parameters.check_scaled_init(answer)
+
+
+def test_scaled_init_column_major_fails_at_an_entry():
     def column_major(cfg, rng, std):
+        s = (2 * cfg.n_layer) ** -0.5
         out = {}
         for name, (rows, cols) in param_shapes(cfg).items():
-            by_col = [[rng.gauss(0, std) for _ in range(rows)]
+            sd = std * (s if name.endswith(("attn_wo", "mlp_fc2")) else 1)
+            by_col = [[rng.gauss(0, sd) for _ in range(rows)]
                       for _ in range(cols)]
             out[name] = [list(r) for r in zip(*by_col)]
         return out
     with pytest.raises(CheckFailed, match=r"wte at row 0, column 1 is .*"
                        r"expected .*; this is what drawing each matrix "
                        r"column by column gives$"):
-        parameters.check_init_weights(column_major)
+        parameters.check_scaled_init(column_major)
 
 
-def test_init_weights_with_wrong_std_fails_at_the_first_entry():
+def test_scaled_init_with_wrong_std_fails_at_the_first_entry():
     with pytest.raises(CheckFailed, match=r"wte at row 0, column 0 is "
                        r".*difference [^;]*$"):
-        parameters.check_init_weights(
-            lambda cfg, rng, std: init_weights(cfg, rng, 0.1))
+        parameters.check_scaled_init(
+            lambda cfg, rng, std: scaled_init(cfg, rng, 0.1))
 
 
-def test_init_weights_ignoring_std_fails_on_the_larger_std():
-    with pytest.raises(CheckFailed, match=r"std=0.5: wte at row 0, column 0"
-                       r" .*; this is what the default std 0.08 in place of "
-                       r"the std given gives$"):
-        parameters.check_init_weights(
-            lambda cfg, rng, std: init_weights(cfg, rng, 0.08))
-
-
-def test_init_weights_with_an_extra_draw_fails_on_the_stream():
+def test_scaled_init_with_an_extra_draw_fails_on_the_stream():
     def extra_draw(cfg, rng, std):
-        weights = init_weights(cfg, rng, std)
+        weights = scaled_init(cfg, rng, std)
         rng.random()
         return weights
     with pytest.raises(CheckFailed, match=r"count your draws"):
-        parameters.check_init_weights(extra_draw)
+        parameters.check_scaled_init(extra_draw)
 
 
-def test_init_weights_in_another_order_fails_on_names():
+def test_scaled_init_in_another_order_fails_on_names():
     def sorted_names(cfg, rng, std):
-        shapes = param_shapes(cfg)
-        return {name: [[rng.gauss(0, std) for _ in range(shapes[name][1])]
-                       for _ in range(shapes[name][0])]
-                for name in sorted(shapes)}
+        weights = scaled_init(cfg, rng, std)
+        return {name: weights[name] for name in sorted(weights)}
     with pytest.raises(CheckFailed, match=r"the names, in order"):
-        parameters.check_init_weights(sorted_names)
+        parameters.check_scaled_init(sorted_names)
+
+
+def test_scaled_init_calling_the_package_is_turned_off():
+    from microgpt.params import init_weights
+    with pytest.raises(CheckFailed, match=r"your answer calls "
+                       r"microgpt.params.init_weights"):
+        parameters.check_scaled_init(init_weights)
 
 
 def test_unflatten_passes_the_reference(capsys):
@@ -171,7 +204,7 @@ def test_weights_as_numpy_arrays_pass(capsys):
     # NOTE: a NumPy float's .data is a memoryview, not its value.
     def init_arrays(cfg, rng, std):
         return {name: np.array(rows)
-                for name, rows in init_weights(cfg, rng, std).items()}
+                for name, rows in scaled_init(cfg, rng, std).items()}
 
     def unflatten_arrays(flat, cfg):
         flat, out, start = np.array(flat), {}, 0
@@ -180,10 +213,10 @@ def test_weights_as_numpy_arrays_pass(capsys):
             start += rows * cols
         return out
 
-    parameters.check_init_weights(init_arrays)
+    parameters.check_scaled_init(init_arrays)
     parameters.check_unflatten(unflatten_arrays)
     out = capsys.readouterr().out
-    assert "✓ init_weights" in out and "✓ unflatten" in out
+    assert "✓ scaled_init" in out and "✓ unflatten" in out
 
 
 def test_weights_as_values_pass(capsys):

@@ -79,39 +79,33 @@ def _test_functions():
     ]
 
 
-def _mistaken_one_sided(f, point, i):
-    """The forward difference (f(x + h) - f(x)) / h along input i."""
+def _mistaken_directional(f, point, v):
+    """What the estimate gives one-sided, or without the factor 2."""
     h = 1e-5  # the exercise's default step
-    up = list(point)
-    up[i] += h
-    return (f(up) - f(point)) / h
+    up = [x + h * d for x, d in zip(point, v)]
+    down = [x - h * d for x, d in zip(point, v)]
+    return {"a one-sided difference (f(x + h v) - f(x)) / h":
+            (f(up) - f(point)) / h,
+            "dividing by h, not 2 h": (f(up) - f(down)) / h}
 
 
 @exercise(3, points=2)
-def check_numerical_grad(numerical_grad):
-    """numerical_grad(f, xs) -> d f / d xs[i] for each i, by differences."""
+def check_directional(directional_derivative, seed=0):
+    """directional_derivative(f, xs, v) -> the slope of f along v."""
+    rng = random.Random(seed)
     for name, f, point in _test_functions():
         xs = [Value(x) for x in point]
         f(xs).backward()
-        exact = [v.grad for v in xs]
-        got = numerical_grad(f, list(point))
-        try:
-            got = list(got)
-        except TypeError:
-            raise CheckFailed(f"numerical gradient of {name}: expected a "
-                              f"list, got {got!r}") from None
-        if len(got) != len(exact):
-            raise CheckFailed(f"numerical gradient of {name}: expected "
-                              f"{len(exact)} numbers (one per input), got "
-                              f"{len(got)}")
-        for i, (g, e) in enumerate(zip(got, exact)):
+        for trial in range(2):
+            v = [rng.gauss(0, 1) for _ in point]
+            exact = sum(x.grad * d for x, d in zip(xs, v))
+            got = directional_derivative(f, list(point), list(v))
             # Central differences are accurate to about 1e-8 here;
             # one-sided ones only to about 1e-5, and fail this tolerance.
-            check_close(f"numerical gradient of {name} with respect to "
-                        f"x{i}, at {point}", g, e, tol=1e-6, mistakes={
-                            "a one-sided difference (f(x + h) - f(x)) / h":
-                            _mistaken_one_sided(f, point, i)})
-    passed("numerical_grad")
+            check_close(f"derivative of {name} at {point} along "
+                        f"{[round(d, 3) for d in v]}", got, exact, tol=1e-6,
+                        mistakes=_mistaken_directional(f, point, v))
+    passed("directional_derivative")
 
 
 def _random_graph(rng, n_leaves=4, n_ops=25):

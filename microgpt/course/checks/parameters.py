@@ -81,18 +81,23 @@ def _number(what, x):
         raise CheckFailed(f"{what} is {x!r}, expected a number") from None
 
 
-def _same(got, wrong):
-    """True when got holds exactly the numbers of wrong, name by name."""
+def _same(got, wrong, tol=0.0):
+    """True when got holds the numbers of wrong, name by name (to tol)."""
     try:
         return list(got) == list(wrong) and all(
-            [[_number("", w) for w in row] for row in got[name]] == rows
+            len(got[name]) == len(rows) and all(
+                len(row_got) == len(row) and all(
+                    abs(_number("", g) - w) <= tol * max(1.0, abs(w))
+                    for g, w in zip(row_got, row))
+                for row_got, row in zip(got[name], rows))
             for name, rows in wrong.items())
     except (CheckFailed, TypeError, ValueError, KeyError):
         return False
 
 
-def _check_weights(what, got, expected, mistakes=None):
-    """Raise CheckFailed at the first name, shape or float that differs.
+def _check_weights(what, got, expected, mistakes=None, tol=0.0):
+    """Raise CheckFailed at the first name, shape or float that differs
+    (by more than tol, relative to the larger of 1 and the expected one).
 
     mistakes maps a likely mistake to the weights it gives, for a hint.
     """
@@ -115,47 +120,79 @@ def _check_weights(what, got, expected, mistakes=None):
                                   f"got {len(row_got)}, expected {len(row)}")
             for c, (g, e) in enumerate(zip(row_got, row)):
                 g = _number(f"{what}: {name} at row {r}, column {c}", g)
-                if g != e:
+                if abs(g - e) > tol * max(1.0, abs(e)) or g != g:
                     hint = next((f"; this is what {mistake} gives"
                                  for mistake, wrong in
                                  (mistakes or {}).items()
-                                 if _same(got, wrong)), "")
+                                 if _same(got, wrong, tol)), "")
                     raise CheckFailed(f"{what}: {name} at row {r}, column "
                                       f"{c} is {g!r}, expected {e!r} "
                                       f"(difference {abs(g - e):.3g}){hint}")
 
 
-def _mistaken_draws(cfg, seed, std):
-    """Weights drawn column by column, or with the default std."""
+# The matrices that write into the residual stream: GPT-2 scales their
+# initial weights down by 1 / sqrt(2 n_layer).
+_RESIDUAL = ("attn_wo", "mlp_fc2")
+
+
+def _reference_drawn(cfg, seed, std, scale):
+    """Weights drawn in the package's order, matrix `name` with the
+    standard deviation std * scale(name)."""
+    rng = random.Random(seed)
+    return {name: [[rng.gauss(0, std * scale(name)) for _ in range(cols)]
+                   for _ in range(rows)]
+            for name, (rows, cols) in param_shapes(cfg).items()}
+
+
+def _mistaken_scaled(cfg, seed, std):
+    """What the scaled init gives with each likely mistake in the scale."""
+    n = cfg.n_layer
+
+    def only_residual(factor):
+        return lambda name: factor if name.endswith(_RESIDUAL) else 1.0
     by_column = {}
     rng = random.Random(seed)
     for name, rows in init_weights(cfg, random.Random(seed), std).items():
-        cols = [[rng.gauss(0, std) for _ in rows] for _ in rows[0]]
+        s = (2 * n) ** -0.5 if name.endswith(_RESIDUAL) else 1.0
+        cols = [[rng.gauss(0, std * s) for _ in rows] for _ in rows[0]]
         by_column[name] = [list(r) for r in zip(*cols)]
-    mistakes = {"drawing each matrix column by column": by_column}
-    if std != INIT_STD:
-        mistakes[f"the default std {INIT_STD} in place of the std given"] \
-            = init_weights(cfg, random.Random(seed), INIT_STD)
-    return mistakes
+    return {"the package's init, with no matrix scaled":
+            _reference_drawn(cfg, seed, std, lambda name: 1.0),
+            "scaling every matrix, not only attn_wo and mlp_fc2":
+            _reference_drawn(cfg, seed, std, lambda name: (2 * n) ** -0.5),
+            "a scale of 1 / sqrt(n_layer), without the 2":
+            _reference_drawn(cfg, seed, std, only_residual(n ** -0.5)),
+            "a scale of 1 / (2 n_layer), without the square root":
+            _reference_drawn(cfg, seed, std, only_residual(1 / (2 * n))),
+            "drawing each matrix column by column": by_column}
 
 
 @exercise(3, points=2, forbids=(init_weights,))
-def check_init_weights(my_init_weights, seed=0):
-    """my_init_weights(cfg, rng, std) must make the package's draws."""
-    for cfg in _CONFIGS[:3]:
+def check_scaled_init(scaled_init, seed=0):
+    """scaled_init(cfg, rng, std): the package's draws, attn_wo and
+    mlp_fc2 with std / sqrt(2 n_layer)."""
+    # NOTE: the three-layer model first: with one layer, a scale of
+    # 1 / sqrt(n_layer) is no scale at all, and its hint would mislead.
+    for cfg in (_CONFIGS[1], _CONFIGS[0], _CONFIGS[2]):
         for std in (INIT_STD, 0.5):
-            what = f"init for {_describe(cfg)}, std={std}"
-            rng, ref_rng = random.Random(seed), random.Random(seed)
-            expected = init_weights(cfg, ref_rng, std)
-            got = my_init_weights(cfg, rng, std)
+            what = f"scaled init for {_describe(cfg)}, std={std}"
+            ref_rng = random.Random(seed)
+            expected = _reference_drawn(cfg, seed, std, lambda name: (
+                (2 * cfg.n_layer) ** -0.5 if name.endswith(_RESIDUAL)
+                else 1.0))
+            init_weights(cfg, ref_rng, std)     # the same number of draws
+            rng = random.Random(seed)
+            got = scaled_init(cfg, rng, std)
+            # NOTE: std * s drawn, or s times a draw with std: the two
+            # differ in the last bit, and both are right.
             _check_weights(what, got, expected,
-                           _mistaken_draws(cfg, seed, std))
+                           _mistaken_scaled(cfg, seed, std), tol=1e-12)
             # The stream goes on to draw the samples, so an extra or a
             # missing draw would change every name the model generates.
             if rng.random() != ref_rng.random():
                 raise CheckFailed(f"{what}: the random stream was left in a "
                                   f"different state: count your draws")
-    passed("init_weights")
+    passed("scaled_init")
 
 
 def _mistaken_fill(expected):
