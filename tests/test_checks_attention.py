@@ -232,7 +232,8 @@ def test_weights_that_consume_their_keys_pass(capsys):
 
 @pytest.mark.parametrize("start, mistake", [
     (lambda t, w: 0, "taking the whole cache \\(no window\\)"),
-    (lambda t, w: max(0, t - w - 1), "taking one key too many \\(window \\+ 1\\)"),
+    (lambda t, w: max(0, t - w - 1),
+     "taking one key too many \\(window \\+ 1\\)"),
 ])
 def test_window_head_over_the_wrong_keys_names_it(start, mistake):
     def wrong(q, keys, values, window):
