@@ -5,7 +5,7 @@ import numpy as np
 from ..config import ModelConfig
 from ..packing import visible
 from .draw import (GRAD, MUTED, SCHEME, arrow, box, canvas, grid, label,
-                   line, path, shade)
+                   line, shade)
 
 
 def _slab(ax, x, y, w, h, text, kind="data", depth=2):

@@ -178,5 +178,6 @@ def state_dict(cfg=None):
 def _frame(x, y, w, h):
     from matplotlib.patches import FancyBboxPatch
 
-    return FancyBboxPatch((x, y), w, h, boxstyle="round,pad=0,rounding_size=0.1",
+    return FancyBboxPatch((x, y), w, h,
+                          boxstyle="round,pad=0,rounding_size=0.1",
                           fc="none", ec="#9a9a9a", lw=1, ls="--", zorder=0)
