@@ -23,6 +23,10 @@ import pytest
 pytestmark = pytest.mark.packaging
 
 ROOT = Path(__file__).resolve().parents[1]
+# The package's data files: the stored benchmark run, which chapter 13
+# reads, and the original's recorded run, which chapter 14's check reads.
+PACKAGE_DATA = ("microgpt/bench/stored.json",
+                "microgpt/course/original_run.json")
 NAME, DIST = "microgpt-book", "microgpt_book"
 
 
@@ -74,11 +78,10 @@ def test_the_wheel_is_the_package_and_nothing_else(dist):
         assert name.endswith((".py", "METADATA", "WHEEL", "RECORD",
                               "entry_points.txt", "top_level.txt")) \
             or ".dist-info/licenses/" in name \
-            or name == "microgpt/bench/stored.json", name
+            or name in PACKAGE_DATA, name
     assert "microgpt/cli.py" in names
     assert "microgpt/course/checks/__init__.py" in names
-    # The stored benchmark run, which chapter 13 reads, travels along.
-    assert "microgpt/bench/stored.json" in names
+    assert set(PACKAGE_DATA) <= set(names)
 
 
 def test_the_sdist_has_no_book_tests_or_data(dist):
@@ -88,7 +91,7 @@ def test_the_sdist_has_no_book_tests_or_data(dist):
         assert not name.startswith(("book/", "tests/", ".github/")), name
         assert not name.endswith((".txt", ".json", ".npz", ".ipynb")) \
             or name.startswith(f"{DIST}.egg-info/") \
-            or name == "microgpt/bench/stored.json", name
+            or name in PACKAGE_DATA, name
     assert "pyproject.toml" in names and "README.md" in names
     assert "microgpt/gpt_numpy.py" in names
 
