@@ -111,7 +111,9 @@ def test_the_packing_mask_is_the_packages():
         figures.packing(("christopher", "yuheng"))
 
 
-def test_an_unknown_name_is_an_attribute_error():
+def test_the_schematics_are_listed_and_an_unknown_name_is_an_error():
+    # dir() is what autodoc reads for the API appendix
+    assert set(figures.SCHEMATICS) <= set(dir(figures))
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         figures.nope  # noqa: B018
 

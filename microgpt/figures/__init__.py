@@ -41,3 +41,7 @@ def __getattr__(name):
         module = importlib.import_module(f".{SCHEMATICS[name]}", __name__)
         return getattr(module, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted([*globals(), *SCHEMATICS])
