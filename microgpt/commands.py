@@ -121,7 +121,6 @@ def cmd_train(args):
     outputs.check([("--save", args.save), ("--log", args.log)],
                   [("--data" if args.data else "the dataset", data)])
     impl = train.get_impl(args.impl)  # import errors come before output
-    train.check_batch_size(impl, tcfg)
     docs = load_docs(data)
     mcfg = replace(mcfg, vocab_size=Tokenizer.from_docs(docs).vocab_size)
     train_docs, val_docs = _split(docs, fraction)

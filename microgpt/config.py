@@ -3,6 +3,8 @@
 from dataclasses import dataclass
 
 MIN_TEMPERATURE = 1e-6  # the smallest sampling temperature accepted
+EPS_NORM = 1e-5         # keeps rmsnorm finite for an all-zero input
+EVAL_BATCH = 512        # documents per batch when a loss is measured
 
 
 def _positive_int(owner, name, value):

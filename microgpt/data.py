@@ -9,6 +9,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from .config import EVAL_BATCH
+
 # The exact file the original downloads: makemore pinned at commit 988aa59.
 DATA_URL = ("https://raw.githubusercontent.com/karpathy/makemore/"
             "988aa59/names.txt")
@@ -192,3 +194,31 @@ class Tokenizer:
     def frame(self, doc):
         """A document as training tokens: BOS, its characters, BOS."""
         return [self.bos] + self.encode(doc) + [self.bos]
+
+
+def check_docs(batch):
+    """Raise ValueError unless batch holds documents with a target each."""
+    if len(batch) == 0:
+        raise ValueError("no documents: a batch needs at least one")
+    for tokens in batch:
+        if len(tokens) < 2:
+            raise ValueError(f"a document needs at least 2 tokens (BOS "
+                             f"and a target), got {list(tokens)!r}")
+
+
+def mean_loss(batch_loss, params, docs, cfg, batch_size=EVAL_BATCH):
+    """Mean loss per predicted token over docs, batch_size at a time.
+
+    batch_loss(params, batch, cfg) is a twin's mean over a batch's
+    predictions, so each batch weighs as many predictions as it has.
+    Each document is cut to block_size predictions, as in training.
+    """
+    docs = list(docs)
+    check_docs(docs)
+    total, count = 0.0, 0
+    for start in range(0, len(docs), batch_size):
+        batch = docs[start:start + batch_size]
+        n = sum(min(cfg.block_size, len(tokens) - 1) for tokens in batch)
+        total += float(batch_loss(params, batch, cfg)) * n
+        count += n
+    return total / count

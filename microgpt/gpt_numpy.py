@@ -12,13 +12,15 @@ gradients and Adam's moments: an Adam step is a handful of array ops.
 
 import numpy as np
 
+from . import layers_numpy as layers
+from .data import mean_loss
 from .layers_numpy import (attention_backward, attention_forward,
                            cross_entropy_backward, cross_entropy_forward,
                            embedding_backward, embedding_forward,
                            linear_backward, linear_forward, relu_backward,
                            relu_forward, residual_backward, residual_forward,
-                           rmsnorm_backward, rmsnorm_forward, rows, softmax)
-from .packing import check_ids, pack, visible
+                           rmsnorm_backward, rmsnorm_forward, rows)
+from .packing import check_ids, check_length, pack, visible
 from .params import init_weights
 
 QKV = ("attn_wq", "attn_wk", "attn_wv")  # stacked into one product
@@ -58,8 +60,8 @@ def init_params(cfg, rng):
 def flat_params(params):
     """The one flat buffer behind params, in state-dict order."""
     flat = next(iter(params.values())).base
-    # NOTE: Adam updates the buffer, so each array must be exactly its
-    # view, in order: a copy or a reordered dict would miss the update.
+    # Adam updates the buffer, so each array must be exactly its view,
+    # in order: a copy or a reordered dict would miss the update.
     if flat is None or flat.ndim != 1 or flat.size != sum(
             p.size for p in params.values()) or any(
             p.__array_interface__ != v.__array_interface__
@@ -70,12 +72,18 @@ def flat_params(params):
 
 
 # -- building blocks --------------------------------------------------------
-# softmax comes from layers_numpy, where attention and the loss use it too.
+# The layers themselves are in layers_numpy; these are their forward
+# halves, for one position or a whole document.
 
 
 def linear(x, w):
     """x @ w.T for w of shape (out, in); no bias."""
     return x @ w.T
+
+
+def softmax(logits):
+    """Probabilities along the last axis."""
+    return layers.softmax(logits)
 
 
 def rmsnorm(x):
@@ -105,8 +113,7 @@ def gpt(token_id, pos_id, kv_cache, params, cfg):
     """Logits for the next token after token_id at position pos_id."""
     keys, values = kv_cache
     x = params["wte"][token_id] + params["wpe"][pos_id]       # (n_embd,)
-    # NOTE: not redundant with the norm inside the block (see gpt_scalar).
-    x = rmsnorm(x)
+    x = rmsnorm(x)  # not redundant with the block's own (see gpt_scalar)
     for i in range(cfg.n_layer):
         layer = f"layer{i}."
         residual = x
@@ -131,40 +138,41 @@ def gpt(token_id, pos_id, kv_cache, params, cfg):
 def block_forward(x, T, params, layer, cfg, mask=None):
     """One block: attention then MLP, each added to the residual stream."""
     # x: (N, C), the rows of N = B * T positions; mask: see forward
-    C, c = cfg.n_embd, {"T": T}
-    # NOTE: q, k and v come from the same input, so one product with the
-    # three weights stacked makes all three (and one more in backward).
+    C = cfg.n_embd
+    cache = {"T": T}
+    # q, k and v come from the same input: one product with the three
+    # weights stacked makes all three (and one more in backward).
     wqkv = np.concatenate([params[layer + name] for name in QKV])  # (3C, C)
-    h, c["norm1"] = rmsnorm_forward(x)
-    qkv, c["qkv"] = linear_forward(h, wqkv)                    # (N, 3C)
+    h, cache["norm1"] = rmsnorm_forward(x)
+    qkv, cache["qkv"] = linear_forward(h, wqkv)                    # (N, 3C)
     qkv = qkv.reshape(-1, T, 3 * C)                            # (B, T, 3C)
     q, k, v = qkv[..., :C], qkv[..., C:2 * C], qkv[..., 2 * C:]
-    h, c["attn"] = attention_forward(q, k, v, cfg.n_head, mask)  # (B,T,C)
-    h, c["wo"] = linear_forward(rows(h), params[layer + "attn_wo"])
-    x, c["res1"] = residual_forward(x, h)
-    h, c["norm2"] = rmsnorm_forward(x)
-    h, c["fc1"] = linear_forward(h, params[layer + "mlp_fc1"])  # (N, 4C)
-    h, c["relu"] = relu_forward(h)
-    h, c["fc2"] = linear_forward(h, params[layer + "mlp_fc2"])  # (N, C)
-    x, c["res2"] = residual_forward(x, h)
-    return x, c
+    h, cache["attn"] = attention_forward(q, k, v, cfg.n_head, mask)  # (B,T,C)
+    h, cache["wo"] = linear_forward(rows(h), params[layer + "attn_wo"])
+    x, cache["res1"] = residual_forward(x, h)
+    h, cache["norm2"] = rmsnorm_forward(x)
+    h, cache["fc1"] = linear_forward(h, params[layer + "mlp_fc1"])  # (N, 4C)
+    h, cache["relu"] = relu_forward(h)
+    h, cache["fc2"] = linear_forward(h, params[layer + "mlp_fc2"])  # (N, C)
+    x, cache["res2"] = residual_forward(x, h)
+    return x, cache
 
 
-def block_backward(dx, c, layer, grads):
+def block_backward(dx, cache, layer, grads):
     """block_forward in reverse; writes the block's weight gradients."""
     g = {}
-    dx, dh = residual_backward(dx, c["res2"])
-    dh, g["mlp_fc2"] = linear_backward(dh, c["fc2"])
-    dh = relu_backward(dh, c["relu"])
-    dh, g["mlp_fc1"] = linear_backward(dh, c["fc1"])
-    dx = dx + rmsnorm_backward(dh, c["norm2"])  # the two paths to x meet
-    dx, dh = residual_backward(dx, c["res1"])
-    dh, g["attn_wo"] = linear_backward(dh, c["wo"])
-    dq, dk, dv = attention_backward(dh.reshape(-1, c["T"], dh.shape[-1]),
-                                    c["attn"])                 # (B, T, C)
+    dx, dh = residual_backward(dx, cache["res2"])
+    dh, g["mlp_fc2"] = linear_backward(dh, cache["fc2"])
+    dh = relu_backward(dh, cache["relu"])
+    dh, g["mlp_fc1"] = linear_backward(dh, cache["fc1"])
+    dx = dx + rmsnorm_backward(dh, cache["norm2"])  # the two paths to x meet
+    dx, dh = residual_backward(dx, cache["res1"])
+    dh, g["attn_wo"] = linear_backward(dh, cache["wo"])
+    dq, dk, dv = attention_backward(dh.reshape(-1, cache["T"], dh.shape[-1]),
+                                    cache["attn"])                 # (B, T, C)
     dqkv = np.concatenate((dq, dk, dv), -1)                    # (B, T, 3C)
-    dh, dwqkv = linear_backward(rows(dqkv), c["qkv"])          # (3C, C)
-    dx = dx + rmsnorm_backward(dh, c["norm1"])  # and meet again
+    dh, dwqkv = linear_backward(rows(dqkv), cache["qkv"])          # (3C, C)
+    dx = dx + rmsnorm_backward(dh, cache["norm1"])  # and meet again
     C = dwqkv.shape[1]
     for i, name in enumerate(QKV):
         g[name] = dwqkv[i * C:(i + 1) * C]
@@ -173,23 +181,25 @@ def block_backward(dx, c, layer, grads):
     return dx
 
 
-def forward(params, tokens, cfg, pos=None, mask=None):
-    """Logits at every position of tokens, all at once, and the cache."""
-    # tokens: ids of one document (T,) or a batch (B, T); the logits have
-    # that shape plus a vocab_size axis. Packed rows (see batch_arrays)
-    # also pass each token's position and their (B, 1, T, T) mask.
+def forward(params, tokens, cfg, *, pos=None, mask=None):
+    """Logits at every position of tokens, all at once, and the cache.
+
+    tokens are the ids of one document (T,) or a batch (B, T); the
+    logits have that shape plus a vocab_size axis. The cache holds what
+    backward needs. Packed rows (see batch_arrays) also pass each
+    token's position and the (B, T, T) mask, True where a position may
+    attend; by default, position t and the causal triangle.
+    """
     idx = check_ids(tokens, cfg.vocab_size)
-    if idx.shape[-1] > cfg.block_size:
-        raise ValueError(f"{idx.shape[-1]} positions do not fit in "
-                         f"block_size {cfg.block_size}")
     T = idx.shape[-1]
+    check_length(T, cfg)
     x, emb = embedding_forward(idx.reshape(-1, T), params["wte"],
                                params["wpe"], pos)            # (B, T, C)
     x, norm = rmsnorm_forward(rows(x))                        # (N, C)
     blocks = []
     for i in range(cfg.n_layer):
-        x, c = block_forward(x, T, params, f"layer{i}.", cfg, mask)
-        blocks.append(c)
+        x, block = block_forward(x, T, params, f"layer{i}.", cfg, mask)
+        blocks.append(block)
     logits, head = linear_forward(x, params["lm_head"])       # (N, V)
     cache = (emb, norm, blocks, head, params)
     return logits.reshape(*idx.shape, -1), cache
@@ -220,20 +230,25 @@ def batch_arrays(batch, cfg):
     p = pack(batch, cfg.block_size)
     check_ids(p.targets, cfg.vocab_size)  # forward checks the inputs
     weights = (p.docs >= 0) / sum(p.counts)                  # (R, T)
-    # NOTE: when every document has a row of its own (always, for one),
-    # its padding sits after it, where the causal mask already hides it.
-    mask = None
-    if p.shared:
-        mask = np.where(visible(p.docs), 0.0, -np.inf)[:, None]
+    # When every document has a row of its own (always, for one), its
+    # padding comes after it, where the causal triangle already hides it.
+    mask = visible(p.docs) if p.shared else None             # (R, T, T)
     return p.inputs, p.targets, weights, p.positions, mask
 
 
 def doc_loss(params, tokens, cfg):
     """Mean cross-entropy of predicting tokens[1:] from what precedes."""
-    # NOTE: as in the original, a document longer than the context is cut
-    # to its first block_size predictions (see packing.pack).
-    inputs, targets, weights, pos, _ = batch_arrays([tokens], cfg)
-    logits, _ = forward(params, inputs, cfg, pos)            # (1, T, V)
+    return batch_loss(params, [tokens], cfg)
+
+
+def batch_loss(params, batch, cfg):
+    """Mean cross-entropy over every real target of a batch of documents.
+
+    A document longer than the context is cut to its first block_size
+    predictions, as in the original (see packing.pack).
+    """
+    inputs, targets, weights, pos, mask = batch_arrays(batch, cfg)
+    logits, _ = forward(params, inputs, cfg, pos=pos, mask=mask)
     return float(cross_entropy_forward(logits, targets, weights)[0])
 
 
@@ -242,36 +257,19 @@ def loss_and_grads(params, tokens, cfg):
     return loss_and_grads_batch(params, [tokens], cfg)
 
 
-def loss_and_grads_batch(params, batch, cfg, grads=None):
+def loss_and_grads_batch(params, batch, cfg, *, grads=None):
     """The mean loss over the batch's real tokens and name -> gradient."""
     # The gradients are written into grads when given (see backward).
     inputs, targets, weights, pos, mask = batch_arrays(batch, cfg)
-    logits, cache = forward(params, inputs, cfg, pos, mask)  # (R, T, V)
+    logits, cache = forward(params, inputs, cfg, pos=pos, mask=mask)
     loss, ce = cross_entropy_forward(logits, targets, weights)
     grads = backward(cross_entropy_backward(1.0, ce), cache, grads)
     return float(loss), grads
 
 
-EVAL_BATCH = 512  # documents packed per forward pass of evaluate
-
-
 def evaluate(params, docs, cfg):
     """Mean loss per predicted token over docs, lists of token ids."""
-    # Each document is cut to block_size predictions, as in doc_loss;
-    # every prediction counts once. Packed batches of EVAL_BATCH
-    # documents bound the memory; no backward pass is run.
-    docs, total, count = list(docs), 0.0, 0
-    for start in range(0, len(docs), EVAL_BATCH):
-        batch = docs[start:start + EVAL_BATCH]
-        inputs, targets, weights, pos, mask = batch_arrays(batch, cfg)
-        logits, _ = forward(params, inputs, cfg, pos, mask)  # (R, T, V)
-        # weights > 0 marks the real targets: this is their loss sum
-        total += float(cross_entropy_forward(logits, targets,
-                                             weights > 0)[0])
-        count += int((weights > 0).sum())
-    if not count:
-        raise ValueError("no documents to evaluate")
-    return total / count
+    return mean_loss(batch_loss, params, docs, cfg)
 
 
 # -- training and sampling --------------------------------------------------
@@ -282,7 +280,7 @@ class Adam:
 
     def __init__(self, params, tcfg):
         self.data = flat_params(params)
-        # NOTE: arrays carry no .grad; backward writes into these views.
+        # Arrays carry no .grad: backward writes into these views.
         self.grad = np.zeros_like(self.data)
         self.grads = views(self.grad, params)
         self.beta1, self.beta2, self.eps = tcfg.beta1, tcfg.beta2, \
@@ -290,28 +288,16 @@ class Adam:
         self.m = np.zeros_like(self.data)  # running mean of gradients
         self.v = np.zeros_like(self.data)  # running mean of their squares
         self.t = 0                         # steps taken
-        self.tmp = np.empty_like(self.data)
 
     def step(self, lr):
         """Move every parameter by self.grad (backward overwrites it)."""
         self.t += 1
-        b1, b2, g, tmp = self.beta1, self.beta2, self.grad, self.tmp
-        # NOTE: in place, through one scratch buffer: a step makes no new
-        # arrays. The bias corrections are numbers, so they scale the
-        # result instead of dividing m and v: two passes over the
-        # parameters fewer, which moves the floats by an ulp or so.
-        self.m *= b1
-        self.m += np.multiply(g, 1 - b1, out=tmp)   # m = b1 m + (1-b1) g
-        self.v *= b2
-        np.multiply(g, g, out=tmp)
-        tmp *= 1 - b2
-        self.v += tmp                               # v = b2 v + (1-b2) g^2
-        np.sqrt(self.v, out=tmp)
-        tmp *= (1 - b2**self.t) ** -0.5             # sqrt(v_hat)
-        tmp += self.eps
-        np.divide(self.m, tmp, out=tmp)
-        tmp *= lr / (1 - b1**self.t)                # lr m_hat / (...)
-        self.data -= tmp
+        b1, b2, g = self.beta1, self.beta2, self.grad
+        self.m = b1 * self.m + (1 - b1) * g
+        self.v = b2 * self.v + (1 - b2) * g ** 2
+        m_hat = self.m / (1 - b1 ** self.t)
+        v_hat = self.v / (1 - b2 ** self.t)
+        self.data -= lr * m_hat / (v_hat ** 0.5 + self.eps)
 
 
 def train_step(params, opt, tokens, lr, cfg):
@@ -321,7 +307,7 @@ def train_step(params, opt, tokens, lr, cfg):
 
 def train_step_batch(params, opt, batch, lr, cfg):
     """One step on a batch of documents; returns the loss before it."""
-    loss, _ = loss_and_grads_batch(params, batch, cfg, opt.grads)
+    loss, _ = loss_and_grads_batch(params, batch, cfg, grads=opt.grads)
     opt.step(lr)
     return loss
 

@@ -5,6 +5,8 @@ bit for bit. Every operation below is ordered as in the original, because
 floating-point sums depend on order.
 """
 
+from .config import EPS_NORM
+from .data import check_docs, mean_loss
 from .engine import Value
 from .params import init_weights
 
@@ -43,8 +45,8 @@ def linear(x, w):
 
 def softmax(logits):
     """Probabilities from logits; the max is subtracted to avoid overflow."""
-    # NOTE: the max is a plain float, so no gradient flows through it (none
-    # is needed: softmax does not change when all logits shift together).
+    # The max is a plain float, so no gradient flows through it; none is
+    # needed, since softmax does not change when all logits shift.
     top = max(v.data for v in logits)
     exps = [(v - top).exp() for v in logits]
     total = sum(exps)
@@ -54,7 +56,7 @@ def softmax(logits):
 def rmsnorm(x):
     """Rescale x to unit root-mean-square; no learned gain."""
     ms = sum(xi * xi for xi in x) / len(x)
-    scale = (ms + 1e-5) ** -0.5
+    scale = (ms + EPS_NORM) ** -0.5
     return [xi * scale for xi in x]
 
 
@@ -93,8 +95,8 @@ def gpt(token_id, pos_id, kv_cache, params, cfg):
     tok = params["wte"][token_id]                  # (n_embd,)
     pos = params["wpe"][pos_id]                    # (n_embd,)
     x = [t + p for t, p in zip(tok, pos)]          # (n_embd,)
-    # NOTE: not redundant with the norm inside the block: the residual
-    # path below carries this normalized x, not the raw embedding sum.
+    # Not redundant with the norm inside the block: the residual path
+    # below carries this normalized x, not the raw embedding sum.
     x = rmsnorm(x)
     for i in range(cfg.n_layer):
         layer = f"layer{i}."
@@ -118,10 +120,15 @@ def gpt(token_id, pos_id, kv_cache, params, cfg):
 
 
 def forward(params, tokens, cfg):
-    """Logits at every position of tokens, one position at a time."""
-    cache = new_kv_cache(cfg)
-    return [gpt(tok, pos, cache, params, cfg)
-            for pos, tok in enumerate(tokens)]     # (T, vocab_size)
+    """Logits at every position of tokens, one position at a time.
+
+    Returns (logits, None): the Values hold their own graph, so there is
+    no cache for a backward pass to keep.
+    """
+    kv_cache = new_kv_cache(cfg)
+    logits = [gpt(tok, pos, kv_cache, params, cfg)
+              for pos, tok in enumerate(tokens)]   # (T, vocab_size)
+    return logits, None
 
 
 def doc_loss(params, tokens, cfg):
@@ -131,15 +138,37 @@ def doc_loss(params, tokens, cfg):
     predictions, as in the original.
     """
     n = min(cfg.block_size, len(tokens) - 1)
-    logits = forward(params, tokens[:n], cfg)
+    logits, _ = forward(params, tokens[:n], cfg)
     losses = [-softmax(lg)[target].log()
               for lg, target in zip(logits, tokens[1:n + 1])]
     return (1 / n) * sum(losses)
 
 
+def batch_loss(params, batch, cfg):
+    """Mean cross-entropy over every target of a batch of documents.
+
+    Each document's mean loss weighs as many targets as it has, so this
+    is (sum over all targets) / (their number), as in the fast twins.
+    """
+    check_docs(batch)
+    counts = [min(cfg.block_size, len(tokens) - 1) for tokens in batch]
+    total = sum(n * doc_loss(params, tokens, cfg)
+                for n, tokens in zip(counts, batch))
+    return total / sum(counts)
+
+
 def loss_and_grads(params, tokens, cfg):
     """The loss (a float) and name -> gradient rows; leaves .grad at 0."""
-    loss = doc_loss(params, tokens, cfg)
+    return _backward(params, doc_loss(params, tokens, cfg))
+
+
+def loss_and_grads_batch(params, batch, cfg):
+    """loss_and_grads for a batch, averaged over its targets."""
+    return _backward(params, batch_loss(params, batch, cfg))
+
+
+def _backward(params, loss):
+    """loss.data and name -> gradient rows; then every .grad is 0."""
     loss.backward()
     grads = {name: [[p.grad for p in row] for row in mat]
              for name, mat in params.items()}
@@ -149,25 +178,11 @@ def loss_and_grads(params, tokens, cfg):
 
 
 def evaluate(params, docs, cfg):
-    """Mean loss per predicted token over docs, lists of token ids.
-
-    Every prediction counts once, so a long document weighs more than a
-    short one (doc_loss averages within one document). Each document is
-    cut to block_size predictions, as in doc_loss. No gradient is taken.
-    """
-    total, count = 0.0, 0
-    for tokens in docs:
-        n = min(cfg.block_size, len(tokens) - 1)
-        if n < 1:
-            raise ValueError(f"a document needs at least 2 tokens (BOS "
-                             f"and a target), got {list(tokens)!r}")
-        logits = forward(params, tokens[:n], cfg)
-        for lg, target in zip(logits, tokens[1:n + 1]):
-            total -= softmax(lg)[target].log().data
-        count += n
-    if not count:
-        raise ValueError("no documents to evaluate")
-    return total / count
+    """Mean loss per predicted token over docs, lists of token ids."""
+    # One document at a time: each one's graph is dropped before the next.
+    def loss(params, batch, cfg):
+        return batch_loss(params, batch, cfg).data
+    return mean_loss(loss, params, docs, cfg, batch_size=1)
 
 
 # -- training and sampling --------------------------------------------------
@@ -200,6 +215,14 @@ class Adam:
 def train_step(params, opt, tokens, lr, cfg):
     """One step on one document; returns its loss before the update."""
     loss = doc_loss(params, tokens, cfg)
+    loss.backward()
+    opt.step(lr)
+    return loss.data
+
+
+def train_step_batch(params, opt, batch, lr, cfg):
+    """One step on a batch of documents; returns the loss before it."""
+    loss = batch_loss(params, batch, cfg)
     loss.backward()
     opt.step(lr)
     return loss.data

@@ -10,7 +10,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .packing import check_ids, pack, visible
+from .config import EPS_NORM
+from .data import check_docs, mean_loss
+from .packing import check_ids, check_length, pack, visible
 from .params import init_weights
 
 # -- parameters -------------------------------------------------------------
@@ -27,7 +29,7 @@ def default_dtype(device):
         else torch.float32
 
 
-def from_weights(weights, device=None, dtype=None):
+def from_weights(weights, *, device=None, dtype=None):
     """Name -> rows of floats (or arrays), as a state dict of leaf tensors."""
     device = torch.device(device) if device is not None else default_device()
     dtype = dtype if dtype is not None else default_dtype(device)
@@ -53,9 +55,14 @@ def to_weights(params):
             for name, p in params.items()}
 
 
-def init_params(cfg, rng, device=None, dtype=None):
+def init_params(cfg, rng, *, device=None, dtype=None):
     """A fresh model from rng's Gaussian draws (never torch's RNG)."""
-    return from_weights(init_weights(cfg, rng), device, dtype)
+    return from_weights(init_weights(cfg, rng), device=device, dtype=dtype)
+
+
+def flat_params(params):
+    """Every parameter tensor, in state-dict order."""
+    return list(params.values())
 
 
 # -- building blocks --------------------------------------------------------
@@ -76,7 +83,7 @@ def softmax(logits):
 def rmsnorm(x):
     """Rescale each row of x to unit root-mean-square; no learned gain."""
     ms = (x * x).mean(dim=-1, keepdim=True)        # (..., 1)
-    return x * (ms + 1e-5) ** -0.5                 # (..., n_embd)
+    return x * (ms + EPS_NORM) ** -0.5             # (..., n_embd)
 
 
 # -- the model --------------------------------------------------------------
@@ -87,27 +94,27 @@ def new_kv_cache(cfg):
     return [[] for _ in range(cfg.n_layer)], [[] for _ in range(cfg.n_layer)]
 
 
-def attention(q, k, v, cfg, mask=None):
-    """Causal multi-head attention of queries q over keys k and values v.
+def attention(q, keys, values, cfg, *, mask=None):
+    """Causal multi-head attention of queries over keys and values.
 
-    q is (..., Tq, n_embd) and k, v are (..., Tk, n_embd) with Tk >= Tq;
-    the queries are the last Tq positions, so each one sees the keys up to
-    its own position. Packed rows pass mask, (B, T, T) bool, True = may
-    attend (see packing.visible), which replaces the causal triangle.
+    q is (..., Tq, n_embd) and keys, values are (..., Tk, n_embd) with
+    Tk >= Tq; the queries are the last Tq positions, so each one sees the
+    keys up to its own position. Packed rows pass mask, (B, T, T) bool,
+    True where a position may attend (see packing.visible), which
+    replaces the causal triangle.
     """
-    shape, tq, tk, hd = q.shape, q.shape[-2], k.shape[-2], cfg.head_dim
+    shape, tq, tk, hd = q.shape, q.shape[-2], keys.shape[-2], cfg.head_dim
 
     def heads(x):                                  # (..., T, n_embd) ->
-        # NOTE: always 4-D, even for one document: the fused kernel below
-        # runs on (B, n_head, T, hd) only, and on other shapes falls back
-        # to the ~10 separate ops it replaces.
+        # Always 4-D, even for one document: the fused kernel below takes
+        # (B, n_head, T, hd); other shapes fall back to separate ops.
         return x.reshape(-1, x.shape[-2], cfg.n_head, hd).transpose(1, 2)
 
-    q, k, v = heads(q), heads(k), heads(v)         # (B, n_head, T, hd)
-    # NOTE: one fused kernel does it all: softmax(q @ k.T / sqrt(hd) with
-    # the future masked out) @ v, and one more its backward, where the
-    # spelled-out version costs ~8 ops each way. At this size the number
-    # of ops, not the arithmetic, is the cost.
+    q, k, v = heads(q), heads(keys), heads(values)  # (B, n_head, T, hd)
+    # One fused kernel computes softmax(q @ k.T / sqrt(hd), the future
+    # masked out) @ v, and one more its backward, in place of the
+    # separate ops of the formula: at this size the number of ops, not
+    # the arithmetic, is the cost.
     if mask is not None:  # packed rows: a triangle per document
         out = F.scaled_dot_product_attention(q, k, v,
                                              attn_mask=mask[:, None])
@@ -115,121 +122,113 @@ def attention(q, k, v, cfg, mask=None):
         out = F.scaled_dot_product_attention(q, k, v, is_causal=True)
     elif tq == 1:   # one query over a cache is the last: it sees all
         out = F.scaled_dot_product_attention(q, k, v)
-    else:           # the last tq of tk positions; True = may attend
+    else:           # the last tq of tk positions
         seen = torch.ones(tq, tk, dtype=torch.bool, device=q.device)
         out = F.scaled_dot_product_attention(
             q, k, v, attn_mask=seen.tril(tk - tq))
     return out.transpose(1, 2).reshape(shape)      # (..., Tq, n_embd)
 
 
-def gpt(token_id, pos_id, kv_cache, params, cfg, mask=None):
+def block(x, i, params, cfg, kv_cache=None, mask=None):
+    """Transformer block i: attention, then the MLP, each added to x."""
+    # x: (..., T, n_embd). With kv_cache, these positions' keys and
+    # values join the cache and the queries attend over all of it.
+    layer = f"layer{i}."
+    residual = x
+    x = rmsnorm(x)
+    q = linear(x, params[layer + "attn_wq"])       # (..., T, n_embd)
+    k = linear(x, params[layer + "attn_wk"])       # (..., T, n_embd)
+    v = linear(x, params[layer + "attn_wv"])       # (..., T, n_embd)
+    if kv_cache is not None:
+        keys, values = kv_cache
+        keys[i].append(k)
+        values[i].append(v)
+        k = torch.cat(keys[i], dim=-2)             # (..., t, n_embd)
+        v = torch.cat(values[i], dim=-2)           # (..., t, n_embd)
+    x = attention(q, k, v, cfg, mask=mask)         # (..., T, n_embd)
+    x = linear(x, params[layer + "attn_wo"]) + residual
+    residual = x
+    x = rmsnorm(x)
+    x = linear(x, params[layer + "mlp_fc1"])       # (..., T, 4 * n_embd)
+    x = torch.relu(x)
+    return linear(x, params[layer + "mlp_fc2"]) + residual
+
+
+def gpt(token_id, pos_id, kv_cache, params, cfg):
     """Logits for the next token after token_id at position pos_id.
 
-    With ints, one position: its key and value join kv_cache, and the
-    logits are (vocab_size,). forward passes (..., T) id tensors and
-    kv_cache=None instead: all T positions at once, with a causal mask
-    (or, for packed rows, mask: see attention).
+    This position's key and value join kv_cache, and its query attends
+    over everything cached so far.
     """
-    one = not torch.is_tensor(token_id)
-    if one:  # a single position, as a batch of one row
-        token_id, pos_id = [token_id], [pos_id]
-    tok = params["wte"][token_id]                  # (..., T, n_embd)
-    pos = params["wpe"][pos_id]                    # (..., T, n_embd)
-    # NOTE: not redundant with the norm inside the block: the residual
-    # path below carries this normalized x, not the raw embedding sum.
-    x = rmsnorm(tok + pos)                         # (..., T, n_embd)
+    x = params["wte"][[token_id]] + params["wpe"][[pos_id]]  # (1, n_embd)
+    # Not redundant with the norm inside the block: the residual path
+    # carries this normalized x, not the raw embedding sum.
+    x = rmsnorm(x)
     for i in range(cfg.n_layer):
-        layer = f"layer{i}."
-        residual = x
-        x = rmsnorm(x)
-        q = linear(x, params[layer + "attn_wq"])   # (..., T, n_embd)
-        k = linear(x, params[layer + "attn_wk"])   # (..., T, n_embd)
-        v = linear(x, params[layer + "attn_wv"])   # (..., T, n_embd)
-        if kv_cache is not None:
-            keys, values = kv_cache
-            keys[i].append(k)
-            values[i].append(v)
-            k = torch.cat(keys[i], dim=-2)         # (..., t, n_embd)
-            v = torch.cat(values[i], dim=-2)       # (..., t, n_embd)
-        x = attention(q, k, v, cfg, mask)          # (..., T, n_embd)
-        x = linear(x, params[layer + "attn_wo"]) + residual
-        residual = x
-        x = rmsnorm(x)
-        x = linear(x, params[layer + "mlp_fc1"])   # (..., T, 4 * n_embd)
-        x = torch.relu(x)
-        x = linear(x, params[layer + "mlp_fc2"]) + residual
-    logits = linear(x, params["lm_head"])          # (..., T, vocab_size)
-    return logits[0] if one else logits
+        x = block(x, i, params, cfg, kv_cache)     # (1, n_embd)
+    return linear(x, params["lm_head"])[0]         # (vocab_size,)
 
 
-def forward(params, tokens, cfg, pos=None, mask=None):
-    """Logits at every position of tokens (a list or (..., T) ids).
+def forward(params, tokens, cfg, *, pos=None, mask=None):
+    """Logits at every position of tokens, all at once; no cache.
 
-    Packed rows (see batch_loss) also pass each token's position and the
-    (B, T, T) mask; by default, position t and a causal mask. Ids given
-    as a list or an array are checked; a tensor is taken as it is.
+    tokens are the ids of one document (T,) or a batch (B, T), as a
+    list, an array or a tensor; the logits have that shape plus a
+    vocab_size axis. torch autograd records what backward needs, so the
+    cache is None. Packed rows (see batch_loss) also pass each token's
+    position and the (B, T, T) mask; by default, position t and the
+    causal triangle.
     """
     device = params["wte"].device
     if not torch.is_tensor(tokens):  # a tensor is taken as checked
         tokens = check_ids(tokens, cfg.vocab_size)
-    if tokens.shape[-1] > cfg.block_size:
-        raise ValueError(f"{tokens.shape[-1]} positions do not fit in "
-                         f"block_size {cfg.block_size}")
-    # NOTE: long, always: a uint8 tensor would index as a boolean mask.
+    check_length(tokens.shape[-1], cfg)
+    # long, always: a uint8 tensor would index as a boolean mask
     ids = torch.as_tensor(tokens, dtype=torch.long, device=device)
     pos = torch.arange(ids.shape[-1], device=device) if pos is None \
         else torch.as_tensor(pos, device=device)  # (..., T)
     if mask is not None:
         mask = torch.as_tensor(mask, device=device)
-    return gpt(ids, pos, None, params, cfg, mask)  # (..., T, vocab_size)
-
-
-def _check_docs(batch):
-    """Raise ValueError unless every document has something to predict."""
-    for tokens in batch:
-        if len(tokens) < 2:
-            raise ValueError(f"a document needs at least 2 tokens (BOS and "
-                             f"a target), got {list(tokens)!r}")
+    x = rmsnorm(params["wte"][ids] + params["wpe"][pos])  # (..., T, C)
+    for i in range(cfg.n_layer):
+        x = block(x, i, params, cfg, mask=mask)    # (..., T, n_embd)
+    return linear(x, params["lm_head"]), None      # (..., T, vocab_size)
 
 
 def doc_loss(params, tokens, cfg):
-    """Mean cross-entropy of predicting tokens[1:] from what precedes.
-
-    A document longer than the context is cut to its first block_size
-    predictions, as in the original.
-    """
-    _check_docs([tokens])
-    n = min(cfg.block_size, len(tokens) - 1)
-    ids = torch.as_tensor(check_ids(tokens[:n + 1], cfg.vocab_size),
-                          dtype=torch.long, device=params["wte"].device)
-    logits = forward(params, ids[:n], cfg)         # (n, vocab_size)
-    # NOTE: cross_entropy is -log(softmax) in log-sum-exp form (two ops:
-    # log_softmax, nll_loss); it agrees with the scalar's
-    # -log(softmax(.)[target]) to the last few bits.
-    return F.cross_entropy(logits, ids[1:])        # mean over n targets
+    """Mean cross-entropy of predicting tokens[1:] from what precedes."""
+    return batch_loss(params, [tokens], cfg)
 
 
 def batch_loss(params, batch, cfg):
     """Mean cross-entropy over every real target of a batch of documents.
 
-    The documents are packed, several to a row, each seeing only itself
-    (see packing), and padding targets are ignored. So the loss is
-    (sum over real targets) / (number of real targets).
+    A document longer than the context is cut to its first block_size
+    predictions, as in the original. Several documents are packed, a few
+    to a row, each seeing only itself (see packing), and the padding's
+    targets are ignored: the loss is (sum over real targets) / (their
+    number).
     """
-    if len(batch) == 1:
-        # NOTE: so B = 1 is train_step's loss, op for op. The (B, T)
-        # path below costs 10-30% more here, in ops that only reshape.
-        return doc_loss(params, batch[0], cfg)
-    _check_docs(batch)
+    check_docs(batch)
+    device = params["wte"].device
+    if len(batch) == 1:  # one document: one row, the causal triangle
+        tokens = batch[0]
+        n = min(cfg.block_size, len(tokens) - 1)
+        ids = torch.as_tensor(check_ids(tokens[:n + 1], cfg.vocab_size),
+                              dtype=torch.long, device=device)
+        logits, _ = forward(params, ids[:n], cfg)  # (n, vocab_size)
+        # cross_entropy is -log(softmax(logits)[target]) in log-sum-exp
+        # form; it agrees with the scalar twin to the last few bits.
+        return F.cross_entropy(logits, ids[1:])    # mean over n targets
     p = pack(batch, cfg.block_size)
     check_ids(p.targets, cfg.vocab_size)  # forward checks the inputs
-    # NOTE: when every document has a row of its own, its padding sits
-    # after it, where the causal mask already hides it: the fused causal
-    # kernel is then the cheaper choice.
+    # When every document has a row of its own, its padding comes after
+    # it, where the causal triangle already hides it.
     mask = visible(p.docs) if p.shared else None
-    logits = forward(params, p.inputs, cfg, p.positions, mask)  # (R, T, V)
+    logits, _ = forward(params, p.inputs, cfg, pos=p.positions,
+                        mask=mask)                 # (R, T, V)
     targets = torch.as_tensor(np.where(p.docs >= 0, p.targets, -1),
-                              device=logits.device)          # (R, T)
+                              device=device)       # (R, T)
     total = F.cross_entropy(logits.flatten(0, 1), targets.flatten(),
                             ignore_index=-1, reduction="sum")
     return total / sum(p.counts)
@@ -246,9 +245,7 @@ def _grads(params):
 
 def loss_and_grads(params, tokens, cfg):
     """The loss (a float) and name -> gradient arrays; clears .grad."""
-    loss = doc_loss(params, tokens, cfg)
-    loss.backward()
-    return loss.item(), _grads(params)
+    return loss_and_grads_batch(params, [tokens], cfg)
 
 
 def loss_and_grads_batch(params, batch, cfg):
@@ -258,24 +255,10 @@ def loss_and_grads_batch(params, batch, cfg):
     return loss.item(), _grads(params)
 
 
-EVAL_BATCH = 512  # documents packed per forward pass of evaluate
-
-
 @torch.no_grad()
 def evaluate(params, docs, cfg):
     """Mean loss per predicted token over docs, lists of token ids."""
-    # Each document is cut to block_size predictions, as in doc_loss;
-    # every prediction counts once. batch_loss is a batch's mean, so it
-    # is weighted by the batch's number of predictions.
-    docs, total, count = list(docs), 0.0, 0
-    for start in range(0, len(docs), EVAL_BATCH):
-        batch = docs[start:start + EVAL_BATCH]
-        n = sum(min(cfg.block_size, len(tokens) - 1) for tokens in batch)
-        total += batch_loss(params, batch, cfg).item() * n
-        count += n
-    if not count:
-        raise ValueError("no documents to evaluate")
-    return total / count
+    return mean_loss(batch_loss, params, docs, cfg)
 
 
 # -- training and sampling --------------------------------------------------
@@ -284,12 +267,10 @@ def evaluate(params, docs, cfg):
 class Adam:
     """Adam with bias correction, on all parameters as one flat vector."""
 
-    def __init__(self, params, tcfg, device=None, dtype=None):
-        # device and dtype are accepted so that train.run can pass the same
-        # keywords as to init_params; the moments follow the parameters.
+    def __init__(self, params, tcfg):
         self.params = list(params.values())
-        # NOTE: 1-D views that share memory with the parameters, so one
-        # in-place op per tensor applies the update without autograd.
+        # 1-D views that share memory with the parameters: one in-place
+        # op per tensor applies the update, outside autograd.
         self.flat = [p.detach().view(-1) for p in self.params]
         self.sizes = [p.numel() for p in self.params]
         self.beta1, self.beta2, self.eps = tcfg.beta1, tcfg.beta2, \
@@ -303,13 +284,8 @@ class Adam:
     @torch.no_grad()
     def step(self, lr):
         """Move every parameter by its .grad, then clear the .grad."""
-        # NOTE: by hand, not torch.optim.Adam: that one folds the bias
-        # corrections into the step size and under eps (lr / (1 - b1**t),
-        # sqrt(v) / sqrt(1 - b2**t) + eps). Equal on paper, but rounded
-        # differently in the last bits; here each update is the scalar
-        # twin's own expression, so only the model's ops can differ.
-        # One flat vector turns ~10 ops per tensor into ~10 ops in all:
-        # at this size, op overhead is the whole cost.
+        # The scalar twin's expression for every update, on one flat
+        # vector: a few ops in all instead of a few per tensor.
         self.t += 1
         b1, b2 = self.beta1, self.beta2
         g = torch.cat([p.grad.view(-1) for p in self.params])  # (n,)
@@ -325,18 +301,15 @@ class Adam:
 
 def train_step(params, opt, tokens, lr, cfg):
     """One step on one document; returns its loss before the update."""
-    loss = doc_loss(params, tokens, cfg)
-    loss.backward()
-    opt.step(lr)
-    return loss.item()  # the step's only sync with the device
+    return train_step_batch(params, opt, [tokens], lr, cfg)
 
 
 def train_step_batch(params, opt, batch, lr, cfg):
-    """One step on B documents; the loss is averaged over real targets."""
+    """One step on a batch of documents; returns the loss before it."""
     loss = batch_loss(params, batch, cfg)
     loss.backward()
     opt.step(lr)
-    return loss.item()
+    return loss.item()  # the step's one wait for the device
 
 
 @torch.inference_mode()
@@ -348,7 +321,7 @@ def generate(params, cfg, rng, temperature):
     for pos in range(cfg.block_size):
         logits = gpt(token, pos, cache, params, cfg)   # (vocab_size,)
         probs = softmax(logits / temperature)          # (vocab_size,)
-        # NOTE: the draw is Python's, from the run's one random stream, so
+        # The draw is Python's, from the run's one random stream, so
         # every twin consumes rng identically.
         token = rng.choices(range(cfg.vocab_size),
                             weights=probs.tolist())[0]

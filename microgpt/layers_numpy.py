@@ -13,10 +13,27 @@ import functools
 
 import numpy as np
 
-EPS_NORM = 1e-5  # keeps rmsnorm finite for an all-zero input
+from .config import EPS_NORM
 
 
 # -- plain functions, shared with one-position decoding ---------------------
+
+
+def softmax(logits):
+    """Probabilities over the last axis, each row shifted by its max."""
+    e = np.exp(logits - logits.max(-1, keepdims=True))
+    return e / row_sum(e)
+
+
+@functools.lru_cache(maxsize=None)
+def causal_mask(T):
+    """(T, T) bool: True where position t may attend to position s <= t."""
+    mask = np.tri(T, dtype=bool)
+    mask.flags.writeable = False  # shared by every call; keep it safe
+    return mask
+
+
+# -- a speed trick ----------------------------------------------------------
 
 
 @functools.lru_cache(maxsize=None)
@@ -28,38 +45,16 @@ def _ones(n):
 
 
 def row_sum(x):
-    """x.sum(-1, keepdims=True): the sum of each row, as x @ ones."""
-    # NOTE: numpy reduces a short last axis one row at a time, at a fixed
-    # cost per row several times the arithmetic for rows of 16 or 27
-    # numbers; one matrix product does every row in a single BLAS pass.
-    # (It adds in another order, so the last bit may differ.)
+    """The sum of each row, x.sum(-1, keepdims=True), as x @ ones.
+
+    It replaces NumPy's reduction over the last axis, which goes row by
+    row at a fixed cost per row; for rows as short as this model's
+    (n_embd, head_dim, T or vocab_size numbers), that cost is several
+    times the arithmetic. One matrix product sums every row in a single
+    BLAS call. It adds in another order, so the last bit may differ.
+    The efficiency chapter measures both.
+    """
     return x @ _ones(x.shape[-1])
-
-
-def softmax(logits):
-    """Probabilities over the last axis, shifted by the largest logit."""
-    # softmax(x - c) = softmax(x) for any c, and the largest logit of the
-    # whole array keeps every exp <= 1 as well as each row's own maximum
-    # does. NOTE: numpy takes a max over a short last axis row by row,
-    # at more than the exp costs; one max over the array is a single
-    # pass. It costs precision only in a row far below the largest: one
-    # ~700 below would underflow to all zeros, and that (a row sum below
-    # 1e-200, from ~460 below) is when each row gets its own max. A run
-    # that trains stays far from either: its logits span about ten.
-    e = np.exp(logits - logits.max())
-    total = row_sum(e)
-    if total.min() < 1e-200:
-        e = np.exp(logits - logits.max(-1, keepdims=True))
-        total = row_sum(e)
-    return e / total
-
-
-@functools.lru_cache(maxsize=None)
-def causal_mask(T):
-    """(T, T) additive mask: 0 where position t may look, -inf after t."""
-    mask = np.triu(np.full((T, T), -np.inf), k=1)
-    mask.flags.writeable = False  # NOTE: shared by every call; keep it safe
-    return mask
 
 
 # -- embedding: token plus position -----------------------------------------
@@ -76,8 +71,8 @@ def embedding_forward(idx, wte, wpe, pos=None):
 def lookup_backward(dout, ids, n):
     """The gradient of table[ids] for a table of n rows: onehot.T @ dout."""
     # The lookup table[ids] is onehot(ids) @ table, so this is linear's dw:
-    # a row that is looked up twice gets both gradients added. (NOTE: the
-    # tempting dtable[ids] += dout would keep only one of them.)
+    # a row that is looked up twice gets both gradients added (where
+    # dtable[ids] += dout would keep only one of them).
     onehot = ids.reshape(-1, 1) == np.arange(n)   # (B*T, n)
     return onehot.T @ rows(dout)                  # (n, C)
 
@@ -95,8 +90,7 @@ def embedding_backward(dout, cache):
 def rmsnorm_forward(x):
     """x / rms(x) over the channels; no learned gain."""
     C = x.shape[-1]
-    # NOTE: a row sum / C rather than .mean(): far less overhead.
-    ms = row_sum(x * x) / C                       # (B, T, 1)
+    ms = row_sum(x * x) / C                       # (B, T, 1), the mean
     scale = (ms + EPS_NORM) ** -0.5               # (B, T, 1)
     out = x * scale                               # (B, T, C)
     return out, (out, scale)
@@ -122,9 +116,9 @@ def rows(x):
 
 def linear_forward(x, w):
     """x @ w.T for rows x of shape (N, in) and w of shape (out, in)."""
-    # NOTE: rows only, never (B, T, in): the model hands it every position
-    # of the batch as one matrix, so a single BLAS call does them all,
-    # where a (B, T, in) product would run B small ones.
+    # Rows only, never (B, T, in): the model hands it every position of
+    # the batch as one matrix, so one BLAS call does them all, where a
+    # (B, T, in) product would run B small ones.
     return x @ w.T, (x, w)                        # (N, out)
 
 
@@ -152,15 +146,14 @@ def merge_heads(x):
 def attention_forward(q, k, v, n_head, mask=None):
     """Each position attends to itself and the positions before it.
 
-    mask, if given, is added to the scores instead of the causal mask: 0
-    where a position may attend, -inf elsewhere, (B, 1, T, T) for packed
-    rows (see packing.visible).
+    mask, if given, replaces the causal triangle: (B, T, T) bool, True
+    where a position may attend, for packed rows (see packing.visible).
     """
     q, k, v = (split_heads(a, n_head) for a in (q, k, v))  # (B, nh, T, hd)
     T, hd = q.shape[-2:]
-    mask = causal_mask(T) if mask is None else mask
+    mask = causal_mask(T) if mask is None else mask[:, None]
     scores = q @ k.swapaxes(-1, -2) / hd**0.5     # (B, nh, T, T)
-    att = softmax(scores + mask)                  # (B, nh, T, T)
+    att = softmax(np.where(mask, scores, -np.inf))  # (B, nh, T, T)
     out = merge_heads(att @ v)                    # (B, T, C)
     return out, (q, k, v, att)
 
@@ -214,8 +207,8 @@ def cross_entropy_forward(logits, targets, weights):
     probs = softmax(logits)                       # (B, T, V)
     onehot = targets[..., None] == np.arange(logits.shape[-1])
     p_target = row_sum(probs * onehot)[..., 0]    # (B, T)
-    # NOTE: a p_target of 0 (a diverged model) gives an infinite loss,
-    # which the training loop reports; numpy need not warn as well.
+    # A p_target of 0 (a diverged model) gives an infinite loss, which
+    # the training loop reports; numpy need not warn as well.
     with np.errstate(divide="ignore"):
         loss = (weights * -np.log(p_target)).sum()
     return loss, (probs, onehot, weights)

@@ -19,6 +19,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .data import check_docs
+
 
 class Packed(NamedTuple):
     """A packed batch: every array is (rows, T), T <= block_size."""
@@ -56,6 +58,13 @@ def check_ids(tokens, vocab_size):
     return ids
 
 
+def check_length(T, cfg):
+    """Raise ValueError unless T positions fit in cfg.block_size."""
+    if T > cfg.block_size:
+        raise ValueError(f"{T} positions do not fit in block_size "
+                         f"{cfg.block_size}")
+
+
 def first_fit(lengths, width):
     """Each length's row and offset, first fit in order; each row's fill."""
     rows, offsets, fill = [], [], []
@@ -81,10 +90,8 @@ def pack(batch, block_size):
     """Token lists (BOS, ..., BOS) -> a Packed batch of whole documents."""
     # As in the original, a document longer than the context is cut to
     # its first block_size predictions.
+    check_docs(batch)
     counts = [min(block_size, len(tokens) - 1) for tokens in batch]
-    if not counts or min(counts) < 1:
-        raise ValueError("every document needs at least two tokens "
-                         "(BOS, ..., BOS), and a batch at least one")
     if len(batch) == 1:
         # One document, the original's step, is the common case: as one
         # row it needs no search and a handful of numpy calls, far fewer

@@ -21,15 +21,6 @@ def get_impl(name):
     return importlib.import_module(f"microgpt.gpt_{name}")
 
 
-def check_batch_size(impl, tcfg):
-    """Raise ValueError if impl cannot train tcfg.batch_size documents."""
-    if tcfg.batch_size > 1 and not hasattr(impl, "train_step_batch"):
-        name = impl.__name__.rsplit("_", 1)[-1]
-        raise ValueError(f"--impl {name} trains one document per step; "
-                         f"--batch-size {tcfg.batch_size} needs numpy or "
-                         f"torch")
-
-
 def lr_at(step, tcfg):
     """Linear decay from learning_rate at step 0 towards 0 at the end."""
     return tcfg.learning_rate * (1 - step / tcfg.num_steps)
@@ -45,15 +36,13 @@ def prepare(docs, seed):
     return rng, docs, Tokenizer.from_docs(docs)
 
 
-def train(impl, params, docs, tokenizer, mcfg, tcfg, on_step=None,
-          **impl_kwargs):
+def train(impl, params, docs, tokenizer, mcfg, tcfg, on_step=None):
     """Train params in place for tcfg.num_steps; returns the losses.
 
     Step s uses document s (mod len(docs)), or with batch_size B the B
     documents that follow. on_step(step, loss) is called after each step.
     """
-    check_batch_size(impl, tcfg)
-    opt = impl.Adam(params, tcfg, **impl_kwargs)
+    opt = impl.Adam(params, tcfg)
     losses = []
     B = tcfg.batch_size
     for step in range(tcfg.num_steps):
@@ -128,11 +117,7 @@ def run(impl_name, docs, mcfg, tcfg, on_step=None, on_trained=None,
     is passed to on_eval(step, loss) and kept in Run.val_losses. The
     measurement draws no random numbers, so the training is unchanged.
     """
-    # NOTE: for batched NumPy training, call heap.keep_freed_memory()
-    # first, as the command line does; a library call leaves the
-    # process's malloc settings to their owner.
     impl = get_impl(impl_name)
-    check_batch_size(impl, tcfg)  # before any work
     check_eval_every(eval_every)
     rng, docs, tokenizer = prepare(docs, tcfg.seed)
     if val_docs is not None:
@@ -150,8 +135,7 @@ def run(impl_name, docs, mcfg, tcfg, on_step=None, on_trained=None,
         on_step = _with_evaluation(impl, params, val_docs, tokenizer, mcfg,
                                    tcfg.num_steps, eval_every, on_step,
                                    on_eval, val_losses)
-    losses = train(impl, params, docs, tokenizer, mcfg, tcfg, on_step,
-                   **impl_kwargs)
+    losses = train(impl, params, docs, tokenizer, mcfg, tcfg, on_step)
     if on_trained is not None:
         on_trained(params, tokenizer, mcfg)
     samples = sample(impl, params, tokenizer, mcfg, rng, tcfg.temperature,

@@ -24,3 +24,11 @@ def expected_run():
         run = json.load(f)
     run["losses"] = [float(s) for s in run["loss_per_step"]]
     return run
+
+
+@pytest.fixture(scope="session")
+def names(docs):
+    """The original run's shuffled names and their tokenizer (seed 42)."""
+    from microgpt.train import prepare
+    _, shuffled, tok = prepare(docs, 42)
+    return shuffled, tok

@@ -53,7 +53,6 @@ def model(tmp_path_factory, docs):
     (["--impl", "torch", "--device", "cpu:1"], ["--device cpu:1: micro"]),
     (["--batch-size", "40000"], ["--batch-size 40000 is more than the "
                                  "32033 documents", "at most 32033"]),
-    (["--impl", "scalar", "--batch-size", "4"], ["--batch-size 4"]),
     (["--save", "/nonexistent/dir/m.npz"], ["--save", "does not exist"]),
     (["--log", "/nonexistent/dir/l.jsonl"], ["--log", "does not exist"]),
     (["--val-fraction", "1"], ["--val-fraction must be at least 0 and "

@@ -6,18 +6,17 @@ import numpy as np
 import pytest
 
 from microgpt import gpt_numpy, gpt_scalar
-from microgpt import layers_numpy as L
+from microgpt import layers_numpy as layers
 from microgpt.config import ModelConfig, TrainConfig
+from microgpt.data import mean_loss
 from microgpt.packing import pack
 from microgpt.params import init_weights
 from microgpt.train import lr_at, prepare, run
+from twins import CONFIGS, PARITY, rel_err, twin_params
 
 pytestmark = pytest.mark.numpy
 
-PARITY = 1e-12  # relative error allowed against the scalar model
-
-
-def test_evaluate_agrees_with_the_scalar_twin(docs, monkeypatch):
+def test_evaluate_agrees_with_the_scalar_twin(docs):
     mcfg = ModelConfig(n_layer=2, block_size=8)
     _, shuffled, tok = prepare(docs, 1)
     weights = init_weights(mcfg, random.Random(2))
@@ -29,8 +28,8 @@ def test_evaluate_agrees_with_the_scalar_twin(docs, monkeypatch):
     params = gpt_numpy.from_weights(weights)
     assert gpt_numpy.evaluate(params, batch, mcfg) == pytest.approx(
         want, rel=PARITY)
-    monkeypatch.setattr(gpt_numpy, "EVAL_BATCH", 7)  # several batches
-    assert gpt_numpy.evaluate(params, batch, mcfg) == pytest.approx(
+    several = mean_loss(gpt_numpy.batch_loss, params, batch, mcfg, 7)
+    assert several == pytest.approx(
         want, rel=PARITY)
     with pytest.raises(ValueError, match="no documents"):
         gpt_numpy.evaluate(params, [], mcfg)
@@ -58,26 +57,6 @@ def assert_grad(analytic, numeric):
     np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-8)
 
 
-def rel_err(got, expected):
-    """Largest difference relative to the largest expected magnitude."""
-    got, expected = np.asarray(got), np.asarray(expected)
-    scale = np.abs(expected).max()
-    return np.abs(got - expected).max() / (scale if scale else 1.0)
-
-
-def twin_params(cfg, seed=0):
-    """The same fresh weights as scalar and as NumPy parameters."""
-    weights = init_weights(cfg, random.Random(seed))
-    return gpt_scalar.from_weights(weights), gpt_numpy.from_weights(weights)
-
-
-@pytest.fixture(scope="module")
-def names(docs):
-    """Shuffled names and their tokenizer."""
-    _, shuffled, tok = prepare(docs, seed=42)
-    return shuffled, tok
-
-
 def long_doc(names, length):
     """A framed name with at least length letters."""
     shuffled, tok = names
@@ -93,8 +72,8 @@ def test_embedding_backward():
     wte, wpe = rs.normal(size=(5, 4)), rs.normal(size=(6, 4))
     idx = np.array([[1, 3, 1], [4, 1, 0]])  # token 1 repeats
     dout = rs.normal(size=(2, 3, 4))
-    f = lambda: (L.embedding_forward(idx, wte, wpe)[0] * dout).sum()
-    dwte, dwpe = L.embedding_backward(dout, L.embedding_forward(
+    f = lambda: (layers.embedding_forward(idx, wte, wpe)[0] * dout).sum()
+    dwte, dwpe = layers.embedding_backward(dout, layers.embedding_forward(
         idx, wte, wpe)[1])
     assert_grad(dwte, numeric_grad(f, wte))
     assert_grad(dwpe, numeric_grad(f, wpe))
@@ -103,16 +82,16 @@ def test_embedding_backward():
 
 def test_rmsnorm_backward():
     x, dout = rs.normal(size=(2, 3, 8)), rs.normal(size=(2, 3, 8))
-    f = lambda: (L.rmsnorm_forward(x)[0] * dout).sum()
-    dx = L.rmsnorm_backward(dout, L.rmsnorm_forward(x)[1])
+    f = lambda: (layers.rmsnorm_forward(x)[0] * dout).sum()
+    dx = layers.rmsnorm_backward(dout, layers.rmsnorm_forward(x)[1])
     assert_grad(dx, numeric_grad(f, x))
 
 
 def test_linear_backward():
     x, w = rs.normal(size=(6, 4)), rs.normal(size=(5, 4))
     dout = rs.normal(size=(6, 5))
-    f = lambda: (L.linear_forward(x, w)[0] * dout).sum()
-    dx, dw = L.linear_backward(dout, L.linear_forward(x, w)[1])
+    f = lambda: (layers.linear_forward(x, w)[0] * dout).sum()
+    dx, dw = layers.linear_backward(dout, layers.linear_forward(x, w)[1])
     assert_grad(dx, numeric_grad(f, x))
     assert_grad(dw, numeric_grad(f, w))
 
@@ -120,8 +99,8 @@ def test_linear_backward():
 def test_attention_backward():
     q, k, v = (rs.normal(size=(2, 5, 8)) for _ in range(3))
     dout = rs.normal(size=(2, 5, 8))
-    f = lambda: (L.attention_forward(q, k, v, 2)[0] * dout).sum()
-    dq, dk, dv = L.attention_backward(dout, L.attention_forward(
+    f = lambda: (layers.attention_forward(q, k, v, 2)[0] * dout).sum()
+    dq, dk, dv = layers.attention_backward(dout, layers.attention_forward(
         q, k, v, 2)[1])
     for analytic, x in ((dq, q), (dk, k), (dv, v)):
         assert_grad(analytic, numeric_grad(f, x))
@@ -129,9 +108,9 @@ def test_attention_backward():
 
 def test_attention_is_causal():
     q, k, v = (rs.normal(size=(1, 5, 8)) for _ in range(3))
-    out = L.attention_forward(q, k, v, 2)[0]
+    out = layers.attention_forward(q, k, v, 2)[0]
     k[:, 3:], v[:, 3:] = 0, 0  # changing the future ...
-    assert np.array_equal(out[:, :3], L.attention_forward(q, k, v, 2)[0][
+    assert np.array_equal(out[:, :3], layers.attention_forward(q, k, v, 2)[0][
         :, :3])                  # ... leaves the past alone
 
 
@@ -142,21 +121,22 @@ def rowwise_softmax(x):
 
 
 def test_softmax_is_each_rows_softmax():
-    scores = rs.standard_normal((2, 3, 5, 5)) * 4 + L.causal_mask(5)
-    assert np.allclose(L.softmax(scores), rowwise_softmax(scores),
+    scores = np.where(layers.causal_mask(5),
+                      rs.standard_normal((2, 3, 5, 5)) * 4, -np.inf)
+    assert np.allclose(layers.softmax(scores), rowwise_softmax(scores),
                        rtol=1e-14, atol=0)
-    assert np.allclose(L.softmax(scores[0, 0, 3]),  # one row, 1-D
+    assert np.allclose(layers.softmax(scores[0, 0, 3]),  # one row, 1-D
                        rowwise_softmax(scores[0, 0, 3]), rtol=1e-14, atol=0)
     # rows 1000 apart: one shift for all would make the low row all 0
     far = np.array([[0.0, 1.0, -np.inf], [-1000.0, -999.0, -998.0]])
-    assert np.allclose(L.softmax(far), rowwise_softmax(far), rtol=1e-14,
+    assert np.allclose(layers.softmax(far), rowwise_softmax(far), rtol=1e-14,
                        atol=0)
 
 
 def test_row_sum_is_sum_over_the_last_axis():
     for shape in ((7,), (3, 16), (2, 4, 5, 27)):
         x = rs.standard_normal(shape)
-        got = L.row_sum(x)
+        got = layers.row_sum(x)
         assert got.shape == shape[:-1] + (1,)
         assert np.allclose(got, x.sum(-1, keepdims=True), rtol=1e-13,
                            atol=1e-13)
@@ -167,16 +147,16 @@ def test_relu_backward():
     x = rs.normal(size=(2, 3, 4))
     x += np.sign(x) * 0.01
     dout = rs.normal(size=(2, 3, 4))
-    f = lambda: (L.relu_forward(x)[0] * dout).sum()
-    dx = L.relu_backward(dout, L.relu_forward(x)[1])
+    f = lambda: (layers.relu_forward(x)[0] * dout).sum()
+    dx = layers.relu_backward(dout, layers.relu_forward(x)[1])
     assert_grad(dx, numeric_grad(f, x))
 
 
 def test_residual_backward():
     x, branch = rs.normal(size=(2, 3, 4)), rs.normal(size=(2, 3, 4))
     dout = rs.normal(size=(2, 3, 4))
-    f = lambda: (L.residual_forward(x, branch)[0] * dout).sum()
-    dx, dbranch = L.residual_backward(dout, L.residual_forward(
+    f = lambda: (layers.residual_forward(x, branch)[0] * dout).sum()
+    dx, dbranch = layers.residual_backward(dout, layers.residual_forward(
         x, branch)[1])
     assert_grad(dx, numeric_grad(f, x))
     assert_grad(dbranch, numeric_grad(f, branch))
@@ -186,28 +166,14 @@ def test_cross_entropy_backward_with_padding():
     logits = rs.normal(size=(2, 3, 6))
     targets = np.array([[1, 5, 0], [2, 2, 0]])
     weights = np.array([[1, 1, 1], [1, 1, 0]]) / 5  # one padded position
-    f = lambda: L.cross_entropy_forward(logits, targets, weights)[0]
-    dlogits = L.cross_entropy_backward(0.7, L.cross_entropy_forward(
+    f = lambda: layers.cross_entropy_forward(logits, targets, weights)[0]
+    dlogits = layers.cross_entropy_backward(0.7, layers.cross_entropy_forward(
         logits, targets, weights)[1])
     assert_grad(dlogits, 0.7 * numeric_grad(f, logits))
     assert not dlogits[1, 2].any()
 
 
 # -- parity with the scalar model -------------------------------------------
-
-CONFIGS = {
-    "default": ModelConfig(),
-    "n_layer=2": ModelConfig(n_layer=2),
-    "n_layer=3": ModelConfig(n_layer=3, block_size=8),
-    "n_head=1": ModelConfig(n_head=1),
-    "n_head=2": ModelConfig(n_head=2),
-    "n_head=8": ModelConfig(n_head=8),
-    "n_embd=8": ModelConfig(n_embd=8),
-    "n_embd=32": ModelConfig(n_embd=32, block_size=8),
-    "block_size=4": ModelConfig(block_size=4),
-    "block_size=8": ModelConfig(block_size=8),
-}
-
 
 @pytest.mark.parametrize("cfg", CONFIGS.values(), ids=CONFIGS.keys())
 def test_loss_and_every_gradient_match_scalar(cfg, names):
@@ -217,7 +183,7 @@ def test_loss_and_every_gradient_match_scalar(cfg, names):
     longest = tok.frame(max(shuffled, key=len))
     assert len(longest) >= cfg.block_size + 1
     for tokens in (tok.frame(shuffled[0]), longest):
-        ps, pn = twin_params(cfg)
+        ps, pn = twin_params(gpt_numpy, cfg)
         loss_s, grads_s = gpt_scalar.loss_and_grads(ps, tokens, cfg)
         loss_n, grads_n = gpt_numpy.loss_and_grads(pn, tokens, cfg)
         assert rel_err(loss_n, loss_s) <= PARITY
@@ -230,7 +196,7 @@ def test_loss_and_every_gradient_match_scalar(cfg, names):
                          ids=["default", "n_layer=2"])
 def test_kv_cache_decoding_matches_full_forward(cfg, names):
     tokens = long_doc(names, 10)[:cfg.block_size]
-    _, params = twin_params(cfg)
+    _, params = twin_params(gpt_numpy, cfg)
     full, _ = gpt_numpy.forward(params, tokens, cfg)       # (T, vocab)
     cache = gpt_numpy.new_kv_cache(cfg)
     steps = [gpt_numpy.gpt(tok, pos, cache, params, cfg)
@@ -240,7 +206,7 @@ def test_kv_cache_decoding_matches_full_forward(cfg, names):
 
 def test_generate_consumes_the_stream_like_scalar():
     cfg = ModelConfig()
-    ps, pn = twin_params(cfg)
+    ps, pn = twin_params(gpt_numpy, cfg)
     rng_s, rng_n = random.Random(7), random.Random(7)
     for _ in range(5):
         assert gpt_numpy.generate(pn, cfg, rng_n, 0.5) == \
@@ -254,7 +220,7 @@ def test_training_steps_match_scalar(docs, names, expected_run):
     # the scalar model reproduces bit for bit) covers 300 steps.
     shuffled, tok = names
     mcfg, tcfg = ModelConfig(), TrainConfig()
-    ps, pn = twin_params(mcfg, seed=1)
+    ps, pn = twin_params(gpt_numpy, mcfg, seed=1)
     opt_s, opt_n = gpt_scalar.Adam(ps, tcfg), gpt_numpy.Adam(pn, tcfg)
     for step in range(20):
         tokens, lr = tok.frame(shuffled[step]), lr_at(step, tcfg)
@@ -291,8 +257,8 @@ def test_full_run_matches_the_original(docs, expected_run):
 def test_batch_of_one_is_train_step(names):
     shuffled, tok = names
     mcfg, tcfg = ModelConfig(), TrainConfig()
-    _, a = twin_params(mcfg)
-    _, b = twin_params(mcfg)
+    _, a = twin_params(gpt_numpy, mcfg)
+    _, b = twin_params(gpt_numpy, mcfg)
     opt_a, opt_b = gpt_numpy.Adam(a, tcfg), gpt_numpy.Adam(b, tcfg)
     for step in range(20):
         tokens = tok.frame(shuffled[step])
@@ -310,7 +276,7 @@ def test_batch_gradients_are_token_weighted_doc_gradients(names):
     ns = [min(cfg.block_size, len(t) - 1) for t in batch]
     assert len(set(ns)) > 1  # so there is padding
     assert pack(batch, cfg.block_size).shared  # and rows with two names
-    _, params = twin_params(cfg)
+    _, params = twin_params(gpt_numpy, cfg)
     loss, grads = gpt_numpy.loss_and_grads_batch(params, batch, cfg)
     singles = [gpt_numpy.loss_and_grads(params, t, cfg) for t in batch]
     assert rel_err(loss, sum(n * s[0] for n, s in zip(ns, singles))
@@ -326,7 +292,7 @@ def test_batch_loss_gradient_with_padding_by_finite_differences(names):
     batch = [tok.frame(d) for d in ("al", "emma", "bo")] + [
         long_doc(names, 8)]
     assert pack(batch, cfg.block_size).shared
-    _, params = twin_params(cfg)
+    _, params = twin_params(gpt_numpy, cfg)
     _, grads = gpt_numpy.loss_and_grads_batch(params, batch, cfg)
     f = lambda: gpt_numpy.loss_and_grads_batch(params, batch, cfg)[0]
     for name, p in params.items():
@@ -337,10 +303,10 @@ def test_packed_documents_see_only_themselves(names):
     cfg = ModelConfig(n_layer=2)
     shuffled, tok = names
     batch = [tok.frame(d) for d in shuffled[:12]]
-    _, params = twin_params(cfg)
+    _, params = twin_params(gpt_numpy, cfg)
     inputs, _, _, pos, mask = gpt_numpy.batch_arrays(batch, cfg)
     assert mask is not None and len(inputs) < len(batch)  # packed
-    logits, _ = gpt_numpy.forward(params, inputs, cfg, pos, mask)
+    logits, _ = gpt_numpy.forward(params, inputs, cfg, pos=pos, mask=mask)
     p = pack(batch, cfg.block_size)
     for b, tokens in enumerate(batch):
         alone, _ = gpt_numpy.forward(params, tokens[:-1], cfg)  # (T, V)
@@ -352,7 +318,7 @@ def test_packed_documents_see_only_themselves(names):
 
 def test_params_are_views_into_one_buffer():
     cfg = ModelConfig()
-    _, params = twin_params(cfg)
+    _, params = twin_params(gpt_numpy, cfg)
     flat = gpt_numpy.flat_params(params)
     assert flat.size == sum(p.size for p in params.values())
     weights = gpt_numpy.to_weights(params)
@@ -363,14 +329,14 @@ def test_params_are_views_into_one_buffer():
 
 
 def test_adam_refuses_params_outside_one_buffer():
-    _, params = twin_params(ModelConfig())
+    _, params = twin_params(gpt_numpy, ModelConfig())
     params["wte"] = params["wte"].copy()
     with pytest.raises(ValueError, match="one flat buffer"):
         gpt_numpy.Adam(params, TrainConfig())
 
 
 @pytest.mark.parametrize("tokens, message", [
-    ([26], "at least two tokens"),
+    ([26], "at least 2 tokens"),
     ([26, 27, 26], r"token ids must be in \[0, 27\)"),
     ([26, 5, 27], r"token ids must be in \[0, 27\)"),
     ([26, -1, 26], r"token ids must be in \[0, 27\)"),
@@ -378,14 +344,14 @@ def test_adam_refuses_params_outside_one_buffer():
 ], ids=["too-short", "id-too-big", "target-too-big", "negative-id",
         "float-id"])
 def test_bad_documents_are_clear_errors(tokens, message):
-    _, params = twin_params(ModelConfig())
+    _, params = twin_params(gpt_numpy, ModelConfig())
     with pytest.raises(ValueError, match=message):
         gpt_numpy.loss_and_grads(params, tokens, ModelConfig())
 
 
 def test_forward_refuses_more_positions_than_the_block():
     cfg = ModelConfig(block_size=4)
-    _, params = twin_params(cfg)
+    _, params = twin_params(gpt_numpy, cfg)
     with pytest.raises(ValueError, match="do not fit in block_size 4"):
         gpt_numpy.forward(params, [0] * 5, cfg)
     with pytest.raises(ValueError, match="no token ids"):

@@ -108,8 +108,10 @@ def test_one_document_sees_exactly_the_causal_mask():
     assert np.array_equal(see[0], np.tri(5, dtype=bool))
 
 
-@pytest.mark.parametrize("batch", [[], [doc(3), [BOS]]],
-                         ids=["empty", "one-token"])
-def test_bad_batches_are_clear_errors(batch):
-    with pytest.raises(ValueError, match="at least two tokens"):
+@pytest.mark.parametrize("batch, error", [
+    ([], "no documents: a batch needs at least one"),
+    ([doc(3), [BOS]], "a document needs at least 2 tokens")],
+    ids=["empty", "one-token"])
+def test_bad_batches_are_clear_errors(batch, error):
+    with pytest.raises(ValueError, match=error):
         pack(batch, 8)

@@ -1,9 +1,9 @@
 """The benchmark and its instruments, apart from the model.
 
 - ``python -m microgpt.bench [--out PATH.json] [--quick]`` times training
-  steps of the three twins side by side (:mod:`microgpt.bench.run`).
+  steps of the three twins side by side (``run.py``).
 - :mod:`microgpt.bench.tools`: the step timer, the NumPy call counter and
-  the inputs; :mod:`microgpt.bench.report`: the table, the ratios and the
+  the inputs; ``report.py``: the table, the ratios and the
   stored run (``stored.json``) that the efficiency chapter reads.
 - :mod:`microgpt.bench.heap`: keeping freed memory in the process (glibc
   only); the benchmark and ``microgpt train --keep-freed-memory`` use it.
