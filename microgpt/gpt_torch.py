@@ -30,29 +30,27 @@ def default_dtype(device):
 
 
 def from_weights(weights, *, device=None, dtype=None):
-    """Name -> rows of floats (or arrays), as a state dict of leaf tensors."""
+    """Name -> rows of floats, arrays or tensors, as leaf tensors."""
     device = torch.device(device) if device is not None else default_device()
     dtype = dtype if dtype is not None else default_dtype(device)
-    # NOTE: through float64 numpy first, so float32 tensors are the float64
-    # weights rounded once, whatever the input held (lists, arrays or
-    # another state dict's tensors).
-    return {name: torch.tensor(np.asarray(_host(rows), dtype=np.float64))
-            .to(device, dtype).requires_grad_()
-            for name, rows in weights.items()}
+    # Through float64 first, so that float32 tensors are the weights
+    # rounded once, whatever the input held.
+    return {name: torch.as_tensor(_float64(w)).to(device, dtype)
+            .requires_grad_() for name, w in weights.items()}
 
 
-def _host(w):
-    """A tensor as a float64 CPU tensor outside autograd; else w as is."""
-    # NOTE: float64 first: numpy cannot take a bfloat16 tensor.
-    return w.detach().to("cpu", torch.float64) if torch.is_tensor(w) else w
+def _float64(w):
+    """w as a new float64 array (a tensor of any dtype or device too)."""
+    if torch.is_tensor(w):
+        return w.detach().to("cpu", torch.float64, copy=True).numpy()
+    return np.array(w, dtype=np.float64)
 
 
 def to_weights(params):
     """The state dict's current values: name -> float64 numpy array."""
-    # NOTE: copy=True, or a CPU float64 tensor would share its memory with
-    # the array, and the next training step would change the "snapshot".
-    return {name: p.detach().to("cpu", torch.float64, copy=True).numpy()
-            for name, p in params.items()}
+    # _float64 copies: an array sharing a CPU tensor's memory would change
+    # with the next training step.
+    return {name: _float64(p) for name, p in params.items()}
 
 
 def init_params(cfg, rng, *, device=None, dtype=None):
@@ -75,8 +73,7 @@ def linear(x, w):
 
 def softmax(logits):
     """Probabilities along the last axis."""
-    # NOTE: torch's kernel subtracts the row max itself, as the scalar twin
-    # does by hand; one fused op is much cheaper than five small ones.
+    # One fused op; it subtracts each row's max, as the scalar twin does.
     return torch.softmax(logits, dim=-1)
 
 
@@ -268,7 +265,7 @@ class Adam:
     """Adam with bias correction, on all parameters as one flat vector."""
 
     def __init__(self, params, tcfg):
-        self.params = list(params.values())
+        self.params = flat_params(params)
         # 1-D views that share memory with the parameters: one in-place
         # op per tensor applies the update, outside autograd.
         self.flat = [p.detach().view(-1) for p in self.params]

@@ -133,7 +133,7 @@ FORBIDDEN = [
     ("07.3", gpt_scalar.gpt, "microgpt.gpt_scalar.gpt"),
     ("08.5", gpt_scalar.doc_loss, "microgpt.gpt_scalar.doc_loss"),
     ("09.5", train, "microgpt.train.train"),
-    ("09.5", lambda impl, params, docs, tok, mcfg, tcfg: [
+    ("09.5", lambda impl, params, docs, tok, cfg, tcfg: [
         lr_at(s, tcfg) for s in range(tcfg.num_steps)],
      "microgpt.train.lr_at"),
     ("12.5", gpt_torch.attention, "microgpt.gpt_torch.attention"),

@@ -141,9 +141,9 @@ def test_sample_seeds_and_temperature_change_the_names(trained):
     assert samples_of(seed.stdout) != samples_of(base.stdout)
     # the temperature is used, not only accepted: the names are those
     # drawn in-process at 2.0 from the same seed
-    weights, mcfg, tokenizer = checkpoint.load(model)
+    weights, cfg, tokenizer = checkpoint.load(model)
     expected = train.sample(gpt_scalar, gpt_scalar.from_weights(weights),
-                            tokenizer, mcfg, random.Random(tcfg.seed), 2.0,
+                            tokenizer, cfg, random.Random(tcfg.seed), 2.0,
                             tcfg.num_samples)
     assert samples_of(hot.stdout) == expected != samples_of(base.stdout)
 

@@ -17,22 +17,22 @@ from twins import CONFIGS, PARITY, rel_err, twin_params
 pytestmark = pytest.mark.numpy
 
 def test_evaluate_agrees_with_the_scalar_twin(docs):
-    mcfg = ModelConfig(n_layer=2, block_size=8)
+    cfg = ModelConfig(n_layer=2, block_size=8)
     _, shuffled, tok = prepare(docs, 1)
-    weights = init_weights(mcfg, random.Random(2))
+    weights = init_weights(cfg, random.Random(2))
     # names longer than block_size are cut, as in doc_loss
     batch = [tok.frame(d) for d in shuffled[:16]]
-    assert max(map(len, batch)) > mcfg.block_size + 1
+    assert max(map(len, batch)) > cfg.block_size + 1
     want = gpt_scalar.evaluate(gpt_scalar.from_weights(weights), batch,
-                               mcfg)
+                               cfg)
     params = gpt_numpy.from_weights(weights)
-    assert gpt_numpy.evaluate(params, batch, mcfg) == pytest.approx(
+    assert gpt_numpy.evaluate(params, batch, cfg) == pytest.approx(
         want, rel=PARITY)
-    several = mean_loss(gpt_numpy.batch_loss, params, batch, mcfg, 7)
+    several = mean_loss(gpt_numpy.batch_loss, params, batch, cfg, 7)
     assert several == pytest.approx(
         want, rel=PARITY)
     with pytest.raises(ValueError, match="no documents"):
-        gpt_numpy.evaluate(params, [], mcfg)
+        gpt_numpy.evaluate(params, [], cfg)
 
 
 # -- helpers ----------------------------------------------------------------
@@ -219,25 +219,25 @@ def test_training_steps_match_scalar(docs, names, expected_run):
     # with it, losses and weights; the recorded run of the original (which
     # the scalar model reproduces bit for bit) covers 300 steps.
     shuffled, tok = names
-    mcfg, tcfg = ModelConfig(), TrainConfig()
-    ps, pn = twin_params(gpt_numpy, mcfg, seed=1)
+    cfg, tcfg = ModelConfig(), TrainConfig()
+    ps, pn = twin_params(gpt_numpy, cfg, seed=1)
     opt_s, opt_n = gpt_scalar.Adam(ps, tcfg), gpt_numpy.Adam(pn, tcfg)
     for step in range(20):
         tokens, lr = tok.frame(shuffled[step]), lr_at(step, tcfg)
-        loss_s = gpt_scalar.train_step(ps, opt_s, tokens, lr, mcfg)
-        loss_n = gpt_numpy.train_step(pn, opt_n, tokens, lr, mcfg)
+        loss_s = gpt_scalar.train_step(ps, opt_s, tokens, lr, cfg)
+        loss_n = gpt_numpy.train_step(pn, opt_n, tokens, lr, cfg)
         assert rel_err(loss_n, loss_s) <= PARITY, step
     weights = gpt_scalar.to_weights(ps)
     for name, w in gpt_numpy.to_weights(pn).items():
         assert rel_err(w, weights[name]) <= PARITY, name
 
     rng, _, _ = prepare(docs, tcfg.seed)  # the original's stream
-    params = gpt_numpy.init_params(mcfg, rng)
+    params = gpt_numpy.init_params(cfg, rng)
     opt = gpt_numpy.Adam(params, tcfg)
     for step in range(300):
         tokens = tok.frame(shuffled[step])
         loss = gpt_numpy.train_step(params, opt, tokens, lr_at(step, tcfg),
-                                    mcfg)
+                                    cfg)
         assert rel_err(loss, expected_run["losses"][step]) <= PARITY, step
 
 
@@ -256,14 +256,14 @@ def test_full_run_matches_the_original(docs, expected_run):
 
 def test_batch_of_one_is_train_step(names):
     shuffled, tok = names
-    mcfg, tcfg = ModelConfig(), TrainConfig()
-    _, a = twin_params(gpt_numpy, mcfg)
-    _, b = twin_params(gpt_numpy, mcfg)
+    cfg, tcfg = ModelConfig(), TrainConfig()
+    _, a = twin_params(gpt_numpy, cfg)
+    _, b = twin_params(gpt_numpy, cfg)
     opt_a, opt_b = gpt_numpy.Adam(a, tcfg), gpt_numpy.Adam(b, tcfg)
     for step in range(20):
         tokens = tok.frame(shuffled[step])
-        assert gpt_numpy.train_step(a, opt_a, tokens, 0.01, mcfg) == \
-            gpt_numpy.train_step_batch(b, opt_b, [tokens], 0.01, mcfg)
+        assert gpt_numpy.train_step(a, opt_a, tokens, 0.01, cfg) == \
+            gpt_numpy.train_step_batch(b, opt_b, [tokens], 0.01, cfg)
     for name in a:
         assert np.array_equal(a[name], b[name]), name
 

@@ -18,23 +18,23 @@ def test_dataset_and_model_sizes_match_the_original(docs, expected_run):
 
 
 def test_first_steps_are_bit_exact(docs, expected_run):
-    mcfg, tcfg = ModelConfig(), TrainConfig()
+    cfg, tcfg = ModelConfig(), TrainConfig()
     rng, shuffled, tok = prepare(docs, tcfg.seed)
-    params = gpt_scalar.init_params(mcfg, rng)
+    params = gpt_scalar.init_params(cfg, rng)
     opt = gpt_scalar.Adam(params, tcfg)
     for step in range(10):
         tokens = tok.frame(shuffled[step])
         loss = gpt_scalar.train_step(params, opt, tokens,
-                                     lr_at(step, tcfg), mcfg)
+                                     lr_at(step, tcfg), cfg)
         assert repr(loss) == expected_run["loss_per_step"][step]
 
 
 def test_loss_and_grads_leaves_no_gradient_behind(docs):
-    mcfg = ModelConfig()
+    cfg = ModelConfig()
     rng, shuffled, tok = prepare(docs, 0)
-    params = gpt_scalar.init_params(mcfg, rng)
+    params = gpt_scalar.init_params(cfg, rng)
     loss, grads = gpt_scalar.loss_and_grads(params, tok.frame(shuffled[0]),
-                                            mcfg)
+                                            cfg)
     assert loss > 0
     assert any(g != 0 for row in grads["wte"] for g in row)
     assert all(p.grad == 0 for p in gpt_scalar.flat_params(params))
@@ -42,13 +42,13 @@ def test_loss_and_grads_leaves_no_gradient_behind(docs):
 
 def test_generate_stops_at_block_size_or_bos():
     import random
-    mcfg = ModelConfig(block_size=4)
-    params = gpt_scalar.init_params(mcfg, random.Random(0))
+    cfg = ModelConfig(block_size=4)
+    params = gpt_scalar.init_params(cfg, random.Random(0))
     rng = random.Random(1)
-    lengths = [len(gpt_scalar.generate(params, mcfg, rng, 1.0))
+    lengths = [len(gpt_scalar.generate(params, cfg, rng, 1.0))
                for _ in range(20)]
-    assert max(lengths) <= mcfg.block_size
-    assert min(lengths) < mcfg.block_size  # BOS ended some samples
+    assert max(lengths) <= cfg.block_size
+    assert min(lengths) < cfg.block_size  # BOS ended some samples
 
 
 TINY = ModelConfig(vocab_size=4, n_layer=1, n_embd=4, block_size=3,

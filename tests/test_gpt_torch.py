@@ -22,24 +22,24 @@ pytestmark = pytest.mark.torch
 def test_evaluate_agrees_with_both_twins_and_keeps_no_graph(docs):
     from microgpt import gpt_numpy
 
-    mcfg = ModelConfig(n_layer=2, block_size=8)
+    cfg = ModelConfig(n_layer=2, block_size=8)
     _, shuffled, tok = prepare(docs, 1)
-    weights = init_weights(mcfg, random.Random(2))
+    weights = init_weights(cfg, random.Random(2))
     batch = [tok.frame(d) for d in shuffled[:16]]
     want = gpt_scalar.evaluate(gpt_scalar.from_weights(weights), batch,
-                               mcfg)
+                               cfg)
     params = gpt_torch.from_weights(weights, device="cpu")
-    got = gpt_torch.evaluate(params, batch, mcfg)
+    got = gpt_torch.evaluate(params, batch, cfg)
     assert isinstance(got, float)
     assert got == pytest.approx(want, rel=PARITY)
     with torch.no_grad():  # several batches
-        several = mean_loss(gpt_torch.batch_loss, params, batch, mcfg, 7)
+        several = mean_loss(gpt_torch.batch_loss, params, batch, cfg, 7)
     assert several == pytest.approx(want, rel=PARITY)
     assert got == pytest.approx(gpt_numpy.evaluate(
-        gpt_numpy.from_weights(weights), batch, mcfg), rel=PARITY)
+        gpt_numpy.from_weights(weights), batch, cfg), rel=PARITY)
     assert all(p.grad is None for p in params.values())
     with pytest.raises(ValueError, match="no documents"):
-        gpt_torch.evaluate(params, [], mcfg)
+        gpt_torch.evaluate(params, [], cfg)
 
 
 # -- parameters and devices -------------------------------------------------

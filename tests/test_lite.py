@@ -254,12 +254,12 @@ c = a * b + a ** 2 + (a * b).relu()  # relu of -6 is 0, so no gradient
 c.backward()
 
 docs = load_docs()  # from MICROGPT_DATA, checksum-checked
-mcfg, tcfg = ModelConfig(), TrainConfig()
+cfg, tcfg = ModelConfig(), TrainConfig()
 rng, docs, tok = prepare(docs, tcfg.seed)
-params = gpt_scalar.init_params(mcfg, rng)
+params = gpt_scalar.init_params(cfg, rng)
 opt = gpt_scalar.Adam(params, tcfg)
 losses = [repr(gpt_scalar.train_step(params, opt, tok.frame(docs[s]),
-                                     lr_at(s, tcfg), mcfg))
+                                     lr_at(s, tcfg), cfg))
           for s in range(3)]
 
 missing = []

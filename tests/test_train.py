@@ -49,8 +49,8 @@ def test_on_trained_sees_the_model_before_any_sampling(docs,
 
     monkeypatch.setattr(train, "sample", sample)
     run = train.run("numpy", docs, ModelConfig(), TrainConfig(num_steps=2),
-                    on_trained=lambda params, tokenizer, mcfg: seen.append(
-                        (params, tokenizer, mcfg)))
+                    on_trained=lambda params, tokenizer, cfg: seen.append(
+                        (params, tokenizer, cfg)))
     assert seen[0] == (run.params, run.tokenizer, run.model_config)
     assert seen[1:] == ["sample"]
 
