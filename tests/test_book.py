@@ -22,9 +22,9 @@ def test_strict_build_has_no_warnings(book_build):
     api = (html / "book" / "appendix_api.html").read_text(encoding="utf-8")
     assert ".. py:" not in api
     for name in ("gpt_numpy.train_step", "layers_numpy.attention_forward",
-                 "packing.pack", "bench_tools.time_steps",
-                 "heap.keep_freed_memory", "engine.Value.relu",
-                 "checks.efficiency.check_packed_positions"):
+                 "packing.pack", "bench.tools.time_steps",
+                 "bench.heap.keep_freed_memory", "engine.Value.relu",
+                 "course.checks.efficiency.check_packed_positions"):
         assert f'id="microgpt.{name}"' in api, name
     # NOTE: math that MyST did not recognize (say, $$ in the middle of a
     # paragraph) is printed as plain text with its dollar signs, again
@@ -62,3 +62,7 @@ def test_solutions_read_as_solutions(book_build):
         assert text.count("Show solution") == count, page
         # nbval's markers are cell tags, not comments a reader sees first
         assert "NBVAL_IGNORE_OUTPUT" not in text, page
+        # and nbgrader's lines around an answer are not shown either
+        assert "BEGIN SOLUTION" not in text, page
+        assert "END SOLUTION" not in text, page
+        assert text.count("raise NotImplementedError") == 0, page
