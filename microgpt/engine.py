@@ -35,7 +35,9 @@ class Value:
         return Value(self.data**k, (self,), (k * self.data**(k - 1),))
 
     def log(self):
-        """The natural log; its derivative is 1 / x."""
+        """The natural log, for x > 0; its derivative is 1 / x."""
+        if self.data <= 0:  # a diverged model's probability of 0
+            raise ArithmeticError(f"log of {self.data}")
         return Value(math.log(self.data), (self,), (1 / self.data,))
 
     def exp(self):

@@ -155,3 +155,9 @@ def test_a_deep_graph_does_not_hit_the_recursion_limit():
         y = y * 1.0 + 0.0
     y.backward()
     assert x.grad == 1.0
+
+
+def test_log_of_zero_is_an_arithmetic_error():
+    # what a diverged model's probability of 0 gives; training says so
+    with pytest.raises(ArithmeticError, match="log of 0.0"):
+        Value(0.0).log()
