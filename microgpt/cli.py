@@ -114,7 +114,7 @@ def build_parser():
         "sample", formatter_class=fmt, help="sample from a checkpoint",
         description="Sample names from a model saved with train --save, "
                     "with any implementation.")
-    # NOTE: SUPPRESS, or the help would show "(default: None)".
+    # SUPPRESS, or the help would show "(default: None)".
     p.add_argument("--load", required=True, metavar="PATH",
                    default=argparse.SUPPRESS,
                    help="the .npz checkpoint to sample from")
@@ -139,7 +139,7 @@ def _error(message):
 
 def main(argv=None):
     """Run one command; returns the exit status."""
-    # NOTE: from the first line, so that Ctrl-C while the libraries load
+    # From the first line, so that Ctrl-C while the libraries load
     # or the data is read ends in one line too, never a traceback.
     try:
         return _main(argv)
@@ -158,7 +158,7 @@ def _main(argv):
         else commands.cmd_sample
     try:
         command(args)
-    # NOTE: bad input is reported in one line; anything else is a bug in
+    # Bad input is reported in one line; anything else is a bug in
     # microgpt and keeps its traceback.
     except (commands.CliError, ValueError, DataError, CheckpointError,
             OSError) as e:

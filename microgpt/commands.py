@@ -51,7 +51,7 @@ def _impl_kwargs(args):
                 and device.index is not None:
             raise CliError(f"--device {args.device}: microgpt runs on "
                            f"cpu, cuda or cuda:N")
-        # NOTE: checked here, not at the first tensor: torch's own error
+        # Checked here, not at the first tensor: torch's own error
         # for a missing GPU surfaces deep inside the model.
         if device.type == "cuda" and not torch.cuda.is_available():
             raise CliError(f"--device {args.device}: CUDA is not available "
@@ -67,7 +67,7 @@ def _impl_kwargs(args):
 def _validation(args):
     """(fraction, eval_every) from --val-fraction and --eval-every."""
     fraction, every = args.val_fraction, args.eval_every
-    if not 0 <= fraction < 1:  # NOTE: also refuses nan
+    if not 0 <= fraction < 1:  # also refuses nan
         raise CliError(f"--val-fraction must be at least 0 and below 1, "
                        f"got {fraction}")
     if every is not None and every < 0:
@@ -99,7 +99,7 @@ def _say_where(impl, impl_kwargs):
 
 def _print_samples(samples):
     """The samples, numbered as in the original."""
-    # NOTE: a name may hold characters that stdout cannot encode (an ASCII
+    # A name may hold characters that stdout cannot encode (an ASCII
     # terminal, a pipe under LANG=C): they are written as escapes, such
     # as \xe9, rather than ending the run.
     if hasattr(sys.stdout, "reconfigure"):
@@ -162,7 +162,7 @@ def cmd_train(args):
             log.write(json.dumps({"step": step, "loss": loss}))
 
     def on_eval(step, loss):
-        # NOTE: through the bar, which clears itself around the line
+        # Through the bar, which clears itself around the line
         bar.write(f"step {step:{len(str(tcfg.num_steps))}d}: held-out "
                   f"loss {loss:.4f}", file=sys.stdout)
         sys.stdout.flush()
@@ -177,7 +177,7 @@ def cmd_train(args):
                   file=sys.stderr)
 
     try:
-        # NOTE: a diverging run's inf and nan end it with train's one
+        # A diverging run's inf and nan end it with train's one
         # line; NumPy's warnings about them would only come before it.
         with np.errstate(all="ignore"):
             result = train.run(args.impl, train_docs, mcfg, tcfg,
@@ -195,7 +195,7 @@ def cmd_train(args):
 
 def cmd_sample(args):
     """Load a checkpoint into the chosen implementation and sample."""
-    # NOTE: TrainConfig validates --num-samples, --temperature, --seed.
+    # TrainConfig validates --num-samples, --temperature, --seed.
     tcfg = _config(TrainConfig, {"num_samples": "--num-samples",
                                  "temperature": "--temperature",
                                  "seed": "--seed"},

@@ -53,7 +53,7 @@ def download(dest, url=DATA_URL, expected=DATA_SHA256):
     """Fetch url to dest atomically, verifying its checksum first."""
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    # NOTE: write next to dest, then rename: a failed or partial download
+    # Write next to dest, then rename: a failed or partial download
     # (or a checksum mismatch) leaves nothing behind at dest.
     fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".names-",
                                suffix=".part")
@@ -68,7 +68,7 @@ def download(dest, url=DATA_URL, expected=DATA_SHA256):
                 f"{url} (for {dest}) has sha256 {actual}, expected "
                 f"{expected}; nothing was saved")
         os.replace(tmp, dest)
-    # NOTE: a connection cut short raises http.client.IncompleteRead, an
+    # A connection cut short raises http.client.IncompleteRead, an
     # HTTPException, which is not an OSError.
     except (OSError, http.client.HTTPException) as e:
         raise DataError(
@@ -85,7 +85,7 @@ def check_file(path, missing, source=""):
 
     source says where path came from, e.g. " (from $MICROGPT_DATA)".
     """
-    # NOTE: is_file() alone would call a folder or a FIFO "missing"; and
+    # is_file() alone would call a folder or a FIFO "missing"; and
     # reading a FIFO would wait for a writer that may never come.
     if path.is_dir():
         raise DataError(f"the dataset {path}{source} is a folder; give a "

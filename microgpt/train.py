@@ -120,7 +120,7 @@ def run(impl_name, docs, mcfg, tcfg, on_step=None, on_trained=None,
     if val_docs is not None:
         if not val_docs:
             raise ValueError("val_docs is empty: hold out at least one")
-        # NOTE: the vocabulary of all the documents, so that a character
+        # The vocabulary of all the documents, so that a character
         # seen only in a held-out one can still be encoded.
         from .data import Tokenizer
         tokenizer = Tokenizer.from_docs(list(docs) + list(val_docs))

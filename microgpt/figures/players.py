@@ -96,7 +96,7 @@ def frame_player(fig, draw, frames, alt, interval=500):
     import matplotlib.pyplot as plt
     from matplotlib.animation import HTMLWriter
 
-    # NOTE: the writer behind Animation.to_jshtml, fed directly: an
+    # The writer behind Animation.to_jshtml, fed directly: an
     # Animation would draw every frame once more before saving it.
     frames = list(frames)
     writer = HTMLWriter(fps=1000 / interval, embed_frames=True,

@@ -171,7 +171,7 @@ def _mistaken_scaled(cfg, seed, std):
 def check_scaled_init(scaled_init, seed=0):
     """scaled_init(cfg, rng, std): the package's draws, attn_wo and
     mlp_fc2 with std / sqrt(2 n_layer)."""
-    # NOTE: the three-layer model first: with one layer, a scale of
+    # The three-layer model first: with one layer, a scale of
     # 1 / sqrt(n_layer) is no scale at all, and its hint would mislead.
     for cfg in (_CONFIGS[1], _CONFIGS[0], _CONFIGS[2]):
         for std in (INIT_STD, 0.5):
@@ -183,7 +183,7 @@ def check_scaled_init(scaled_init, seed=0):
             init_weights(cfg, ref_rng, std)     # the same number of draws
             rng = random.Random(seed)
             got = scaled_init(cfg, rng, std)
-            # NOTE: std * s drawn, or s times a draw with std: the two
+            # std * s drawn, or s times a draw with std: the two
             # differ in the last bit, and both are right.
             _check_weights(what, got, expected,
                            _mistaken_scaled(cfg, seed, std), tol=1e-12)
