@@ -115,11 +115,12 @@ def test_lazy_adam_passes_the_reference(capsys):
 
 
 @pytest.mark.parametrize("flags, where, hint", [
-    ({"rows": False}, "p after step 3 at row 2", r"plain Adam \(rows without a "
-     "gradient still move"),
+    ({"rows": False}, "p after step 3 at row 2",
+     r"plain Adam \(rows without a gradient still move"),
     ({"entries": True}, "p after step 2 at row 1",
      "skipping entries whose gradient is zero, not whole rows"),
-    ({"moments": False}, "first moment m after step 3 at row 2", "keeping p but updating m and v")])
+    ({"moments": False}, "first moment m after step 3 at row 2",
+     "keeping p but updating m and v")])
 def test_lazy_adam_names_the_mistake(flags, where, hint):
     with pytest.raises(CheckFailed, match=rf"^chapter 9, exercise 4: "
                        rf"{where}, column \d: .*"
@@ -141,49 +142,51 @@ def decayed(step, tcfg):
     return tcfg.learning_rate * (1 - step / tcfg.num_steps)
 
 
-def my_train(impl, params, docs, tokenizer, mcfg, tcfg, lr_fn=decayed):
+def warmed(step, tcfg):
+    return tcfg.learning_rate * min((step + 1) / 5,
+                                    1 - step / tcfg.num_steps)
+
+
+def my_train(impl, params, docs, tokenizer, cfg, tcfg, lr_fn=warmed):
     opt = impl.Adam(params, tcfg)
     losses = []
     for step in range(tcfg.num_steps):
         tokens = tokenizer.frame(docs[step % len(docs)])
         losses.append(impl.train_step(params, opt, tokens,
-                                      lr_fn(step, tcfg), mcfg))
+                                      lr_fn(step, tcfg), cfg))
     return losses
 
 
 def test_train_loop_passes_the_reference(capsys):
     training.check_train_loop(my_train)
-    assert "✓ my_train" in capsys.readouterr().out
+    assert "✓ my_train (15 steps with a warm-up of 5)" in \
+        capsys.readouterr().out
 
 
-def test_train_loop_with_a_constant_learning_rate_fails():
-    def constant_lr(impl, params, docs, tokenizer, mcfg, tcfg):
-        return my_train(impl, params, docs, tokenizer, mcfg, tcfg,
-                        lr_fn=lambda step, tcfg: tcfg.learning_rate)
+@pytest.mark.parametrize("lr_fn, mistake", [
+    (lambda step, tcfg: tcfg.learning_rate, "a constant learning rate"),
+    (decayed, r"no warm-up \(the decay alone\)"),
+    (lambda step, tcfg: tcfg.learning_rate * min(
+        step / 5, 1 - step / tcfg.num_steps),
+     r"a warm-up off by one step")])
+def test_train_loop_with_a_wrong_schedule_names_it(lr_fn, mistake):
+    def wrong(impl, params, docs, tokenizer, cfg, tcfg):
+        return my_train(impl, params, docs, tokenizer, cfg, tcfg,
+                        lr_fn=lr_fn)
 
-    # the message names the first step whose loss differs, counted from 1:
-    # step 3, the first after an update at a decayed rate
-    with pytest.raises(CheckFailed, match=r"^chapter 9, exercise 5: loss at "
-                       r"step 3: got .*difference.*; this is what a constant "
-                       r"learning rate \(no decay\) gives$"):
-        training.check_train_loop(constant_lr)
-
-
-def test_train_loop_with_the_decay_off_by_one_names_it():
-    def ahead(impl, params, docs, tokenizer, mcfg, tcfg):
-        return my_train(impl, params, docs, tokenizer, mcfg, tcfg,
-                        lr_fn=lambda step, tcfg: decayed(step + 1, tcfg))
-
-    with pytest.raises(CheckFailed, match=r"loss at step 2: .*; this is what"
-                       r" a learning-rate decay off by one step"):
-        training.check_train_loop(ahead)
+    # the message names the first step whose loss differs, counted from
+    # 1: step 2, the first after an update
+    with pytest.raises(CheckFailed, match=rf"^chapter 9, exercise 5: loss at "
+                       rf"step 2: got .*difference.*; this is what "
+                       rf"{mistake}"):
+        training.check_train_loop(wrong)
 
 
 def test_train_loop_with_the_wrong_weights_names_the_entry():
-    def one_step_more(impl, params, docs, tokenizer, mcfg, tcfg):
-        losses = my_train(impl, params, docs, tokenizer, mcfg, tcfg)
+    def one_step_more(impl, params, docs, tokenizer, cfg, tcfg):
+        losses = my_train(impl, params, docs, tokenizer, cfg, tcfg)
         impl.train_step(params, impl.Adam(params, tcfg),
-                        tokenizer.frame(docs[0]), 0.01, mcfg)
+                        tokenizer.frame(docs[0]), 0.01, cfg)
         return losses
 
     with pytest.raises(CheckFailed, match=r"trained weights \w+ at row \d+, "
@@ -192,8 +195,8 @@ def test_train_loop_with_the_wrong_weights_names_the_entry():
 
 
 def test_train_loop_that_forgets_to_return_losses_fails():
-    def no_return(impl, params, docs, tokenizer, mcfg, tcfg):
-        my_train(impl, params, docs, tokenizer, mcfg, tcfg)
+    def no_return(impl, params, docs, tokenizer, cfg, tcfg):
+        my_train(impl, params, docs, tokenizer, cfg, tcfg)
 
     with pytest.raises(CheckFailed, match="returned None"):
         training.check_train_loop(no_return)

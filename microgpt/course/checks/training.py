@@ -155,23 +155,31 @@ def check_lazy_adam(lazy_adam_rows):
     passed("lazy_adam_rows (5 steps on a 6x8 matrix, quiet rows kept)")
 
 
-def _mistaken_losses(mcfg, tcfg, tok, steps):
-    """The first losses of the reference loop with a wrong learning rate."""
+# The warm-up of the loop exercise: the learning rate climbs over this
+# many steps, then decays, whichever line is lower.
+WARMUP = 5
+
+
+def _reference_schedules(tcfg):
+    """The exercise's schedule, and the mistaken ones, step -> rate."""
     n, lr0 = tcfg.num_steps, tcfg.learning_rate
-    schedules = {"a learning-rate decay off by one step (1 - (step + 1) / "
-                 "num_steps, with step counted from 0)":
-                 lambda step: lr0 * (1 - (step + 1) / n),
-                 "a constant learning rate (no decay)": lambda step: lr0}
-    out = {}
-    for mistake, lr in schedules.items():
-        params = gpt_scalar.init_params(mcfg, random.Random(3))
-        opt = gpt_scalar.Adam(params, tcfg)
-        out[mistake] = [
-            gpt_scalar.train_step(params, opt,
-                                  tok.frame(_DOCS[step % len(_DOCS)]),
-                                  lr(step), mcfg)
-            for step in range(steps)]
-    return out
+    return {
+        None: lambda step: lr0 * min((step + 1) / WARMUP, 1 - step / n),
+        "a warm-up off by one step ((step / WARMUP), which starts at 0)":
+        lambda step: lr0 * min(step / WARMUP, 1 - step / n),
+        "no warm-up (the decay alone)": lambda step: lr0 * (1 - step / n),
+        "a constant learning rate": lambda step: lr0}
+
+
+def _reference_losses(cfg, tcfg, tok, steps, lr):
+    """Seeded params after `steps` steps at rates lr(step), and losses."""
+    params = gpt_scalar.init_params(cfg, random.Random(3))
+    opt = gpt_scalar.Adam(params, tcfg)
+    losses = [gpt_scalar.train_step(params, opt,
+                                    tok.frame(_DOCS[step % len(_DOCS)]),
+                                    lr(step), cfg)
+              for step in range(steps)]
+    return params, losses
 
 
 def _first_difference(got, expected, tol):
@@ -185,15 +193,16 @@ def _first_difference(got, expected, tol):
 
 @exercise(5, points=3, forbids=(train, run, lr_at))
 def check_train_loop(my_train):
-    """my_train(impl, params, docs, tokenizer, mcfg, tcfg) -> losses."""
+    """my_train(impl, params, docs, tokenizer, cfg, tcfg) -> losses."""
     tok = Tokenizer.from_docs(_DOCS)
-    mcfg = ModelConfig(vocab_size=tok.vocab_size, n_embd=8, n_head=2,
+    cfg = ModelConfig(vocab_size=tok.vocab_size, n_embd=8, n_head=2,
                        block_size=8)
     tcfg = TrainConfig(num_steps=15, learning_rate=0.05)
-    mine = gpt_scalar.init_params(mcfg, random.Random(3))
-    ref = gpt_scalar.init_params(mcfg, random.Random(3))
-    expected = train(gpt_scalar, ref, list(_DOCS), tok, mcfg, tcfg)
-    losses = my_train(gpt_scalar, mine, list(_DOCS), tok, mcfg, tcfg)
+    schedules = _reference_schedules(tcfg)
+    mine = gpt_scalar.init_params(cfg, random.Random(3))
+    ref, expected = _reference_losses(cfg, tcfg, tok, tcfg.num_steps,
+                            schedules.pop(None))
+    losses = my_train(gpt_scalar, mine, list(_DOCS), tok, cfg, tcfg)
     if losses is None or len(losses) != len(expected):
         n = "None" if losses is None else f"{len(losses)} losses"
         raise CheckFailed(f"my_train returned {n}, expected one loss per "
@@ -207,9 +216,10 @@ def check_train_loop(my_train):
         k = _first_difference(losses, expected, 1e-12) + 3
         check_close("loss", losses[:k], expected[:k], 1e-12,
                     axes=("step",), first=1,
-                    mistakes=_mistaken_losses(mcfg, tcfg, tok, k))
+                    mistakes={m: _reference_losses(cfg, tcfg, tok, k, lr)[1]
+                              for m, lr in schedules.items()})
     got, want = gpt_scalar.to_weights(mine), gpt_scalar.to_weights(ref)
     for name in want:
         check_close(f"trained weights {name}", got[name], want[name], 1e-12,
                     axes=("row", "column"))
-    passed(f"my_train ({tcfg.num_steps} steps on a small model)")
+    passed(f"my_train ({tcfg.num_steps} steps with a warm-up of {WARMUP})")
