@@ -21,7 +21,7 @@ BIN = Path(sys.executable).parent
 
 def test_every_chapter_carries_the_metadata_of_its_exercises():
     exercises = all_exercises()
-    assert len(exercises) == 40
+    assert exercises and len({e.key for e in exercises}) == len(exercises)
     for path in CHAPTERS:
         assert not stamp(path, exercises, write=False), \
             f"{path.name}: run python -m microgpt.course.nbgrader book"
