@@ -24,9 +24,11 @@ pytestmark = pytest.mark.packaging
 
 ROOT = Path(__file__).resolve().parents[1]
 # The package's data files: the stored benchmark run, which chapter 13
-# reads, and the original's recorded run, which chapter 14's check reads.
+# reads, the original's recorded run, which chapter 14's check reads, and
+# the workflow the student copies carry.
 PACKAGE_DATA = ("microgpt/bench/stored.json",
-                "microgpt/course/original_run.json")
+                "microgpt/course/original_run.json",
+                "microgpt/course/classroom.yml")
 NAME, DIST = "microgpt-book", "microgpt_book"
 
 

@@ -18,7 +18,10 @@ whether the answer is right. ``data/`` is copied along, if the book has
 one. The Markdown is made plain
 for Jupyter (cross-references, citations and the package code the book
 prints are written out; see :mod:`microgpt.course.handout`), and a
-README tells students how to set up and how the checks report.
+README tells students how to set up and how the checks report. A GitHub
+Actions workflow, ``.github/workflows/grade.yml``, grades the notebooks
+on every push where the handout is a repository (GitHub Classroom's
+template, say; see :mod:`microgpt.course.classroom`).
 
 Grading: ``python -m microgpt.course.grade``.
 """
@@ -93,7 +96,7 @@ def write_copies(book, out):
     # nbformat comes with the book's tools; the model never needs it.
     import nbformat
 
-    from . import handout
+    from . import classroom, handout
     book, out = Path(book), Path(out)
     chapters = sorted(book.glob("*.ipynb"))
     if not chapters:
@@ -123,6 +126,9 @@ def write_copies(book, out):
                                               encoding="utf-8")
             if (book / "data").is_dir():
                 shutil.copytree(book / "data", folder / "data")
+            grade_yml = folder / classroom.WORKFLOW
+            grade_yml.parent.mkdir(parents=True)
+            grade_yml.write_text(classroom.workflow(), encoding="utf-8")
 
     # Built beside out and renamed, so a failure (a bad notebook, say)
     # leaves no half-written copy; errors name out, never the temporary

@@ -170,4 +170,8 @@ message says so. Everything else in the package is yours to use.
 
 Hand in the notebooks as your instructor asks. They are graded by running
 them from the top, as you run them, so make sure Run All goes through.
+In a repository of your own on GitHub (GitHub Classroom's, say), the
+workflow `.github/workflows/grade.yml` grades them on every push: the
+run's summary page shows your points, exercise by exercise, and its
+artifact `grades` what each check said.
 """

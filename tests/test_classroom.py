@@ -1,0 +1,128 @@
+"""The workflow a handout carries: linted, pinned, and run here as on GitHub.
+
+A handout folder as a student's repository: the workflow's steps after
+its install step, run in that folder with this venv's Python, grade a
+blank chapter zero and the book's own copy (the solutions) full marks,
+and write the points to the summary page as a Markdown table.
+"""
+
+import csv
+import importlib.metadata
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from microgpt.course import classroom
+from microgpt.course.assignments import write_copies
+from microgpt.course.checks.exercise import all_exercises
+from test_workflows import actionlint
+
+pytestmark = pytest.mark.assignments
+
+BOOK = Path(__file__).resolve().parents[1] / "book"
+CHAPTER = "02_data.ipynb"
+PIN = re.compile(r"([\w-]+)(?:\[\w+\])?==([\w.]+)")
+
+
+@pytest.fixture(scope="module")
+def handout(tmp_path_factory):
+    out = tmp_path_factory.mktemp("course") / "handout"
+    write_copies(BOOK, out)
+    return out
+
+
+def steps():
+    wf = yaml.safe_load(classroom.workflow())
+    [job] = wf["jobs"].values()
+    return job["steps"]
+
+
+def install_line():
+    [install] = [s["run"] for s in steps() if "pip install" in s.get("run",
+                                                                     "")]
+    return install
+
+
+def test_every_handout_carries_the_workflow(handout):
+    path = handout / ".github" / "workflows" / "grade.yml"
+    assert path.read_text(encoding="utf-8") == classroom.workflow()
+    wf = yaml.safe_load(classroom.workflow())
+    triggers = wf.get("on", wf.get(True))  # YAML 1.1 reads `on` as True
+    assert set(triggers) == {"push", "workflow_dispatch"}
+
+
+def test_the_workflow_passes_actionlint(handout):
+    actionlint(".github/workflows/grade.yml", cwd=handout)
+
+
+def test_it_installs_this_release_and_the_versions_tested_here():
+    pins = dict(PIN.findall(install_line()))
+    assert pins.pop("microgpt-book") == importlib.metadata.version(
+        "microgpt-book")
+    assert '"microgpt-book[torch]==' in install_line()
+    # What the chapters import and what the grader runs them with.
+    assert {"torch", "numpy", "matplotlib", "ipywidgets", "nbclient",
+            "ipykernel"} <= set(pins)
+    for name, pinned in pins.items():
+        here = importlib.metadata.version(name).split("+")[0]  # 2.13.0+cpu
+        assert pinned == here, name
+
+
+def run_after_install(folder, summary):
+    """The workflow's run steps after the install, as a runner runs them."""
+    runs = [s.get("run") for s in steps()]
+    after = runs[runs.index(install_line()) + 1:]
+    env = dict(os.environ, GITHUB_STEP_SUMMARY=str(summary),
+               PATH=os.pathsep.join([str(Path(sys.executable).parent),
+                                     os.environ["PATH"]]))
+    for run in filter(None, after):
+        # GitHub's default shell for a run step on Linux
+        proc = subprocess.run(["bash", "--noprofile", "--norc", "-eo",
+                               "pipefail", "-c", run], cwd=folder, env=env,
+                              capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, (run, proc.stdout, proc.stderr)
+
+
+@pytest.mark.parametrize("solved", [False, True], ids=["blank", "solved"])
+def test_its_steps_grade_the_repository_and_write_the_points(
+        handout, tmp_path, solved):
+    repo = tmp_path / "ada"
+    repo.mkdir()
+    shutil.copytree(handout / ".github", repo / ".github")
+    shutil.copy((BOOK if solved else handout) / CHAPTER, repo / CHAPTER)
+    summary = tmp_path / "summary.md"
+    summary.write_text("", encoding="utf-8")
+    run_after_install(repo, summary)
+    ours = [e for e in all_exercises() if e.chapter == 2]
+    assert len(ours) >= 2
+    with open(repo / "grades" / "gradebook.csv", newline="",
+              encoding="utf-8") as f:
+        [row] = list(csv.DictReader(f))
+    got = sum(int(row[e.key]) for e in ours)
+    assert got == (sum(e.points for e in ours) if solved else 0)
+    assert int(row["total"]) == got  # the other chapters are not there
+    assert (repo / "grades" / "feedback" / "ada.html").is_file()
+    text = summary.read_text(encoding="utf-8")
+    top = sum(e.points for e in all_exercises())
+    assert f"### ada: {got} / {top} points" in text
+    assert "| exercise | points | out of |\n| --- | ---: | ---: |" in text
+    for e in ours:
+        earned = e.points if solved else 0
+        assert f"| {e} | {earned} | {e.points} |" in text
+    assert "student," not in text  # a table, not the CSV
+    [upload] = [s for s in steps() if "upload-artifact" in s.get("uses", "")]
+    assert (repo / upload["with"]["path"] / "gradebook.csv").is_file()
+
+
+def test_a_missing_gradebook_is_one_clear_error(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "microgpt.course.classroom",
+                           str(tmp_path)], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert "cannot read the gradebook in" in done.stderr
+    assert "Traceback" not in done.stderr
