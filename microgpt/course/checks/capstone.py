@@ -21,7 +21,8 @@ import random
 import types
 from importlib import resources
 
-from ... import data, engine, gpt_numpy, gpt_scalar, layers_numpy, params
+from ... import data, engine, gpt_numpy, gpt_scalar, params
+from ... import layers_numpy as layers
 from ... import train
 from ...config import ModelConfig, TrainConfig
 from . import CheckFailed, check_close, passed
@@ -44,7 +45,7 @@ def recorded():
 def _model_functions():
     """Every plain function and method of the package's model."""
     out = []
-    for module in (engine, params, gpt_scalar, layers_numpy, gpt_numpy,
+    for module in (engine, params, gpt_scalar, layers, gpt_numpy,
                    train, data):
         for obj in vars(module).values():
             inside = [obj]
@@ -80,7 +81,7 @@ def _no_eps_rmsnorm(x):
 
 
 def _unscaled(attention):
-    # NOTE: q times sqrt(d_head) cancels the division inside attention;
+    # q times sqrt(d_head) cancels the division inside attention;
     # with d_head = 4 both are exact, so this is the unscaled model.
     return lambda q, keys, values, cfg: attention(
         [qi * cfg.head_dim ** 0.5 for qi in q], keys, values, cfg)
@@ -117,7 +118,7 @@ def _losses_with(docs, steps, kind):
             if kind == "betas swapped":
                 opt.beta1, opt.beta2 = tcfg.beta2, tcfg.beta1
             if kind == "no correction":
-                # NOTE: beta ** t underflows to 0 for so large a t, so
+                # beta ** t underflows to 0 for so large a t, so
                 # the step divides m and v by exactly 1.
                 opt.t = 10 ** 6
             opt.step(lr)
@@ -163,7 +164,7 @@ def _compare_losses(losses, expected, docs):
     if step is None:
         return
     k = step + 1
-    # NOTE: each typical mistake parts from the original at step 1 (the
+    # Each typical mistake parts from the original at step 1 (the
     # forward pass) or at step 2 or 3 (an update): only then is it worth
     # the few scalar steps it costs to see whether the answer made it.
     mistakes = {}
