@@ -151,6 +151,12 @@ def test_the_installed_command_trains_and_samples(installed, tmp_path):
                  "import stored; print(stored()['machine']['cores'])"],
                 cwd=tmp_path, env=env).stdout.strip()
     assert bench.isdigit(), bench
+    # The student copies read their grading workflow from it too.
+    yml = run([installed / "python", "-c", "from microgpt.course.classroom "
+               "import workflow; print(workflow(), end='')"],
+              cwd=tmp_path, env=env).stdout
+    assert yml == (ROOT / "microgpt/course/classroom.yml").read_text(
+        encoding="utf-8")
 
     train = run([exe, "train", "--steps", "3", "--save", "m.npz"],
                 cwd=tmp_path, env=env)

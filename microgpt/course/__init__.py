@@ -4,7 +4,8 @@
   chapter (``exercise.py``: what every check does, and the points).
 - ``python -m microgpt.course.assignments BOOK OUT`` writes student
   copies of the chapters (:mod:`microgpt.course.handout`: their
-  Markdown and README).
+  Markdown and README; :mod:`microgpt.course.classroom`: the GitHub
+  Actions workflow that grades a handout's repository).
 - ``python -m microgpt.course.grade SUBMISSIONS --out GRADES`` grades a
   class; each notebook runs in a process of its own
   (:mod:`microgpt.course.runner`); :mod:`microgpt.course.nbgrader`

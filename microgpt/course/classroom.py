@@ -1,8 +1,8 @@
 """A handout as a GitHub Classroom template: its workflow, and the points.
 
 ``classroom.yml``, next to this module, is the GitHub Actions workflow
-that :mod:`microgpt.course.assignments` writes into every handout as
-``.github/workflows/grade.yml``: on each push it grades the repository's
+that ``python -m microgpt.course.assignments`` writes into every handout
+as ``.github/workflows/grade.yml``: on each push it grades the repository's
 notebooks with :mod:`microgpt.course.grade` and then runs
 ``python -m microgpt.course.classroom GRADES``, which prints the
 gradebook in GRADES as Markdown, the total and a row per exercise, for
