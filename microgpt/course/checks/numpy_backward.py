@@ -31,7 +31,7 @@ def _where(index, axes):
 
 @exercise(1, points=1)
 def check_rmsnorm_dot(rmsnorm_dot):
-    """rmsnorm_dot() -> the largest |sum_c x_c dx_c| over the positions."""
+    """rmsnorm_dot() -> the largest ``abs(sum_c x_c dx_c)`` over positions."""
     gen = np.random.default_rng(1)
     x, dout = gen.standard_normal((2, 2, 5, 16))
     _, cache = layers.rmsnorm_forward(x)
