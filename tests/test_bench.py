@@ -25,7 +25,7 @@ pytestmark = pytest.mark.efficiency
 def quick(tmp_path_factory):
     """The JSON and the printed table of one --quick run."""
     out = tmp_path_factory.mktemp("bench") / "bench.json"
-    # NOTE: a subprocess, so that the thread limits it sets stay there.
+    # A subprocess, so that the thread limits it sets stay there.
     done = subprocess.run(
         [sys.executable, "-m", "microgpt.bench", "--quick", "--out",
          str(out)], capture_output=True, text=True, timeout=300,

@@ -129,7 +129,7 @@ def test_topological_order_puts_children_first_and_each_node_once():
 
 
 def test_topological_order_is_the_recursive_one():
-    # NOTE: the order fixes the order in which gradients are summed, so it
+    # The order fixes the order in which gradients are summed, so it
     # must be exactly the recursive depth-first post-order.
     for seed in range(5):
         root = build_graph([Value(x) for x in LEAVES], seed)

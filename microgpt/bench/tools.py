@@ -63,7 +63,7 @@ def stepper(name, cfg, batched, device):
     impl = get_impl(name)
     kw = {"device": device} if name == "torch" else {}
     params = impl.init_params(cfg, random.Random(0), **kw)
-    opt = impl.Adam(params, TrainConfig(), **kw)
+    opt = impl.Adam(params, TrainConfig())
     train = impl.train_step_batch if batched else impl.train_step
     if name == "torch" and device.type == "cuda":
         import torch
