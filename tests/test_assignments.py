@@ -111,7 +111,8 @@ def test_the_command_writes_every_chapter_and_a_readme(tmp_path):
     # GitHub Actions' grading workflow (tests/test_classroom.py)
     assert [p.name for p in (out / ".github" / "workflows").iterdir()] \
         == ["grade.yml"]
-    assert f"13_efficiency.ipynb: {declared(13)} exercises" in done.stdout
+    assert f"13_efficiency.ipynb: {declared(13)} answers taken out" \
+        in done.stdout
     assert f"wrote {len(chapters)} notebooks to {out}" in done.stdout
     # for a class: as readable as any folder made here, not private
     mask = os.umask(0)

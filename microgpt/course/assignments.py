@@ -150,7 +150,7 @@ def main(argv=None):
     except (OSError, ValueError) as e:
         p.error(str(e))
     for name, n in counts.items():
-        print(f"{name}: {n} {'exercise' if n == 1 else 'exercises'}")
+        print(f"{name}: {n} {'answer' if n == 1 else 'answers'} taken out")
     print(f"wrote {len(counts)} notebooks to {args.out}")
     return 0
 
