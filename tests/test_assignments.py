@@ -173,8 +173,16 @@ def test_the_handout_reads_as_plain_markdown_with_a_readme(tmp_path):
     for path in sorted(out.glob("*.ipynb")):
         text = "\n".join(c.source for c in nbformat.read(
             path, as_version=4).cells if c.cell_type == "markdown")
-        for raw in ("{ref}", "{cite}", "{literalinclude}", ")=\n"):
+        for raw in ("{ref}", "{cite}", "{literalinclude}", ")=\n",
+                    ":::", "{admonition}"):
             assert raw not in text, (path.name, raw)
+    # the questions stay, their worked answers (solutions) do not
+    book = "\n".join(c.source for c in nbformat.read(
+        BOOK / "06_attention.ipynb", as_version=4).cells)
+    answer = book.split(":::{admonition} Answer\n:class: dropdown\n")[1]
+    copy = "\n".join(c.source for c in nbformat.read(
+        out / "06_attention.ipynb", as_version=4).cells)
+    assert answer.splitlines()[0] not in copy
     intro = "\n".join(c.source for c in nbformat.read(
         out / "03_autograd.ipynb", as_version=4).cells)
     assert "(Karpathy 2020)" in intro          # a citation, written out

@@ -4,7 +4,8 @@ The book's Markdown uses MyST, which Jupyter shows as raw text: labels
 ``(ch-data)=``, roles ``{ref}`ch-data``` and ``{cite}`key```, and
 ``{literalinclude}`` blocks that print the package's code. A handout
 turns them into what they stand for: "chapter 2 (Data and tokenizer)",
-"(Karpathy 2026)", and the code itself.
+"(Karpathy 2026)", and the code itself; the worked answers of the
+questions, collapsed in the book, are left out.
 """
 
 import ast
@@ -17,6 +18,10 @@ REF = re.compile(r"\{ref\}`([^`<]*?)(?:\s*<([\w-]+)>)?`")
 CITE = re.compile(r"\{cite(?::\w+)?\}`([^`]+)`")
 INCLUDE = re.compile(r"```\{literalinclude\} (\S+)\n((?::[\w-]+:[^\n]*\n)*)"
                      r"```")
+# A question's worked answer, collapsed in the book: a solution, so the
+# handout leaves it out.
+ANSWER = re.compile(r"^:::\{admonition\} Answer[ \t]*\n(?:.*\n)*?:::[ \t]*"
+                    r"(?:\n|$)", re.M)
 
 
 def labels(book):
@@ -112,6 +117,7 @@ def plain(text, refs, cites, book):
                 + include(Path(book) / m.group(1), options) + "\n```")
 
     text = LABEL.sub("", text)
+    text = ANSWER.sub("", text)
     text = INCLUDE.sub(code, text)
     text = REF.sub(ref, text)
     return CITE.sub(cite, text)
