@@ -11,7 +11,7 @@ pytestmark = pytest.mark.torch
 
 
 def good_mask(tq, tk):
-    return torch.ones(tq, tk, dtype=torch.bool).triu(tk - tq + 1)
+    return torch.ones(tq, tk, dtype=torch.bool).tril(tk - tq)
 
 
 def good_cross_entropy(logits, targets):
@@ -29,7 +29,7 @@ def good_attention(q, k, v, cfg, mask=good_mask, scale=0.5, dim=-1):
     q, k, v = heads(q), heads(k), heads(v)
     scores = q @ k.transpose(-2, -1) / hd**scale
     if mask is not None:
-        scores = scores.masked_fill(mask(tq, tk), float("-inf"))
+        scores = scores.masked_fill(~mask(tq, tk), float("-inf"))
     out = torch.softmax(scores, dim=dim) @ v
     return out.transpose(-3, -2).flatten(-2)
 
@@ -42,16 +42,16 @@ def test_checks_pass_the_reference(capsys):
 
 
 def test_mask_aligned_to_the_first_query_fails_with_a_position():
-    # triu(1) is right for a square, wrong when the queries are the last
+    # tril() is right for a square, wrong when the queries are the last
     # few positions of a longer cache.
     def square_only(tq, tk):
-        return torch.ones(tq, tk, dtype=torch.bool).triu(1)
+        return torch.ones(tq, tk, dtype=torch.bool).tril()
 
     with pytest.raises(CheckFailed, match=r"^chapter 12, exercise 2: "
-                       r"causal_mask\(1, 6\) at query 0, key 1: got True, "
-                       r"expected False; query 0 sits at position 5 of 6, so "
+                       r"causal_mask\(1, 6\) at query 0, key 1: got False, "
+                       r"expected True; query 0 sits at position 5 of 6, so "
                        r"key 1 must be visible \(5 wrong entries in all\); "
-                       r"this is what a square mask \(triu\(1\), right only "
+                       r"this is what a square mask \(tril\(\), right only "
                        r"when tq = tk\) gives: the queries are the last tq "
                        r"of tk positions$"):
         checks.check_causal_mask(square_only)
@@ -59,9 +59,9 @@ def test_mask_aligned_to_the_first_query_fails_with_a_position():
 
 def test_mask_inverted_fails():
     with pytest.raises(CheckFailed, match=r"causal_mask\(1, 1\) at query 0, "
-                                          r"key 0: got True, expected False"
+                                          r"key 0: got False, expected True"
                                           r".*; this is what True for the "
-                                          r"visible keys gives"):
+                                          r"hidden keys gives"):
         checks.check_causal_mask(lambda tq, tk: ~good_mask(tq, tk))
 
 
@@ -187,11 +187,11 @@ def test_attention_on_a_batch_names_the_document():
 
 def test_attention_with_a_square_mask_fails_on_a_cache_chunk():
     def square(tq, tk):
-        return torch.ones(tq, tk, dtype=torch.bool).triu(1)
+        return torch.ones(tq, tk, dtype=torch.bool).tril()
 
     with pytest.raises(CheckFailed, match=r"1 queries over 6 keys, n_head=4,"
                        r" batch \(\) at query 0, dimension \d+: .*; this is "
-                       r"what a square mask \(triu\(1\), right only when "
+                       r"what a square mask \(tril\(\), right only when "
                        r"tq = tk\) gives$"):
         checks.check_attention(
             lambda q, k, v, cfg: good_attention(q, k, v, cfg, mask=square))

@@ -14,8 +14,8 @@ _SHAPES = ((1, 1), (5, 5), (1, 6), (3, 7), (16, 16))
 
 
 def _reference_mask(tq, tk):
-    """True where a query (one of the last tq positions) must not look."""
-    return torch.ones(tq, tk, dtype=torch.bool).triu(tk - tq + 1)
+    """True where a query (one of the last tq positions) may look."""
+    return torch.ones(tq, tk, dtype=torch.bool).tril(tk - tq)
 
 
 def _as_tensor(what, got):
@@ -47,27 +47,28 @@ def check_float32_loss(float32_loss):
 
 @exercise(2, points=1)
 def check_causal_mask(causal_mask):
-    """causal_mask(tq, tk) -> (tq, tk) bool tensor, True = hidden."""
+    """causal_mask(tq, tk) -> (tq, tk) bool tensor, True = may attend."""
     for tq, tk in _SHAPES:
         what = f"causal_mask({tq}, {tk})"
         got = _as_tensor(what, causal_mask(tq, tk))
         _check_shape(what, got, (tq, tk))
         if got.dtype != torch.bool:
             raise CheckFailed(f"{what}: expected dtype torch.bool (True "
-                              f"where a key is hidden), got {got.dtype}")
+                              f"where a key is visible), got {got.dtype}")
         expected = _reference_mask(tq, tk)
         wrong = (got != expected).nonzero()
         if len(wrong):
             i, j = wrong[0].tolist()
             pos = tk - tq + i  # the query's position in the sequence
-            seen = "hidden" if expected[i, j] else "visible"
+            seen = "visible" if expected[i, j] else "hidden"
             hint = ""
             if torch.equal(got, ~expected):
-                hint = ("; this is what True for the visible keys gives: "
-                        "True must mark the hidden ones")
+                hint = ("; this is what True for the hidden keys gives: "
+                        "True must mark the ones a query may see, as in "
+                        "the package")
             elif torch.equal(got, torch.ones(tq, tk, dtype=torch.bool)
-                             .triu(1)):
-                hint = ("; this is what a square mask (triu(1), right only "
+                             .tril()):
+                hint = ("; this is what a square mask (tril(), right only "
                         "when tq = tk) gives: the queries are the last tq "
                         "of tk positions")
             raise CheckFailed(
@@ -157,7 +158,7 @@ def _mistaken_attention(q, k, v, cfg):
     def attend(scale, mask, dim):
         s = heads(q) @ heads(k).transpose(-2, -1) / scale
         if mask is not None:
-            s = s.masked_fill(mask, float("-inf"))
+            s = s.masked_fill(~mask, float("-inf"))
         out = torch.softmax(s, dim=dim) @ heads(v)
         return out.transpose(-3, -2).flatten(-2)
     causal = _reference_mask(tq, tk)
@@ -168,8 +169,8 @@ def _mistaken_attention(q, k, v, cfg):
                 "a softmax over the wrong axis (over the queries, not the "
                 "keys)": attend(hd**0.5, causal, -2)}
     if tq != tk:  # for a square, a square mask is the right one
-        square = torch.ones(tq, tk, dtype=torch.bool).triu(1)
-        mistakes["a square mask (triu(1), right only when tq = tk)"] = \
+        square = torch.ones(tq, tk, dtype=torch.bool).tril()
+        mistakes["a square mask (tril(), right only when tq = tk)"] = \
             attend(hd**0.5, square, -1)
     return mistakes
 
