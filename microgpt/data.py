@@ -4,11 +4,11 @@ import hashlib
 import http.client
 import os
 import random
-import tempfile
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import outputs
 from .config import EVAL_BATCH
 
 # The exact file the original downloads: makemore pinned at commit 988aa59.
@@ -50,33 +50,37 @@ def check_sha256(path, advice, expected=DATA_SHA256):
 
 
 def download(dest, url=DATA_URL, expected=DATA_SHA256):
-    """Fetch url to dest atomically, verifying its checksum first."""
+    """Fetch url to dest atomically, verifying its checksum first.
+
+    A failed or partial download, or a checksum mismatch, leaves nothing
+    at dest: the file is written through outputs.atomic_write.
+    """
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    # Write next to dest, then rename: a failed or partial download
-    # (or a checksum mismatch) leaves nothing behind at dest.
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".names-",
-                               suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as f, urllib.request.urlopen(
-                url, timeout=60) as response:
-            while chunk := response.read(1 << 16):
-                f.write(chunk)
-        actual = sha256_of(tmp)
-        if actual != expected:
+    offline = (f"to use a local copy of names.txt, set {ENV_VAR} to its "
+               f"absolute path")
+
+    def fetch(f):
+        digest = hashlib.sha256()
+        try:
+            with urllib.request.urlopen(url, timeout=60) as response:
+                while chunk := response.read(1 << 16):
+                    digest.update(chunk)
+                    f.write(chunk)
+        # A connection cut short raises http.client.IncompleteRead, an
+        # HTTPException, which is not an OSError.
+        except (OSError, http.client.HTTPException) as e:
+            raise DataError(f"could not download {url}: {e}; "
+                            f"{offline}") from e
+        if digest.hexdigest() != expected:
             raise DataError(
-                f"{url} (for {dest}) has sha256 {actual}, expected "
-                f"{expected}; nothing was saved")
-        os.replace(tmp, dest)
-    # A connection cut short raises http.client.IncompleteRead, an
-    # HTTPException, which is not an OSError.
-    except (OSError, http.client.HTTPException) as e:
-        raise DataError(
-            f"could not download {url}: {e}; to use a local copy of "
-            f"names.txt, set {ENV_VAR} to its absolute path") from e
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+                f"{url} (for {dest}) has sha256 {digest.hexdigest()}, "
+                f"expected {expected}; nothing was saved")
+
+    try:
+        outputs.atomic_write(dest, fetch)
+    except OSError as e:  # the cache folder, not the network
+        raise DataError(f"{e}; {offline}") from e
     return dest
 
 
