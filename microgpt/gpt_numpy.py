@@ -22,6 +22,7 @@ from .layers_numpy import (attention_backward, attention_forward,
                            rmsnorm_backward, rmsnorm_forward, rows)
 from .packing import check_ids, check_length, pack, visible
 from .params import init_weights
+from .speedups import adam_update
 
 QKV = ("attn_wq", "attn_wk", "attn_wv")  # stacked into one product
 
@@ -288,16 +289,18 @@ class Adam:
         self.m = np.zeros_like(self.data)  # running mean of gradients
         self.v = np.zeros_like(self.data)  # running mean of their squares
         self.t = 0                         # steps taken
+        self.scratch = np.empty_like(self.data)
 
     def step(self, lr):
-        """Move every parameter by self.grad (backward overwrites it)."""
+        """Move every parameter by self.grad (backward overwrites it).
+
+        The scalar twin's update on whole arrays: m = b1 m + (1 - b1) g,
+        v = b2 v + (1 - b2) g**2, then data -= lr m_hat / (sqrt(v_hat)
+        + eps) with m_hat = m / (1 - b1**t), v_hat = v / (1 - b2**t).
+        """
         self.t += 1
-        b1, b2, g = self.beta1, self.beta2, self.grad
-        self.m = b1 * self.m + (1 - b1) * g
-        self.v = b2 * self.v + (1 - b2) * g ** 2
-        m_hat = self.m / (1 - b1 ** self.t)
-        v_hat = self.v / (1 - b2 ** self.t)
-        self.data -= lr * m_hat / (v_hat ** 0.5 + self.eps)
+        adam_update(self.data, self.grad, self.m, self.v, self.scratch,
+                    lr, self.t, self.beta1, self.beta2, self.eps)
 
 
 def train_step(params, opt, tokens, lr, cfg):

@@ -14,15 +14,16 @@ import functools
 import numpy as np
 
 from .config import EPS_NORM
+from .speedups import exp_and_row_sum, row_sum
 
 
 # -- plain functions, shared with one-position decoding ---------------------
 
 
 def softmax(logits):
-    """Probabilities over the last axis, each row shifted by its max."""
-    e = np.exp(logits - logits.max(-1, keepdims=True))
-    return e / row_sum(e)
+    """Probabilities over the last axis: exp(x - max) / sum, row by row."""
+    e, total = exp_and_row_sum(logits)
+    return e / total
 
 
 @functools.lru_cache(maxsize=None)
@@ -31,30 +32,6 @@ def causal_mask(T):
     mask = np.tri(T, dtype=bool)
     mask.flags.writeable = False  # shared by every call; keep it safe
     return mask
-
-
-# -- a speed trick ----------------------------------------------------------
-
-
-@functools.lru_cache(maxsize=None)
-def _ones(n):
-    """A read-only (n, 1) column of ones."""
-    ones = np.ones((n, 1))
-    ones.flags.writeable = False
-    return ones
-
-
-def row_sum(x):
-    """The sum of each row, x.sum(-1, keepdims=True), as x @ ones.
-
-    It replaces NumPy's reduction over the last axis, which goes row by
-    row at a fixed cost per row; for rows as short as this model's
-    (n_embd, head_dim, T or vocab_size numbers), that cost is several
-    times the arithmetic. One matrix product sums every row in a single
-    BLAS call. It adds in another order, so the last bit may differ.
-    The efficiency chapter measures both.
-    """
-    return x @ _ones(x.shape[-1])
 
 
 # -- embedding: token plus position -----------------------------------------

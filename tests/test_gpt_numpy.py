@@ -133,15 +133,6 @@ def test_softmax_is_each_rows_softmax():
                        atol=0)
 
 
-def test_row_sum_is_sum_over_the_last_axis():
-    for shape in ((7,), (3, 16), (2, 4, 5, 27)):
-        x = rs.standard_normal(shape)
-        got = layers.row_sum(x)
-        assert got.shape == shape[:-1] + (1,)
-        assert np.allclose(got, x.sum(-1, keepdims=True), rtol=1e-13,
-                           atol=1e-13)
-
-
 def test_relu_backward():
     # NOTE: keep inputs away from 0, where relu has no derivative.
     x = rs.normal(size=(2, 3, 4))
