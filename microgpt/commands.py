@@ -111,7 +111,7 @@ def _print_samples(samples):
 def cmd_train(args):
     """Check everything first; train, save, then print the samples."""
     flags = {name: flag for flag, name, _ in MODEL_OPTIONS + TRAIN_OPTIONS}
-    mcfg = _config(ModelConfig, flags, **{name: getattr(args, name)
+    cfg = _config(ModelConfig, flags, **{name: getattr(args, name)
                                           for _, name, _ in MODEL_OPTIONS})
     tcfg = _config(TrainConfig, flags, **{name: getattr(args, name)
                                           for _, name, _ in TRAIN_OPTIONS})
@@ -122,7 +122,7 @@ def cmd_train(args):
                   [("--data" if args.data else "the dataset", data)])
     impl = train.get_impl(args.impl)  # import errors come before output
     docs = load_docs(data)
-    mcfg = replace(mcfg, vocab_size=Tokenizer.from_docs(docs).vocab_size)
+    cfg = replace(cfg, vocab_size=Tokenizer.from_docs(docs).vocab_size)
     train_docs, val_docs = _split(docs, fraction)
     device, itemsize = None, 8  # where the model lives, and its floats
     if args.impl == "torch":
@@ -131,13 +131,13 @@ def cmd_train(args):
                     or impl.default_dtype(device)).itemsize
     if args.impl == "torch":
         _say_where(impl, impl_kwargs)
-    note = cost.check_run(args.impl, mcfg, tcfg, train_docs, device,
+    note = cost.check_run(args.impl, cfg, tcfg, train_docs, device,
                           itemsize)
     if note:
         print(f"microgpt: note: {note}", file=sys.stderr)
     print(f"num docs: {len(docs)}")
-    print(f"vocab size: {mcfg.vocab_size}")
-    print(f"num params: {cost.num_params(mcfg)}")
+    print(f"vocab size: {cfg.vocab_size}")
+    print(f"num params: {cost.num_params(cfg)}")
     if val_docs is not None:
         print(f"held out: {len(val_docs)} docs, never trained on")
     sys.stdout.flush()  # before the progress bar starts on stderr
@@ -169,10 +169,10 @@ def cmd_train(args):
         if log is not None:
             log.write(json.dumps({"step": step, "val_loss": float(loss)}))
 
-    def on_trained(params, tokenizer, mcfg):
+    def on_trained(params, tokenizer, cfg):
         bar.close()
         if args.save is not None:  # before sampling: nothing can lose it
-            checkpoint.save(args.save, params, mcfg, tokenizer)
+            checkpoint.save(args.save, params, cfg, tokenizer)
             print(f"microgpt: saved the model to {args.save}",
                   file=sys.stderr)
 
@@ -180,7 +180,7 @@ def cmd_train(args):
         # A diverging run's inf and nan end it with train's one
         # line; NumPy's warnings about them would only come before it.
         with np.errstate(all="ignore"):
-            result = train.run(args.impl, train_docs, mcfg, tcfg,
+            result = train.run(args.impl, train_docs, cfg, tcfg,
                                on_step=on_step, on_trained=on_trained,
                                val_docs=val_docs, eval_every=eval_every,
                                on_eval=on_eval, **impl_kwargs)
@@ -202,11 +202,11 @@ def cmd_sample(args):
                    num_samples=args.num_samples,
                    temperature=args.temperature, seed=args.seed)
     impl_kwargs = _impl_kwargs(args)
-    weights, mcfg, tokenizer = checkpoint.load(args.load)
+    weights, cfg, tokenizer = checkpoint.load(args.load)
     impl = train.get_impl(args.impl)
     if args.impl == "torch":
         _say_where(impl, impl_kwargs)
     params = impl.from_weights(weights, **impl_kwargs)
     rng = random.Random(tcfg.seed)
-    _print_samples(train.sample(impl, params, tokenizer, mcfg, rng,
+    _print_samples(train.sample(impl, params, tokenizer, cfg, rng,
                                 tcfg.temperature, tcfg.num_samples))

@@ -36,7 +36,7 @@ def prepare(docs, seed):
     return rng, docs, Tokenizer.from_docs(docs)
 
 
-def train(impl, params, docs, tokenizer, mcfg, tcfg, on_step=None):
+def train(impl, params, docs, tokenizer, cfg, tcfg, on_step=None):
     """Train params in place for tcfg.num_steps; returns the losses.
 
     Step s uses document s (mod len(docs)), or with batch_size B the B
@@ -50,11 +50,11 @@ def train(impl, params, docs, tokenizer, mcfg, tcfg, on_step=None):
         try:
             if B == 1:
                 tokens = tokenizer.frame(docs[step % len(docs)])
-                loss = impl.train_step(params, opt, tokens, lr, mcfg)
+                loss = impl.train_step(params, opt, tokens, lr, cfg)
             else:
                 batch = [tokenizer.frame(docs[(step * B + b) % len(docs)])
                          for b in range(B)]
-                loss = impl.train_step_batch(params, opt, batch, lr, mcfg)
+                loss = impl.train_step_batch(params, opt, batch, lr, cfg)
         except ArithmeticError:
             # Where the array twins give inf or nan, the scalar twin
             # raises (exp overflows, log of 0): the run has diverged.
@@ -68,9 +68,9 @@ def train(impl, params, docs, tokenizer, mcfg, tcfg, on_step=None):
     return losses
 
 
-def evaluate(impl, params, docs, tokenizer, mcfg):
+def evaluate(impl, params, docs, tokenizer, cfg):
     """impl.evaluate on docs given as text: mean loss per prediction."""
-    return impl.evaluate(params, [tokenizer.frame(d) for d in docs], mcfg)
+    return impl.evaluate(params, [tokenizer.frame(d) for d in docs], cfg)
 
 
 def check_eval_every(eval_every):
@@ -82,9 +82,9 @@ def check_eval_every(eval_every):
                          f"{eval_every!r}")
 
 
-def sample(impl, params, tokenizer, mcfg, rng, temperature, num_samples):
+def sample(impl, params, tokenizer, cfg, rng, temperature, num_samples):
     """num_samples names drawn from the model with rng."""
-    return [tokenizer.decode(impl.generate(params, mcfg, rng, temperature))
+    return [tokenizer.decode(impl.generate(params, cfg, rng, temperature))
             for _ in range(num_samples)]
 
 
@@ -100,11 +100,11 @@ class Run:
     val_losses: list = field(default_factory=list)  # (step, loss) pairs
 
 
-def run(impl_name, docs, mcfg, tcfg, on_step=None, on_trained=None,
+def run(impl_name, docs, cfg, tcfg, on_step=None, on_trained=None,
         val_docs=None, eval_every=0, on_eval=None, **impl_kwargs):
     """The original program: shuffle, init, train, then sample.
 
-    on_trained(params, tokenizer, mcfg), if given, is called between the
+    on_trained(params, tokenizer, cfg), if given, is called between the
     training and the sampling: the command line saves the model there,
     so that nothing the sampling does can lose it.
 
@@ -124,23 +124,23 @@ def run(impl_name, docs, mcfg, tcfg, on_step=None, on_trained=None,
         # seen only in a held-out one can still be encoded.
         from .data import Tokenizer
         tokenizer = Tokenizer.from_docs(list(docs) + list(val_docs))
-    if mcfg.vocab_size != tokenizer.vocab_size:
-        mcfg = replace(mcfg, vocab_size=tokenizer.vocab_size)
-    params = impl.init_params(mcfg, rng, **impl_kwargs)
+    if cfg.vocab_size != tokenizer.vocab_size:
+        cfg = replace(cfg, vocab_size=tokenizer.vocab_size)
+    params = impl.init_params(cfg, rng, **impl_kwargs)
     val_losses = []
     if val_docs is not None:
-        on_step = _with_evaluation(impl, params, val_docs, tokenizer, mcfg,
+        on_step = _with_evaluation(impl, params, val_docs, tokenizer, cfg,
                                    tcfg.num_steps, eval_every, on_step,
                                    on_eval, val_losses)
-    losses = train(impl, params, docs, tokenizer, mcfg, tcfg, on_step)
+    losses = train(impl, params, docs, tokenizer, cfg, tcfg, on_step)
     if on_trained is not None:
-        on_trained(params, tokenizer, mcfg)
-    samples = sample(impl, params, tokenizer, mcfg, rng, tcfg.temperature,
+        on_trained(params, tokenizer, cfg)
+    samples = sample(impl, params, tokenizer, cfg, rng, tcfg.temperature,
                      tcfg.num_samples)
-    return Run(params, tokenizer, mcfg, losses, samples, val_losses)
+    return Run(params, tokenizer, cfg, losses, samples, val_losses)
 
 
-def _with_evaluation(impl, params, val_docs, tokenizer, mcfg, num_steps,
+def _with_evaluation(impl, params, val_docs, tokenizer, cfg, num_steps,
                      eval_every, on_step, on_eval, val_losses):
     """on_step, plus a held-out evaluation at step 0, N, 2N, ... and last.
 
@@ -149,7 +149,7 @@ def _with_evaluation(impl, params, val_docs, tokenizer, mcfg, num_steps,
     framed = [tokenizer.frame(d) for d in val_docs]
 
     def measure(step):
-        loss = impl.evaluate(params, framed, mcfg)
+        loss = impl.evaluate(params, framed, cfg)
         val_losses.append((step, loss))
         if on_eval is not None:
             on_eval(step, loss)

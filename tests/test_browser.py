@@ -80,7 +80,8 @@ def pages(html):
 
     _static/*.html are the themes' template parts, not pages.
     """
-    names = sorted(p.relative_to(html).as_posix() for p in html.rglob("*.html"))
+    names = sorted(p.relative_to(html).as_posix()
+                   for p in html.rglob("*.html"))
     return ["index.html"] + [n for n in names if n != "index.html"
                              and not n.startswith("_static/")]
 
@@ -197,7 +198,8 @@ def test_every_page_is_self_contained_and_complete(reader, width):
     if width == PHONE:
         # NOTE: the chapters again; the generated pages (source listings,
         # indexes) have nothing that depends on the width.
-        names = [n for n in names if n == "index.html" or n.startswith("book/")]
+        names = [n for n in names
+                 if n == "index.html" or n.startswith("book/")]
     found = {}
     for name in names:
         r.outside.clear()

@@ -105,8 +105,8 @@ def test_complete_passes_the_reference(capsys):
 
 def test_complete_with_an_empty_prefix_is_generate():
     params = sampling._model(1)
-    got = complete(params, sampling._CFG, random.Random(5), 0.7, [])
-    assert got == gpt_scalar.generate(params, sampling._CFG,
+    got = complete(params, sampling.CFG, random.Random(5), 0.7, [])
+    assert got == gpt_scalar.generate(params, sampling.CFG,
                                       random.Random(5), 0.7)
 
 
@@ -151,19 +151,19 @@ def cold_names(params, cfg):
 
 
 def test_cold_names_passes_the_measured_count(capsys):
-    params = gpt_numpy.init_params(sampling._CFG, random.Random(0))
-    sampling.check_cold_names(lambda: cold_names(params, sampling._CFG),
-                              params, sampling._CFG)
+    params = gpt_numpy.init_params(sampling.CFG, random.Random(0))
+    sampling.check_cold_names(lambda: cold_names(params, sampling.CFG),
+                              params, sampling.CFG)
     assert " is right (measured " in capsys.readouterr().out
 
 
 def test_cold_names_of_twenty_gets_the_hint():
-    params = gpt_numpy.init_params(sampling._CFG, random.Random(0))
+    params = gpt_numpy.init_params(sampling.CFG, random.Random(0))
     with pytest.raises(CheckFailed, match=r"^chapter 10, exercise 1: "
                        r"distinct names among 20 at temperature 0\.01: 20 "
                        r"is not it; every name different is what a high "
                        r"temperature gives"):
-        sampling.check_cold_names(lambda: 20, params, sampling._CFG)
+        sampling.check_cold_names(lambda: 20, params, sampling.CFG)
 
 
 def greedy(params, cfg):

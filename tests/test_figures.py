@@ -95,14 +95,14 @@ def small():
 
 
 def test_snapshots_come_from_the_run_itself(docs, small):
-    mcfg, tcfg = small
-    losses, snaps = figures.train_with_snapshots(gpt_numpy, docs, mcfg,
+    cfg, tcfg = small
+    losses, snaps = figures.train_with_snapshots(gpt_numpy, docs, cfg,
                                                  tcfg, [0, 2, 6])
-    result = train.run("numpy", docs, mcfg, tcfg)
+    result = train.run("numpy", docs, cfg, tcfg)
     assert losses == result.losses
     assert sorted(snaps) == [0, 2, 6]
     rng, _, _ = train.prepare(docs, tcfg.seed)
-    start = gpt_numpy.to_weights(gpt_numpy.init_params(mcfg, rng))
+    start = gpt_numpy.to_weights(gpt_numpy.init_params(cfg, rng))
     final = gpt_numpy.to_weights(result.params)
     for name in final:
         assert np.array_equal(snaps[0][name], start[name])
@@ -111,8 +111,8 @@ def test_snapshots_come_from_the_run_itself(docs, small):
 
 
 def test_snapshots_are_copies(docs, small):
-    mcfg, tcfg = small
-    _, snaps = figures.train_with_snapshots(gpt_numpy, docs, mcfg, tcfg,
+    cfg, tcfg = small
+    _, snaps = figures.train_with_snapshots(gpt_numpy, docs, cfg, tcfg,
                                             [1, 2])
     assert not np.array_equal(snaps[1]["wte"], snaps[2]["wte"])
 

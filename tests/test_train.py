@@ -57,7 +57,7 @@ def test_on_trained_sees_the_model_before_any_sampling(docs,
 
 # -- validation ---------------------------------------------------------------
 
-SMALL = ModelConfig(n_embd=8, n_head=2)
+CFG = ModelConfig(n_embd=8, n_head=2)
 
 
 @pytest.mark.parametrize("impl", ["numpy", "torch"])
@@ -67,8 +67,8 @@ def test_a_held_out_loss_leaves_the_training_unchanged(docs, impl):
     tcfg = TrainConfig(num_steps=5, num_samples=3)
     train_docs, val_docs = split_docs(docs[:2000], 0.1)
     seen = []
-    plain = train.run(impl, train_docs, SMALL, tcfg)
-    measured = train.run(impl, train_docs, SMALL, tcfg, val_docs=val_docs,
+    plain = train.run(impl, train_docs, CFG, tcfg)
+    measured = train.run(impl, train_docs, CFG, tcfg, val_docs=val_docs,
                          eval_every=2,
                          on_eval=lambda s, x: seen.append((s, x)))
     assert measured.losses == plain.losses
@@ -84,7 +84,7 @@ def test_a_held_out_loss_leaves_the_training_unchanged(docs, impl):
 
 
 def test_only_before_and_after_with_eval_every_zero():
-    run = train.run("numpy", ["abc", "bca", "cab"], SMALL,
+    run = train.run("numpy", ["abc", "bca", "cab"], CFG,
                     TrainConfig(num_steps=3, num_samples=1),
                     val_docs=["abd"], eval_every=0)
     assert [s for s, _ in run.val_losses] == [0, 3]
@@ -98,5 +98,5 @@ def test_only_before_and_after_with_eval_every_zero():
 ])
 def test_bad_validation_settings_are_refused(kwargs, match):
     with pytest.raises(ValueError, match=match):
-        train.run("numpy", ["ab", "ba"], SMALL,
+        train.run("numpy", ["ab", "ba"], CFG,
                   TrainConfig(num_steps=1, num_samples=1), **kwargs)

@@ -25,7 +25,7 @@ REPOSITORY_URL = "${{ github.server_url }}/${{ github.repository }}"
 
 
 def workflow(name):
-    """A workflow file, parsed; its triggers under "on" (YAML 1.1 says True)."""
+    """A workflow file, parsed; its triggers under "on" (YAML 1.1: True)."""
     wf = yaml.safe_load((WORKFLOWS / name).read_text(encoding="utf-8"))
     wf["on"] = wf.pop(True, wf.get("on"))
     return wf

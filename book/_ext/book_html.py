@@ -80,9 +80,8 @@ def copy_mathjax(app):
     shutil.copytree(
         es5, target, dirs_exist_ok=True,
         ignore=lambda folder, names: [
-            n for n in names
-            if Path(folder) == es5 and n.endswith(".js") and n != MATHJAX_BUNDLE
-        ])
+            n for n in names if Path(folder) == es5
+            and n.endswith(".js") and n != MATHJAX_BUNDLE])
     # MathJax is Apache-2.0: its licence goes with it.
     shutil.copy2(es5.parent / "LICENSE", target / "LICENSE")
 

@@ -2,9 +2,9 @@
 
 ``python -m microgpt.course.grade SUBMISSIONS --out GRADES`` takes a
 folder with one sub-folder per student, each holding that student's
-chapter notebooks, or one student's folder itself (a repository of one's own, say). It runs each
-notebook in a process of its own with a time limit, several at once,
-and writes to the new folder GRADES:
+chapter notebooks, or one student's folder itself (a repository of
+one's own, say). It runs each notebook in a process of its own with a
+time limit, several at once, and writes to the new folder GRADES:
 
 - ``gradebook.csv``: a row per student, a column per exercise with the
   points earned, then the total and the maximum;

@@ -115,7 +115,7 @@ def frame_player(fig, draw, frames, alt, interval=500):
     return Player(self_contained(html, alt), len(frames))
 
 
-def train_with_snapshots(impl, docs, mcfg, tcfg, steps):
+def train_with_snapshots(impl, docs, cfg, tcfg, steps):
     """Train as train.run does, keeping the weights after chosen steps.
 
     impl is a twin module (gpt_numpy is the fast one). Returns the losses
@@ -126,7 +126,7 @@ def train_with_snapshots(impl, docs, mcfg, tcfg, steps):
     from ..train import prepare, train
 
     rng, docs, tokenizer = prepare(docs, tcfg.seed)
-    params = impl.init_params(mcfg, rng)
+    params = impl.init_params(cfg, rng)
     wanted = set(steps)
     snapshots = {0: impl.to_weights(params)} if 0 in wanted else {}
 
@@ -134,5 +134,5 @@ def train_with_snapshots(impl, docs, mcfg, tcfg, steps):
         if step in wanted:
             snapshots[step] = impl.to_weights(params)
 
-    losses = train(impl, params, docs, tokenizer, mcfg, tcfg, keep)
+    losses = train(impl, params, docs, tokenizer, cfg, tcfg, keep)
     return losses, snapshots

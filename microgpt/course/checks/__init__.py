@@ -1,9 +1,10 @@
 """Checks for the book's exercises: compare a solution with the package.
 
 Each chapter has a module here (``microgpt.course.checks.autograd``,
-...). A check builds seeded inputs, runs the reader's function and the reference on them,
-and raises ``CheckFailed`` saying which output differs first, where, by
-how much, and, for a common mistake, which one it looks like. On success
+...). A check builds seeded inputs, runs the reader's function and the
+reference on them, and raises ``CheckFailed`` saying which output
+differs first, where, by how much, and, for a common mistake, which one
+it looks like. On success
 it prints one line and returns None. What every check does besides (an
 unwritten exercise, the package's own answer turned off, results for a
 grader) is in :mod:`microgpt.course.checks.exercise`.

@@ -64,14 +64,14 @@ def _model_functions():
 
 def _reference_names(docs, steps, num_samples):
     """The NumPy twin's names after `steps` steps of the seed-42 run."""
-    mcfg, tcfg = ModelConfig(), TrainConfig()
+    cfg, tcfg = ModelConfig(), TrainConfig()
     rng, docs, tok = train.prepare(docs, tcfg.seed)
-    model = gpt_numpy.init_params(mcfg, rng)
+    model = gpt_numpy.init_params(cfg, rng)
     opt = gpt_numpy.Adam(model, tcfg)
     for s in range(steps):
         gpt_numpy.train_step(model, opt, tok.frame(docs[s]),
-                             train.lr_at(s, tcfg), mcfg)
-    return train.sample(gpt_numpy, model, tok, mcfg, rng, tcfg.temperature,
+                             train.lr_at(s, tcfg), cfg)
+    return train.sample(gpt_numpy, model, tok, cfg, rng, tcfg.temperature,
                         num_samples)
 
 
@@ -89,14 +89,14 @@ def _unscaled(attention):
 
 def _losses_with(docs, steps, kind):
     """The first losses of the scalar twin with one mistake made."""
-    mcfg, tcfg = ModelConfig(), TrainConfig()
+    cfg, tcfg = ModelConfig(), TrainConfig()
     lr0, n = tcfg.learning_rate, tcfg.num_steps
     rng = random.Random(tcfg.seed)
     docs = list(docs)
     if kind != "unshuffled":
         rng.shuffle(docs)
     tok = data.Tokenizer.from_docs(docs)
-    model = gpt_scalar.init_params(mcfg, rng)
+    model = gpt_scalar.init_params(cfg, rng)
     flat = gpt_scalar.flat_params(model)
     opt = gpt_scalar.Adam(model, tcfg)
     patch = {"rmsnorm": _no_eps_rmsnorm,
@@ -112,7 +112,7 @@ def _losses_with(docs, steps, kind):
                       "no end BOS": tokens[:-1]}.get(kind, tokens)
             lr = {"lr + 1": lr0 * (1 - (s + 1) / n),
                   "lr constant": lr0}.get(kind, lr0 * (1 - s / n))
-            loss = gpt_scalar.doc_loss(model, tokens, mcfg)
+            loss = gpt_scalar.doc_loss(model, tokens, cfg)
             loss.backward()
             losses.append(loss.data)
             if kind == "betas swapped":

@@ -14,7 +14,7 @@ from .exercise import exercise
 
 # A small model and a few names of different lengths: one is longer than
 # the context, so it is cut, as in training.
-_CFG = ModelConfig(n_embd=8, n_head=2, block_size=6)
+CFG = ModelConfig(n_embd=8, n_head=2, block_size=6)
 _DOCS = [[26, 4, 12, 12, 0, 26], [26, 0, 21, 0, 26],
          [26, 8, 18, 0, 1, 4, 11, 11, 0, 26], [26, 12, 8, 0, 26]]
 
@@ -27,8 +27,8 @@ def _graphs():
     rng = random.Random(0)
     xs = [Value(rng.gauss(0, 1)) for _ in range(5)]
     chain = sum((x * x for x in xs), Value(0.0)).relu() + 1.5
-    params = gpt_scalar.from_weights(init_weights(_CFG, random.Random(0)))
-    loss = gpt_scalar.doc_loss(params, _DOCS[1], _CFG)
+    params = gpt_scalar.from_weights(init_weights(CFG, random.Random(0)))
+    loss = gpt_scalar.doc_loss(params, _DOCS[1], CFG)
     return {"a diamond (c = a * b used twice)": diamond,
             "a sum of squares with constants": chain,
             "the loss of a 4-token name": loss}
@@ -112,11 +112,11 @@ def check_padding_weights(padding_weights):
 @exercise(4, points=2, forbids=(gpt_numpy.loss_and_grads_batch,))
 def check_combine_grads(combine_grads):
     """combine_grads(doc_grads, counts) -> the batch's gradient, by name."""
-    params = gpt_numpy.from_weights(init_weights(_CFG, random.Random(1)))
-    doc_grads = [gpt_numpy.loss_and_grads(params, d, _CFG)[1]
+    params = gpt_numpy.from_weights(init_weights(CFG, random.Random(1)))
+    doc_grads = [gpt_numpy.loss_and_grads(params, d, CFG)[1]
                  for d in _DOCS]
-    counts = [min(_CFG.block_size, len(d) - 1) for d in _DOCS]
-    _, expected = gpt_numpy.loss_and_grads_batch(params, _DOCS, _CFG)
+    counts = [min(CFG.block_size, len(d) - 1) for d in _DOCS]
+    _, expected = gpt_numpy.loss_and_grads_batch(params, _DOCS, CFG)
     got = combine_grads([dict(g) for g in doc_grads], list(counts))
     if not isinstance(got, dict) or set(got) != set(expected):
         raise CheckFailed("combine_grads must return a dict with the "

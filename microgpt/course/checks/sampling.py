@@ -10,13 +10,13 @@ from . import CheckFailed, check_close, passed, questions, raised
 from .exercise import exercise
 
 # A small model keeps the checks fast; the sampling code is the same.
-_CFG = ModelConfig(n_embd=8, n_head=2, block_size=8)
+CFG = ModelConfig(n_embd=8, n_head=2, block_size=8)
 
 
 def _model(seed, bos_boost=0.0):
     """A seeded random model; bos_boost makes BOS likelier (shorter names)."""
-    params = gpt_scalar.init_params(_CFG, random.Random(seed))
-    for w in params["lm_head"][_CFG.vocab_size - 1]:
+    params = gpt_scalar.init_params(CFG, random.Random(seed))
+    for w in params["lm_head"][CFG.vocab_size - 1]:
         w.data *= 1 + bos_boost
     return params
 
@@ -90,7 +90,7 @@ def _ids(what, fn, *args):
         # BOS never comes, and the model has no position embedding there.
         raise CheckFailed(
             f"{what} {raised(e)}; if the model raised it, generation must "
-            f"stop at block_size ({_CFG.block_size}) tokens even when BOS "
+            f"stop at block_size ({CFG.block_size}) tokens even when BOS "
             "never comes") from e
     if got is None:
         raise CheckFailed(f"{what} returned None, expected a list of "
@@ -108,7 +108,7 @@ def _check_ids(what, got, expected, mistakes=()):
         return
     mistake = next((m for m, wrong in mistakes if got == wrong), None)
     if mistake is None and got[:len(expected) + 1] == expected + [
-            _CFG.vocab_size - 1]:
+            CFG.vocab_size - 1]:
         mistake = ("keeping the final BOS in the list"
                    if len(got) == len(expected) + 1
                    else "not stopping at BOS")
@@ -161,10 +161,10 @@ def check_complete(complete):
         mine, ref = random.Random(n), random.Random(n)
         for i in range(3):
             state = ref.getstate()
-            expected = _reference_complete(params, _CFG, ref, temperature,
+            expected = _reference_complete(params, CFG, ref, temperature,
                                            prefix)
             what = f"completion {i + 1} of prefix {prefix}"
-            got = _ids(f"complete ({what})", complete, params, _CFG, mine,
+            got = _ids(f"complete ({what})", complete, params, CFG, mine,
                        temperature, list(prefix))
             if got != expected:
                 mistakes = [("returning only the drawn letters, without "
@@ -178,7 +178,7 @@ def check_complete(complete):
                     again = random.Random()
                     again.setstate(state)
                     mistakes.append((mistake, _reference_complete(
-                        params, _CFG, again, temperature, prefix, **kw)))
+                        params, CFG, again, temperature, prefix, **kw)))
                 _check_ids(what, got, expected, mistakes)
             if mine.getstate() != ref.getstate():
                 raise CheckFailed(
@@ -207,7 +207,7 @@ def check_greedy(greedy):
     """greedy(params, cfg) -> the ids of the most likely continuation."""
     for seed, boost in ((0, 0.0), (2, 2.0), (3, 3.0), (4, 4.0)):
         params = _model(seed, boost)
-        expected = _reference_greedy(params, _CFG)
-        got = _ids(f"greedy (model {seed})", greedy, params, _CFG)
+        expected = _reference_greedy(params, CFG)
+        got = _ids(f"greedy (model {seed})", greedy, params, CFG)
         _check_ids(f"greedy ids of model {seed}", got, expected)
     passed("greedy (4 models)")

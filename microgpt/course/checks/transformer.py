@@ -12,10 +12,10 @@ from . import CheckFailed, check_close, check_equal, passed
 from .exercise import exercise
 from .questions import number
 
-# A deeper, narrower model than the default: a solution that forgets the
-# layer loop, or hard-codes layer 0 or 16 numbers, fails on it.
-SMALL = ModelConfig(vocab_size=7, n_layer=2, n_embd=8, block_size=6,
-                    n_head=2)
+# The default model and a deeper, narrower one: a solution that forgets
+# the layer loop, or hard-codes layer 0 or 16 numbers, fails on it.
+CFGS = (ModelConfig(), ModelConfig(vocab_size=7, n_layer=2, n_embd=8,
+                                   block_size=6, n_head=2))
 
 _NO_FIRST_NORM = "leaving out the rmsnorm right after the embeddings"
 
@@ -87,7 +87,7 @@ def _mistaken_post_norm(x, params, i):
 def check_post_norm_mlp(post_norm_mlp_block, seed=0):
     """post_norm_mlp_block(x, params, i) -> rmsnorm(x + MLP of layer i)."""
     rng = random.Random(seed)
-    for cfg in (ModelConfig(), SMALL):
+    for cfg in CFGS:
         params = gpt_scalar.from_weights(_weights(cfg, seed))
         for i in range(cfg.n_layer):
             x = [Value(rng.gauss(0, 1)) for _ in range(cfg.n_embd)]
@@ -135,7 +135,7 @@ def _mistaken_forward(W, tokens, cfg):
 def check_gpt(gpt, seed=0):
     """gpt(token_id, pos_id, kv_cache, params, cfg) -> logits."""
     rng = random.Random(seed)
-    for cfg in (ModelConfig(), SMALL):
+    for cfg in CFGS:
         params = gpt_scalar.from_weights(_weights(cfg, seed))
         tokens = [rng.randrange(cfg.vocab_size)
                   for _ in range(cfg.block_size)]
@@ -162,7 +162,7 @@ def check_gpt(gpt, seed=0):
 def check_forward_matrix(forward_matrix, seed=0):
     """forward_matrix(W, tokens, cfg) -> (T, vocab_size) NumPy logits."""
     rng = random.Random(seed)
-    for cfg in (ModelConfig(), SMALL):
+    for cfg in CFGS:
         weights = _weights(cfg, seed)
         W = {name: np.array(rows) for name, rows in weights.items()}
         T = cfg.block_size
