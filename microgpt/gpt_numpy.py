@@ -20,7 +20,7 @@ from .layers_numpy import (attention_backward, attention_forward,
                            linear_backward, linear_forward, relu_backward,
                            relu_forward, residual_backward, residual_forward,
                            rmsnorm_backward, rmsnorm_forward, rows)
-from .packing import check_ids, check_length, pack, visible
+from .packing import batch_arrays, check_ids, check_length
 from .params import init_weights
 from .speedups import adam_update
 
@@ -221,20 +221,6 @@ def backward(dlogits, cache, grads=None):
     dx = rmsnorm_backward(dx, norm)
     grads["wte"][...], grads["wpe"][...] = embedding_backward(dx, emb)
     return grads
-
-
-def batch_arrays(batch, cfg):
-    """Inputs, targets, loss weights, positions and mask of a batch."""
-    # The documents are packed, several to a row (see packing). The
-    # weights are 0 on padding and 1 / (number of real predictions)
-    # elsewhere, so the loss is the mean over real tokens.
-    p = pack(batch, cfg.block_size)
-    check_ids(p.targets, cfg.vocab_size)  # forward checks the inputs
-    weights = (p.docs >= 0) / sum(p.counts)                  # (R, T)
-    # When every document has a row of its own (always, for one), its
-    # padding comes after it, where the causal triangle already hides it.
-    mask = visible(p.docs) if p.shared else None             # (R, T, T)
-    return p.inputs, p.targets, weights, p.positions, mask
 
 
 def doc_loss(params, tokens, cfg):

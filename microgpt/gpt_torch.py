@@ -12,7 +12,7 @@ import torch.nn.functional as F
 
 from .config import EPS_NORM
 from .data import check_docs, mean_loss
-from .packing import check_ids, check_length, pack, visible
+from .packing import batch_arrays, check_ids, check_length
 from .params import init_weights
 
 # -- parameters -------------------------------------------------------------
@@ -217,18 +217,13 @@ def batch_loss(params, batch, cfg):
         # cross_entropy is -log(softmax(logits)[target]) in log-sum-exp
         # form; it agrees with the scalar twin to the last few bits.
         return F.cross_entropy(logits, ids[1:])    # mean over n targets
-    p = pack(batch, cfg.block_size)
-    check_ids(p.targets, cfg.vocab_size)  # forward checks the inputs
-    # When every document has a row of its own, its padding comes after
-    # it, where the causal triangle already hides it.
-    mask = visible(p.docs) if p.shared else None
-    logits, _ = forward(params, p.inputs, cfg, pos=p.positions,
-                        mask=mask)                 # (R, T, V)
-    targets = torch.as_tensor(np.where(p.docs >= 0, p.targets, -1),
-                              device=device)       # (R, T)
+    inputs, targets, weights, pos, mask = batch_arrays(batch, cfg)
+    logits, _ = forward(params, inputs, cfg, pos=pos, mask=mask)  # (R,T,V)
+    real = weights > 0                             # (R, T), not padding
+    targets = torch.as_tensor(np.where(real, targets, -1), device=device)
     total = F.cross_entropy(logits.flatten(0, 1), targets.flatten(),
                             ignore_index=-1, reduction="sum")
-    return total / sum(p.counts)
+    return total / int(real.sum())
 
 
 def _grads(params):

@@ -130,3 +130,21 @@ def visible(docs):
     # padding, never a real token, and no real token sees it.
     same = docs[:, :, None] == docs[:, None, :]     # (R, T, T)
     return same & np.tri(docs.shape[-1], dtype=bool)
+
+
+def batch_arrays(batch, cfg):
+    """Inputs, targets, loss weights, positions and mask of a batch.
+
+    The arrays a fast twin's step takes, all (R, T) but the (R, T, T)
+    mask, which is None when the causal triangle is enough.
+    """
+    # The documents are packed, several to a row (see pack). The
+    # weights are 0 on padding and 1 / (number of real predictions)
+    # elsewhere, so the loss is the mean over real tokens.
+    p = pack(batch, cfg.block_size)
+    check_ids(p.targets, cfg.vocab_size)  # forward checks the inputs
+    weights = (p.docs >= 0) / sum(p.counts)                  # (R, T)
+    # When every document has a row of its own (always, for one), its
+    # padding comes after it, where the causal triangle already hides it.
+    mask = visible(p.docs) if p.shared else None             # (R, T, T)
+    return p.inputs, p.targets, weights, p.positions, mask
