@@ -9,10 +9,10 @@ from microgpt import gpt_numpy, gpt_scalar
 from microgpt import layers_numpy as layers
 from microgpt.config import ModelConfig, TrainConfig
 from microgpt.data import mean_loss
-from microgpt.packing import pack
 from microgpt.params import init_weights
 from microgpt.train import lr_at, prepare, run
-from twins import CONFIGS, PARITY, rel_err, twin_params
+from twins import (CONFIGS, PARITY, assert_grad, long_doc, numeric_grad,
+                   rel_err, twin_params)
 
 pytestmark = pytest.mark.numpy
 
@@ -33,34 +33,6 @@ def test_evaluate_agrees_with_the_scalar_twin(docs):
         want, rel=PARITY)
     with pytest.raises(ValueError, match="no documents"):
         gpt_numpy.evaluate(params, [], cfg)
-
-
-# -- helpers ----------------------------------------------------------------
-
-
-def numeric_grad(f, x, eps=1e-6):
-    """Central differences of the scalar f() in each entry of x."""
-    grad = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        old = x[i]
-        x[i] = old + eps
-        plus = f()
-        x[i] = old - eps
-        minus = f()
-        x[i] = old
-        grad[i] = (plus - minus) / (2 * eps)
-    return grad
-
-
-def assert_grad(analytic, numeric):
-    """Hand-derived and finite-difference gradients agree."""
-    np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-8)
-
-
-def long_doc(names, length):
-    """A framed name with at least length letters."""
-    shuffled, tok = names
-    return tok.frame(next(d for d in shuffled if len(d) >= length))
 
 
 # -- every layer's backward against finite differences ----------------------
@@ -240,68 +212,6 @@ def test_full_run_matches_the_original(docs, expected_run):
                                            expected_run["losses"])):
         assert rel_err(got, want) <= PARITY, step
     assert result.samples == expected_run["samples"]
-
-
-# -- batched training -------------------------------------------------------
-
-
-def test_batch_of_one_is_train_step(names):
-    shuffled, tok = names
-    cfg, tcfg = ModelConfig(), TrainConfig()
-    _, a = twin_params(gpt_numpy, cfg)
-    _, b = twin_params(gpt_numpy, cfg)
-    opt_a, opt_b = gpt_numpy.Adam(a, tcfg), gpt_numpy.Adam(b, tcfg)
-    for step in range(20):
-        tokens = tok.frame(shuffled[step])
-        assert gpt_numpy.train_step(a, opt_a, tokens, 0.01, cfg) == \
-            gpt_numpy.train_step_batch(b, opt_b, [tokens], 0.01, cfg)
-    for name in a:
-        assert np.array_equal(a[name], b[name]), name
-
-
-def test_batch_gradients_are_token_weighted_doc_gradients(names):
-    cfg = ModelConfig(block_size=8)
-    shuffled, tok = names
-    batch = [tok.frame(d) for d in shuffled[:5] + ["al", "bo"]] + [
-        long_doc(names, 9)]
-    ns = [min(cfg.block_size, len(t) - 1) for t in batch]
-    assert len(set(ns)) > 1  # so there is padding
-    assert pack(batch, cfg.block_size).shared  # and rows with two names
-    _, params = twin_params(gpt_numpy, cfg)
-    loss, grads = gpt_numpy.loss_and_grads_batch(params, batch, cfg)
-    singles = [gpt_numpy.loss_and_grads(params, t, cfg) for t in batch]
-    assert rel_err(loss, sum(n * s[0] for n, s in zip(ns, singles))
-                   / sum(ns)) <= PARITY
-    for name in grads:
-        combined = sum(n * s[1][name] for n, s in zip(ns, singles))
-        assert rel_err(grads[name], combined / sum(ns)) <= PARITY, name
-
-
-def test_batch_loss_gradient_with_padding_by_finite_differences(names):
-    cfg = ModelConfig(n_embd=8, n_head=2, block_size=6)
-    shuffled, tok = names
-    batch = [tok.frame(d) for d in ("al", "emma", "bo")] + [
-        long_doc(names, 8)]
-    assert pack(batch, cfg.block_size).shared
-    _, params = twin_params(gpt_numpy, cfg)
-    _, grads = gpt_numpy.loss_and_grads_batch(params, batch, cfg)
-    f = lambda: gpt_numpy.loss_and_grads_batch(params, batch, cfg)[0]
-    for name, p in params.items():
-        assert_grad(grads[name], numeric_grad(f, p))
-
-
-def test_packed_documents_see_only_themselves(names):
-    cfg = ModelConfig(n_layer=2)
-    shuffled, tok = names
-    batch = [tok.frame(d) for d in shuffled[:12]]
-    _, params = twin_params(gpt_numpy, cfg)
-    inputs, _, _, pos, mask = gpt_numpy.batch_arrays(batch, cfg)
-    assert mask is not None and len(inputs) < len(batch)  # packed
-    logits, _ = gpt_numpy.forward(params, inputs, cfg, pos=pos, mask=mask)
-    p = pack(batch, cfg.block_size)
-    for b, tokens in enumerate(batch):
-        alone, _ = gpt_numpy.forward(params, tokens[:-1], cfg)  # (T, V)
-        assert rel_err(logits[p.docs == b], alone) <= PARITY, b
 
 
 # -- the parameter buffer and bad input -------------------------------------

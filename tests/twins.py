@@ -60,3 +60,28 @@ def pick_docs(names, cfg, k=3):
     shuffled, tok = names
     longest = max(shuffled, key=len)
     return [tok.frame(n) for n in shuffled[:k - 1] + [longest]]
+
+
+def numeric_grad(f, x, eps=1e-6):
+    """Central differences of the scalar f() in each entry of x."""
+    grad = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        old = x[i]
+        x[i] = old + eps
+        plus = f()
+        x[i] = old - eps
+        minus = f()
+        x[i] = old
+        grad[i] = (plus - minus) / (2 * eps)
+    return grad
+
+
+def assert_grad(analytic, numeric):
+    """Hand-derived and finite-difference gradients agree."""
+    np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-8)
+
+
+def long_doc(names, length):
+    """A framed name with at least length letters."""
+    shuffled, tok = names
+    return tok.frame(next(d for d in shuffled if len(d) >= length))
