@@ -16,6 +16,7 @@ from twins import (CONFIGS, PARITY, assert_grad, long_doc, numeric_grad,
 
 pytestmark = pytest.mark.numpy
 
+
 def test_evaluate_agrees_with_the_scalar_twin(docs):
     cfg = ModelConfig(n_layer=2, block_size=8)
     _, shuffled, tok = prepare(docs, 1)

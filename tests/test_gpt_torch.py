@@ -19,6 +19,7 @@ from twins import (CONFIGS, PARITY, assert_grads_close, pick_docs, rel_err,
 
 pytestmark = pytest.mark.torch
 
+
 def test_evaluate_agrees_with_both_twins_and_keeps_no_graph(docs):
     from microgpt import gpt_numpy
 
