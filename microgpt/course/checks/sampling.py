@@ -31,7 +31,7 @@ def check_cold_names(cold_names, params=None, cfg=None):
     def truth():
         if params is None or cfg is None:
             raise CheckFailed("check_cold_names needs the trained model: "
-                              "check_cold_names(cold_names, params, mcfg)")
+                              "check_cold_names(cold_names, params, cfg)")
         rng = random.Random(0)
         return len({tuple(gpt_numpy.generate(params, cfg, rng, 0.01))
                     for _ in range(20)})
