@@ -18,7 +18,6 @@ import numpy as np
 from . import outputs
 from .config import ModelConfig
 from .data import Tokenizer
-from .engine import Value
 from .params import param_shapes
 
 FORMAT = "microgpt-checkpoint"
@@ -30,19 +29,19 @@ class CheckpointError(Exception):
     """A checkpoint file is missing, corrupt or does not fit its config."""
 
 
-def as_array(w):
-    """A weight matrix of any implementation as a float64 NumPy array."""
-    if hasattr(w, "detach"):  # a torch tensor, on any device, any dtype
-        w = w.detach().cpu().double().numpy()
-    elif not isinstance(w, np.ndarray):  # rows of floats or of Values
-        w = [[v.data if isinstance(v, Value) else v for v in row]
-             for row in w]
-    return np.array(w, dtype=np.float64)  # a copy, never a view
-
-
-def as_weights(params_or_weights):
-    """Name -> float64 array, from a state dict or weights of any impl."""
-    return {name: as_array(w) for name, w in params_or_weights.items()}
+def _as_arrays(weights, where):
+    """Name -> float64 array, from what a twin's to_weights returns."""
+    arrays = {}
+    for name, w in weights.items():
+        try:
+            arrays[name] = np.asarray(w, dtype=np.float64)
+        except (TypeError, ValueError, RuntimeError):
+            # Values, or tensors that track gradients: a state dict
+            raise CheckpointError(
+                f"{where}: weight {name} is not a matrix of floats; pass "
+                f"the weights, impl.to_weights(params), not the "
+                f"params") from None
+    return arrays
 
 
 def check(weights, cfg, tokenizer, where):
@@ -73,12 +72,15 @@ def check(weights, cfg, tokenizer, where):
                 f"{where}: weight {name} holds NaN or infinite values")
 
 
-def save(path, params_or_weights, model_config, tokenizer):
-    """Write a checkpoint to path atomically; returns the path."""
+def save(path, weights, model_config, tokenizer):
+    """Write a checkpoint to path atomically; returns the path.
+
+    weights is what any twin's to_weights(params) returns.
+    """
     path = Path(path)
     if path.is_dir():
         raise CheckpointError(f"cannot save {path}: it is a folder")
-    weights = as_weights(params_or_weights)
+    weights = _as_arrays(weights, f"cannot save {path}")
     check(weights, model_config, tokenizer, f"cannot save {path}")
     meta = {"format": FORMAT, "version": VERSION,
             "model_config": asdict(model_config),

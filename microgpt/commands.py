@@ -172,7 +172,8 @@ def cmd_train(args):
     def on_trained(params, tokenizer, cfg):
         bar.close()
         if args.save is not None:  # before sampling: nothing can lose it
-            checkpoint.save(args.save, params, cfg, tokenizer)
+            checkpoint.save(args.save, impl.to_weights(params), cfg,
+                            tokenizer)
             print(f"microgpt: saved the model to {args.save}",
                   file=sys.stderr)
 
