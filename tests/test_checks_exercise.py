@@ -261,10 +261,12 @@ def test_check_close_names_a_mistake_only_when_it_fits():
     halved = [x / math.sqrt(2) for x in expected]
     mistakes = {"a missing square root": halved}
     with pytest.raises(CheckFailed, match=r"; this is what a missing square "
-                                          r"root gives$"):
+                                          r"root gives$") as named:
         check_close("out", halved, expected, mistakes=mistakes)
-    with pytest.raises(CheckFailed, match=r"tolerance 1e-09\)$"):
+    assert named.value.mistake == "a missing square root"
+    with pytest.raises(CheckFailed, match=r"tolerance 1e-09\)$") as plain:
         check_close("out", [0.0, 0.0], expected, mistakes=mistakes)
+    assert plain.value.mistake is None
 
 
 def test_check_close_ignores_a_mistake_that_changes_nothing_here():

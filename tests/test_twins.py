@@ -90,3 +90,16 @@ def test_the_twins_return_the_same_kinds(docs):
         assert type(loss) is float, twin.__name__
         ids = twin.generate(params, cfg, random.Random(0), 1.0)
         assert all(type(i) is int for i in ids), twin.__name__
+
+
+def test_the_model_imports_neither_the_benchmark_nor_the_course():
+    import subprocess
+    import sys
+    code = ("import sys, microgpt.gpt_scalar, microgpt.gpt_numpy, "
+            "microgpt.gpt_torch, microgpt.train, microgpt.checkpoint, "
+            "microgpt.cli, microgpt.commands; print(sorted(m for m in "
+            "sys.modules if m.startswith(('microgpt.bench', "
+            "'microgpt.course', 'microgpt.figures', 'matplotlib'))))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                          text=True, timeout=120, check=True)
+    assert done.stdout.strip() == "[]"

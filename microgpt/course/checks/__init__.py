@@ -14,7 +14,15 @@ import math
 
 
 class CheckFailed(AssertionError):
-    """A solution disagrees with the reference."""
+    """A solution disagrees with the reference.
+
+    mistake names the typical mistake the answer matches, when a check
+    recognised one (the message says so too), else None.
+    """
+
+    def __init__(self, message, mistake=None):
+        super().__init__(message)
+        self.mistake = mistake
 
 
 def _flatten(x, index=()):
@@ -63,7 +71,7 @@ def check_close(what, got, expected, tol=1e-9, axes=None, first=0,
             break
     else:
         return
-    hint = ""
+    hint, matched = "", None
     for mistake, wrong in (mistakes or {}).items():
         w = _flatten(wrong)
         # A mistake that gives the expected output here (one key
@@ -72,11 +80,11 @@ def check_close(what, got, expected, tol=1e-9, axes=None, first=0,
                 _differs(x, y, 1e-9) for (_, x), (_, y) in zip(g, w)) \
                 and any(_differs(y, z, 1e-9)
                         for (_, y), (_, z) in zip(w, e)):
-            hint = f"; this is what {mistake} gives"
+            hint, matched = f"; this is what {mistake} gives", mistake
             break
     raise CheckFailed(f"{what}{_where(index, axes, first)}: got {a!r}, "
                       f"expected {b!r} (difference {abs(a - b):.3g}, "
-                      f"tolerance {tol:g}){hint}")
+                      f"tolerance {tol:g}){hint}", matched)
 
 
 def check_equal(what, got, expected):
