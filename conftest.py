@@ -1,6 +1,6 @@
 """Settings for every test run, notebooks included (pytest loads this first).
 
-NOTE: one BLAS/OpenMP thread per process. The suite runs two pytest-xdist
+One BLAS/OpenMP thread per process. The suite runs two pytest-xdist
 workers on small matrices, where extra threads only contend for the cores;
 and the notebook kernels inherit this environment, so their printed numbers
 do not depend on how many threads a machine happens to have.

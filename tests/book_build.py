@@ -34,7 +34,7 @@ def strict_build(out):
     """Build the book into `out` with warnings as errors, as CI does."""
     jb = shutil.which("jupyter-book", path=str(Path(sys.executable).parent))
     assert jb, "jupyter-book is not installed next to this Python"
-    # NOTE: build into a temporary folder so the tests never touch the
+    # Build into a temporary folder so the tests never touch the
     # reader's own _build/, and so a stale build cannot hide a warning.
     cmd = [jb, "build", str(ROOT), "--path-output", str(out),
            "-W", "-n", "--keep-going"]
@@ -50,7 +50,7 @@ _built = []  # this process's build, whichever module asked first
 def book_build(request, tmp_path_factory):
     """The strict build, made once for the whole run.
 
-    NOTE: each module that imports this fixture gets a fixture of its own,
+    Each module that imports this fixture gets a fixture of its own,
     so the build is kept here, once per process, not by pytest.
     """
     if not _built:

@@ -17,7 +17,7 @@ def test_strict_build_has_no_warnings(book_build):
     html = book_build.html
     for name in ("01_introduction", "09_training", "appendix_api"):
         assert (html / "book" / f"{name}.html").is_file(), name
-    # NOTE: autodoc's output is reST; read as Markdown it would show up as
+    # Autodoc's output is reST; read as Markdown it would show up as
     # raw ".. py:function::" lines, with no warning at all.
     api = (html / "book" / "appendix_api.html").read_text(encoding="utf-8")
     assert ".. py:" not in api
@@ -26,7 +26,7 @@ def test_strict_build_has_no_warnings(book_build):
                  "bench.heap.keep_freed_memory", "engine.Value.relu",
                  "course.checks.efficiency.check_packed_positions"):
         assert f'id="microgpt.{name}"' in api, name
-    # NOTE: math that MyST did not recognize (say, $$ in the middle of a
+    # Math that MyST did not recognize (say, $$ in the middle of a
     # paragraph) is printed as plain text with its dollar signs, again
     # with no warning. The chapters use "$" for math only (the API page
     # does not: it names $XDG_CACHE_HOME).

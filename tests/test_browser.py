@@ -32,7 +32,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu",
                  "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
 PHONE, LAPTOP, DESKTOP = 390, 1024, 1280
-# NOTE: Sphinx 7.4's search page looks up a result's anchor as a CSS
+# Sphinx 7.4's search page looks up a result's anchor as a CSS
 # selector without escaping it, so an id with dots (every module's,
 # "#module-microgpt.course.checks.attention") is not found; it warns and shows
 # the page's text instead. The one console message tolerated.
@@ -90,7 +90,7 @@ def pages(html):
 def browser():
     """Debian's Chromium under Playwright, or why there is none.
 
-    NOTE: a reason, not a failure here: each test then fails with it (a
+    A reason, not a failure here: each test then fails with it (a
     failure in a fixture reads as an error), and no book is built for
     nothing.
     """
@@ -146,7 +146,7 @@ class Reader:
         self.context = browser.new_context(
             viewport={"width": width, "height": 900})
         self.context.set_default_timeout(20_000)
-        # NOTE: one parameter: Playwright passes (route, request) to a
+        # One parameter: Playwright passes (route, request) to a
         # handler that takes two.
         self.context.route("**/*", self.route)
         self.page = self.context.new_page()
@@ -192,11 +192,11 @@ def reader(browser, site):
 
 @pytest.mark.parametrize("width", [DESKTOP, PHONE])
 def test_every_page_is_self_contained_and_complete(reader, width):
-    r = reader(width)  # NOTE: fresh, as a first visit: no stored theme
+    r = reader(width)  # fresh, as a first visit: no stored theme
     names = pages(r.html)
     assert "book/10_sampling.html" in names and "search.html" in names
     if width == PHONE:
-        # NOTE: the chapters again; the generated pages (source listings,
+        # The chapters again; the generated pages (source listings,
         # indexes) have nothing that depends on the width.
         names = [n for n in names
                  if n == "index.html" or n.startswith("book/")]

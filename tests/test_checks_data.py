@@ -113,7 +113,7 @@ def test_last_pairs_that_takes_the_first_pairs_names_it():
     def first(tokens, block_size):
         n = min(block_size, len(tokens) - 1)
         return tokens[:n], tokens[1:n + 1]
-    # NOTE: up to 17 tokens, block_size=16 covers the whole document, so
+    # Up to 17 tokens, block_size=16 covers the whole document, so
     # first and last pairs agree; 25 tokens is the first to differ.
     with pytest.raises(CheckFailed, match=r"^chapter 2, exercise 4: inputs "
                        r"\(25 tokens, block_size=16\) at position 0: .*; "

@@ -154,7 +154,7 @@ def test_doc_loss_without_the_cut_fails_on_the_long_document():
         cache = gpt_scalar.new_kv_cache(cfg)
         losses = []
         for pos in range(n):
-            # NOTE: positions past block_size have no embedding: wrap them
+            # Positions past block_size have no embedding: wrap them
             # so that the mistake shows as a wrong loss, not an IndexError.
             logits = gpt_scalar.gpt(tokens[pos], pos % cfg.block_size,
                                     cache, params, cfg)

@@ -107,7 +107,7 @@ def test_relu_returning_the_mask_fails():
 def test_embedding_with_fancy_index_add_loses_repeats():
     def buffered(dout, idx, vocab_size, block_size):
         dwte = np.zeros((vocab_size, dout.shape[-1]))
-        dwte[idx] += dout  # NOTE: a repeated id keeps only one update
+        dwte[idx] += dout  # a repeated id keeps only one update
         dwpe = np.zeros((block_size, dout.shape[-1]))
         dwpe[:dout.shape[1]] = dout.sum(0)
         return dwte, dwpe

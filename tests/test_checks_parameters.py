@@ -201,7 +201,7 @@ def test_unflatten_column_by_column_names_the_mistake():
 
 
 def test_weights_as_numpy_arrays_pass(capsys):
-    # NOTE: a NumPy float's .data is a memoryview, not its value.
+    # A NumPy float's .data is a memoryview, not its value.
     def init_arrays(cfg, rng, std):
         return {name: np.array(rows)
                 for name, rows in scaled_init(cfg, rng, std).items()}

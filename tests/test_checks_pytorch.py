@@ -82,7 +82,7 @@ def test_unstable_cross_entropy_fails_on_large_logits():
         p = logits.exp() / logits.exp().sum(-1, keepdim=True)
         return -p[range(len(targets)), targets].log().mean()
 
-    # NOTE: the small cases pass; exp() overflows only at scale 800.
+    # The small cases pass; exp() overflows only at scale 800.
     with pytest.raises(CheckFailed, match=r"logits of scale 800: the loss: "
                                           r"got nan"):
         checks.check_cross_entropy(naive)

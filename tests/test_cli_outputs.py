@@ -61,7 +61,7 @@ def test_the_log_and_the_model_need_files_of_their_own(tmp_path):
 
 @pytest.mark.parametrize("option", ["--save", "--log"])
 def test_a_fifo_is_refused_and_left_a_fifo(tmp_path, option):
-    # NOTE: a device (/dev/null) is refused the same way; a FIFO is what
+    # A device (/dev/null) is refused the same way; a FIFO is what
     # a test can make, and break, without being root.
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)

@@ -201,7 +201,7 @@ def test_a_checksum_mismatch_names_the_file_and_both_hashes(cache, net):
 ], ids=["reset", "timeout", "incomplete"])
 def test_a_download_cut_short_leaves_nothing(cache, real_data, net, error):
     body = real_data.read_bytes()
-    # NOTE: fail after the first chunk, so a partial file really exists.
+    # Fail after the first chunk, so a partial file really exists.
     net.respond = lambda url, timeout: FakeResponse(body, 1, error)
     with pytest.raises(DataError) as e:
         load_docs()

@@ -107,7 +107,7 @@ def test_softmax_is_each_rows_softmax():
 
 
 def test_relu_backward():
-    # NOTE: keep inputs away from 0, where relu has no derivative.
+    # Keep inputs away from 0, where relu has no derivative.
     x = rs.normal(size=(2, 3, 4))
     x += np.sign(x) * 0.01
     dout = rs.normal(size=(2, 3, 4))
@@ -179,7 +179,7 @@ def test_generate_consumes_the_stream_like_scalar():
 
 
 def test_training_steps_match_scalar(docs, names, expected_run):
-    # NOTE: live scalar steps are slow (~0.1 s each), so 20 are compared
+    # Live scalar steps are slow (~0.1 s each), so 20 are compared
     # with it, losses and weights; the recorded run of the original (which
     # the scalar model reproduces bit for bit) covers 300 steps.
     shuffled, tok = names

@@ -86,7 +86,7 @@ def test_evaluate_refuses_nothing_to_predict():
 
 @pytest.mark.slow
 def test_full_run_reproduces_the_original_bit_for_bit(docs, expected_run):
-    # NOTE: ~2-3 minutes; this is the promise the book makes, so it stays.
+    # Minutes of pure Python; this is the promise the book makes.
     result = run("scalar", docs, ModelConfig(), TrainConfig())
     assert [repr(x) for x in result.losses] == expected_run["loss_per_step"]
     assert result.samples == expected_run["samples"]

@@ -96,7 +96,7 @@ def test_init_uses_the_shared_python_stream_not_torchs():
 
 
 def test_package_imports_without_torch():
-    # NOTE: a fresh interpreter where `import torch` fails: only gpt_torch
+    # A fresh interpreter where `import torch` fails: only gpt_torch
     # may need it, so the rest of the package must still import.
     code = (
         "import sys\n"
@@ -113,7 +113,7 @@ def test_package_imports_without_torch():
     assert done.returncode == 0, done.stderr
 
 
-# NOTE: every device torch can see, so the CUDA path runs wherever a GPU
+# Every device torch can see, so the CUDA path runs wherever a GPU
 # is present, and a machine without one still tests the CPU path here.
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 
@@ -193,7 +193,7 @@ def test_short_documents_are_an_error():
     ([26, 1.7, 26], "token ids must be integers"),
 ], ids=["negative-input", "target-too-big", "float-id"])
 def test_bad_ids_are_clear_errors_one_document_or_many(tokens, message):
-    # NOTE: a negative id would index wte from its end, and a target of
+    # A negative id would index wte from its end, and a target of
     # -1 would be taken for the padding that the batched loss ignores.
     cfg = ModelConfig()
     _, params = twin_params(gpt_torch, cfg, device="cpu")
@@ -213,7 +213,7 @@ def test_forward_checks_ids_and_the_block_size():
 
 
 def test_ids_of_any_integer_dtype_give_the_same_loss():
-    # NOTE: a uint8 tensor indexes as a boolean mask, and an int32 target
+    # A uint8 tensor indexes as a boolean mask, and an int32 target
     # is refused by the loss; both must come out as the list's loss.
     cfg = ModelConfig()
     _, params = twin_params(gpt_torch, cfg, device="cpu")
@@ -234,7 +234,7 @@ def test_from_weights_takes_any_float_state_dict():
 
 
 def test_steps_match_a_live_scalar_run(names):
-    # NOTE: a small model, so 100 scalar steps take seconds; every loss and
+    # A small model, so 100 scalar steps take seconds; every loss and
     # then every weight must still agree.
     cfg, tcfg = ModelConfig(n_embd=8, n_head=2, block_size=8), \
         TrainConfig(num_steps=100)

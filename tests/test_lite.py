@@ -172,7 +172,7 @@ def test_the_kernel_is_pointed_at_the_dataset_and_nothing_else(site):
     settings = kernel_settings(site)
     assert settings["loadPyodideOptions"] == {"env": {
         "MICROGPT_DATA": f"{lite_site.DRIVE}/{lite_site.DATASET}"}}
-    # NOTE: Pyodide from its CDN, at the kernel's own version (README).
+    # Pyodide from its CDN, at the kernel's own version (README).
     assert "pyodideUrl" not in settings
     assert not settings.get("disablePyPIFallback")
     assert sorted(e["name"] for e in config(site)["federated_extensions"]
@@ -329,7 +329,7 @@ def in_pyodide(site, served, pyodide):
     data = env["MICROGPT_DATA"]
     assert data.startswith(lite_site.DRIVE + "/")
     job = {"env": env, "wheels": [f"{served}pypi/{WHEEL}"],
-           # NOTE: the kernel sees the site's files under /drive.
+           # The kernel sees the site's files under /drive.
            "files": {data: served + "files" + data[len(lite_site.DRIVE):]},
            "code": f"MODULES = {stdlib_imports()!r}\n{IN_PYODIDE}"}
     proc = subprocess.run([pyodide, str(PYODIDE / "run.mjs")],
@@ -390,7 +390,7 @@ def test_what_a_lite_chapter_imports_is_there_in_the_browser(
             if name in in_pyodide["missing"]:  # members are not modules
                 missing.append(name)
         elif top == "microgpt":
-            # NOTE: `from microgpt.x import f` names microgpt.x.f too.
+            # `from microgpt.x import f` names microgpt.x.f too.
             if name not in modules and name.rsplit(".", 1)[0] not in modules:
                 missing.append(name)
         elif top not in available:

@@ -55,7 +55,7 @@ def dist(tmp_path_factory):
 def installed(dist, tmp_path_factory):
     """A fresh venv with the wheel installed: its bin/ folder."""
     venv = tmp_path_factory.mktemp("venv")
-    # NOTE: no pip of its own (that takes seconds): this pip installs into
+    # No pip of its own (that takes seconds): this pip installs into
     # it with --python.
     run([sys.executable, "-m", "venv", "--without-pip", venv])
     python = venv / "bin" / "python"

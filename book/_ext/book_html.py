@@ -96,14 +96,14 @@ def tidy_scripts(app, pagename, templatename, context, doctree):
         attributes = dict(getattr(js, "attributes", {}))
         if attributes.get("type") == WIDGET_STATE:
             continue
-        # NOTE: Sphinx 7 stores the same inline script once with filename
+        # Sphinx 7 stores the same inline script once with filename
         # None and once with "", so they compare unequal.
         key = (getattr(js, "filename", js) or "",
                tuple(sorted(attributes.items())))
         if key not in seen:
             seen.add(key)
             kept.append(js)
-    # NOTE: in place: this list is the builder's own for this page.
+    # In place: this list is the builder's own for this page.
     scripts[:] = kept
 
 

@@ -162,7 +162,7 @@ def build(out):
                     f"this checkout builds {wheel.name}: the site's index "
                     "would not have it")
         write_contents(tmp / "contents", data)
-        # NOTE: the lite folder's own jupyter-lite.json is the base the
+        # The lite folder's own jupyter-lite.json is the base the
         # build adds to (the piplite index URLs, the extensions).
         write_json(tmp / "jupyter-lite.json", {
             "jupyter-lite-schema-version": 0,
@@ -174,13 +174,13 @@ def build(out):
                 "output_dir": str(out),
                 "apps": list(APPS),
                 "no_sourcemaps": True,
-                # NOTE: the extensions the site needs, not whatever else
+                # The extensions the site needs, not whatever else
                 # this environment has installed for JupyterLab.
                 "ignore_sys_prefix": ["federated_extensions"],
                 "federated_extensions": [str(p) for p in extensions()]},
             "PipliteAddon": {"piplite_urls": [str(wheel)]}})
         replace_site(out)
-        # NOTE: run in the temporary lite folder, where the build keeps its
+        # Run in the temporary lite folder, where the build keeps its
         # task database and cache: nothing is written into the repository.
         subprocess.run([sys.executable, "-m", "jupyterlite_core", "build"],
                        cwd=tmp, check=True, stdout=subprocess.DEVNULL)

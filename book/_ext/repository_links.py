@@ -26,7 +26,7 @@ def repository_options(environ):
         return {}
     return {
         "repository_url": url,
-        # NOTE: the theme links to "main" when no branch is given.
+        # The theme links to "main" when no branch is given.
         "repository_branch": environ.get("BOOK_REPOSITORY_BRANCH", "").strip()
         or "main",
         "path_to_docs": "",  # _config.yml is at the repository's root
@@ -43,7 +43,7 @@ def point_at_repository(app, config):
     if not options:
         return
     theme = dict(config.html_theme_options)
-    # NOTE: keep _config.yml's other launch settings (notebook_interface).
+    # Keep _config.yml's other launch settings (notebook_interface).
     options["launch_buttons"] = {**theme.get("launch_buttons", {}),
                                  **options["launch_buttons"]}
     theme.update(options)
