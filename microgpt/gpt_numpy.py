@@ -1,13 +1,10 @@
 """The GPT in NumPy, float64, with a hand-derived backward pass.
 
-A twin of gpt_scalar: its names in the same order, plus a backward pass
-and batched training. Training runs a whole document (or a packed batch
-of them) at once, with a causal mask; the layers and their backward
-passes are in layers_numpy. Sampling runs one position at a time with a
-KV cache, as in the scalar model.
-
-Every parameter is a view into one flat float64 buffer, and so are the
-gradients and Adam's moments: an Adam step is a handful of array ops.
+A twin of gpt_scalar, plus a backward pass. Training runs a document,
+or a packed batch, at once under a causal mask (the layers are in
+layers_numpy); sampling runs one position at a time with a KV cache.
+Every parameter is a view into one flat buffer, and so are the
+gradients and Adam's moments.
 """
 
 import numpy as np
@@ -31,21 +28,17 @@ QKV = ("attn_wq", "attn_wk", "attn_wv")  # stacked into one product
 
 def views(flat, like):
     """Name -> a view of flat, shaped like each array of like, in order."""
-    out, start = {}, 0
-    for name, a in like.items():
-        out[name] = flat[start:start + a.size].reshape(a.shape)
-        start += a.size
-    return out
+    ends = np.cumsum([a.size for a in like.values()])[:-1]
+    return {name: part.reshape(a.shape)
+            for (name, a), part in zip(like.items(), np.split(flat, ends))}
 
 
 def from_weights(weights):
     """Name -> rows (or arrays), as views into one flat float64 buffer."""
     arrays = {name: np.asarray(w, dtype=np.float64)
               for name, w in weights.items()}
-    params = views(np.empty(sum(a.size for a in arrays.values())), arrays)
-    for name, a in arrays.items():
-        params[name][...] = a
-    return params
+    return views(np.concatenate([a.ravel() for a in arrays.values()]),
+                 arrays)
 
 
 def to_weights(params):
@@ -72,9 +65,7 @@ def flat_params(params):
     return flat
 
 
-# -- building blocks --------------------------------------------------------
-# The layers themselves are in layers_numpy; these are their forward
-# halves, for one position or a whole document.
+# -- building blocks: layers_numpy's forward halves --------------------------
 
 
 def linear(x, w):
@@ -208,8 +199,8 @@ def forward(params, tokens, cfg, *, pos=None, mask=None):
 
 def backward(dlogits, cache, grads=None):
     """Name -> gradient, from d(loss)/d(logits) and forward's cache."""
-    # The gradients are written into grads (name -> array) when given,
-    # else into views of one new flat buffer, laid out like the params.
+    # Written into grads (name -> array) when given, else into views of
+    # a new flat buffer laid out like the params.
     emb, norm, blocks, head, params = cache
     if grads is None:
         grads = views(np.empty(sum(p.size for p in params.values())),

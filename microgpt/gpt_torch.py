@@ -1,9 +1,8 @@
 """The GPT in PyTorch: the same model, differentiated by torch autograd.
 
-It runs on CUDA when available, otherwise on the CPU. On the CPU the
-default dtype is float64, so it matches the scalar twin to 13 digits and
-more; on a GPU it is float32, the GPU's fast native width (float64 runs at
-a fraction of the speed on most cards). Pass device= and dtype= to choose.
+CUDA when available, else the CPU; float64 on the CPU, where it matches
+the scalar twin to 13 digits and more, and float32 on a GPU, its fast
+native width. device= and dtype= choose.
 """
 
 import numpy as np
@@ -33,8 +32,7 @@ def from_weights(weights, *, device=None, dtype=None):
     """Name -> rows of floats, arrays or tensors, as leaf tensors."""
     device = torch.device(device) if device is not None else default_device()
     dtype = dtype if dtype is not None else default_dtype(device)
-    # Through float64 first, so that float32 tensors are the weights
-    # rounded once, whatever the input held.
+    # Through float64, so float32 weights are rounded once, from anything
     return {name: torch.as_tensor(_float64(w)).to(device, dtype)
             .requires_grad_() for name, w in weights.items()}
 
@@ -48,8 +46,7 @@ def _float64(w):
 
 def to_weights(params):
     """The state dict's current values: name -> float64 numpy array."""
-    # _float64 copies: an array sharing a CPU tensor's memory would change
-    # with the next training step.
+    # Copies: an array sharing a tensor's memory would move with training.
     return {name: _float64(p) for name, p in params.items()}
 
 
@@ -102,16 +99,12 @@ def attention(q, keys, values, cfg, *, mask=None):
     """
     shape, tq, tk, hd = q.shape, q.shape[-2], keys.shape[-2], cfg.head_dim
 
-    def heads(x):                                  # (..., T, n_embd) ->
-        # Always 4-D, even for one document: the fused kernel below takes
-        # (B, n_head, T, hd); other shapes fall back to separate ops.
+    def heads(x):  # always 4-D: the fused kernel takes nothing else
         return x.reshape(-1, x.shape[-2], cfg.n_head, hd).transpose(1, 2)
 
     q, k, v = heads(q), heads(keys), heads(values)  # (B, n_head, T, hd)
-    # One fused kernel computes softmax(q @ k.T / sqrt(hd), the future
-    # masked out) @ v, and one more its backward, in place of the
-    # separate ops of the formula: at this size the number of ops, not
-    # the arithmetic, is the cost.
+    # One fused kernel for softmax(q @ k.T / sqrt(hd), masked) @ v, and
+    # one for its backward: at this size ops, not arithmetic, cost.
     if mask is not None:  # packed rows: a triangle per document
         out = F.scaled_dot_product_attention(q, k, v,
                                              attn_mask=mask[:, None])
@@ -128,8 +121,7 @@ def attention(q, keys, values, cfg, *, mask=None):
 
 def block(x, i, params, cfg, kv_cache=None, mask=None):
     """Transformer block i: attention, then the MLP, each added to x."""
-    # x: (..., T, n_embd). With kv_cache, these positions' keys and
-    # values join the cache and the queries attend over all of it.
+    # x: (..., T, n_embd). With kv_cache, the keys and values join it.
     layer = f"layer{i}."
     residual = x
     x = rmsnorm(x)
@@ -154,8 +146,7 @@ def block(x, i, params, cfg, kv_cache=None, mask=None):
 def gpt(token_id, pos_id, kv_cache, params, cfg):
     """Logits for the next token after token_id at position pos_id.
 
-    This position's key and value join kv_cache, and its query attends
-    over everything cached so far.
+    Its key and value join kv_cache; its query attends over all of it.
     """
     x = params["wte"][[token_id]] + params["wpe"][[pos_id]]  # (1, n_embd)
     # Not redundant with the norm inside the block: the residual path
@@ -167,14 +158,12 @@ def gpt(token_id, pos_id, kv_cache, params, cfg):
 
 
 def forward(params, tokens, cfg, *, pos=None, mask=None):
-    """Logits at every position of tokens, all at once; no cache.
+    """Logits at every position of tokens, all at once, and no cache.
 
-    tokens are the ids of one document (T,) or a batch (B, T), as a
-    list, an array or a tensor; the logits have that shape plus a
-    vocab_size axis. torch autograd records what backward needs, so the
-    cache is None. Packed rows (see batch_loss) also pass each token's
-    position and the (B, T, T) mask; by default, position t and the
-    causal triangle.
+    tokens: ids of one document (T,) or a batch (B, T), as a list, an
+    array or a tensor; the logits add a vocab_size axis. Autograd keeps
+    what backward needs. Packed rows also pass each token's position and
+    the (B, T, T) mask; by default, position t and the causal triangle.
     """
     device = params["wte"].device
     if not torch.is_tensor(tokens):  # a tensor is taken as checked
@@ -200,11 +189,9 @@ def doc_loss(params, tokens, cfg):
 def batch_loss(params, batch, cfg):
     """Mean cross-entropy over every real target of a batch of documents.
 
-    A document longer than the context is cut to its first block_size
-    predictions, as in the original. Several documents are packed, a few
-    to a row, each seeing only itself (see packing), and the padding's
-    targets are ignored: the loss is (sum over real targets) / (their
-    number).
+    A document is cut to its first block_size predictions, as in the
+    original. Several are packed a few to a row, each seeing only itself
+    (see packing); padding's targets are ignored.
     """
     check_docs(batch)
     device = params["wte"].device
@@ -228,9 +215,8 @@ def batch_loss(params, batch, cfg):
 
 def _grads(params):
     """Name -> float64 numpy copy of each .grad; then clears the .grad."""
-    grads = {}
-    for name, p in params.items():
-        grads[name] = p.grad.to("cpu", torch.float64, copy=True).numpy()
+    grads = {name: _float64(p.grad) for name, p in params.items()}
+    for p in params.values():
         p.grad = None
     return grads
 
@@ -267,10 +253,9 @@ class Adam:
         self.sizes = [p.numel() for p in self.params]
         self.beta1, self.beta2, self.eps = tcfg.beta1, tcfg.beta2, \
             tcfg.eps_adam
-        like = self.params[0]
         n = sum(self.sizes)
-        self.m = like.new_zeros(n)  # running mean of gradients   (n,)
-        self.v = like.new_zeros(n)  # running mean of their squares (n,)
+        self.m = self.params[0].new_zeros(n)  # mean of gradients (n,)
+        self.v = torch.zeros_like(self.m)     # mean of their squares
         self.t = 0                  # steps taken
 
     @torch.no_grad()
@@ -313,8 +298,7 @@ def generate(params, cfg, rng, temperature):
     for pos in range(cfg.block_size):
         logits = gpt(token, pos, cache, params, cfg)   # (vocab_size,)
         probs = softmax(logits / temperature)          # (vocab_size,)
-        # The draw is Python's, from the run's one random stream, so
-        # every twin consumes rng identically.
+        # Python's draw, from the run's one stream, as in every twin
         token = rng.choices(range(cfg.vocab_size),
                             weights=probs.tolist())[0]
         if token == bos:
