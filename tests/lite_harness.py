@@ -1,0 +1,103 @@
+"""The JupyterLite tests' harness: the site's build and reading its files.
+
+test_lite.py reads the built site; test_lite_pyodide.py runs its wheel
+under Pyodide in Node.js.
+"""
+
+import ast
+import hashlib
+import importlib.metadata
+import importlib.util
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+ROOT = Path(__file__).resolve().parents[1]
+BOOK = ROOT / "book"
+LITE_SITE = BOOK / "_ext" / "lite_site.py"
+PYODIDE = ROOT / "tests" / "pyodide"
+NAME, VERSION = "microgpt-book", importlib.metadata.version("microgpt-book")
+WHEEL = f"microgpt_book-{VERSION}-py3-none-any.whl"
+CHAPTERS = sorted(BOOK.glob("[01][0-9]_*.ipynb"))
+# The impls a lite chapter may name in run() or get_impl().
+LITE_IMPLS = {"scalar", "numpy"}
+
+
+def load_lite_site():
+    """book/_ext/lite_site.py, imported from its file."""
+    spec = importlib.util.spec_from_file_location("lite_site", LITE_SITE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+lite_site = load_lite_site()
+LITE = lite_site.lite_chapters()
+
+
+def sha256(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def code(path):
+    """A notebook's code cells as Python, IPython magics made `pass`."""
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    source = "\n".join("".join(c["source"]) for c in cells
+                       if c["cell_type"] == "code")
+    return re.sub(r"(?m)^(\s*)[%!].*$", r"\1pass", source)
+
+
+def imported(tree, members=True):
+    """The dotted names of the modules that `import` statements name.
+
+    With members, `from m import x` also gives m.x, a module or not.
+    """
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+            if members:
+                names |= {f"{node.module}.{a.name}" for a in node.names}
+    return names
+
+
+def runs_pytorch(path):
+    """Whether a chapter's code imports torch or its twin, or may run it.
+
+    A call of run() or get_impl() counts unless it names scalar or numpy.
+    """
+    tree = ast.parse(code(path))
+    if any(n.split(".")[0] == "torch" or "gpt_torch" in n
+           for n in imported(tree)):
+        return True
+    return any(isinstance(node, ast.Call)
+               and getattr(node.func, "id", None) in ("run", "get_impl")
+               and not (node.args and isinstance(node.args[0], ast.Constant)
+                        and node.args[0].value in LITE_IMPLS)
+               for node in ast.walk(tree))
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """The lite site, built as the Pages workflow builds it."""
+    out = tmp_path_factory.mktemp("html") / "lite"
+    proc = subprocess.run([sys.executable, str(LITE_SITE), str(out)],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return out
+
+
+def config(site):
+    return json.loads((site / "jupyter-lite.json").read_text())[
+        "jupyter-config-data"]
+
+
+def kernel_settings(site):
+    return config(site)["litePluginSettings"][lite_site.KERNEL_PLUGIN]
