@@ -142,7 +142,11 @@ class Reader:
                      and not SPHINX7_SEARCH_ANCHOR.search(m.text)
                      and note(f"console {m.type}: {m.text}"))
         self.page.on("pageerror", lambda e: note(f"page error: {e}"))
+        # A request cut short because the page moved on (ERR_ABORTED, a
+        # font still loading when a test opens the next page) is no fault
+        # of the site; any other failure is.
         self.page.on("requestfailed", lambda r: r.url not in self.outside
+                     and r.failure != "net::ERR_ABORTED"
                      and note(f"failed: {r.url} ({r.failure})"))
         self.page.on("response", lambda r: r.status >= 400
                      and note(f"HTTP {r.status}: {r.url}"))

@@ -83,8 +83,11 @@ def _unmasked_changes(seed, T, n_embd):
     """Output rows of unmasked attention that change with the last token."""
     gen = torch.Generator().manual_seed(seed)
     x = torch.randn(T, n_embd, dtype=torch.float64, generator=gen)
+    # Weights of scale 1/sqrt(n_embd), as at initialization, keep every
+    # weight of the softmax well above 0, so a change in the last token
+    # shows in every output that sees it.
     wq, wk, wv = torch.randn(3, n_embd, n_embd, dtype=torch.float64,
-                             generator=gen)
+                             generator=gen) / n_embd**0.5
     y = x.clone()
     y[-1] = torch.randn(n_embd, dtype=torch.float64, generator=gen)
 
