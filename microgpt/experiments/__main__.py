@@ -1,0 +1,48 @@
+"""python -m microgpt.experiments NAME --out FILE: run one experiment.
+
+The table below names each experiment and the function that runs it;
+``--quick`` runs its smallest plan, which is what the tests use.
+"""
+
+import argparse
+import json
+import sys
+
+from .. import outputs
+
+# Each experiment: its name on the command line -> (module, function).
+# The modules are imported only when their experiment runs, since some
+# need PyTorch.
+EXPERIMENTS = {}
+
+
+def main(argv=None):
+    """Parse the command line, run the experiment, write its JSON."""
+    parser = argparse.ArgumentParser(
+        prog="python -m microgpt.experiments",
+        description="Run one of the book's long experiments and write its "
+                    "result as JSON.")
+    parser.add_argument("name", choices=sorted(EXPERIMENTS),
+                        help="the experiment to run")
+    parser.add_argument("--out", required=True,
+                        help="the JSON file to write (atomically)")
+    parser.add_argument("--quick", action="store_true",
+                        help="the smallest plan, for a quick check")
+    args = parser.parse_args(argv)
+    module, function = EXPERIMENTS[args.name]
+    run = getattr(__import__(f"microgpt.experiments.{module}",
+                             fromlist=[function]), function)
+    result = run(quick=args.quick)
+    text = json.dumps(result, indent=1, sort_keys=True) + "\n"
+    try:
+        outputs.atomic_write(args.out,
+                             lambda f: f.write(text.encode("utf-8")))
+    except OSError as e:
+        print(f"microgpt.experiments: error: {e}", file=sys.stderr)
+        return 1
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
