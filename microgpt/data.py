@@ -26,10 +26,30 @@ class DataError(Exception):
     """The dataset is missing, corrupt or empty."""
 
 
-def cache_path():
+@dataclass(frozen=True)
+class Pinned:
+    """A dataset known by its sha256: where to download it, how to find it.
+
+    A local copy is found through an environment variable, then in the
+    user's cache under the file's name; else it is downloaded from url.
+    """
+
+    name: str     # the file's name in the cache and in messages
+    url: str
+    sha256: str
+    env_var: str  # names a checked local copy (tests and CI set it)
+    option: str   # the command-line option that takes any other file
+    holds: str    # what such a file holds, for messages
+
+
+NAMES = Pinned("names.txt", DATA_URL, DATA_SHA256, ENV_VAR, "--data",
+               "a text file, one document per line")
+
+
+def cache_path(pinned=NAMES):
     """Where a downloaded copy lives: $XDG_CACHE_HOME or ~/.cache."""
     root = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(root) / "microgpt" / "names.txt"
+    return Path(root) / "microgpt" / pinned.name
 
 
 def sha256_of(path):
@@ -41,24 +61,25 @@ def sha256_of(path):
     return digest.hexdigest()
 
 
-def check_sha256(path, advice, expected=DATA_SHA256):
-    """Raise DataError, with advice, unless path has the expected sha256."""
+def check_sha256(path, advice, pinned=NAMES):
+    """Raise DataError, with advice, unless path has the pinned sha256."""
     actual = sha256_of(path)
-    if actual != expected:
-        raise DataError(f"{path} has sha256 {actual}, expected {expected} "
-                        f"(the pinned names.txt); {advice}")
+    if actual != pinned.sha256:
+        raise DataError(f"{path} has sha256 {actual}, expected "
+                        f"{pinned.sha256} (the pinned {pinned.name}); "
+                        f"{advice}")
 
 
-def download(dest, url=DATA_URL, expected=DATA_SHA256):
-    """Fetch url to dest atomically, verifying its checksum first.
+def download(dest, pinned=NAMES):
+    """Fetch pinned.url to dest atomically, verifying its checksum first.
 
     A failed or partial download, or a checksum mismatch, leaves nothing
     at dest: the file is written through outputs.atomic_write.
     """
-    dest = Path(dest)
+    dest, url = Path(dest), pinned.url
     dest.parent.mkdir(parents=True, exist_ok=True)
-    offline = (f"to use a local copy of names.txt, set {ENV_VAR} to its "
-               f"absolute path")
+    offline = (f"to use a local copy of {pinned.name}, set "
+               f"{pinned.env_var} to its absolute path")
 
     def fetch(f):
         digest = hashlib.sha256()
@@ -72,10 +93,10 @@ def download(dest, url=DATA_URL, expected=DATA_SHA256):
         except (OSError, http.client.HTTPException) as e:
             raise DataError(f"could not download {url}: {e}; "
                             f"{offline}") from e
-        if digest.hexdigest() != expected:
+        if digest.hexdigest() != pinned.sha256:
             raise DataError(
                 f"{url} (for {dest}) has sha256 {digest.hexdigest()}, "
-                f"expected {expected}; nothing was saved")
+                f"expected {pinned.sha256}; nothing was saved")
 
     try:
         outputs.atomic_write(dest, fetch)
@@ -84,7 +105,7 @@ def download(dest, url=DATA_URL, expected=DATA_SHA256):
     return dest
 
 
-def check_file(path, missing, source=""):
+def check_file(path, missing, source="", pinned=NAMES):
     """Raise DataError unless path is a regular file; missing if absent.
 
     source says where path came from, e.g. " (from $MICROGPT_DATA)".
@@ -92,8 +113,8 @@ def check_file(path, missing, source=""):
     # is_file() alone would call a folder or a FIFO "missing"; and
     # reading a FIFO would wait for a writer that may never come.
     if path.is_dir():
-        raise DataError(f"the dataset {path}{source} is a folder; give a "
-                        f"text file, one document per line")
+        raise DataError(f"the dataset {path}{source} is a folder; give "
+                        f"{pinned.holds}")
     if path.exists() and not path.is_file():
         raise DataError(f"the dataset {path}{source} is not a regular "
                         f"file (a device, FIFO or socket); give a text "
@@ -102,25 +123,31 @@ def check_file(path, missing, source=""):
         raise DataError(missing)
 
 
-def resolve_data_path(path=None):
-    """Find the dataset: argument, $MICROGPT_DATA, the cache, a download."""
+def resolve_data_path(path=None, pinned=NAMES):
+    """Find the dataset: argument, environment variable, cache, download.
+
+    The environment variable is pinned.env_var ($MICROGPT_DATA for the
+    names); a path given as an argument is the user's own file.
+    """
     if path is not None:
         path = Path(path)
-        check_file(path, f"dataset file not found: {path}")
+        check_file(path, f"dataset file not found: {path}", pinned=pinned)
         return path  # the user's own file: no checksum
-    env = os.environ.get(ENV_VAR)
+    env_var = pinned.env_var
+    env = os.environ.get(env_var)
     if env:
         path = Path(env)
-        check_file(path, f"{ENV_VAR} points to a missing file: {path}",
-                   f" (from ${ENV_VAR})")
-        check_sha256(path, f"{ENV_VAR} must name that file; pass any "
-                           f"other file by path (--data)")
+        check_file(path, f"{env_var} points to a missing file: {path}",
+                   f" (from ${env_var})", pinned)
+        check_sha256(path, f"{env_var} must name that file; pass any "
+                           f"other file by path ({pinned.option})", pinned)
         return path
-    path = cache_path()
+    path = cache_path(pinned)
     if path.is_file():
-        check_sha256(path, "delete this cached copy to download it again")
+        check_sha256(path, "delete this cached copy to download it again",
+                     pinned)
         return path
-    return download(path)
+    return download(path, pinned)
 
 
 def load_docs(path=None):

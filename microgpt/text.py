@@ -1,0 +1,189 @@
+"""Running text: the Tiny Shakespeare corpus, its windows and samples.
+
+The names are a list of documents, each framed by BOS. Running text is
+one long stream with no document boundaries, so nothing marks a start
+or an end: the vocabulary holds the text's characters and nothing else,
+and the model learns from windows cut anywhere in the stream, as in
+nanoGPT. A window of block_size + 1 tokens is a document to the twins'
+batch functions: block_size inputs, each predicting the token after it.
+"""
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .data import DataError, Pinned, resolve_data_path
+
+# Karpathy's char-rnn corpus: 40,000 lines of Shakespeare's plays.
+TEXT = Pinned(
+    "tinyshakespeare.txt",
+    "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/"
+    "tinyshakespeare/input.txt",
+    "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed",
+    "MICROGPT_TEXT", "--text", "a text file")
+
+
+def resolve_text_path(path=None):
+    """Find the corpus: argument, $MICROGPT_TEXT, the cache, a download."""
+    return resolve_data_path(path, TEXT)
+
+
+def load_text(path=None):
+    """The whole corpus as one string, exactly as the file holds it."""
+    path = resolve_text_path(path)
+    try:
+        with open(path, encoding="utf-8", newline="") as f:
+            text = f.read()
+    except UnicodeDecodeError as e:
+        raise DataError(f"{path} is not UTF-8 text: {e}") from e
+    if not text:
+        raise DataError(f"the text is empty: {path}")
+    return text
+
+
+def split_text(text, fraction):
+    """(head, tail): the last round(fraction * len) characters held out.
+
+    The held-out part is the end of the text, one piece, rather than
+    scattered windows: a window drawn from the head then never overlaps
+    the held-out text.
+    """
+    if isinstance(fraction, bool) or not isinstance(
+            fraction, (int, float)) or not 0 < fraction < 1:
+        raise ValueError(f"the held-out fraction must be between 0 and 1 "
+                         f"(exclusive), got {fraction!r}")
+    n_val = round(fraction * len(text))
+    if n_val < 2 or n_val > len(text) - 2:
+        raise ValueError(f"holding out {fraction:g} of {len(text)} "
+                         f"characters leaves fewer than 2 on one side")
+    return text[:-n_val], text[-n_val:]
+
+
+@dataclass(frozen=True)
+class CharTokenizer:
+    """Characters to ids 0..n-1 in sorted order; no BOS in a stream."""
+
+    chars: tuple  # the sorted unique characters
+
+    @classmethod
+    def from_text(cls, text):
+        """The vocabulary of every character in text."""
+        return cls(tuple(sorted(set(text))))
+
+    @property
+    def vocab_size(self):
+        """The number of ids: one per character."""
+        return len(self.chars)
+
+    def encode(self, text):
+        """The ids of the characters of text."""
+        index = {ch: i for i, ch in enumerate(self.chars)}
+        try:
+            return [index[ch] for ch in text]
+        except KeyError as e:
+            raise ValueError(
+                f"character {e.args[0]!r} is not in the vocabulary") from None
+
+    def decode(self, ids):
+        """The text of a list of ids."""
+        for i in ids:
+            if not 0 <= i < len(self.chars):
+                raise ValueError(f"id {i!r} is not a character id "
+                                 f"(0..{len(self.chars) - 1})")
+        return "".join(self.chars[i] for i in ids)
+
+    def to_json(self):
+        """What a checkpoint stores to rebuild this tokenizer."""
+        return {"kind": "chars", "chars": "".join(self.chars)}
+
+
+def tokenizer_from_json(meta):
+    """A CharTokenizer or a BPE tokenizer from what to_json returned."""
+    kind = meta.get("kind")
+    if kind == "chars":
+        chars = meta["chars"]
+        if not isinstance(chars, str) or list(chars) != sorted(set(chars)):
+            raise ValueError("the tokenizer's characters are not sorted "
+                             "unique characters")
+        return CharTokenizer(tuple(chars))
+    if kind == "bpe":
+        from .bpe import BPE
+        return BPE.from_json(meta)
+    raise ValueError(f"unknown tokenizer kind {kind!r}")
+
+
+def windows(ids, block_size, batch_size, rng):
+    """batch_size windows of block_size + 1 tokens at random starts.
+
+    Each start is drawn uniformly from every place a whole window fits,
+    as nanoGPT's get_batch does; the window's first block_size tokens are
+    the inputs and its last block_size the targets. rng is a
+    random.Random, so one seed gives the same windows every time.
+    """
+    last = len(ids) - block_size - 1  # the last start that fits
+    if last < 0:
+        raise ValueError(f"a text of {len(ids)} tokens is too short for "
+                         f"windows of {block_size + 1}")
+    starts = [rng.randint(0, last) for _ in range(batch_size)]
+    return [list(ids[s:s + block_size + 1]) for s in starts]
+
+
+def eval_windows(ids, block_size):
+    """The windows that predict every token of ids but the first, once.
+
+    Consecutive windows of block_size + 1 tokens that overlap by one
+    token: each window's last token is the next one's first input.
+    The last window may be shorter.
+    """
+    if len(ids) < 2:
+        raise ValueError("a held-out text needs at least 2 tokens")
+    return [list(ids[s:s + block_size + 1])
+            for s in range(0, len(ids) - 1, block_size)]
+
+
+def total_nats(impl, params, ids, cfg):
+    """(sum of -ln p over every predicted token of ids, their number)."""
+    from .data import mean_loss
+    wins = eval_windows(ids, cfg.block_size)
+    count = len(ids) - 1
+    return mean_loss(impl.batch_loss, params, wins, cfg) * count, count
+
+
+def bits_per_char(nats, n_chars):
+    """Total loss in nats over a text -> bits per character of it."""
+    return nats / (math.log(2) * n_chars)
+
+
+def _floats(logits):
+    """A twin's logits as a float64 array (Values carry .data)."""
+    if hasattr(logits, "tolist"):  # numpy and torch
+        return np.array(logits.tolist(), dtype=np.float64)
+    return np.array([v.data for v in logits], dtype=np.float64)
+
+
+def generate(impl, params, cfg, prompt, length, rng, temperature):
+    """prompt (ids) continued by length ids drawn from the model with rng.
+
+    The context is the last block_size ids: once the text is longer, the
+    key-value cache is rebuilt from them for every new id, so each id is
+    drawn given at most block_size ids before it, as in training.
+    """
+    if not prompt:
+        raise ValueError("a running text needs a prompt of at least 1 id")
+    out = list(prompt)
+    cache, fed = impl.new_kv_cache(cfg), 0  # out[:fed] is in the cache
+    for _ in range(length):
+        if len(out) > cfg.block_size:  # too long: start from the last ids
+            cache, fed = impl.new_kv_cache(cfg), 0
+            context = out[-cfg.block_size:]
+        else:
+            context = out
+        for pos in range(fed, len(context)):
+            logits = impl.gpt(context[pos], pos, cache, params, cfg)
+        fed = len(context)
+        z = _floats(logits) / temperature
+        p = np.exp(z - z.max())
+        out.append(rng.choices(range(cfg.vocab_size),
+                               weights=(p / p.sum()).tolist())[0])
+    return out[len(prompt):]
