@@ -30,6 +30,10 @@ TRAIN_OPTIONS = [
     ("--eps", "eps_adam", "Adam's epsilon"),
     ("--seed", "seed", "seed of the one random stream"),
     ("--temperature", "temperature", "sampling temperature (> 0)"),
+    ("--top-k", "top_k", "sample from the k likeliest tokens only; None "
+     "keeps all"),
+    ("--top-p", "top_p", "sample from the fewest likeliest tokens whose "
+     "probability reaches p, in (0, 1]; None keeps all"),
     ("--num-samples", "num_samples", "names to sample after training"),
     ("--batch-size", "batch_size",
      "documents per step (1 = original), at most as many as the dataset "
@@ -39,7 +43,9 @@ TRAIN_OPTIONS = [
 
 def _defaults(cls):
     """Field name -> (default, type) of a config dataclass."""
-    return {f.name: (f.default, type(f.default)) for f in fields(cls)}
+    # A field whose default is None names its type in its metadata.
+    return {f.name: (f.default, f.metadata.get("type", type(f.default)))
+            for f in fields(cls)}
 
 
 def _add_config_options(parser, options, cls):
@@ -126,6 +132,12 @@ def build_parser():
     p.add_argument("--temperature", type=float,
                    default=sample_defaults["temperature"][0],
                    help="sampling temperature (> 0)")
+    p.add_argument("--top-k", dest="top_k", type=int, default=None,
+                   help="sample from the k likeliest tokens only; None "
+                        "keeps all")
+    p.add_argument("--top-p", dest="top_p", type=float, default=None,
+                   help="sample from the fewest likeliest tokens whose "
+                        "probability reaches p, in (0, 1]; None keeps all")
     p.add_argument("--seed", type=int, default=sample_defaults["seed"][0],
                    help="seed of the sampling random stream")
     return parser

@@ -189,19 +189,24 @@ def cmd_train(args):
         bar.close()
         if log is not None:
             log.close()
+    filters = "".join(f", {name} {value}" for name, value in (
+        ("top-k", tcfg.top_k), ("top-p", tcfg.top_p)) if value is not None)
     print(f"--- {tcfg.num_samples} samples at temperature "
-          f"{tcfg.temperature} ---")
+          f"{tcfg.temperature}{filters} ---")
     _print_samples(result.samples)
 
 
 def cmd_sample(args):
     """Load a checkpoint into the chosen implementation and sample."""
-    # TrainConfig validates --num-samples, --temperature, --seed.
+    # TrainConfig validates --num-samples, --temperature, --seed and
+    # the filters --top-k and --top-p.
     tcfg = _config(TrainConfig, {"num_samples": "--num-samples",
                                  "temperature": "--temperature",
-                                 "seed": "--seed"},
+                                 "seed": "--seed", "top_k": "--top-k",
+                                 "top_p": "--top-p"},
                    num_samples=args.num_samples,
-                   temperature=args.temperature, seed=args.seed)
+                   temperature=args.temperature, seed=args.seed,
+                   top_k=args.top_k, top_p=args.top_p)
     impl_kwargs = _impl_kwargs(args)
     weights, cfg, tokenizer = checkpoint.load(args.load)
     impl = train.get_impl(args.impl)
@@ -210,4 +215,5 @@ def cmd_sample(args):
     params = impl.from_weights(weights, **impl_kwargs)
     rng = random.Random(tcfg.seed)
     _print_samples(train.sample(impl, params, tokenizer, cfg, rng,
-                                tcfg.temperature, tcfg.num_samples))
+                                tcfg.temperature, tcfg.num_samples,
+                                top_k=tcfg.top_k, top_p=tcfg.top_p))

@@ -1,6 +1,6 @@
 """Frozen configuration for the model and for training."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 MIN_TEMPERATURE = 1e-6  # the smallest sampling temperature accepted
 EPS_NORM = 1e-5         # keeps rmsnorm finite for an all-zero input
@@ -20,6 +20,25 @@ def _positive_float(owner, name, value):
             or not value > 0 or value == float("inf"):
         raise ValueError(
             f"{owner}.{name} must be a positive number, got {value!r}")
+
+
+def check_top(top_k, top_p, owner=""):
+    """Raise ValueError unless top_k and top_p are None or valid.
+
+    top_k must be a positive integer (a k above the vocabulary keeps
+    every token) and top_p a number in (0, 1]; owner, such as
+    "TrainConfig", prefixes the names in the message.
+    """
+    prefix = f"{owner}." if owner else ""
+    if top_k is not None and (isinstance(top_k, bool)
+                              or not isinstance(top_k, int) or top_k <= 0):
+        raise ValueError(f"{prefix}top_k must be a positive integer, "
+                         f"got {top_k!r}")
+    if top_p is not None and (
+            isinstance(top_p, bool) or not isinstance(top_p, (int, float))
+            or not 0 < top_p <= 1):  # also refuses nan
+        raise ValueError(f"{prefix}top_p must be a number in (0, 1], "
+                         f"got {top_p!r}")
 
 
 @dataclass(frozen=True)
@@ -60,8 +79,13 @@ class TrainConfig:
     temperature: float = 0.5     # in (0, 1] in the original; > 0 here
     num_samples: int = 20
     batch_size: int = 1          # 1 is exactly the original
+    # Sampling filters (see generate); None, the original, keeps every
+    # token. The metadata gives the command line their type.
+    top_k: int = field(default=None, metadata={"type": int})
+    top_p: float = field(default=None, metadata={"type": float})
 
     def __post_init__(self):
+        check_top(self.top_k, self.top_p, "TrainConfig")
         _positive_int("TrainConfig", "num_steps", self.num_steps)
         _positive_int("TrainConfig", "num_samples", self.num_samples)
         _positive_int("TrainConfig", "batch_size", self.batch_size)

@@ -10,6 +10,7 @@ gradients and Adam's moments.
 import numpy as np
 
 from . import layers_numpy as layers
+from .config import check_top
 from .data import mean_loss
 from .layers_numpy import (attention_backward, attention_forward,
                            cross_entropy_backward, cross_entropy_forward,
@@ -292,14 +293,41 @@ def train_step_batch(params, opt, batch, lr, cfg):
     return loss
 
 
-def generate(params, cfg, rng, temperature):
-    """Draw one sequence of ids until BOS (the last id) or block_size."""
+def top_filter(probs, top_k=None, top_p=None):
+    """probs kept for the likeliest tokens only, renormalised; 0 elsewhere.
+
+    The tokens are ranked by probability, largest first, a tie going to
+    the smaller id. top_k keeps the first k of the ranking; top_p then
+    keeps its shortest head whose probability reaches p of what is left.
+    """
+    ranked = np.argsort(-probs, kind="stable")     # (vocab_size,)
+    if top_k is not None:
+        ranked = ranked[:top_k]
+    mass = np.cumsum(probs[ranked])                # running sums
+    if top_p is not None:
+        # the first index whose running sum reaches top_p of the total
+        ranked = ranked[:np.searchsorted(mass, top_p * mass[-1]) + 1]
+    out = np.zeros_like(probs)
+    out[ranked] = probs[ranked] / mass[len(ranked) - 1]
+    return out
+
+
+def generate(params, cfg, rng, temperature, *, top_k=None, top_p=None):
+    """Draw one sequence of ids until BOS (the last id) or block_size.
+
+    top_k and top_p, when given, restrict each draw to the likeliest
+    tokens (see top_filter); without them every token can be drawn.
+    """
+    check_top(top_k, top_p)
+    filtered = top_k is not None or top_p is not None
     bos = cfg.vocab_size - 1
     cache = new_kv_cache(cfg)
     token, out = bos, []
     for pos in range(cfg.block_size):
         logits = gpt(token, pos, cache, params, cfg)
         probs = softmax(logits / temperature)
+        if filtered:
+            probs = top_filter(probs, top_k, top_p)
         token = rng.choices(range(cfg.vocab_size),
                             weights=probs.tolist())[0]
         if token == bos:

@@ -5,7 +5,10 @@ bit for bit. Every operation below is ordered as in the original, because
 floating-point sums depend on order.
 """
 
-from .config import EPS_NORM
+from bisect import bisect_left
+from itertools import accumulate
+
+from .config import EPS_NORM, check_top
 from .data import check_docs, mean_loss
 from .engine import Value
 from .params import init_weights
@@ -228,16 +231,45 @@ def train_step_batch(params, opt, batch, lr, cfg):
     return loss.data
 
 
-def generate(params, cfg, rng, temperature):
-    """Draw one sequence of ids until BOS (the last id) or block_size."""
+def top_filter(probs, top_k=None, top_p=None):
+    """probs kept for the likeliest tokens only, renormalised; 0 elsewhere.
+
+    The tokens are ranked by probability, largest first, a tie going to
+    the smaller id. top_k keeps the first k of the ranking; top_p then
+    keeps its shortest head whose probability reaches p of what is left.
+    """
+    ranked = sorted(range(len(probs)), key=lambda i: -probs[i])
+    if top_k is not None:
+        ranked = ranked[:top_k]
+    mass = list(accumulate(probs[i] for i in ranked))  # running sums
+    if top_p is not None:
+        # the first index whose running sum reaches top_p of the total
+        ranked = ranked[:bisect_left(mass, top_p * mass[-1]) + 1]
+    kept = mass[len(ranked) - 1]
+    out = [0.0] * len(probs)
+    for i in ranked:
+        out[i] = probs[i] / kept
+    return out
+
+
+def generate(params, cfg, rng, temperature, *, top_k=None, top_p=None):
+    """Draw one sequence of ids until BOS (the last id) or block_size.
+
+    top_k and top_p, when given, restrict each draw to the likeliest
+    tokens (see top_filter); without them every token can be drawn.
+    """
+    check_top(top_k, top_p)
+    filtered = top_k is not None or top_p is not None
     bos = cfg.vocab_size - 1
     cache = new_kv_cache(cfg)
     token, out = bos, []
     for pos in range(cfg.block_size):
         logits = gpt(token, pos, cache, params, cfg)
-        probs = softmax([lg / temperature for lg in logits])
-        token = rng.choices(range(cfg.vocab_size),
-                            weights=[p.data for p in probs])[0]
+        probs = [p.data for p in softmax([lg / temperature
+                                          for lg in logits])]
+        if filtered:
+            probs = top_filter(probs, top_k, top_p)
+        token = rng.choices(range(cfg.vocab_size), weights=probs)[0]
         if token == bos:
             break
         out.append(token)

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .config import EPS_NORM
+from .config import EPS_NORM, check_top
 from .data import check_docs, mean_loss
 from .packing import batch_arrays, check_ids, check_length
 from .params import init_weights
@@ -289,15 +289,43 @@ def train_step_batch(params, opt, batch, lr, cfg):
     return loss.item()  # the step's one wait for the device
 
 
+def top_filter(probs, top_k=None, top_p=None):
+    """probs kept for the likeliest tokens only, renormalised; 0 elsewhere.
+
+    The tokens are ranked by probability, largest first, a tie going to
+    the smaller id. top_k keeps the first k of the ranking; top_p then
+    keeps its shortest head whose probability reaches p of what is left.
+    """
+    ranked = torch.sort(probs, descending=True, stable=True).indices
+    if top_k is not None:
+        ranked = ranked[:top_k]
+    mass = torch.cumsum(probs[ranked], dim=0)      # running sums
+    if top_p is not None:
+        # the first index whose running sum reaches top_p of the total
+        end = torch.searchsorted(mass, top_p * mass[-1]).item() + 1
+        ranked = ranked[:end]
+    out = torch.zeros_like(probs)
+    out[ranked] = probs[ranked] / mass[len(ranked) - 1]
+    return out
+
+
 @torch.inference_mode()
-def generate(params, cfg, rng, temperature):
-    """Draw one sequence of ids until BOS (the last id) or block_size."""
+def generate(params, cfg, rng, temperature, *, top_k=None, top_p=None):
+    """Draw one sequence of ids until BOS (the last id) or block_size.
+
+    top_k and top_p, when given, restrict each draw to the likeliest
+    tokens (see top_filter); without them every token can be drawn.
+    """
+    check_top(top_k, top_p)
+    filtered = top_k is not None or top_p is not None
     bos = cfg.vocab_size - 1
     cache = new_kv_cache(cfg)
     token, out = bos, []
     for pos in range(cfg.block_size):
         logits = gpt(token, pos, cache, params, cfg)   # (vocab_size,)
         probs = softmax(logits / temperature)          # (vocab_size,)
+        if filtered:
+            probs = top_filter(probs, top_k, top_p)
         # Python's draw, from the run's one stream, as in every twin
         token = rng.choices(range(cfg.vocab_size),
                             weights=probs.tolist())[0]

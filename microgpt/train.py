@@ -82,9 +82,14 @@ def check_eval_every(eval_every):
                          f"{eval_every!r}")
 
 
-def sample(impl, params, tokenizer, cfg, rng, temperature, num_samples):
-    """num_samples names drawn from the model with rng."""
-    return [tokenizer.decode(impl.generate(params, cfg, rng, temperature))
+def sample(impl, params, tokenizer, cfg, rng, temperature, num_samples,
+           *, top_k=None, top_p=None):
+    """num_samples names drawn from the model with rng.
+
+    top_k and top_p, when given, filter each draw (see generate).
+    """
+    return [tokenizer.decode(impl.generate(params, cfg, rng, temperature,
+                                           top_k=top_k, top_p=top_p))
             for _ in range(num_samples)]
 
 
@@ -136,7 +141,7 @@ def run(impl_name, docs, cfg, tcfg, on_step=None, on_trained=None,
     if on_trained is not None:
         on_trained(params, tokenizer, cfg)
     samples = sample(impl, params, tokenizer, cfg, rng, tcfg.temperature,
-                     tcfg.num_samples)
+                     tcfg.num_samples, top_k=tcfg.top_k, top_p=tcfg.top_p)
     return Run(params, tokenizer, cfg, losses, samples, val_losses)
 
 
