@@ -13,7 +13,10 @@ from .. import outputs
 # Each experiment: its name on the command line -> (module, function).
 # The modules are imported only when their experiment runs, since some
 # need PyTorch.
-EXPERIMENTS = {}
+EXPERIMENTS = {
+    "ablations": ("ablations", "run"),
+    "scaling": ("scaling", "run"),
+}
 
 
 def main(argv=None):

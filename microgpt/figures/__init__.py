@@ -30,6 +30,7 @@ SCHEMATICS = {
     "numpy_layer": "arrays",          # chapter 11
     "torch_autograd": "arrays",       # chapter 12
     "packing": "arrays",              # chapter 13
+    "ablations": "ablation",          # chapter 17
 }
 
 __all__ = ["ICONS", "STYLE", "SVG", "Player", "frame_player",
