@@ -2,7 +2,9 @@
 
 A checkpoint holds each weight matrix under its original name (``wte``,
 ``wpe``, ``lm_head``, ``layer0.attn_wq``, ...) as a float64 array, plus one
-JSON entry with the model config and the tokenizer's characters. Any
+JSON entry with the model config and the tokenizer's characters. A model
+of running text (see text.py) stores its tokenizer's own description
+instead, characters or BPE merges, and what it was trained on. Any
 implementation's ``to_weights`` output can be saved, and what ``load``
 returns goes straight into any implementation's ``from_weights``.
 """
@@ -72,10 +74,11 @@ def check(weights, cfg, tokenizer, where):
                 f"{where}: weight {name} holds NaN or infinite values")
 
 
-def save(path, weights, model_config, tokenizer):
+def save(path, weights, model_config, tokenizer, corpus=None):
     """Write a checkpoint to path atomically; returns the path.
 
-    weights is what any twin's to_weights(params) returns.
+    weights is what any twin's to_weights(params) returns; corpus, a
+    JSON-ready dict, says what a model of running text was trained on.
     """
     path = Path(path)
     if path.is_dir():
@@ -83,8 +86,13 @@ def save(path, weights, model_config, tokenizer):
     weights = _as_arrays(weights, f"cannot save {path}")
     check(weights, model_config, tokenizer, f"cannot save {path}")
     meta = {"format": FORMAT, "version": VERSION,
-            "model_config": asdict(model_config),
-            "chars": list(tokenizer.chars)}
+            "model_config": asdict(model_config)}
+    if hasattr(tokenizer, "to_json"):  # a tokenizer of running text
+        meta["tokenizer"] = tokenizer.to_json()
+    else:
+        meta["chars"] = list(tokenizer.chars)
+    if corpus is not None:
+        meta["corpus"] = corpus
     arrays = {META_KEY: np.array(json.dumps(meta)), **weights}
     # A file object, so np.savez appends no ".npz" to the name.
     return outputs.atomic_write(path, lambda f: np.savez(f, **arrays))
@@ -136,6 +144,9 @@ def _meta(arrays, path):
                 f"{path}: checkpoint version {meta.get('version')!r} is "
                 f"not supported (this microgpt reads version {VERSION})")
         cfg = ModelConfig(**meta["model_config"])
+        if "tokenizer" in meta:
+            from .text import tokenizer_from_json
+            return cfg, tokenizer_from_json(meta["tokenizer"])
         chars = meta["chars"]
         if not all(isinstance(c, str) and len(c) == 1 for c in chars) \
                 or chars != sorted(set(chars)):
@@ -148,6 +159,26 @@ def _meta(arrays, path):
             f"{path}: bad model config or tokenizer in checkpoint: "
             f"{type(e).__name__}: {e}") from None
     return cfg, Tokenizer(tuple(chars))
+
+
+def corpus(path):
+    """What the model at path was trained on, or None if it says not."""
+    return _meta_dict(_read(path), path).get("corpus")
+
+
+def _meta_dict(arrays, path):
+    """The checkpoint's JSON entry as a dict."""
+    if META_KEY not in arrays:
+        raise CheckpointError(f"{path}: not a microgpt checkpoint "
+                              f"(no {META_KEY} entry)")
+    try:
+        meta = json.loads(str(arrays[META_KEY]))
+    except ValueError as e:
+        raise CheckpointError(f"{path}: bad model config or tokenizer "
+                              f"in checkpoint: {e}") from None
+    if not isinstance(meta, dict):
+        raise CheckpointError(f"{path}: not a microgpt checkpoint")
+    return meta
 
 
 def load(path):

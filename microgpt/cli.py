@@ -84,7 +84,8 @@ def build_parser():
     p = commands.add_parser(
         "train", formatter_class=fmt, help="train a model, then sample",
         description="Train on the names dataset and print samples, as the "
-                    "original program does.")
+                    "original program does; with --text, on running "
+                    "text.")
     _add_impl_options(p)
     _add_config_options(p, MODEL_OPTIONS, ModelConfig)
     _add_config_options(p, TRAIN_OPTIONS, TrainConfig)
@@ -92,6 +93,21 @@ def build_parser():
                    help="your own text file, one document per line; "
                         "None uses $MICROGPT_DATA, the cache, or a "
                         "download of names.txt")
+    p.add_argument("--text", nargs="?", const="", default=None,
+                   metavar="PATH",
+                   help="train on running text instead, on windows of "
+                        "--block-size tokens: PATH, or without it "
+                        "$MICROGPT_TEXT, the cache, or a download of "
+                        "Tiny Shakespeare; --val-fraction holds out its "
+                        "end")
+    p.add_argument("--tokens", choices=("chars", "bpe"), default=None,
+                   help="with --text: one token per character, or "
+                        "byte-level BPE learned from the training text; "
+                        "None means chars")
+    p.add_argument("--vocab-size", type=int, default=None, metavar="N",
+                   help="with --tokens bpe: 256 bytes and N - 256 "
+                        "merges; None means 512")
+    _add_text_sampling(p)
     p.add_argument("--save", default=None, metavar="PATH",
                    help="write the trained model to this .npz "
                         "checkpoint; None saves nothing")
@@ -140,7 +156,19 @@ def build_parser():
                         "probability reaches p, in (0, 1]; None keeps all")
     p.add_argument("--seed", type=int, default=sample_defaults["seed"][0],
                    help="seed of the sampling random stream")
+    _add_text_sampling(p)
     return parser
+
+
+def _add_text_sampling(parser):
+    """--sample-length and --prompt, for models of running text."""
+    parser.add_argument("--sample-length", type=int, default=None,
+                        metavar="N",
+                        help="running text only: tokens per sample; "
+                             "None means 200")
+    parser.add_argument("--prompt", default=None,
+                        help="running text only: the text each sample "
+                             "continues; None means a line break")
 
 
 def _error(message):

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from . import checkpoint, cost, outputs, train
+from . import checkpoint, commands_text, cost, outputs, train
 from .cli import DEFAULT_EVAL_EVERY, MODEL_OPTIONS, TRAIN_OPTIONS
 from .config import ModelConfig, TrainConfig
 from .data import Tokenizer, load_docs, resolve_data_path, split_docs
@@ -117,6 +117,10 @@ def cmd_train(args):
                                           for _, name, _ in TRAIN_OPTIONS})
     impl_kwargs = _impl_kwargs(args)
     fraction, eval_every = _validation(args)
+    commands_text.check_options(args, CliError)
+    if args.text is not None:  # running text: see commands_text
+        return commands_text.train(args, cfg, tcfg, impl_kwargs, fraction,
+                                   eval_every, _say_where)
     data = resolve_data_path(args.data)
     outputs.check([("--save", args.save), ("--log", args.log)],
                   [("--data" if args.data else "the dataset", data)])
@@ -213,6 +217,13 @@ def cmd_sample(args):
     if args.impl == "torch":
         _say_where(impl, impl_kwargs)
     params = impl.from_weights(weights, **impl_kwargs)
+    if not hasattr(tokenizer, "bos"):  # a model of running text
+        return commands_text.sample(args, impl, params, cfg, tokenizer,
+                                    tcfg)
+    for flag in ("--sample-length", "--prompt"):
+        if getattr(args, flag[2:].replace("-", "_")) is not None:
+            raise CliError(f"{flag} applies to a model of running text; "
+                           f"{args.load} samples names")
     rng = random.Random(tcfg.seed)
     _print_samples(train.sample(impl, params, tokenizer, cfg, rng,
                                 tcfg.temperature, tcfg.num_samples,

@@ -9,6 +9,7 @@ batch functions: block_size inputs, each predicting the token after it.
 """
 
 import math
+import random
 from dataclasses import dataclass
 
 import numpy as np
@@ -162,12 +163,14 @@ def _floats(logits):
     return np.array([v.data for v in logits], dtype=np.float64)
 
 
-def generate(impl, params, cfg, prompt, length, rng, temperature):
+def generate(impl, params, cfg, prompt, length, rng, temperature, *,
+             top_k=None, top_p=None):
     """prompt (ids) continued by length ids drawn from the model with rng.
 
     The context is the last block_size ids: once the text is longer, the
     key-value cache is rebuilt from them for every new id, so each id is
     drawn given at most block_size ids before it, as in training.
+    top_k and top_p filter each draw as the twins' generate does.
     """
     if not prompt:
         raise ValueError("a running text needs a prompt of at least 1 id")
@@ -184,6 +187,90 @@ def generate(impl, params, cfg, prompt, length, rng, temperature):
         fed = len(context)
         z = _floats(logits) / temperature
         p = np.exp(z - z.max())
+        p /= p.sum()
+        if top_k is not None or top_p is not None:
+            from .gpt_numpy import top_filter
+            p = top_filter(p, top_k, top_p)
         out.append(rng.choices(range(cfg.vocab_size),
-                               weights=(p / p.sum()).tolist())[0])
+                               weights=p.tolist())[0])
     return out[len(prompt):]
+
+
+def held_out(tokenizer, val_text):
+    """(ids of val_text, the number of characters its predictions cover).
+
+    Every id but the first is predicted; the characters are those of the
+    text after the first token, the same for any tokenizer up to the
+    length of that first token.
+    """
+    ids = tokenizer.encode(val_text)
+    return ids, len(val_text) - len(tokenizer.decode(ids[:1]))
+
+
+def run(impl_name, train_text, tokenizer, cfg, tcfg, *, val_text=None,
+        eval_every=0, on_step=None, on_eval=None, on_trained=None,
+        sample_length=200, prompt="\n", top_k=None, top_p=None,
+        **impl_kwargs):
+    """Train on windows of train_text, then sample running text.
+
+    One random stream, seeded with tcfg.seed, draws the initial weights,
+    then every step's tcfg.batch_size windows, then the samples. With
+    val_text, the loss on it is measured before training, every
+    eval_every steps (0: never in between) and after the last step;
+    on_eval(step, loss per token, bits per character) gets each, and
+    Run.val_losses keeps (step, loss per token, bits per character).
+    on_trained(params, tokenizer, cfg) is called before the sampling.
+    """
+    from .train import Run, check_eval_every, get_impl, lr_at
+
+    impl = get_impl(impl_name)
+    check_eval_every(eval_every)
+    if cfg.vocab_size != tokenizer.vocab_size:
+        raise ValueError(f"the model has vocab_size {cfg.vocab_size} but "
+                         f"the tokenizer {tokenizer.vocab_size} ids")
+    ids = tokenizer.encode(train_text)
+    start = tokenizer.encode(prompt)  # a bad prompt fails before training
+    if not start:
+        raise ValueError("the prompt is empty: give at least one character")
+    if val_text is not None:
+        val_ids, n_chars = held_out(tokenizer, val_text)
+    rng = random.Random(tcfg.seed)
+    params = impl.init_params(cfg, rng, **impl_kwargs)
+    val_losses = []
+
+    def measure(step):
+        nats, count = total_nats(impl, params, val_ids, cfg)
+        val_losses.append((step, nats / count, bits_per_char(nats,
+                                                             n_chars)))
+        if on_eval is not None:
+            on_eval(*val_losses[-1])
+
+    if val_text is not None:
+        measure(0)
+    opt = impl.Adam(params, tcfg)
+    losses = []
+    for step in range(1, tcfg.num_steps + 1):
+        batch = windows(ids, cfg.block_size, tcfg.batch_size, rng)
+        try:
+            loss = float(impl.train_step_batch(
+                params, opt, batch, lr_at(step - 1, tcfg), cfg))
+        except ArithmeticError:  # the scalar twin's overflow
+            loss = math.nan
+        if not math.isfinite(loss):
+            raise ValueError(f"training diverged at step {step}: the "
+                             f"loss is {loss}; try a lower learning rate")
+        losses.append(loss)
+        if on_step is not None:
+            on_step(step, loss)
+        if val_text is not None and (
+                step == tcfg.num_steps
+                or eval_every and step % eval_every == 0):
+            measure(step)
+    if on_trained is not None:
+        on_trained(params, tokenizer, cfg)
+    samples = [tokenizer.decode(start + generate(impl, params, cfg, start,
+                                         sample_length, rng,
+                                         tcfg.temperature, top_k=top_k,
+                                         top_p=top_p))
+               for _ in range(tcfg.num_samples)]
+    return Run(params, tokenizer, cfg, losses, samples, val_losses)
