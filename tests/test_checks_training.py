@@ -16,7 +16,7 @@ def test_lr_distance_passes_the_sum_of_the_schedule(capsys):
 
 @pytest.mark.parametrize("wrong, hint", [
     (10.0, "that is a constant learning rate"), (0.01, "that is one step"),
-    (2.5, "too small")])
+    (7.5, "that is 1.5 times the learning rate"), (2.5, "too small")])
 def test_lr_distance_names_the_mistake(wrong, hint):
     with pytest.raises(CheckFailed, match=rf"^chapter 9, exercise 1: the "
                        rf"sum of the learning rates over the run: .*{hint}"):

@@ -100,14 +100,15 @@ def training_loop(tcfg=None):
           color=GRAD)
     arrow(ax, (left, low + h / 2), (left, top - h / 2),
           "new weights;\ngrads set to 0", "right")
-    label(ax, left, top + 0.68, "name k, framed by BOS")
+    label(ax, left, top + 0.68, "name \u03ba, framed by BOS")
     arrow(ax, (left, top + 0.55), (left, top + h / 2))
     lr = f"{tcfg.learning_rate:g}"
-    label(ax, 3.0, 0.12, f"learning rate at step k: {lr} (1 \u2212 k / "
-          f"{tcfg.num_steps}), down to 0", ha="center")
+    label(ax, 3.0, 0.12, f"learning rate at step \u03ba: {lr} (1 \u2212 "
+          f"(\u03ba \u2212 1) / {tcfg.num_steps}), down to "
+          f"{tcfg.learning_rate / tcfg.num_steps:g}", ha="center")
     arrow(ax, (left, 0.25), (left, low - h / 2))
     label(ax, 3.3, (top + low) / 2 + 0.08,
-          f"step k = 0, 1, \u2026, {tcfg.num_steps - 1}", size=11)
+          f"step \u03ba = 1, 2, \u2026, {tcfg.num_steps}", size=11)
     label(ax, 3.3, (top + low) / 2 - 0.18,
           "one name per step", color=MUTED)
     return fig

@@ -29,7 +29,10 @@ def check_lr_distance(lr_distance):
           "that is a constant learning rate; the schedule decays it "
           "linearly, see \"The learning-rate schedule\""),
          (tcfg.learning_rate, "that is one step; add up all "
-          f"{tcfg.num_steps} of them")])
+          f"{tcfg.num_steps} of them"),
+         (1.5 * truth, "that is 1.5 times the learning rate at every "
+          "step, the step of a gradient returning after a silence; a "
+          "constant gradient's step is the learning rate itself")])
 
 
 @exercise(2, points=1)
