@@ -91,18 +91,26 @@ def torch_autograd():
     return fig
 
 
-def packing(names=("ava", "yuheng", "jo"), cfg=None):
-    """Names packed into one row, and its block-diagonal mask (ch. 13)."""
+def packing(names=("ava", "yuheng", "jo"), cfg=None, width=None):
+    """Names packed into one row, and its block-diagonal mask (ch. 13).
+
+    width is the row's length: by default as many positions as the names
+    fill, as in a batch whose longest row is this one; a wider row ends in
+    padding. It may not exceed the context, cfg.block_size.
+    """
     cfg = cfg or ModelConfig()
-    T = cfg.block_size
     inputs, doc, pos = [], [], []
     for k, name in enumerate(names):
         for t, c in enumerate(["BOS", *name]):
             inputs.append(c)
             doc.append(k)
             pos.append(t)
-    if len(inputs) > T:
-        raise ValueError(f"{names} do not fit in {T} positions")
+    if len(inputs) > cfg.block_size:
+        raise ValueError(f"{names} do not fit in {cfg.block_size} positions")
+    T = len(inputs) if width is None else width
+    if not len(inputs) <= T <= cfg.block_size:
+        raise ValueError(f"a row of {T} positions cannot hold {names} "
+                         f"within {cfg.block_size}")
     pad = T - len(inputs)
     hues = ["data", "op", "param"]
     docs = np.array([doc + [-1] * pad])
@@ -121,8 +129,9 @@ def packing(names=("ava", "yuheng", "jo"), cfg=None):
     grid(ax, left, top - cell, [["white"] * T], (cell, cell),
          [[str(p) for p in pos] + [""] * pad], edge="#dddddd")
     label(ax, left - 0.1, top - 1.5 * cell, "positions", ha="right")
-    label(ax, left + (len(inputs) + pad / 2) * cell, top + 0.14,
-          "padding", color=MUTED)
+    if pad:
+        label(ax, left + (len(inputs) + pad / 2) * cell, top + 0.14,
+              "padding", color=MUTED)
     mtop = top - 2 * cell - 0.35
     colors = [[face(docs[0, i], 0.6) if seen[i, j] else "#f0f0f0"
                for j in range(T)] for i in range(T)]
@@ -130,5 +139,6 @@ def packing(names=("ava", "yuheng", "jo"), cfg=None):
     label(ax, left - 0.1, mtop - T * cell / 2, "mask\n\nrow: query\n"
           "column: key", ha="right")
     label(ax, left + T * cell / 2, mtop + 0.14,
-          "colored: may attend (padding only to padding)", color=MUTED)
+          "colored: may attend" + (" (padding only to padding)"
+                                   if pad else ""), color=MUTED)
     return fig
