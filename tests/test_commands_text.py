@@ -156,3 +156,13 @@ def test_a_damaged_text_tokenizer_is_a_checkpoint_error(tmp_path, poem):
     bad = BPE(((97, 98),))
     with pytest.raises(checkpoint.CheckpointError, match="ids"):
         checkpoint.save(tmp_path / "u.npz", weights, cfg, bad)
+
+
+def test_top_k_1_continues_text_greedily(capsys, poem, tmp_path):
+    save = tmp_path / "greedy.npz"
+    assert run(capsys, "train", "--text", str(poem), *SMALL,
+               "--save", str(save))[0] == 0
+    outs = [run(capsys, "sample", "--load", str(save), "--top-k", "1",
+                "--seed", str(seed), "--num-samples", "1")[1]
+            for seed in (1, 2)]
+    assert outs[0] == outs[1] and len(passages(outs[0])[0]) == 201
