@@ -235,16 +235,21 @@ def test_float32_loss_is_what_torch_does():
     assert 1e-10 < abs(losses[0] - losses[1]) / losses[1] < 1e-5
 
 
-def test_unmasked_passes_all_five(capsys):
-    checks.check_unmasked(lambda: 5)
-    assert "5 is right" in capsys.readouterr().out
+def test_mask_after_softmax_passes_four(capsys):
+    assert checks._rows_changed_by_masking_late(0, 5, 16) == 4
+    checks.check_mask_after_softmax(lambda: 4)
+    assert "4 is right" in capsys.readouterr().out
 
 
-def test_unmasked_one_is_the_masked_answer():
-    with pytest.raises(CheckFailed, match=r"^chapter 12, exercise 3: outputs"
-                       r" that change without the mask: 1 is not it; that is"
-                       r" with the causal mask"):
-        checks.check_unmasked(lambda: 1)
+@pytest.mark.parametrize("wrong, hint", [
+    (5, "the last query sees every key"),
+    (0, "do they still sum to 1"),
+    (1, "Every query but the last has a future")])
+def test_mask_after_softmax_names_the_mistake(wrong, hint):
+    with pytest.raises(CheckFailed, match=rf"^chapter 12, exercise 3: output"
+                       rf" rows that differ when the mask comes after the "
+                       rf"softmax: {wrong} is not it; .*{hint}"):
+        checks.check_mask_after_softmax(lambda: wrong)
 
 
 @pytest.mark.parametrize("builtin", [

@@ -79,33 +79,40 @@ def check_causal_mask(causal_mask):
     passed("causal_mask")
 
 
-def _unmasked_changes(seed, T, n_embd):
-    """Output rows of unmasked attention that change with the last token."""
+def _rows_changed_by_masking_late(seed, T, n_embd):
+    """Output rows that differ when the mask zeroes weights after softmax.
+
+    One head on a random input: the right way sets the future scores to
+    -inf before the softmax; the slip takes the softmax over every key
+    and then zeroes the future weights, so a row's weights no longer sum
+    to 1 unless its query sees every key.
+    """
     gen = torch.Generator().manual_seed(seed)
     x = torch.randn(T, n_embd, dtype=torch.float64, generator=gen)
     # Weights of scale 1/sqrt(n_embd), as at initialization, keep every
-    # weight of the softmax well above 0, so a change in the last token
-    # shows in every output that sees it.
+    # weight of the softmax well above 0, so zeroing one shows.
     wq, wk, wv = torch.randn(3, n_embd, n_embd, dtype=torch.float64,
                              generator=gen) / n_embd**0.5
-    y = x.clone()
-    y[-1] = torch.randn(n_embd, dtype=torch.float64, generator=gen)
-
-    def attend(x):  # one head, every query sees every key
-        att = torch.softmax((x @ wq) @ (x @ wk).T / n_embd**0.5, dim=-1)
-        return att @ (x @ wv)
-    return int((attend(x) - attend(y)).abs().amax(dim=-1).gt(0).sum())
+    seen = _reference_mask(T, T)
+    scores = (x @ wq) @ (x @ wk).T / n_embd**0.5
+    right = torch.softmax(scores.masked_fill(~seen, float("-inf")), dim=-1)
+    late = torch.softmax(scores, dim=-1) * seen
+    out = (right - late) @ (x @ wv)
+    return int(out.abs().amax(dim=-1).gt(1e-12).sum())
 
 
 @exercise(3, points=1)
-def check_unmasked(unmasked_changes):
-    """unmasked_changes() -> rows that change, of 5, with no mask."""
+def check_mask_after_softmax(mask_after_softmax):
+    """mask_after_softmax() -> rows of 5 that differ, masking late."""
     questions.number(
-        "outputs that change without the mask", unmasked_changes,
-        _unmasked_changes(0, 5, 16), 0.5,
-        [(1, "that is with the causal mask, where only the last position "
-          "sees the last token; without it, which queries see the last "
-          "key?")])
+        "output rows that differ when the mask comes after the softmax",
+        mask_after_softmax, _rows_changed_by_masking_late(0, 5, 16), 0.5,
+        [(5, "the last query sees every key: what does zeroing the future "
+          "weights remove from its row?"),
+         (0, "zeroing after the softmax leaves the visible weights as they "
+          "were: do they still sum to 1?"),
+         (1, "which rows lose some of their weight when the future is "
+          "zeroed? Every query but the last has a future")])
 
 
 # Built-ins that compute the whole loss, or its stable log-sum-exp: the
