@@ -136,6 +136,32 @@ def test_gpt_that_runs_one_layer_fails_on_the_deep_model():
             lambda *args: good_gpt(*args, layers=1))
 
 
+def shared_cache_gpt(token_id, pos_id, kv_cache, params, cfg):
+    # Exercise 3's planted mistake: every layer uses layer 0's cache.
+    keys, values = kv_cache
+    x = rmsnorm([t + p for t, p in zip(params["wte"][token_id],
+                                       params["wpe"][pos_id])])
+    for i in range(cfg.n_layer):
+        w = f"layer{i}."
+        h = rmsnorm(x)
+        q = linear(h, params[w + "attn_wq"])
+        keys[0].append(linear(h, params[w + "attn_wk"]))
+        values[0].append(linear(h, params[w + "attn_wv"]))
+        h = attention(q, keys[0], values[0], cfg)
+        x = [a + b for a, b in zip(linear(h, params[w + "attn_wo"]), x)]
+        x = [a + b for a, b in zip(mlp(x, params, i), x)]
+    return linear(x, params["lm_head"])
+
+
+def test_a_cache_shared_by_the_layers_is_named():
+    with pytest.raises(CheckFailed, match=r"keys cached after position 0 "
+                                          r"\(n_layer=2\): layer 0 holds 2, "
+                                          r"the other layers none; this is "
+                                          r"what one cache shared by every "
+                                          r"layer .* gives$"):
+        checks.check_gpt(shared_cache_gpt)
+
+
 def test_gpt_without_first_norm_fails_at_position_0():
     with pytest.raises(CheckFailed, match=r"logits at position 0 \(n_layer="
                        r"1, n_embd=16\) at token \d+: got .*; this is what "

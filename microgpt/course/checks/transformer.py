@@ -18,6 +18,10 @@ CFGS = (ModelConfig(), ModelConfig(vocab_size=7, n_layer=2, n_embd=8,
                                    block_size=6, n_head=2))
 
 _NO_FIRST_NORM = "leaving out the rmsnorm right after the embeddings"
+_SHARED_CACHE = ("one cache shared by every layer (keys[0] and values[0] "
+                 "where layer i's own keys[i] and values[i] belong): "
+                 "with one layer the two are the same, so only a deeper "
+                 "model shows it")
 
 
 def _weights(cfg, seed, std=0.3):
@@ -146,6 +150,14 @@ def check_gpt(gpt, seed=0):
         for pos, token in enumerate(tokens):
             expected = gpt_scalar.gpt(token, pos, ref_cache, params, cfg)
             got = gpt(token, pos, cache, params, cfg)
+            lengths = [len(cache[0][i]) for i in range(cfg.n_layer)]
+            if cfg.n_layer > 1 and not any(lengths[1:]) \
+                    and lengths[0] == cfg.n_layer * (pos + 1):
+                raise CheckFailed(
+                    f"keys cached after position {pos} (n_layer="
+                    f"{cfg.n_layer}): layer 0 holds {lengths[0]}, the "
+                    f"other layers none; this is what {_SHARED_CACHE} "
+                    f"gives")
             for i in range(cfg.n_layer):
                 check_equal(f"keys cached for layer {i} after position "
                             f"{pos} (n_layer={cfg.n_layer})",
