@@ -21,7 +21,7 @@ MODULES = {name: importlib.import_module(f"microgpt.course.checks.{name}")
            for name in CHAPTERS}
 # Exercises per chapter, in the book.
 COUNTS = {1: 3, 2: 4, 3: 4, 4: 4, 5: 4, 6: 4, 7: 4, 8: 5, 9: 5, 10: 4,
-          11: 5, 12: 5, 13: 5, 14: 1}
+          11: 5, 12: 5, 13: 5, 14: 1, 18: 4}
 
 
 @pytest.fixture(autouse=True)
@@ -47,7 +47,7 @@ def check_of(key):
 
 def test_every_exercise_is_registered_in_book_order():
     keys = [ex.key for ex in all_exercises()]
-    assert keys == [f"{c:02d}.{n}" for c in range(1, 15)
+    assert keys == [f"{c:02d}.{n}" for c in sorted(COUNTS)
                     for n in range(1, COUNTS[c] + 1)]
     total = sum(COUNTS.values())
     assert len(keys) == total and len(EXERCISES) == total  # no doubles

@@ -40,7 +40,9 @@ def test_points_in_the_notebooks_are_the_declared_points():
 
 
 def test_chapter_numbers_come_from_file_names():
-    assert [chapter_of(p) for p in CHAPTERS] == list(range(1, 15))
+    assert [chapter_of(p) for p in CHAPTERS] == [
+        int(p.name[:2]) for p in CHAPTERS]
+    assert [chapter_of(p) for p in CHAPTERS][:14] == list(range(1, 15))
 
 
 def nbgrader(course, *args):

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.book
 
 BOOK = Path(__file__).resolve().parents[1] / "book"
 CHAPTERS = sorted(BOOK.glob("[01][0-9]_*.ipynb"))
-RUN_TORCH = {"01_introduction", "12_pytorch"}
+RUN_TORCH = {"01_introduction", "12_pytorch", "18_gpt2"}
 
 # Runs a cell in IPython with pip replaced by a recorder; the package
 # counts as missing when the first argument is "missing".
@@ -51,7 +51,8 @@ def run_cell(source, package):
 
 
 def test_there_are_fourteen_chapters():
-    assert len(CHAPTERS) == 14
+    # microgpt's fourteen; the chapters beyond it are numbered after them.
+    assert len([p for p in CHAPTERS if int(p.name[:2]) <= 14]) == 14
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)

@@ -15,6 +15,7 @@ from .. import outputs
 # need PyTorch.
 EXPERIMENTS = {
     "ablations": ("ablations", "run"),
+    "gpt2_steps": ("gpt2_steps", "run"),
     "scaling": ("scaling", "run"),
 }
 

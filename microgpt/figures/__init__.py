@@ -30,6 +30,7 @@ SCHEMATICS = {
     "numpy_layer": "arrays",          # chapter 11
     "torch_autograd": "arrays",       # chapter 12
     "packing": "arrays",              # chapter 13
+    "gpt2_block": "gpt2",             # chapter 18
     "top_filtering": "generation",    # chapter 15
     "kv_cache_work": "generation",
     "ablations": "ablation",          # chapter 17
