@@ -17,6 +17,7 @@ EXPERIMENTS = {
     "ablations": ("ablations", "run"),
     "gpt2_steps": ("gpt2_steps", "run"),
     "scaling": ("scaling", "run"),
+    "text_bpe": ("text_bpe", "run"),
 }
 
 

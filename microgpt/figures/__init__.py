@@ -30,10 +30,12 @@ SCHEMATICS = {
     "numpy_layer": "arrays",          # chapter 11
     "torch_autograd": "arrays",       # chapter 12
     "packing": "arrays",              # chapter 13
-    "gpt2_block": "gpt2",             # chapter 18
     "top_filtering": "generation",    # chapter 15
     "kv_cache_work": "generation",
+    "text_windows": "stream",         # chapter 16
+    "bpe_merges": "stream",
     "ablations": "ablation",          # chapter 17
+    "gpt2_block": "gpt2",             # chapter 18
 }
 
 __all__ = ["ICONS", "STYLE", "SVG", "Player", "frame_player",
