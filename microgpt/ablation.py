@@ -167,3 +167,21 @@ def num_used(cfg, switches=None):
     keep = used(param_shapes(cfg), **(switches or {}))
     return sum(r * c for r, c in keep.values())
 
+
+
+def pca_2d(rows):
+    """rows projected on their first two principal axes, (n, 2), and the
+    share of the variance each axis holds.
+
+    The rows are centered and split by an SVD; an axis's sign is free, so
+    each is turned to make its largest coordinate (by magnitude) positive,
+    which gives one picture on every machine.
+    """
+    x = np.asarray(rows, dtype=np.float64)
+    x = x - x.mean(axis=0)                         # (n, d), centered
+    _, s, vt = np.linalg.svd(x, full_matrices=False)
+    axes = vt[:2]                                  # (2, d)
+    biggest = np.abs(axes).argmax(axis=1)
+    axes = axes * np.sign(axes[np.arange(2), biggest])[:, None]
+    share = s[:2] ** 2 / (s ** 2).sum()
+    return x @ axes.T, share                       # (n, 2), (2,)

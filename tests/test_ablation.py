@@ -140,3 +140,16 @@ def test_training_is_seeded_and_lowers_the_loss(docs):
     assert not torch.equal(c["wte"].double(), init["wte"])
     assert np.allclose(c["layer0.mlp_fc1"].detach().numpy(),
                        init["layer0.mlp_fc1"].detach().numpy(), atol=1e-7)
+
+
+def test_pca_finds_the_axis_of_a_line_with_a_fixed_sign():
+    rng = np.random.default_rng(0)
+    t = rng.normal(size=50)
+    rows = np.outer(t, [3.0, -4.0, 0.0]) / 5 \
+        + 0.01 * rng.normal(size=(50, 3))
+    for sign in (1, -1):
+        xy, share = ablation.pca_2d(sign * rows)
+        assert xy.shape == (50, 2) and share[0] > 0.99
+        # the axis is (0.6, -0.8, 0) up to sign; -0.8 is made positive
+        assert np.allclose(xy[:, 0], -(sign * rows - (sign * rows).mean(
+            axis=0)) @ [0.6, -0.8, 0.0], atol=0.02)
