@@ -11,11 +11,12 @@ pytestmark = pytest.mark.numpy
 EPS = 1e-5
 
 
-def rmsnorm_backward(dout, x, eps=EPS):
-    C = x.shape[-1]
-    scale = ((x * x).sum(-1, keepdims=True) / C + eps) ** -0.5
-    y = x * scale
-    return scale * (dout - y * (dout * y).sum(-1, keepdims=True) / C)
+def layernorm_backward(dout, x, eps=EPS):
+    xc = x - x.mean(-1, keepdims=True)
+    inv = ((xc * xc).mean(-1, keepdims=True) + eps) ** -0.5
+    y = xc * inv
+    return inv * (dout - dout.mean(-1, keepdims=True)
+                  - y * (dout * y).mean(-1, keepdims=True))
 
 
 def relu_backward(dout, x):
@@ -36,50 +37,71 @@ def softmax_backward(datt, att):
 
 
 def test_checks_pass_right_answers(capsys):
-    checks.check_rmsnorm_backward(rmsnorm_backward)
+    checks.check_layernorm_backward(layernorm_backward)
     checks.check_relu_backward(relu_backward)
     checks.check_embedding_backward(embedding_backward)
-    checks.check_softmax_backward(softmax_backward)
-    assert capsys.readouterr().out.count("✓") == 4
+    checks.check_softmax_backward(softmax_backward, lambda: [0, 1, 2, 3])
+    out = capsys.readouterr().out
+    assert out.count("✓") == 4
+    assert "wrong in rows [0, 1, 2, 3] of 4 (as you predicted)" in out
 
 
-# -- rmsnorm ----------------------------------------------------------------
+# -- layernorm --------------------------------------------------------------
 
 
-def test_rmsnorm_without_the_scale_path_fails():
-    # Treating the scale as a constant: the most common slip.
-    def constant_scale(dout, x):
-        C = x.shape[-1]
-        return dout * ((x * x).sum(-1, keepdims=True) / C + EPS) ** -0.5
+def test_the_layernorm_reference_agrees_with_central_differences():
+    gen = np.random.default_rng(3)
+    x, dout = gen.standard_normal((2, 2, 3, 6)) + [[[[2.0]]], [[[0.0]]]]
 
-    with pytest.raises(CheckFailed, match=r"^chapter 11, exercise 3: dx for "
-                       r"x of shape \(1, 3, 4\) and scale 1 at document 0, "
-                       r"position \d, channel \d: got .* \(difference.*; "
-                       r"this is what taking the scale as a constant \(no "
-                       r"gradient through the mean square\) gives$"):
-        checks.check_rmsnorm_backward(constant_scale)
+    def loss(x):
+        xc = x - x.mean(-1, keepdims=True)
+        return (dout * xc / np.sqrt((xc * xc).mean(-1, keepdims=True)
+                                    + EPS)).sum()
 
-
-def test_rmsnorm_without_eps_fails():
-    # eps = 1e-5 shifts the gradient by ~1e-5 relative at unit scale, far
-    # above the tolerance, and by a lot at scale 1e-3.
-    with pytest.raises(CheckFailed, match=r"scale 1 at document \d, position "
-                       r"\d, channel \d: got .*; this is what leaving out "
-                       r"eps \(1e-5\) gives$"):
-        checks.check_rmsnorm_backward(
-            lambda dout, x: rmsnorm_backward(dout, x, eps=0.0))
+    h, numeric = 1e-6, np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        up, down = x.copy(), x.copy()
+        up[i] += h
+        down[i] -= h
+        numeric[i] = (loss(up) - loss(down)) / (2 * h)
+    assert np.allclose(checks._reference_layernorm_backward(dout, x),
+                       numeric, rtol=0, atol=1e-7)
 
 
-def test_rmsnorm_of_wrong_shape_fails():
+def _centred(x):
+    return x - x.mean(-1, keepdims=True)
+
+
+def _inv(x, eps=EPS):
+    xc = _centred(x)
+    return ((xc * xc).mean(-1, keepdims=True) + eps) ** -0.5
+
+
+@pytest.mark.parametrize("answer, mistake", [
+    (lambda dout, x: _inv(x) * (dout - _centred(x) * _inv(x) * (
+        dout * _centred(x) * _inv(x)).mean(-1, keepdims=True)),
+     r"RMSNorm's formula on the centred input \(no gradient through the "
+     r"mean\)"),
+    (lambda dout, x: _inv(x) * (dout - dout.mean(-1, keepdims=True)),
+     "leaving out the path through the standard deviation"),
+    (lambda dout, x: _inv(x) * dout,
+     "taking the mean and the standard deviation as constants"),
+    (lambda dout, x: layernorm_backward(dout, x, eps=0.0),
+     r"leaving out eps \(1e-5\)")])
+def test_each_typical_layernorm_mistake_is_named(answer, mistake):
+    with pytest.raises(CheckFailed, match=rf"^chapter 11, exercise 3: dx for "
+                       rf"x of shape \(1, 3, 4\).*; this is what {mistake} "
+                       rf"gives$"):
+        checks.check_layernorm_backward(answer)
+
+
+def test_layernorm_of_wrong_shape_or_nothing_fails():
     with pytest.raises(CheckFailed, match=r"expected shape \(1, 3, 4\), got "
                                           r"\(3, 4\)"):
-        checks.check_rmsnorm_backward(
-            lambda dout, x: rmsnorm_backward(dout, x)[0])
-
-
-def test_rmsnorm_returning_nothing_fails():
+        checks.check_layernorm_backward(
+            lambda dout, x: layernorm_backward(dout, x)[0])
     with pytest.raises(CheckFailed, match="got None"):
-        checks.check_rmsnorm_backward(lambda dout, x: None)
+        checks.check_layernorm_backward(lambda dout, x: None)
 
 
 # -- relu -------------------------------------------------------------------
@@ -160,17 +182,38 @@ def test_softmax_backward_with_only_the_diagonal_fails():
                        r"only the diagonal of the softmax's Jacobian, "
                        r"att \* \(1 - att\) \* datt, gives$"):
         checks.check_softmax_backward(
-            lambda datt, att: att * (1 - att) * datt)
+            lambda datt, att: att * (1 - att) * datt, lambda: [])
 
 
-def test_softmax_backward_summing_the_wrong_axis_fails():
+def test_the_broken_version_handed_out_fails_naming_the_wrong_axis():
     with pytest.raises(CheckFailed, match=r"dscores for attention weights .*"
                                           r"; this is what a sum over the "
                                           r"wrong axis \(the queries, not "
                                           r"the keys\) gives$"):
-        checks.check_softmax_backward(
-            lambda datt, att: att * (datt - (datt * att).sum(
-                -2, keepdims=True)))
+        checks.check_softmax_backward(checks.broken_softmax_backward,
+                                      lambda: [1, 2, 3])
+
+
+def test_the_broken_version_is_right_on_one_position_only():
+    gen = np.random.default_rng(0)
+    one = np.ones((2, 3, 1, 1))
+    datt = gen.standard_normal(one.shape)
+    assert np.array_equal(checks.broken_softmax_backward(datt, one),
+                          softmax_backward(datt, one))
+    assert checks._broken_rows() == [0, 1, 2, 3]
+
+
+def test_a_wrong_prediction_is_reported_not_graded(capsys):
+    checks.check_softmax_backward(softmax_backward, lambda: [1, 2, 3])
+    out = capsys.readouterr().out
+    assert "wrong in rows [0, 1, 2, 3] of 4 (you predicted [1, 2, 3])" in out
+    assert "✓" in out
+
+
+def test_a_prediction_that_is_not_rows_fails():
+    with pytest.raises(CheckFailed, match=r"predicted_wrong_rows\(\): "
+                                          r"expected a list of row numbers"):
+        checks.check_softmax_backward(softmax_backward, lambda: None)
 
 
 def test_rmsnorm_dot_passes_zero(capsys):

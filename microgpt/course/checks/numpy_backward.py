@@ -44,34 +44,56 @@ def check_rmsnorm_dot(rmsnorm_dot):
           "RMSNorm's backward takes something out of dout")])
 
 
-def _mistaken_rmsnorm(dout, x):
-    """dx without eps, or with the scale taken as a constant."""
-    C = x.shape[-1]
-    ms = (x * x).sum(-1, keepdims=True) / C
-    scale = ms ** -0.5
-    y = x * scale
-    return {"leaving out eps (1e-5)":
-            scale * (dout - y * (dout * y).sum(-1, keepdims=True) / C),
-            "taking the scale as a constant (no gradient through the mean "
-            "square)": dout * (ms + 1e-5) ** -0.5}
+_LN_EPS = 1e-5
 
 
-@exercise(3, points=2, forbids=(layers.rmsnorm_backward,))
-def check_rmsnorm_backward(rmsnorm_backward, seed=0):
-    """rmsnorm_backward(dout, x) -> dx, for x and dout of shape (B, T, C)."""
+def _reference_layernorm_backward(dout, x, eps=_LN_EPS):
+    """dx of y = (x - mean) / sqrt(var + eps), row by row on the last axis.
+
+    Three paths lead from x to y: directly, through the mean and through
+    the standard deviation; each one's term is one piece of the result.
+    """
+    xc = x - x.mean(-1, keepdims=True)
+    inv = ((xc * xc).mean(-1, keepdims=True) + eps) ** -0.5    # (B, T, 1)
+    y = xc * inv                                               # (B, T, C)
+    return inv * (dout - dout.mean(-1, keepdims=True)
+                  - y * (dout * y).mean(-1, keepdims=True))
+
+
+def _mistaken_layernorm(dout, x):
+    """dx with one of the three paths left out, or without eps."""
+    xc = x - x.mean(-1, keepdims=True)
+    inv = ((xc * xc).mean(-1, keepdims=True) + _LN_EPS) ** -0.5
+    y = xc * inv
+    g_mean = dout.mean(-1, keepdims=True)
+    proj = y * (dout * y).mean(-1, keepdims=True)
+    return {"RMSNorm's formula on the centred input (no gradient through "
+            "the mean)": inv * (dout - proj),
+            "leaving out the path through the standard deviation":
+            inv * (dout - g_mean),
+            "taking the mean and the standard deviation as constants":
+            inv * dout,
+            "leaving out eps (1e-5)":
+            _reference_layernorm_backward(dout, x, eps=0.0)}
+
+
+@exercise(3, points=2)
+def check_layernorm_backward(layernorm_backward, seed=0):
+    """layernorm_backward(dout, x) -> dx, for x and dout of shape (B, T, C)."""
     gen = np.random.default_rng(seed)
     for shape in _SHAPES:
-        for scale in (1.0, 1e-3):  # 1e-3: eps is no longer negligible
-            x = gen.standard_normal(shape) * scale
+        for scale, shift in ((1.0, 0.0), (1.0, 3.0), (1e-3, 0.0)):
+            # A shift: the mean matters; scale 1e-3: eps matters.
+            x = gen.standard_normal(shape) * scale + shift
             dout = gen.standard_normal(shape)
-            _, cache = layers.rmsnorm_forward(x)
-            expected = layers.rmsnorm_backward(dout, cache)
-            what = f"dx for x of shape {shape} and scale {scale:g}"
-            got = _array(what, rmsnorm_backward(dout.copy(), x.copy()),
+            expected = _reference_layernorm_backward(dout, x)
+            what = (f"dx for x of shape {shape}, scale {scale:g} and "
+                    f"mean {shift:g}")
+            got = _array(what, layernorm_backward(dout.copy(), x.copy()),
                          shape)
             check_close(what, got, expected, tol=1e-10, axes=_BTC,
-                        mistakes=_mistaken_rmsnorm(dout, x))
-    passed("rmsnorm_backward")
+                        mistakes=_mistaken_layernorm(dout, x))
+    passed("layernorm_backward")
 
 
 @exercise(2, points=1, forbids=(layers.relu_backward,))
@@ -164,9 +186,45 @@ def _mistaken_softmax_backward(datt, att):
             att * (datt - (datt * att).sum(-2, keepdims=True))}
 
 
+def broken_softmax_backward(datt, att):
+    """The softmax step of attention's backward, with a planted mistake.
+
+    Chapter 11's exercise 5 hands it to the reader to diagnose; a single
+    position (T = 1) does not show the mistake.
+    """
+    return att * (datt - (datt * att).sum(axis=-2, keepdims=True))
+
+
+def _broken_rows(T=4, seed=1):
+    """The query rows in which broken_softmax_backward is wrong."""
+    gen = np.random.default_rng(seed)
+    shape = (1, 1, T, T)
+    att = layers.softmax(np.where(layers.causal_mask(T),
+                                  gen.standard_normal(shape), -np.inf))
+    datt = gen.standard_normal(shape)
+    wrong = np.abs(broken_softmax_backward(datt, att)
+                   - _reference_softmax_backward(datt, att)) > 1e-12
+    return sorted(int(t) for t in np.nonzero(wrong.any(-1)[0, 0])[0])
+
+
+def _rows(what, got):
+    """got as a sorted list of distinct row numbers, or CheckFailed."""
+    try:
+        rows = sorted({int(t) for t in got})
+    except (TypeError, ValueError):
+        raise CheckFailed(f"{what}: expected a list of row numbers, got "
+                          f"{got!r}") from None
+    return rows
+
+
 @exercise(5, points=3, forbids=(layers.attention_backward,))
-def check_softmax_backward(softmax_backward, seed=0):
-    """softmax_backward(datt, att) -> dscores, row by row on the last axis."""
+def check_softmax_backward(softmax_backward, predicted_wrong_rows, seed=0):
+    """softmax_backward(datt, att) -> dscores, the broken version repaired.
+
+    predicted_wrong_rows() -> the reader's prediction, made before any
+    gradient check, of the query rows (of 4) that the broken version gets
+    wrong; it is reported beside the measured rows, and not graded.
+    """
     gen = np.random.default_rng(seed)
     for shape in ((1, 1, 4, 4), (2, 4, 5, 5), (1, 4, 16, 16)):
         T = shape[-1]
@@ -180,4 +238,12 @@ def check_softmax_backward(softmax_backward, seed=0):
         got = _array(what, softmax_backward(datt.copy(), att.copy()), shape)
         check_close(what, got, expected, tol=1e-12, axes=_ATTENTION,
                     mistakes=_mistaken_softmax_backward(datt, att))
+    predicted = _rows("predicted_wrong_rows()", predicted_wrong_rows())
+    measured = _broken_rows()
+    verdict = "as you predicted" if predicted == measured else \
+        f"you predicted {predicted}"
+    print(f"the broken version is wrong in rows {measured} of 4 ({verdict}):"
+          f" row t needs the sum over its own keys, and the broken one "
+          f"sums over the queries of each key; the two agree only when "
+          f"T = 1")
     passed("softmax_backward")
