@@ -140,8 +140,12 @@ def run(impl_name, docs, cfg, tcfg, on_step=None, on_trained=None,
     losses = train(impl, params, docs, tokenizer, cfg, tcfg, on_step)
     if on_trained is not None:
         on_trained(params, tokenizer, cfg)
+    # The filters are passed only when set: without them, sample gets
+    # its plain arguments and draws every token as the original does.
+    filters = {name: getattr(tcfg, name) for name in ("top_k", "top_p")
+               if getattr(tcfg, name) is not None}
     samples = sample(impl, params, tokenizer, cfg, rng, tcfg.temperature,
-                     tcfg.num_samples, top_k=tcfg.top_k, top_p=tcfg.top_p)
+                     tcfg.num_samples, **filters)
     return Run(params, tokenizer, cfg, losses, samples, val_losses)
 
 
