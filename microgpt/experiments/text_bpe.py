@@ -4,11 +4,12 @@ Chapter 16 compares tokenizers on Tiny Shakespeare's held-out tail in
 bits per character. Every run here trains the same model (two blocks,
 the NumPy twin in float64) with the same optimizer, the same number of
 steps and the same windows per step, each block_size tokens long: the
-runs see the same number of tokens and do nearly the same arithmetic
-per step, and only the vocabulary differs (the embedding table and the
-output layer grow with it). A BPE token covers more than one character,
-so a BPE run sees more of the text in the same budget; that is part of
-what BPE buys, and the comparison in bits per character counts it.
+runs see the same number of tokens, and only the vocabulary differs. The
+embedding table and the output layer grow with it, and so does the
+arithmetic of the output layer at every position. A BPE token covers
+more than one character, so a BPE run sees more of the text in the same
+budget; that is part of what BPE buys, and the comparison in bits per
+character counts it.
 """
 
 import time
