@@ -114,3 +114,28 @@ def test_best_under_budget_names_each_slip(kwargs, mistake):
                        r"this is what " + re.escape(mistake)):
         scaling.check_best_under_budget(
             lambda runs, c: best_under_budget(runs, c, **kwargs))
+
+
+def test_worst_ablation_takes_the_right_letter(capsys):
+    scaling.check_worst_ablation(lambda: "b")
+    assert "✓ the removal that costs the most" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("letter, hint", [("a", "half of the parameters"),
+                                          ("c", "causal mask")])
+def test_worst_ablation_wrong_letters_get_their_hint(letter, hint):
+    with pytest.raises(CheckFailed, match=hint):
+        scaling.check_worst_ablation(lambda: letter)
+
+
+def test_the_worst_ablation_answer_is_what_the_stored_table_says():
+    from microgpt.course.checks.questions import digest
+    from microgpt.experiments import stored
+
+    table = stored("ablations")["table"]
+    worst = max((v for v in table if v != "full"),
+                key=lambda v: table[v]["diff"])
+    letter = {"no MLP": "a", "no residuals": "b", "no positions": "c"}
+    assert digest("microgpt ch17 worst ablation", letter[worst]) == (
+        "7abdf100c0b6121050a3e7de5dc6fd65"
+        "9f267d7ca7724a8c8eae96696012c7fd")

@@ -139,3 +139,19 @@ def check_best_under_budget(best_under_budget):
         raise CheckFailed(f"the best run within C = {budget:g}: got "
                           f"{got!r}, expected {want!r} parameters{hint}")
     passed("best_under_budget (budgets 1e10, 1e11, 1e12)")
+
+
+@exercise(4, points=1)
+def check_worst_ablation(worst_ablation):
+    """worst_ablation() -> 'a', 'b' or 'c'."""
+    questions.choice(
+        "the removal that costs the most held-out loss", worst_ablation,
+        "microgpt ch17 worst ablation",
+        "7abdf100c0b6121050a3e7de5dc6fd65"
+        "9f267d7ca7724a8c8eae96696012c7fd",
+        hints={"a": "the MLP holds half of the parameters, but the "
+                    "table measures what the loss says, not the count; "
+                    "look at the column \"minus full\"",
+               "c": "without wpe a position is still known through what "
+                    "the causal mask lets it see; compare the column "
+                    "\"minus full\" of the table"})
