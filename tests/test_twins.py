@@ -34,6 +34,7 @@ SURFACE = [
     ("Adam", "params tcfg"),
     ("train_step", "params opt tokens lr cfg"),
     ("train_step_batch", "params opt batch lr cfg"),
+    ("top_filter", "probs top_k top_p"),
     ("generate", "params cfg rng temperature"),
 ]
 
