@@ -66,8 +66,8 @@ def _rmsnorm(ax, top):
     s = (ms + 1e-5) ** -0.5
     mid = _column(ax, 1.3, top, x, name="x")
     box(ax, 2.55, mid + 0.25, 0.95, 0.42, f"mean x\u00b2\n= {ms:.3f}")
-    box(ax, 3.75, mid + 0.25, 1.05, 0.42, f"s = 1/\u221a(\u00b7 + \u03b5)\n"
-        f"= {s:.3f}")
+    box(ax, 3.75, mid + 0.25, 1.05, 0.42,
+        f"\u03c1 = 1/\u221a(\u00b7 + \u03b5)\n= {s:.3f}")
     arrow(ax, (1.85, mid + 0.25), (2.07, mid + 0.25))
     arrow(ax, (3.03, mid + 0.25), (3.22, mid + 0.25))
     box(ax, 4.55, mid - 0.3, 0.55, 0.34, "\u00d7 s")
