@@ -74,7 +74,7 @@ class CharTokenizer:
 
     @property
     def vocab_size(self):
-        """The number of ids: one per character."""
+        """How many ids there are, one per character."""
         return len(self.chars)
 
     def encode(self, text):
