@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from microgpt import data, gpt_numpy, gpt_scalar, text
-from microgpt.config import ModelConfig
+from microgpt.config import ModelConfig, TrainConfig
 from microgpt.data import DataError
 
 pytestmark = pytest.mark.data
@@ -224,3 +224,43 @@ def test_generate_is_seeded_and_crops_its_context():
                          1.0) == a
     with pytest.raises(ValueError, match="prompt"):
         text.generate(gpt_numpy, params, cfg, [], 3, random.Random(0), 1.0)
+
+
+# -- a training run -----------------------------------------------------------
+
+
+def test_a_run_is_seeded_measures_the_tail_and_samples_its_prompt():
+    tok = text.CharTokenizer.from_text("abcd \n")
+    head, tail = "abcd abcd\n" * 20, "abcd dcba\n" * 3
+    cfg = ModelConfig(vocab_size=tok.vocab_size, n_embd=8, n_head=2,
+                      block_size=8)
+    tcfg = TrainConfig(num_steps=6, batch_size=2, num_samples=2, seed=3)
+    runs = [text.run("numpy", head, tok, cfg, tcfg, val_text=tail,
+                     eval_every=3, sample_length=5, prompt="ab")
+            for _ in range(2)]
+    a, b = runs
+    assert a.losses == b.losses and a.samples == b.samples
+    assert [s for s, _, _ in a.val_losses] == [0, 3, 6]
+    for _, loss, bpc in a.val_losses:
+        # One token per character: bits per character is loss / ln 2.
+        assert bpc == pytest.approx(loss / math.log(2))
+    assert a.val_losses[-1][1] < a.val_losses[0][1]
+    assert all(s.startswith("ab") and len(s) == 7 for s in a.samples)
+    with pytest.raises(ValueError, match="prompt is empty"):
+        text.run("numpy", head, tok, cfg, tcfg, prompt="")
+    with pytest.raises(ValueError, match="vocab_size"):
+        text.run("numpy", head, tok, ModelConfig(), tcfg)
+
+
+def test_a_diverging_run_says_so():
+    tok = text.CharTokenizer.from_text("ab")
+    cfg = ModelConfig(vocab_size=2, n_embd=8, n_head=2, block_size=4)
+    tcfg = TrainConfig(num_steps=50, learning_rate=1e6, num_samples=1)
+    with pytest.raises(ValueError, match="diverged"):
+        text.run("numpy", "ab" * 50, tok, cfg, tcfg, prompt="a")
+
+
+def test_held_out_counts_the_characters_after_the_first_token():
+    tok = text.CharTokenizer.from_text("hello")
+    ids, n_chars = text.held_out(tok, "hello")
+    assert ids == tok.encode("hello") and n_chars == 4
