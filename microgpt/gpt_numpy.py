@@ -303,9 +303,11 @@ def top_filter(probs, top_k=None, top_p=None):
     ranked = np.argsort(-probs, kind="stable")     # (vocab_size,)
     if top_k is not None:
         ranked = ranked[:top_k]
-    mass = np.cumsum(probs[ranked])                # running sums
+    # The running sums of the ranked probabilities, largest first.
+    mass = np.cumsum(probs[ranked])                # (len(ranked),)
     if top_p is not None:
-        # the first index whose running sum reaches top_p of the total
+        # The head ends at the first running sum that reaches top_p of
+        # the total, so a sum exactly equal to it ends the head.
         ranked = ranked[:np.searchsorted(mass, top_p * mass[-1]) + 1]
     out = np.zeros_like(probs)
     out[ranked] = probs[ranked] / mass[len(ranked) - 1]

@@ -241,9 +241,11 @@ def top_filter(probs, top_k=None, top_p=None):
     ranked = sorted(range(len(probs)), key=lambda i: -probs[i])
     if top_k is not None:
         ranked = ranked[:top_k]
-    mass = list(accumulate(probs[i] for i in ranked))  # running sums
+    # The running sums of the ranked probabilities, largest first.
+    mass = list(accumulate(probs[i] for i in ranked))
     if top_p is not None:
-        # the first index whose running sum reaches top_p of the total
+        # The head ends at the first running sum that reaches top_p of
+        # the total, so a sum exactly equal to it ends the head.
         ranked = ranked[:bisect_left(mass, top_p * mass[-1]) + 1]
     kept = mass[len(ranked) - 1]
     out = [0.0] * len(probs)

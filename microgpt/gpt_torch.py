@@ -299,9 +299,11 @@ def top_filter(probs, top_k=None, top_p=None):
     ranked = torch.sort(probs, descending=True, stable=True).indices
     if top_k is not None:
         ranked = ranked[:top_k]
-    mass = torch.cumsum(probs[ranked], dim=0)      # running sums
+    # The running sums of the ranked probabilities, largest first.
+    mass = torch.cumsum(probs[ranked], dim=0)      # (len(ranked),)
     if top_p is not None:
-        # the first index whose running sum reaches top_p of the total
+        # The head ends at the first running sum that reaches top_p of
+        # the total, so a sum exactly equal to it ends the head.
         end = torch.searchsorted(mass, top_p * mass[-1]).item() + 1
         ranked = ranked[:end]
     out = torch.zeros_like(probs)
