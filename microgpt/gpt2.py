@@ -87,7 +87,7 @@ class Norm(nn.Module):
             self.bias = nn.Parameter(torch.zeros(cfg.n_embd))
 
     def forward(self, x):
-        # x: (..., n_embd), normalized along its last axis
+        """x normalized along its last axis, (..., n_embd)."""
         if self.layer:
             return F.layer_norm(x, self.weight.shape, self.weight,
                                 self.bias, EPS_NORM)
@@ -107,6 +107,7 @@ class Attention(nn.Module):
         self.resid_drop = nn.Dropout(cfg.dropout)
 
     def forward(self, x):
+        """Each position's mix of the values it may see, projected."""
         B, T, C = x.shape                              # (B, T, n_embd)
         q, k, v = self.c_attn(x).split(C, dim=2)       # 3 x (B, T, C)
 
@@ -132,6 +133,7 @@ class MLP(nn.Module):
         self.drop = nn.Dropout(cfg.dropout)
 
     def forward(self, x):
+        """The MLP's output at every position, (B, T, n_embd)."""
         h = self.c_fc(x)                               # (B, T, 4 * n_embd)
         h = F.gelu(h, approximate="tanh") if self.gelu else F.relu(h)
         return self.drop(self.c_proj(h))               # (B, T, n_embd)
@@ -148,6 +150,7 @@ class Block(nn.Module):
         self.mlp = MLP(cfg)
 
     def forward(self, x):
+        """The stream after both sublayers have added to it."""
         x = x + self.attn(self.ln_1(x))                # (B, T, n_embd)
         return x + self.mlp(self.ln_2(x))              # (B, T, n_embd)
 
