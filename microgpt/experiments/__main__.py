@@ -15,6 +15,7 @@ from .. import outputs
 # need PyTorch.
 EXPERIMENTS = {
     "ablations": ("ablations", "run"),
+    "gpt_vs_ngram": ("gpt_vs_ngram", "run"),
     "gpt2_steps": ("gpt2_steps", "run"),
     "scaling": ("scaling", "run"),
     "text_bpe": ("text_bpe", "run"),
