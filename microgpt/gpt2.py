@@ -36,7 +36,7 @@ class GPT2Config:
     activation: str = "relu"    # "relu", or "gelu" (tanh form, GPT-2)
     bias: bool = False          # biases in every linear but the head
     tie_weights: bool = False   # the head reuses the token embeddings
-    dropout: float = 0.0        # GPT-2 trained with 0.1
+    dropout: float = 0.0        # 0.1 in transformers' GPT2Config
     init_std: float = INIT_STD  # microgpt 0.08, GPT-2 0.02
     scaled_init: bool = False   # residual projections / sqrt(2 n_layer)
 
