@@ -137,6 +137,38 @@ def test_doc_loss_as_a_sum_fails():
                                                  mean=False))
 
 
+def shifted(shift):
+    # A document's loss with position t scored against tokens[t + shift].
+    def doc_loss_shifted(params, tokens, cfg):
+        n = min(cfg.block_size, len(tokens) - 1)
+        logits, _ = gpt_scalar.forward(params, tokens[:n], cfg)
+        losses = [-gpt_scalar.softmax(lg)[y].log()
+                  for lg, y in zip(logits, tokens[shift:])]
+        return (1 / n) * sum(losses)
+    return doc_loss_shifted
+
+
+def test_the_colleagues_loss_is_named():
+    # Exercise 5's planted mistake: the targets are the inputs.
+    with pytest.raises(CheckFailed, match=r"this is what scoring each "
+                                          r"position against its own input "
+                                          r"token \(the colleague's "
+                                          r"mistake: .* to copy\) gives$"):
+        checks.check_doc_loss(shifted(0))
+
+
+def test_the_right_shift_passes(capsys):
+    checks.check_doc_loss(shifted(1))
+    assert "✓ loss of a document" in capsys.readouterr().out
+
+
+def test_doc_loss_with_a_wrong_sign_is_named():
+    with pytest.raises(CheckFailed, match=r"a wrong sign \(log p, not "
+                                          r"-log p\) gives$"):
+        checks.check_doc_loss(
+            lambda params, tokens, cfg: -1 * doc_loss(params, tokens, cfg))
+
+
 def test_doc_loss_divided_by_the_tokens_names_it():
     def per_token(params, tokens, cfg):
         n = min(cfg.block_size, len(tokens) - 1)

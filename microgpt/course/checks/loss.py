@@ -126,11 +126,25 @@ def check_cross_entropy_gradient(gradient, seed=0):
     passed("gradient of the cross-entropy")
 
 
-def _mistaken_doc_losses(n, length, expected):
-    """The n losses summed, or averaged over every token."""
-    return {"summing the losses instead of averaging them": n * expected,
+def _scored_against_inputs(params, tokens, cfg):
+    """The mean loss with position t scored against its own input."""
+    n = min(cfg.block_size, len(tokens) - 1)
+    logits, _ = gpt_scalar.forward(params, tokens[:n], cfg)
+    losses = [-gpt_scalar.softmax(lg)[y].log()
+              for lg, y in zip(logits, tokens)]
+    return ((1 / n) * sum(losses)).data
+
+
+def _mistaken_doc_losses(params, tokens, cfg, n, expected):
+    """The typical mistakes: the planted one, a sum, a wrong divisor."""
+    return {"scoring each position against its own input token (the "
+            "colleague's mistake: the model sees that token, so the loss "
+            "falls towards 0 and training teaches it to copy)":
+            _scored_against_inputs(params, tokens, cfg),
+            "a wrong sign (log p, not -log p)": -expected,
+            "summing the losses instead of averaging them": n * expected,
             "dividing by the number of tokens instead of predictions":
-            expected * n / length}
+            expected * n / len(tokens)}
 
 
 @exercise(5, points=2,
@@ -153,5 +167,6 @@ def check_doc_loss(doc_loss, seed=0):
         got = doc_loss(params, list(tokens), cfg)
         check_close(f"loss of a {length}-token document with block_size "
                     f"{cfg.block_size}", got, expected, tol=1e-12,
-                    mistakes=_mistaken_doc_losses(n, length, expected))
+                    mistakes=_mistaken_doc_losses(params, tokens, cfg, n,
+                                                  expected))
     passed("loss of a document")
