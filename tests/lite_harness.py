@@ -68,14 +68,40 @@ def imported(tree, members=True):
     return names
 
 
+def needs_torch(name):
+    """Whether module name is torch, or a module of the package that
+    imports torch when it is imported (gpt_torch, ablation, gpt2, ...)."""
+    if name.split(".")[0] == "torch":
+        return True
+    if name.split(".")[0] != "microgpt":
+        return False
+    file = ROOT.joinpath(*name.split(".")).with_suffix(".py")
+    if not file.is_file():
+        return False
+    tree = ast.parse(file.read_text(encoding="utf-8"))
+    top = [node for node in tree.body
+           if isinstance(node, (ast.Import, ast.ImportFrom))]
+    for node in top:
+        if isinstance(node, ast.Import) and any(
+                a.name.split(".")[0] == "torch" for a in node.names):
+            return True
+        if isinstance(node, ast.ImportFrom) and (
+                (node.module or "").split(".")[0] == "torch"
+                or (node.level and any(a.name == "gpt_torch"
+                                       for a in node.names))
+                or (node.module or "").endswith("gpt_torch")):
+            return True
+    return False
+
+
 def runs_pytorch(path):
-    """Whether a chapter's code imports torch or its twin, or may run it.
+    """Whether a chapter's code imports torch, or a module of the package
+    that imports it, or may run the torch twin.
 
     A call of run() or get_impl() counts unless it names scalar or numpy.
     """
     tree = ast.parse(code(path))
-    if any(n.split(".")[0] == "torch" or "gpt_torch" in n
-           for n in imported(tree)):
+    if any(needs_torch(n) for n in imported(tree)):
         return True
     return any(isinstance(node, ast.Call)
                and getattr(node.func, "id", None) in ("run", "get_impl")
