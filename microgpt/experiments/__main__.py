@@ -35,6 +35,13 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true",
                         help="the smallest plan, for a quick check")
     args = parser.parse_args(argv)
+    # The output is checked before the run, which may take many minutes,
+    # so that a wrong path is said at once, not after the work.
+    try:
+        outputs.check([("--out", args.out)])
+    except ValueError as e:
+        print(f"microgpt.experiments: error: {e}", file=sys.stderr)
+        return 1
     module, function = EXPERIMENTS[args.name]
     run = getattr(__import__(f"microgpt.experiments.{module}",
                              fromlist=[function]), function)
