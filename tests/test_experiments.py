@@ -23,7 +23,8 @@ def test_every_experiment_has_a_stored_result_with_its_plan(name):
 
 
 def test_every_stored_result_belongs_to_an_experiment():
-    assert {p.stem for p in RESULTS.glob("*.json")} == set(EXPERIMENTS)
+    names = {p.name for p in RESULTS.iterdir() if p.name.endswith(".json")}
+    assert names == {f"{name}.json" for name in EXPERIMENTS}
 
 
 def test_the_readme_lists_every_experiment():

@@ -24,11 +24,14 @@ pytestmark = pytest.mark.packaging
 
 ROOT = Path(__file__).resolve().parents[1]
 # The package's data files: the stored benchmark run, which chapter 13
-# reads, the original's recorded run, which chapter 14's check reads, and
-# the workflow the student copies carry.
+# reads, the original's recorded run, which chapter 14's check reads, the
+# workflow the student copies carry, and the experiments' stored results,
+# which chapters 8 and 15-18 read.
 PACKAGE_DATA = ("microgpt/bench/stored.json",
                 "microgpt/course/original_run.json",
-                "microgpt/course/classroom.yml")
+                "microgpt/course/classroom.yml") + tuple(
+    f"microgpt/experiments/results/{p.name}" for p in sorted(
+        (ROOT / "microgpt" / "experiments" / "results").glob("*.json")))
 NAME, DIST = "microgpt-book", "microgpt_book"
 
 

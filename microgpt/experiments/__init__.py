@@ -10,12 +10,13 @@ the command reproduces it.
 """
 
 import json
-from pathlib import Path
+from importlib.resources import files
 
-RESULTS = Path(__file__).resolve().parent / "results"
+# The folder of stored results, inside the installed package.
+RESULTS = files(__package__).joinpath("results")
 
 
 def stored(name):
     """The stored result of experiment name, as written by its command."""
-    with open(RESULTS / f"{name}.json", encoding="utf-8") as f:
-        return json.load(f)
+    return json.loads(RESULTS.joinpath(f"{name}.json").read_text(
+        encoding="utf-8"))
