@@ -106,8 +106,8 @@ def test_the_command_writes_every_chapter_and_a_readme(tmp_path):
     assert done.returncode == 0, done.stderr
     chapters = sorted(p.name for p in BOOK.glob("*.ipynb"))
     assert sorted(p.name for p in out.glob("*.ipynb")) == chapters
-    assert sorted(p.name for p in out.iterdir()) == [".github"] + \
-        chapters + ["README.md"]
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        [".github", *chapters, "README.md"])
     # GitHub Actions' grading workflow (tests/test_classroom.py)
     assert [p.name for p in (out / ".github" / "workflows").iterdir()] \
         == ["grade.yml"]

@@ -148,9 +148,13 @@ def test_the_schematics_are_listed_and_an_unknown_name_is_an_error():
 
 
 def picture_cells():
-    """Each chapter's hidden cells that draw a schematic: {name: file}."""
+    """Each notebook's hidden cells that draw a schematic: {name: file}.
+
+    The notebooks are the chapters and the appendix's NumPy primer.
+    """
     drawn = {}
-    for path in sorted(BOOK.glob("[0-9][0-9]_*.ipynb")):
+    for path in sorted([*BOOK.glob("[0-9][0-9]_*.ipynb"),
+                        *BOOK.glob("appendix_*.ipynb")]):
         cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
         for cell in cells:
             source = "".join(cell["source"])
@@ -166,6 +170,7 @@ def picture_cells():
 def test_every_schematic_is_drawn_in_a_chapter_from_2_to_13():
     drawn = picture_cells()
     assert set(drawn) == set(figures.SCHEMATICS)
-    chapters = {int(name[:2]) for name in drawn.values()}
+    chapters = {int(name[:2]) for name in drawn.values()
+                if name[:2].isdigit()}
     # Every chapter of microgpt itself; the chapters beyond it may add.
     assert set(range(1, 14)) <= chapters
