@@ -218,12 +218,14 @@ def _rows(what, got):
 
 
 @exercise(5, points=3, forbids=(layers.attention_backward,))
-def check_softmax_backward(softmax_backward, predicted_wrong_rows, seed=0):
+def check_softmax_backward(softmax_backward, predicted_wrong_rows=None,
+                           seed=0):
     """softmax_backward(datt, att) -> dscores, the broken version repaired.
 
     predicted_wrong_rows() -> the reader's prediction, made before any
     gradient check, of the query rows (of 4) that the broken version gets
-    wrong; it is reported beside the measured rows, and not graded.
+    wrong; it is reported beside the measured rows, and not graded. The
+    repair is checked first, so an unwritten one is reported as such.
     """
     gen = np.random.default_rng(seed)
     for shape in ((1, 1, 4, 4), (2, 4, 5, 5), (1, 4, 16, 16)):
@@ -238,6 +240,10 @@ def check_softmax_backward(softmax_backward, predicted_wrong_rows, seed=0):
         got = _array(what, softmax_backward(datt.copy(), att.copy()), shape)
         check_close(what, got, expected, tol=1e-12, axes=_ATTENTION,
                     mistakes=_mistaken_softmax_backward(datt, att))
+    if predicted_wrong_rows is None:
+        raise CheckFailed("check_softmax_backward needs your prediction too: "
+                          "check_softmax_backward(softmax_backward, "
+                          "predicted_wrong_rows)")
     predicted = _rows("predicted_wrong_rows()", predicted_wrong_rows())
     measured = _broken_rows()
     verdict = "as you predicted" if predicted == measured else \
