@@ -95,7 +95,7 @@ def test_a_small_class(tmp_path, handout):
                 for p in (out / "feedback").glob("*.html")}
     assert set(feedback) == set(book)
     assert "chapter 2, exercise 4 is not written yet" in feedback["blank"]
-    assert "02_data.ipynb could not be run (unreadable" in \
+    assert "02_data.ipynb could not be opened: it is not a notebook" in \
         feedback["broken"]
     assert "your answer calls microgpt.data.Tokenizer.decode" in \
         feedback["mixed"]
@@ -161,7 +161,8 @@ def test_grades_are_never_written_over(tmp_path):
     (tmp_path / "g").mkdir()
     (tmp_path / "g" / "keep.txt").write_text("mine")
     done = grade(tmp_path / "subs", tmp_path / "g")
-    assert done.returncode == 2 and "not an empty folder" in done.stderr
+    assert done.returncode == 2 and "exists; the grader creates its " \
+        "folder itself" in done.stderr
     assert (tmp_path / "g" / "keep.txt").read_text() == "mine"
 
 

@@ -3,18 +3,23 @@
 ``python -m microgpt.course.grade SUBMISSIONS --out GRADES`` takes a
 folder with one sub-folder per student, each holding that student's
 chapter notebooks, or one student's folder itself (a repository of
-one's own, say). It runs each notebook in a process of its own with a
-time limit, several at once, and writes to the new folder GRADES:
+one's own, say). It runs each notebook sealed off from everything else
+(microgpt.course.sandbox: bubblewrap), several at once, and writes to
+GRADES, a folder it creates before any notebook runs:
 
 - ``gradebook.csv``: a row per student, a column per exercise with the
   points earned, then the total and the maximum;
 - ``feedback/STUDENT.html``: every exercise with its points and the
   check's own message, and a line for each notebook that was missing,
-  unreadable, or did not finish in time.
+  unreadable, ignored, or did not finish in time.
 
 An exercise scores its points when its check passes while the notebook
-runs, and zero otherwise (not written, wrong, not run). The student's
-code runs with the grader's rights: grade untrusted work in a sandbox.
+runs, and zero otherwise (not written, wrong, not run). A check's result
+counts only when it comes from a cell that calls that check, through
+the runner's pipe; where a cell reports an exercise more often than it
+calls the check, or reports it both passed and failed, the exercise
+scores zero and says so. Without bubblewrap the grader refuses to run,
+unless ``--trusted`` says the work is trusted.
 """
 
 import argparse
@@ -23,79 +28,217 @@ import csv
 import html
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from .. import outputs
-from .checks.exercise import RESULTS_VAR, all_exercises
+from . import sandbox
+from .checks.exercise import all_exercises
 
 LIMIT_S = 300       # per notebook
+MEMORY = 2 << 30    # bytes per notebook
+PROCESSES = 256     # per notebook
+# The handout's names: two digits, an underscore, lower-case words.
+HANDOUT_NAME = re.compile(r"^(\d\d)_[a-z][a-z0-9_]*\.ipynb$")
 
 
-def run_notebook(path, limit_s):
-    """Run one notebook in a new process: (status dict, results list)."""
+def private_copy(folder, into):
+    """Copy folder's regular files (and sub-folders) into the new folder
+    into; symbolic links and special files are left out."""
+    into.mkdir()
+    for entry in os.scandir(folder):
+        if entry.is_symlink():
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            private_copy(Path(entry.path), into / entry.name)
+        elif entry.is_file(follow_symlinks=False):
+            shutil.copyfile(entry.path, into / entry.name,
+                            follow_symlinks=False)
+
+
+def run_notebook(path, limit_s, trusted=False, memory=MEMORY):
+    """Run one notebook in its sandbox: (status dict, cell reports)."""
+    limits = sandbox.Limits(memory, PROCESSES)
     with tempfile.TemporaryDirectory(prefix="microgpt-grade-") as tmp:
-        status, results = Path(tmp) / "status.json", Path(tmp) / "r.jsonl"
-        env = dict(os.environ, **{RESULTS_VAR: str(results)})
-        cmd = [sys.executable, "-m", "microgpt.course.runner", str(path),
-               str(status), str(limit_s)]
+        work = Path(tmp) / "work"
+        private_copy(path.parent, work)
+        if trusted:
+            argv = [sys.executable, "-m", "microgpt.course.runner",
+                    str(work / path.name), str(limit_s)]
+            env = {k: v for k, v in os.environ.items()
+                   if not k.startswith("MICROGPT_RESULTS")}
+            env["JUPYTER_RUNTIME_DIR"] = str(Path(tmp) / "jupyter")
+            cwd = work
+        else:
+            argv = sandbox.command(work, [
+                sys.executable, "-m", "microgpt.course.runner",
+                f"{sandbox.INSIDE}/{path.name}", str(limit_s)])
+            env, cwd = None, None
         try:
-            # The runner kills its kernel at the limit; this is a backstop.
-            subprocess.run(cmd, env=env, timeout=limit_s + 60,
-                           stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL)
-        except subprocess.TimeoutExpired:
-            pass
+            proc = subprocess.Popen(argv, env=env, cwd=cwd,
+                                    stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.PIPE,
+                                    stderr=subprocess.DEVNULL,
+                                    start_new_session=True,
+                                    preexec_fn=limits.enter)
+            try:
+                # The runner kills its kernel at the limit; this is a
+                # backstop.
+                out, _ = proc.communicate(timeout=limit_s + 60)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, 9)
+                out, _ = proc.communicate()
+        finally:
+            limits.close()
+    state, cells = None, []
+    for line in out.decode("utf-8", "replace").splitlines():
         try:
-            state = json.loads(status.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            state = {"status": "timed out", "seconds": limit_s}
-        lines = (results.read_text(encoding="utf-8").splitlines()
-                 if results.exists() else [])
-    return state, [json.loads(line) for line in lines if line.strip()]
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if "status" in record:
+            state = record
+        elif "results" in record:
+            cells.append(record)
+    if state is None:
+        state = {"status": "failed", "message": "it stopped before the "
+                 "end (out of memory, or too many processes)"}
+    return state, cells
+
+
+def verdicts(cells, exercises):
+    """The result of each exercise (key -> dict) from the cells' reports.
+
+    A report counts only from a cell whose source calls the exercise's
+    check; a cell reporting an exercise more often than it calls the
+    check, or both passed and not, gives zero with a message. A later
+    cell's verdict replaces an earlier one's (a check run twice).
+    """
+    by_key = {e.key: e for e in exercises}
+    got = {}
+    for cell in cells:
+        source, seen = str(cell.get("source", "")), {}
+        for r in cell.get("results", []):
+            ex = by_key.get(r.get("exercise"))
+            if ex is None or r.get("check") != ex.check:
+                continue
+            seen.setdefault(ex.key, []).append(r)
+        for key, results in seen.items():
+            ex = by_key[key]
+            calls = len(re.findall(rf"\b{re.escape(ex.check)}\s*\(",
+                                   source))
+            if calls == 0:
+                continue
+            statuses = {str(r.get("status")) for r in results}
+            if len(results) > calls or (
+                    "passed" in statuses and len(statuses) > 1):
+                got[key] = {"status": "failed", "message":
+                            f"{ex}: the check's result was reported more "
+                            "often than the check ran; results written "
+                            "by anything but the check do not count"}
+                continue
+            r = results[-1]
+            got[key] = {"status": "passed" if statuses == {"passed"}
+                        else str(r.get("status", "failed")),
+                        "message": str(r.get("message", ""))[:2000]}
+    return got
 
 
 def students_in(folder):
-    """The students: the sub-folders of folder, by name; or, when folder
-    holds notebooks itself, its one student."""
+    """(students, notes): the students, by name, and lines for the
+    instructor about what was left out.
+
+    A folder whose sub-folders hold notebooks is a class, one student
+    per sub-folder; otherwise the folder is one student's (a repository
+    of one's own, whose other folders hold no notebooks).
+    """
     folder = Path(folder)
-    if any(folder.glob("*.ipynb")):
-        return [folder.resolve()]
-    return sorted((p for p in folder.iterdir()
-                   if p.is_dir() and not p.name.startswith(".")),
-                  key=lambda p: p.name)
+    notes = []
+    entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    subs = [e for e in entries if not e.name.startswith(".")
+            and e.is_dir()]
+    if not any(any(Path(e.path).glob("*.ipynb")) for e in subs):
+        return [folder.resolve()], notes
+    students = []
+    for e in subs:
+        if e.is_symlink():
+            notes.append(f"{e.name}: a symbolic link, not a folder; "
+                         "not graded")
+        else:
+            students.append(Path(e.path))
+    for e in entries:
+        if e.name.endswith(".ipynb") and not e.is_dir():
+            notes.append(f"{e.name}: a notebook at the top of {folder}, "
+                         "outside any student's folder; not graded")
+    return students, notes
 
 
-def grade(submissions, limit_s=LIMIT_S, workers=None):
-    """Grades of every student: name -> {"scores", "notes"}."""
+def notebooks_of(student):
+    """(notebooks to grade, notes for the student)."""
+    chosen, notes = {}, []
+    for e in sorted(os.scandir(student), key=lambda e: e.name):
+        if not e.name.endswith(".ipynb"):
+            continue
+        if e.is_symlink():
+            notes.append(f"{e.name} is a symbolic link, not a notebook "
+                         "file; it was not graded (submit the notebook "
+                         "itself)")
+            continue
+        if not e.is_file(follow_symlinks=False):
+            continue
+        match = HANDOUT_NAME.match(e.name)
+        if match is None:
+            notes.append(f"{e.name} was not graded: only notebooks with "
+                         "the handout's names (such as 02_data.ipynb) are")
+            continue
+        chosen.setdefault(match.group(1), []).append(Path(e.path))
+    graded = []
+    for _, paths in sorted(chosen.items()):
+        paths.sort(key=lambda p: (len(p.name), p.name))
+        graded.append(paths[0])
+        for other in paths[1:]:
+            notes.append(f"{other.name} was not graded: {paths[0].name} "
+                         "is the handout's notebook of that chapter")
+    return graded, notes
+
+
+def grade(submissions, limit_s=LIMIT_S, workers=None, trusted=False,
+          memory=MEMORY):
+    """(exercises, grades, notes): grades maps a student's name to
+    {"scores", "notes"}; notes are lines for the instructor."""
     exercises = all_exercises()
     jobs = {}
-    students = students_in(submissions)
+    students, class_notes = students_in(submissions)
+    plans = {s.name: notebooks_of(s) for s in students}
     with concurrent.futures.ThreadPoolExecutor(
             workers or os.cpu_count() or 1) as pool:
         for student in students:
-            for nb in sorted(student.glob("*.ipynb")):
+            for nb in plans[student.name][0]:
                 jobs[student.name, nb.name] = pool.submit(
-                    run_notebook, nb, limit_s)
+                    run_notebook, nb, limit_s, trusted, memory)
     grades = {}
     for student in students:
-        got, notes = {}, []
+        got, notes = {}, list(plans[student.name][1])
         runs = {nb: f.result() for (s, nb), f in jobs.items()
                 if s == student.name}
         if not runs:
             notes.append("no notebooks (.ipynb) in this folder")
-        for nb, (state, results) in sorted(runs.items()):
+        for nb, (state, cells) in sorted(runs.items()):
             if state["status"] == "timed out":
                 notes.append(f"{nb} did not finish within "
                              f"{state['seconds']:g} s; the exercises it "
                              "had not reached score zero")
+            elif state["status"] == "unreadable":
+                notes.append(state.get("message", f"{nb} is unreadable"))
             elif state["status"] != "finished":
-                notes.append(f"{nb} could not be run ({state['status']}:"
-                             f" {state.get('message', '')})")
-            for r in results:            # a check run twice: the last
-                got[r.get("exercise")] = r
+                notes.append(f"{nb} could not be run to the end "
+                             f"({state.get('message', '')})")
+            got.update(verdicts(cells, exercises))
         scores = []
         for ex in exercises:
             r = got.get(ex.key)
@@ -105,7 +248,7 @@ def grade(submissions, limit_s=LIMIT_S, workers=None):
             points = ex.points if r["status"] == "passed" else 0
             scores.append((ex, points, r["status"], r.get("message", "")))
         grades[student.name] = {"scores": scores, "notes": notes}
-    return exercises, grades
+    return exercises, grades, class_notes
 
 
 def write_gradebook(path, exercises, grades):
@@ -156,35 +299,57 @@ def main(argv=None):
                    help="the folder to create for the grades")
     p.add_argument("--limit", type=float, default=LIMIT_S, metavar="S",
                    help=f"seconds per notebook (default {LIMIT_S})")
+    p.add_argument("--memory", type=float, default=MEMORY / 2**30,
+                   metavar="GIB", help="memory per notebook, GiB "
+                   f"(default {MEMORY / 2**30:g})")
     p.add_argument("--workers", type=int, default=None, metavar="N",
                    help="notebooks run at once (default: the cores)")
+    p.add_argument("--trusted", action="store_true",
+                   help="grade without the bubblewrap sandbox (only "
+                   "work you trust)")
     args = p.parse_args(argv)
     sub, out = Path(args.submissions), Path(args.out)
-    if not sub.is_dir():
+    if not sub.is_dir() or sub.is_symlink():
         p.error(f"{sub} is not a folder of submissions")
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        p.error(f"{out} exists and is not an empty folder; choose a new "
-                "one")
     if not out.parent.is_dir():
         p.error(f"{out}: folder {out.parent} does not exist")
-    if args.limit <= 0 or (args.workers is not None and args.workers < 1):
-        p.error("--limit and --workers must be positive")
+    if args.limit <= 0 or args.memory <= 0 or (
+            args.workers is not None and args.workers < 1):
+        p.error("--limit, --memory and --workers must be positive")
+    if not args.trusted:
+        why = sandbox.problem()
+        if why:
+            p.error(why)
     try:
-        exercises, grades = grade(sub, args.limit, args.workers)
+        out.mkdir()     # exclusively: no one else's folder is written
+    except FileExistsError:
+        p.error(f"{out} exists; the grader creates its folder itself: "
+                "choose a new one")
+    except OSError as e:
+        p.error(f"{out}: cannot create it ({e.strerror or e})")
+    start = time.monotonic()
+    try:
+        exercises, grades, notes = grade(sub, args.limit, args.workers,
+                                         args.trusted,
+                                         int(args.memory * 2**30))
         write_grades(out, exercises, grades)
     except KeyboardInterrupt:
+        shutil.rmtree(out, ignore_errors=True)
         print("microgpt.course.grade: interrupted; nothing was written",
               file=sys.stderr)
         return 130
     except OSError as e:
         print(f"microgpt.course.grade: error: {e}", file=sys.stderr)
         return 1
+    for line in notes:
+        print(f"note: {line}")
     top = sum(e.points for e in exercises)
     for name, g in grades.items():
         total = sum(p for _, p, _, _ in g["scores"])
         print(f"{name}: {total} / {top}")
     print(f"wrote {out / 'gradebook.csv'} and {len(grades)} feedback "
-          "pages")
+          f"pages in {time.monotonic() - start:.0f} s"
+          + (" (trusted: no sandbox)" if args.trusted else ""))
     return 0
 
 

@@ -12,8 +12,10 @@ points, forbids=...)``. The decorator makes the check:
 - grade honestly: while the answer runs, the package functions that would
   answer the exercise, and the check module's own ``_reference*``
   helpers, raise instead of answering;
-- record its result, one JSON line, in the file that ``MICROGPT_RESULTS``
-  names (the grader sets it), and show a failure as one line in IPython.
+- record its result, one JSON line, on the pipe whose descriptor
+  ``MICROGPT_RESULTS_FD`` gives (microgpt.course.grade's runner), or in
+  the file that ``MICROGPT_RESULTS`` names; and show a failure as one
+  line in IPython.
 
 ``EXERCISES`` holds every declared exercise, in the book's order; the
 points are stated here once, for both graders.
@@ -30,6 +32,7 @@ from dataclasses import dataclass
 from . import CheckFailed
 
 RESULTS_VAR = "MICROGPT_RESULTS"
+RESULTS_FD_VAR = "MICROGPT_RESULTS_FD"
 
 # The check modules, in the book's order: chapter numbers.
 CHAPTERS = {"intro": 1, "data": 2, "autograd": 3, "parameters": 4,
@@ -77,16 +80,20 @@ class UsedThePackage(BaseException):
 def grading():
     """True under a grader: nbgrader's autograde or microgpt.course.grade."""
     return bool(os.environ.get("NBGRADER_EXECUTION")
-                or os.environ.get(RESULTS_VAR))
+                or os.environ.get(RESULTS_VAR)
+            or os.environ.get(RESULTS_FD_VAR))
 
 
 def _record(ex, status, message=""):
-    path = os.environ.get(RESULTS_VAR)
-    if not path:
+    fd, path = os.environ.get(RESULTS_FD_VAR), os.environ.get(RESULTS_VAR)
+    if not (fd or path):
         return
     line = {"exercise": ex.key, "check": ex.check, "status": status,
             "points": ex.points if status == "passed" else 0,
             "message": message}
+    if fd:
+        os.write(int(fd), (json.dumps(line) + "\n").encode())
+        return
     with open(path, "a", encoding="utf-8") as f:
         f.write(json.dumps(line) + "\n")
 
