@@ -174,13 +174,23 @@ def _guarded(answer, turned_off):
                 # still turned off.
                 if isinstance(out, collections.abc.Iterator):
                     out = list(out)
+                if out is None:
+                    run.returned_none = True
                 return out
         except NotImplementedError as e:
             raise _Stub() from e
         except Exception as e:
             e._from_the_answer = True   # not the check's own stumble
             raise
+    run.returned_none = False
     return run
+
+
+def _forgot_return(guarded):
+    """A hint when the answer returned None: it may lack a return."""
+    if getattr(guarded, "returned_none", False):
+        return " (your function returned None: did you forget `return`?)"
+    return ""
 
 
 def _show_as_one_line(error):
@@ -205,8 +215,10 @@ def exercise(number, points, forbids=()):
                           if name.startswith("_reference")
                           and isinstance(f, types.FunctionType)]
             turned_off = _TurnedOff(list(forbids) + references)
+            guarded = None
             try:
-                check(_guarded(answer, turned_off), *args, **kwargs)
+                guarded = _guarded(answer, turned_off)
+                check(guarded, *args, **kwargs)
             except _Stub:
                 message = f"{ex} is not written yet"
                 _record(ex, "not written", message)
@@ -221,7 +233,7 @@ def exercise(number, points, forbids=()):
                 _record(ex, "failed", message)
                 raise _show_as_one_line(CheckFailed(message)) from None
             except CheckFailed as e:
-                message = f"{ex}: {e}"
+                message = f"{ex}: {e}{_forgot_return(guarded)}"
                 _record(ex, "failed", message)
                 raise _show_as_one_line(CheckFailed(message)) from None
             except Exception as e:
@@ -229,7 +241,8 @@ def exercise(number, points, forbids=()):
                         if getattr(e, "_from_the_answer", False) else
                         "the check could not use what your answer "
                         "returned:")
-                message = f"{ex}: {what} {type(e).__name__}: {e}"
+                message = (f"{ex}: {what} {type(e).__name__}: {e}"
+                           f"{_forgot_return(guarded)}")
                 _record(ex, "failed", message)
                 raise _show_as_one_line(CheckFailed(message)) from e
             _record(ex, "passed")
