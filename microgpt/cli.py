@@ -115,11 +115,15 @@ def build_parser():
                    help="keep freed memory in the process (glibc's "
                    "mallopt), so batched NumPy steps reuse their arrays' "
                    "pages instead of faulting them in again; Linux only")
-    p.add_argument("--log", default=None, metavar="PATH",
+    # --log-file, because torchrun takes --log for a prefix of its own
+    # --log-dir and stops; --log still works without torchrun.
+    p.add_argument("--log-file", "--log", dest="log", default=None,
+                   metavar="PATH",
                    help='write one JSON line per step, {"step": 1, '
                         '"loss": ...}, the loss at full precision (and '
                         'one {"step": ..., "val_loss": ...} per '
-                        'validation); None writes no log')
+                        'validation); None writes no log; --log is its old '
+                        'name, which torchrun refuses')
     p.add_argument("--val-fraction", type=float, default=0.0,
                    metavar="F",
                    help="hold out this fraction of the documents, never "
@@ -131,6 +135,15 @@ def build_parser():
                         "before training, every N steps and after the "
                         "last (0: only before and after); None means "
                         f"{DEFAULT_EVAL_EVERY}")
+    p.add_argument("--nproc", type=int, default=1, metavar="N",
+                   help="torch only: train on N local processes, each "
+                        "step's batch split among them (data "
+                        "parallelism); under torchrun, leave it out and "
+                        "use torchrun's --nproc-per-node")
+    p.add_argument("--backend", default=None,
+                   help="with --nproc or torchrun: gloo or nccl; None "
+                        "picks nccl when each process has a GPU, else "
+                        "gloo")
 
     p = commands.add_parser(
         "sample", formatter_class=fmt, help="sample from a checkpoint",
@@ -191,6 +204,15 @@ def main(argv=None):
 def _main(argv):
     """main, but for Ctrl-C."""
     args = build_parser().parse_args(argv)  # usage errors exit with 2
+    if args.command == "train" and args.nproc != 1:
+        from . import distributed
+        if not distributed.launched():  # it starts the processes itself
+            problem = distributed.check_launch(args)
+            if problem:
+                _error(problem)
+                return 1
+            return distributed.launch(
+                sys.argv[1:] if argv is None else list(argv), args.nproc)
     from . import commands  # numpy and the rest load here
     from .checkpoint import CheckpointError
     from .data import DataError

@@ -110,6 +110,21 @@ def _print_samples(samples):
 
 def cmd_train(args):
     """Check everything first; train, save, then print the samples."""
+    from . import distributed
+    if not distributed.launched():
+        return _train(args, None)
+    rank0 = distributed.quiet_unless_rank0()
+    try:
+        return _train(args, rank0)
+    except RuntimeError as e:  # a collective failed: a process was lost
+        raise CliError(f"data-parallel training stopped: "
+                       f"{distributed.first_line(e)}") from None
+    finally:
+        distributed.teardown()
+
+
+def _train(args, rank0):
+    """cmd_train in one process (rank0 None) or as one of several."""
     flags = {name: flag for flag, name, _ in MODEL_OPTIONS + TRAIN_OPTIONS}
     cfg = _config(ModelConfig, flags, **{name: getattr(args, name)
                                           for _, name, _ in MODEL_OPTIONS})
@@ -118,6 +133,9 @@ def cmd_train(args):
     impl_kwargs = _impl_kwargs(args)
     fraction, eval_every = _validation(args)
     commands_text.check_options(args, CliError)
+    if args.text is not None and rank0 is not None:
+        raise CliError("data parallelism trains on names; --text runs in "
+                       "one process")
     if args.text is not None:  # running text: see commands_text
         return commands_text.train(args, cfg, tcfg, impl_kwargs, fraction,
                                    eval_every, _say_where)
@@ -125,6 +143,14 @@ def cmd_train(args):
     outputs.check([("--save", args.save), ("--log", args.log)],
                   [("--data" if args.data else "the dataset", data)])
     impl = train.get_impl(args.impl)  # import errors come before output
+    run_impl = args.impl
+    if rank0 is not None:
+        if args.impl != "torch":
+            raise CliError(f"data parallelism runs on --impl torch, not "
+                           f"{args.impl}")
+        from .distributed import setup
+        run_impl = setup(impl, impl_kwargs, args.backend, tcfg.batch_size)
+        impl_kwargs = run_impl.device_kwargs
     docs = load_docs(data)
     cfg = replace(cfg, vocab_size=Tokenizer.from_docs(docs).vocab_size)
     train_docs, val_docs = _split(docs, fraction)
@@ -154,7 +180,8 @@ def cmd_train(args):
 
     from tqdm import tqdm
 
-    log = None if args.log is None else outputs.LineLog("--log", args.log)
+    log = None if args.log is None or rank0 is False \
+        else outputs.LineLog("--log", args.log)
     bar = tqdm(total=tcfg.num_steps, unit="step", file=sys.stderr,
                dynamic_ncols=True)
 
@@ -175,7 +202,8 @@ def cmd_train(args):
 
     def on_trained(params, tokenizer, cfg):
         bar.close()
-        if args.save is not None:  # before sampling: nothing can lose it
+        # Saved before sampling, so that nothing there can lose it.
+        if args.save is not None and rank0 is not False:
             checkpoint.save(args.save, impl.to_weights(params), cfg,
                             tokenizer)
             print(f"microgpt: saved the model to {args.save}",
@@ -185,7 +213,7 @@ def cmd_train(args):
         # A diverging run's inf and nan end it with train's one
         # line; NumPy's warnings about them would only come before it.
         with np.errstate(all="ignore"):
-            result = train.run(args.impl, train_docs, cfg, tcfg,
+            result = train.run(run_impl, train_docs, cfg, tcfg,
                                on_step=on_step, on_trained=on_trained,
                                val_docs=val_docs, eval_every=eval_every,
                                on_eval=on_eval, **impl_kwargs)

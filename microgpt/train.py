@@ -119,7 +119,10 @@ def run(impl_name, docs, cfg, tcfg, on_step=None, on_trained=None,
     is passed to on_eval(step, loss) and kept in Run.val_losses. The
     measurement draws no random numbers, so the training is unchanged.
     """
-    impl = get_impl(impl_name)
+    # impl_name may be an implementation itself, such as the
+    # data-parallel one (see distributed), which stands in for a module.
+    impl = get_impl(impl_name) if isinstance(impl_name, str) \
+        else impl_name
     check_eval_every(eval_every)
     rng, docs, tokenizer = prepare(docs, tcfg.seed)
     if val_docs is not None:

@@ -175,7 +175,8 @@ def test_train_help_lists_every_option_with_its_default():
         assert f"(default: {defaults[name]})" in \
             option_help(result.stdout, flag), flag
     for flag in ("--impl", "--device", "--dtype", "--data", "--save",
-                 "--log", "--val-fraction", "--eval-every"):
+                 "--log-file", "--val-fraction", "--eval-every",
+                 "--nproc", "--backend"):
         assert "(default: " in option_help(result.stdout, flag), flag
     assert "(default: numpy)" in option_help(result.stdout, "--impl")
     # the bound on a batch, and what a large one gets, are documented

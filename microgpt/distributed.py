@@ -1,0 +1,366 @@
+"""Data-parallel training of the torch twin on torch.distributed.
+
+Every process holds the whole model and reads the whole batch of B
+documents, but computes the loss and gradients of its own share only.
+The shares are contiguous: with N processes, process r takes documents
+r * (B // N) + min(r, B % N) onwards, the first B % N processes one more
+than the rest, so B need not divide by N. Each process divides the sum
+of its losses by the total number of predicted tokens of all the shares
+(an all-reduce of the counts), and one all-reduce sums the gradients:
+every process then holds the gradient of the whole batch's mean loss,
+the one a single process computes with --batch-size B, and takes the
+same Adam step.
+
+torchrun launches the processes and names each one in the environment
+(RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT); ``microgpt
+train --nproc N`` starts N local ones itself through launch, which sets
+the same variables. The communication is torch.distributed's: gloo on
+the CPU, NCCL when each process has a GPU of its own. Only the process
+of rank 0 prints, samples and writes the log and checkpoint.
+"""
+
+import datetime
+import gc
+import io
+import os
+import socket
+import sys
+import tempfile
+
+ENV = ("RANK", "WORLD_SIZE", "LOCAL_RANK")
+BACKENDS = ("gloo", "nccl")
+# Seconds any process waits for the others (to join, or in a step)
+# before it gives up: a lost process ends the run instead of hanging it.
+DEFAULT_TIMEOUT = 120
+
+
+class DistributedError(ValueError):
+    """A data-parallel run cannot start or go on."""
+
+
+def launched(environ=None):
+    """True in a process that torchrun (or launch) started."""
+    environ = os.environ if environ is None else environ
+    return all(name in environ for name in ENV)
+
+
+def shard(batch_size, rank, world_size):
+    """(start, stop) of process rank's documents in a batch of batch_size.
+
+    The first batch_size % world_size processes take one document more.
+    """
+    if world_size > batch_size:
+        raise DistributedError(
+            f"{world_size} processes need at least {world_size} documents "
+            f"per step, one each; --batch-size is {batch_size}")
+    size, extra = divmod(batch_size, world_size)
+    start = rank * size + min(rank, extra)
+    return start, start + size + (rank < extra)
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def timeout_seconds(environ=None):
+    """How long a process waits for the others: $MICROGPT_DIST_TIMEOUT."""
+    environ = os.environ if environ is None else environ
+    text = environ.get("MICROGPT_DIST_TIMEOUT", str(DEFAULT_TIMEOUT))
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1
+    if not seconds > 0:
+        raise DistributedError(f"MICROGPT_DIST_TIMEOUT must be a number of "
+                               f"seconds above 0, got {text!r}")
+    return seconds
+
+
+def check_launch(args):
+    """What is wrong with train's --nproc and --backend, or None."""
+    if args.nproc < 1:
+        return f"--nproc must be 1 or more processes, got {args.nproc}"
+    if args.impl != "torch":
+        return f"--nproc runs on --impl torch, not {args.impl}"
+    if args.text is not None:
+        return "--nproc trains on names; --text runs in one process"
+    if args.nproc > args.batch_size:
+        return (f"--nproc {args.nproc} needs at least {args.nproc} "
+                f"documents per step, one each; --batch-size is "
+                f"{args.batch_size}")
+    if args.backend is not None and args.backend not in BACKENDS:
+        return (f"--backend {args.backend}: microgpt runs on "
+                f"{' or '.join(BACKENDS)}")
+    return None
+
+
+def quiet_unless_rank0():
+    """True on rank 0; elsewhere False, stdout and stderr silenced.
+
+    A process that launch started has silenced itself already.
+    """
+    if os.environ["RANK"] == "0":
+        return True
+    if "MICROGPT_SPAWNED" not in os.environ:
+        # Under torchrun, which names a failed rank in its own report.
+        sys.stdout = sys.stderr = open(os.devnull, "w")
+    return False
+
+
+def choose_backend(backend, device):
+    """The backend name: gloo for the CPU, nccl for CUDA, or as asked."""
+    import torch.distributed as dist
+
+    if backend is None:
+        backend = "nccl" if device.type == "cuda" else "gloo"
+    if backend not in BACKENDS:
+        raise DistributedError(f"--backend {backend}: microgpt runs on "
+                               f"{' or '.join(BACKENDS)}")
+    if backend == "nccl" and device.type != "cuda":
+        raise DistributedError(f"--backend nccl needs each process on a "
+                               f"GPU; this one computes on {device}")
+    if not dist.is_backend_available(backend):
+        raise DistributedError(f"--backend {backend} is not available in "
+                               f"this torch build")
+    return backend
+
+
+def first_line(error):
+    """The first line of an exception's message, for a one-line report."""
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__
+
+
+class DataParallel:
+    """The torch twin with each training step shared by all processes.
+
+    It stands in for the gpt_torch module in train.run: every attribute
+    is the module's but the steps (which split the batch), the fresh
+    parameters (on this process's device) and generate (rank 0 only).
+    """
+
+    def __init__(self, impl, rank, world_size, device_kwargs):
+        self.impl = impl
+        self.rank, self.world_size = rank, world_size
+        self.device_kwargs = device_kwargs
+
+    def __getattr__(self, name):
+        return getattr(self.impl, name)
+
+    def init_params(self, cfg, rng, **kwargs):
+        """Every process draws the same model from the same stream."""
+        return self.impl.init_params(cfg, rng, **{**self.device_kwargs,
+                                                  **kwargs})
+
+    def train_step(self, params, opt, tokens, lr, cfg):
+        """One step on one document (one process only can take it)."""
+        return self.train_step_batch(params, opt, [tokens], lr, cfg)
+
+    def train_step_batch(self, params, opt, batch, lr, cfg):
+        """One step on this process's share; returns the batch's loss."""
+        return step(self.impl, params, opt, batch, lr, cfg, self.rank,
+                    self.world_size)
+
+    def generate(self, params, cfg, rng, temperature, **filters):
+        """A sample on rank 0; elsewhere an empty one, drawing nothing."""
+        if self.rank != 0:
+            return []
+        return self.impl.generate(params, cfg, rng, temperature, **filters)
+
+
+def local_loss_sum(impl, params, docs, cfg):
+    """(sum of the losses of docs' predictions, how many there are)."""
+    # As batch_loss cuts them: a document predicts at most block_size.
+    count = sum(min(cfg.block_size, len(tokens) - 1) for tokens in docs)
+    return impl.batch_loss(params, docs, cfg) * count, count
+
+
+def step(impl, params, opt, batch, lr, cfg, rank, world_size):
+    """One data-parallel Adam step; returns the whole batch's mean loss."""
+    import torch
+    import torch.distributed as dist
+
+    start, stop = shard(len(batch), rank, world_size)
+    loss_sum, count = local_loss_sum(impl, params, batch[start:stop], cfg)
+    device = params["wte"].device
+    # Every process learns the total number of predicted tokens.
+    total = torch.tensor([count], dtype=torch.int64, device=device)
+    dist.all_reduce(total)
+    loss = loss_sum / int(total.item())  # this share's part of the mean
+    loss.backward()
+    tensors = list(params.values())
+    # One flat bucket: every gradient, then the loss, in one all-reduce.
+    flat = torch.cat([p.grad.reshape(-1) for p in tensors]
+                     + [loss.detach().reshape(1)])       # (n + 1,)
+    dist.all_reduce(flat)  # the sum over the processes
+    offset = 0
+    for p in tensors:
+        p.grad.copy_(flat[offset:offset + p.numel()].view_as(p))
+        offset += p.numel()
+    opt.step(lr)
+    return flat[-1].item()
+
+
+def setup(impl, impl_kwargs, backend, batch_size):
+    """Join the process group; returns a DataParallel for train.run.
+
+    Raises DistributedError when the run cannot start.
+    """
+    import torch
+    import torch.distributed as dist
+
+    rank = int(os.environ["RANK"])
+    world_size = int(os.environ["WORLD_SIZE"])
+    local_rank = int(os.environ["LOCAL_RANK"])
+    shard(batch_size, rank, world_size)  # enough documents for everyone
+    kwargs = dict(impl_kwargs)
+    device = kwargs.get("device")
+    if device is None:
+        # A GPU of its own for each process on a machine, when there
+        # are GPUs; else the CPU.
+        device = torch.device(f"cuda:{local_rank}") \
+            if torch.cuda.is_available() else torch.device("cpu")
+        kwargs["device"] = device
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    backend = choose_backend(backend, device)
+    seconds = timeout_seconds()
+    try:
+        dist.init_process_group(
+            backend, timeout=datetime.timedelta(seconds=seconds))
+    except Exception as e:  # noqa: BLE001 (torch raises many kinds)
+        where = (f"{os.environ.get('MASTER_ADDR')}:"
+                 f"{os.environ.get('MASTER_PORT')}")
+        if "EADDRINUSE" in str(e) or "already in use" in str(e):
+            raise DistributedError(
+                f"port {where} is already in use; choose a free "
+                f"MASTER_PORT (or torchrun --master-port)") from None
+        raise DistributedError(f"rank {rank} could not join the other "
+                               f"{world_size - 1} processes at {where} "
+                               f"within {seconds:g} s: "
+                               f"{first_line(e)}") from None
+    return DataParallel(impl, rank, world_size, kwargs)
+
+
+def teardown():
+    """Leave the process group, if this process joined one."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+
+
+class _HeldErrors(io.TextIOBase):
+    """A stream that passes text on but keeps back 'microgpt: error' lines.
+
+    A worker's error line is launch's to print: it alone knows which
+    process failed first, and prints one line for all of them.
+    """
+
+    def __init__(self, stream):
+        self.stream, self.held, self.holding = stream, [], False
+
+    def write(self, text):
+        if text.startswith("microgpt: error: "):
+            self.held.append(text)
+            self.holding = True
+        elif self.holding and text == "\n":
+            self.holding = False
+        elif self.stream is not None:
+            self.holding = False
+            self.stream.write(text)
+        return len(text)
+
+    def flush(self):
+        if self.stream is not None:
+            self.stream.flush()
+
+
+def _spawned(local_rank, argv, world_size, port, errors):
+    """One worker of launch: the command line with torchrun's variables."""
+    os.environ.update(
+        MICROGPT_SPAWNED="1", RANK=str(local_rank),
+        LOCAL_RANK=str(local_rank), WORLD_SIZE=str(world_size),
+        LOCAL_WORLD_SIZE=str(world_size), MASTER_ADDR="127.0.0.1",
+        MASTER_PORT=str(port), OMP_NUM_THREADS="1")
+    import threading
+
+    import torch
+    from tqdm import tqdm
+
+    from .cli import main
+
+    torch.set_num_threads(1)  # as torchrun: one thread per process
+    # A thread lock for the progress bar: tqdm's default one is a
+    # semaphore that a process ended by launch would leave behind.
+    tqdm.set_lock(threading.RLock())
+    # Only rank 0 prints; the others keep quiet.
+    sys.stderr = held = _HeldErrors(sys.stderr if local_rank == 0
+                                    else None)
+    if local_rank != 0:
+        sys.stdout = open(os.devnull, "w")
+    code = main(argv)
+    if held.held:
+        with open(os.path.join(errors, str(local_rank)), "w") as f:
+            f.write(held.held[-1].strip())
+    sys.stdout.flush()
+    sys.exit(code)
+
+
+def launch(argv, nproc):
+    """Run the command line argv in nproc local processes; exit status.
+
+    Rank 0 prints as one process would. When any process fails, the
+    others are ended and one line says why.
+    """
+    import logging
+
+    import torch.multiprocessing as mp
+
+    # Its warning as it ends the other processes would be a second line.
+    logging.getLogger("torch.multiprocessing.spawn").setLevel(logging.ERROR)
+    port = int(os.environ.get("MASTER_PORT") or free_port())
+    with tempfile.TemporaryDirectory(prefix="microgpt-dist-") as errors:
+        context = mp.start_processes(
+            _spawned, args=(argv, nproc, port, errors), nprocs=nproc,
+            join=False, start_method="spawn")
+        try:
+            while not context.join(timeout=1):
+                pass
+            return 0
+        except (mp.ProcessExitedException, mp.ProcessRaisedException) as e:
+            return _report(e, context, nproc, errors)
+        finally:
+            # Its queues' semaphores are freed now, not reported leaked.
+            del context
+            gc.collect()
+
+
+def _report(e, context, nproc, errors):
+    """The exit status of a failed launch, its one line said."""
+    import torch.multiprocessing as mp
+
+    def said(rank):
+        path = os.path.join(errors, str(rank))
+        if os.path.exists(path):
+            with open(path) as f:
+                return f.read()
+        return None
+
+    # join has ended the other processes already. The line of the
+    # process that failed first is the cause; the others' follow from it.
+    line = said(e.error_index)
+    if line is None and isinstance(e, mp.ProcessExitedException):
+        how = f"signal {-e.exit_code}" if e.exit_code < 0 \
+            else f"exit status {e.exit_code}"
+        line = (f"microgpt: error: worker process {e.error_index} ended "
+                f"with {how}; the others were stopped")
+    if line is None:
+        line = f"microgpt: error: worker process {e.error_index} failed: " \
+            f"{first_line(e)}"
+    # A progress bar that rank 0 was drawing may be cut mid-line.
+    print(f"\n{line}", file=sys.stderr)
+    return 1
