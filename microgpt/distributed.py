@@ -364,3 +364,251 @@ def _report(e, context, nproc, errors):
     # A progress bar that rank 0 was drawing may be cut mid-line.
     print(f"\n{line}", file=sys.stderr)
     return 1
+
+
+# -- the chapter's experiments, run in processes that spawn starts -----------
+
+
+def spawn(name, nproc, **kwargs):
+    """Run experiment name in nproc fresh processes; rank 0's result.
+
+    The processes meet over gloo on 127.0.0.1, one thread each. The
+    functions live here, in the package, so that spawn can start them
+    from a notebook too.
+    """
+    import json
+
+    import torch.multiprocessing as mp
+
+    with tempfile.TemporaryDirectory(prefix="microgpt-dist-") as folder:
+        out = os.path.join(folder, "result.json")
+        mp.start_processes(_experiment, args=(
+            name, nproc, free_port(), out, kwargs), nprocs=nproc,
+            join=True, start_method="spawn")
+        with open(out) as f:
+            return json.load(f)
+
+
+def _experiment(rank, name, nproc, port, out, kwargs):
+    """One process of spawn: join the group, run name, rank 0 saves."""
+    import json
+
+    import torch
+    import torch.distributed as dist
+
+    torch.set_num_threads(1)
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    dist.init_process_group("gloo", rank=rank, world_size=nproc,
+                            timeout=datetime.timedelta(seconds=60))
+    try:
+        result = EXPERIMENTS[name](rank, nproc, **kwargs)
+        if rank == 0:
+            with open(out, "w") as f:
+                json.dump(result, f)
+    finally:
+        dist.destroy_process_group()
+
+
+def allreduce_sum(rank, nproc, values):
+    """Each process offers values[rank]; all-reduce gives each the sum."""
+    import torch
+    import torch.distributed as dist
+
+    mine = torch.tensor(values[rank], dtype=torch.float64)
+    dist.all_reduce(mine)  # in place: every process now holds the sum
+    gathered = [torch.zeros_like(mine) for _ in range(nproc)]
+    dist.all_gather(gathered, mine)  # to show that all of them agree
+    return {"sums": [g.tolist() for g in gathered]}
+
+
+def _setup_run(batch_size, seed=42):
+    """(impl, params, batches function, cfg) of a names run, as train."""
+    from dataclasses import replace
+
+    from . import gpt_torch
+    from .config import ModelConfig
+    from .data import load_docs
+    from .train import prepare
+
+    rng, docs, tokenizer = prepare(load_docs(), seed)
+    cfg = replace(ModelConfig(), vocab_size=tokenizer.vocab_size)
+    params = gpt_torch.init_params(cfg, rng, device="cpu")
+
+    def batch(step):
+        return [tokenizer.frame(docs[(step * batch_size + b) % len(docs)])
+                for b in range(batch_size)]
+    return gpt_torch, params, batch, cfg
+
+
+class _Module:
+    """The twin's parameters as a torch Module, for DDP to wrap."""
+
+    @staticmethod
+    def make(params):
+        import torch
+
+        class Twin(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                # A parameter's name may not hold a dot in a Module.
+                self.p = torch.nn.ParameterDict({
+                    name.replace(".", "__"): torch.nn.Parameter(t.detach())
+                    for name, t in params.items()})
+                self.names = list(params)
+
+            def weights(self):
+                return {name: self.p[name.replace(".", "__")]
+                        for name in self.names}
+
+            def forward(self, impl, docs, cfg, scale):
+                part, _ = local_loss_sum(impl, self.weights(), docs, cfg)
+                return part * scale
+        return Twin()
+
+
+def reductions(rank, nproc, batch_size=8, steps=10):
+    """The same steps with three ways of summing gradients; their times.
+
+    naive all-reduces each parameter's gradient on its own, bucket all
+    of them in one flat vector (as step does), ddp leaves it to
+    DistributedDataParallel, which averages: the loss is scaled by nproc
+    so that its average is the sum. Each returns its losses and seconds
+    per step, and the seconds spent in all-reduce (naive, bucket).
+    """
+    import time
+
+    import torch
+    import torch.distributed as dist
+    from torch.nn.parallel import DistributedDataParallel
+
+    from .gpt_torch import Adam
+    from .config import TrainConfig
+    from .train import lr_at
+
+    tcfg = TrainConfig(num_steps=steps, batch_size=batch_size)
+    result = {}
+    for method in ("naive", "bucket", "ddp"):
+        impl, params, batch, cfg = _setup_run(batch_size)
+        model = None
+        if method == "ddp":
+            model = DistributedDataParallel(_Module.make(params))
+            params = model.module.weights()
+        opt = Adam(params, tcfg)
+        losses, talk = [], 0.0
+        dist.barrier()
+        start = time.perf_counter()
+        for s in range(steps):
+            docs = batch(s)
+            lo, hi = shard(len(docs), rank, nproc)
+            count = torch.tensor([sum(min(cfg.block_size, len(t) - 1)
+                                      for t in docs[lo:hi])])
+            dist.all_reduce(count)
+            total = int(count.item())
+            if model is not None:
+                loss = model(impl, docs[lo:hi], cfg, nproc / total)
+                loss.backward()  # DDP all-reduces as the gradients come
+                loss = loss / nproc
+            else:
+                part, _ = local_loss_sum(impl, params, docs[lo:hi], cfg)
+                loss = part / total
+                loss.backward()
+                tick = time.perf_counter()
+                if method == "naive":
+                    for p in params.values():
+                        dist.all_reduce(p.grad)
+                else:
+                    grads = [p.grad for p in params.values()]
+                    flat = torch.cat([g.reshape(-1) for g in grads])
+                    dist.all_reduce(flat)
+                    torch._foreach_copy_(grads, [
+                        f.view_as(g) for f, g in zip(
+                            flat.split([g.numel() for g in grads]), grads)])
+                talk += time.perf_counter() - tick
+            summed = loss.detach().reshape(1)
+            dist.all_reduce(summed)
+            losses.append(summed.item())
+            opt.step(lr_at(s, tcfg))
+        seconds = (time.perf_counter() - start) / steps
+        result[method] = {"losses": losses, "step_s": seconds,
+                          "allreduce_s": talk / steps}
+    return result
+
+
+def throughput(rank, nproc, batch_size=64, steps=20):
+    """Tokens per second of data-parallel steps, and all-reduce's share."""
+    import time
+
+    import torch
+    import torch.distributed as dist
+
+    from .config import TrainConfig
+    from .gpt_torch import Adam
+    from .train import lr_at
+
+    impl, params, batch, cfg = _setup_run(batch_size)
+    tcfg = TrainConfig(num_steps=steps, batch_size=batch_size)
+    opt = Adam(params, tcfg)
+    tokens, talk = 0, 0.0
+    step(impl, params, opt, batch(0), lr_at(0, tcfg), cfg, rank, nproc)
+    dist.barrier()  # the first step, a warm-up, is not timed
+    start = time.perf_counter()
+    for s in range(1, steps):
+        docs = batch(s)
+        tokens += sum(min(cfg.block_size, len(t) - 1) for t in docs)
+        lo, hi = shard(len(docs), rank, nproc)
+        part, _ = local_loss_sum(impl, params, docs[lo:hi], cfg)
+        count = torch.tensor([sum(min(cfg.block_size, len(t) - 1)
+                                  for t in docs[lo:hi])])
+        tick = time.perf_counter()
+        dist.all_reduce(count)
+        talk += time.perf_counter() - tick
+        (part / int(count.item())).backward()
+        grads = [p.grad for p in params.values()]
+        flat = torch.cat([g.reshape(-1) for g in grads])
+        tick = time.perf_counter()
+        dist.all_reduce(flat)
+        talk += time.perf_counter() - tick
+        offset = 0
+        for g in grads:
+            g.copy_(flat[offset:offset + g.numel()].view_as(g))
+            offset += g.numel()
+        opt.step(lr_at(s, tcfg))
+    seconds = time.perf_counter() - start
+    return {"tokens_per_s": tokens / seconds, "comm_share": talk / seconds,
+            "nproc": nproc}
+
+
+def one_process_throughput(batch_size=64, steps=20):
+    """throughput's baseline: tokens per second of one plain process.
+
+    It runs here, in the calling process, on one thread, with the
+    twin's own train_step_batch: no process group, no all-reduce.
+    """
+    import time
+
+    import torch
+
+    from .config import TrainConfig
+    from .gpt_torch import Adam
+    from .train import lr_at
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        impl, params, batch, cfg = _setup_run(batch_size)
+        tcfg = TrainConfig(num_steps=steps, batch_size=batch_size)
+        opt = Adam(params, tcfg)
+        impl.train_step_batch(params, opt, batch(0), lr_at(0, tcfg), cfg)
+        tokens, start = 0, time.perf_counter()
+        for s in range(1, steps):
+            docs = batch(s)
+            tokens += sum(min(cfg.block_size, len(t) - 1) for t in docs)
+            impl.train_step_batch(params, opt, docs, lr_at(s, tcfg), cfg)
+        return {"tokens_per_s": tokens / (time.perf_counter() - start),
+                "comm_share": 0.0, "nproc": 1}
+    finally:
+        torch.set_num_threads(threads)
+
+
+EXPERIMENTS = {"allreduce_sum": allreduce_sum, "reductions": reductions,
+               "throughput": throughput}

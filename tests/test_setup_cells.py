@@ -18,7 +18,8 @@ pytestmark = pytest.mark.book
 
 BOOK = Path(__file__).resolve().parents[1] / "book"
 CHAPTERS = sorted(BOOK.glob("[01][0-9]_*.ipynb"))
-RUN_TORCH = {"01_introduction", "12_pytorch", "17_scaling", "18_gpt2"}
+RUN_TORCH = {"01_introduction", "12_pytorch", "17_scaling", "18_gpt2",
+             "19_data_parallel"}
 
 # Runs a cell in IPython with pip replaced by a recorder; the package
 # counts as missing when the first argument is "missing".

@@ -36,6 +36,7 @@ SCHEMATICS = {
     "bpe_merges": "stream",
     "ablations": "ablation",          # chapter 17
     "gpt2_block": "gpt2",             # chapter 18
+    "ring_allreduce": "parallel",     # chapter 19
     "head_reshape": "numpy_primer",   # the NumPy primer (appendix)
 }
 

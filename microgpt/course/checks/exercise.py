@@ -39,7 +39,8 @@ CHAPTERS = {"intro": 1, "data": 2, "autograd": 3, "parameters": 4,
             "blocks": 5, "attention": 6, "transformer": 7, "loss": 8,
             "training": 9, "sampling": 10, "numpy_backward": 11,
             "pytorch": 12, "efficiency": 13, "capstone": 14,
-            "generation": 15, "text": 16, "scaling": 17, "gpt2": 18}
+            "generation": 15, "text": 16, "scaling": 17, "gpt2": 18,
+            "data_parallel": 19}
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,35 @@
+"""Four processes summing their gradients around a ring (chapter 19)."""
+
+from .draw import GRAD, MUTED, arrow, box, canvas, grid, label, shade
+
+# Where each process's box sits: the ring runs 0, 1, 2, 3 and back.
+_PLACES = ((0.95, 2.75), (3.05, 2.75), (3.05, 0.95), (0.95, 0.95))
+
+
+def ring_allreduce():
+    """A ring all-reduce: each gradient in N chunks, sent a chunk a step."""
+    fig, ax = canvas(6.8, 3.5)
+    n = len(_PLACES)
+    for rank, (x, y) in enumerate(_PLACES):
+        box(ax, x, y, 1.3, 0.42, f"process {rank}: g{rank}", kind="data")
+        colors = [[shade(0.25 + 0.2 * k) for k in range(n)]]
+        texts = [[f"c{k}" for k in range(n)]]
+        grid(ax, x - 0.6, y - 0.27, colors, (0.3, 0.24), texts=texts)
+    # Each process sends to the next one: a chunk per step.
+    arrow(ax, (1.65, 2.75), (2.35, 2.75), "a chunk", side="above")
+    arrow(ax, (3.05, 2.2), (3.05, 1.2), "a chunk", side="right")
+    arrow(ax, (2.35, 0.95), (1.65, 0.95), "a chunk", side="below")
+    arrow(ax, (0.95, 1.2), (0.95, 2.2), "a chunk", side="left")
+    lines = [
+        ("reduce-scatter, N - 1 steps:", MUTED),
+        ("each adds the chunk it gets to its own", MUTED),
+        ("and passes the sum on; then each holds", MUTED),
+        ("one chunk of g0 + g1 + g2 + g3", MUTED),
+        ("all-gather, N - 1 steps:", MUTED),
+        ("the summed chunks go round once more", MUTED),
+        ("each process sends 2(N - 1)/N", GRAD),
+        ("of a gradient, whatever N", GRAD),
+    ]
+    for i, (text, color) in enumerate(lines):
+        label(ax, 4.05, 3.2 - 0.37 * i, text, color=color, ha="left")
+    return fig
