@@ -395,3 +395,39 @@ def test_a_process_that_dies_ends_the_run_with_one_line(tmp_path, victim):
     for pid in workers:  # every worker has ended
         assert not os.path.exists(f"/proc/{pid}") or \
             open(f"/proc/{pid}/stat").read().split()[2] == "Z"
+
+
+# -- the chapter's experiments -----------------------------------------------
+
+
+def test_spawned_processes_all_reduce_to_the_sum():
+    result = distributed.spawn("allreduce_sum", 2,
+                               values=[[1.0, 2.0], [10.0, 20.0]])
+    assert result["sums"] == [[11.0, 22.0], [11.0, 22.0]]
+
+
+def test_the_three_reductions_take_the_same_steps_as_one_process():
+    runs = distributed.spawn("reductions", 2, batch_size=5, steps=4)
+    # One process, the same batches: the twin's own batched steps.
+    from microgpt.config import TrainConfig
+
+    impl, params, batch, cfg = distributed._setup_run(5)
+    tcfg = TrainConfig(num_steps=4, batch_size=5)
+    opt = impl.Adam(params, tcfg)
+    alone = [impl.train_step_batch(params, opt, batch(s),
+                                   train.lr_at(s, tcfg), cfg)
+             for s in range(4)]
+    for way in ("naive", "bucket", "ddp"):
+        got = runs[way]["losses"]
+        assert all(abs(a - b) <= 1e-12 * b for a, b in zip(got, alone)), \
+            way
+        assert runs[way]["step_s"] > 0
+    assert runs["naive"]["allreduce_s"] > 0
+
+
+def test_throughput_counts_tokens_and_the_talking_share():
+    two = distributed.spawn("throughput", 2, batch_size=8, steps=3)
+    one = distributed.one_process_throughput(batch_size=8, steps=3)
+    assert two["nproc"] == 2 and one["nproc"] == 1
+    assert two["tokens_per_s"] > 0 and one["tokens_per_s"] > 0
+    assert 0 < two["comm_share"] < 1 and one["comm_share"] == 0
