@@ -58,6 +58,18 @@ def test_quick_run_writes_every_section(quick):
     assert result["settings"]["malloc_keeps_freed_memory"] is glibc
 
 
+def test_quick_run_compares_one_process_with_two(quick):
+    result, printed = quick
+    parallel = result["data_parallel"]
+    assert parallel["nproc"] == [1, 2]
+    assert all(positive(x) for x in parallel["tokens_per_s"])
+    one, two = parallel["tokens_per_s"]
+    assert parallel["ratio"] == pytest.approx(two / one)
+    assert 0 < parallel["comm_share"] < 1
+    assert "data parallelism, torch on the CPU" in printed
+    assert f"({parallel['ratio']:.2f}x)" in printed
+
+
 def test_quick_run_times_all_three_at_the_default_config(quick):
     default = quick[0]["default"]
     assert set(default["step_ms"]) == {"scalar", "numpy", "torch"}

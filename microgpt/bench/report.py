@@ -191,6 +191,16 @@ def print_table(result, file=sys.stdout):
               f"{r['torch_batch_gain']:.1f}x, torch/numpy at 1 "
               f"{r['torch_vs_numpy_b1']:.2f}x, batched "
               f"{r['torch_vs_numpy_batched']:.2f}x{extra}", file=file)
+    parallel = result.get("data_parallel")
+    if parallel is not None:  # not in runs stored before it was measured
+        one, many = parallel["tokens_per_s"]
+        print(f"\ndata parallelism, torch on the CPU, B = "
+              f"{parallel['batch_size']}, one thread a process:",
+              file=file)
+        print(f"  1 process {one:12,.0f} tokens/s", file=file)
+        print(f"  {parallel['nproc'][1]} processes {many:10,.0f} tokens/s "
+              f"({parallel['ratio']:.2f}x), {parallel['comm_share']:.0%} "
+              f"of the time in all-reduce", file=file)
     print("\ntargets:", file=file)
     batch = result["settings"]["batch_size"]
     if batch != GOAL_BATCH:

@@ -29,12 +29,13 @@ SCALAR_SIZES = [(16, 16)]  # pure Python is far slower: the smallest only
 DEFAULT_DOCS = 10          # real names timed at the default config
 REPEAT_S = 0.25            # seconds of steps per timed repeat (roughly)
 
+PARALLEL = 2               # processes of the data-parallel comparison
 FULL = dict(sizes=SIZES, layers=LAYERS, batch=BATCH, repeats=7,
             scalar_repeats=3, default_docs=DEFAULT_DOCS, repeat_s=REPEAT_S,
-            lengths=[1, 2, 4, 8, 16], heap_turns=3)
+            lengths=[1, 2, 4, 8, 16], heap_turns=3, parallel_steps=40)
 QUICK = dict(sizes=SIZES[:1], layers=LAYERS[:1], batch=8, repeats=2,
              scalar_repeats=1, default_docs=2, repeat_s=0.02, lengths=[1, 4],
-             heap_turns=1)
+             heap_turns=1, parallel_steps=3)
 
 
 # -- the benchmark ----------------------------------------------------------
@@ -179,6 +180,28 @@ def bench_sizes(names, tokenizer, plan, device):
     return rows
 
 
+def bench_data_parallel(plan):
+    """Tokens/s of the torch twin at B on 1 and PARALLEL processes (CPU).
+
+    Each process runs one thread over gloo (see distributed); the best of
+    the repeats counts, as a measure of what the machine can do.
+    """
+    from .. import distributed
+
+    B, steps = plan["batch"], plan["parallel_steps"]
+    reps = max(1, plan["repeats"] // 2)  # each start costs seconds
+    one = max((distributed.one_process_throughput(B, steps)
+               for _ in range(reps)), key=lambda r: r["tokens_per_s"])
+    many = max((distributed.spawn("throughput", PARALLEL, batch_size=B,
+                                  steps=steps) for _ in range(reps)),
+               key=lambda r: r["tokens_per_s"])
+    return {"batch_size": B, "steps": steps, "repeats": reps,
+            "nproc": [1, PARALLEL],
+            "tokens_per_s": [one["tokens_per_s"], many["tokens_per_s"]],
+            "ratio": many["tokens_per_s"] / one["tokens_per_s"],
+            "comm_share": many["comm_share"]}
+
+
 def run(quick=False, threads=1, device=None):
     """The whole benchmark as a dict (what main writes as JSON)."""
     limit_threads(threads)
@@ -201,6 +224,7 @@ def run(quick=False, threads=1, device=None):
     heap = bench_heap(plan) if kept else None
     lengths = bench_lengths(names, tokenizer, plan, device)
     rows = bench_sizes(names, tokenizer, plan, device)
+    parallel = bench_data_parallel(plan)
     table = ratios(rows, plan["batch"])
     # The op count depends on the depth and on batching only, not on the
     # width or the context, so the smallest size stands for all.
@@ -227,6 +251,7 @@ def run(quick=False, threads=1, device=None):
             "ratios": table,
             "targets": targets(default, batched, table, plan["batch"]),
             "torch_ops": ops,
+            "data_parallel": parallel,
             "date": time.strftime("%Y-%m-%d", time.gmtime()),
             "elapsed_s": time.perf_counter() - start}
 
