@@ -293,14 +293,18 @@ def test_two_machines_at_a_rendezvous_reproduce_the_one_process_run(
 
 
 @pytest.mark.slow
-def test_two_processes_reproduce_a_thousand_steps(tmp_path):
-    logs = [tmp_path / "one.jsonl", tmp_path / "two.jsonl"]
-    results = [microgpt(*SMALL, "--steps", "1000", "--batch-size", "4",
-                        "--log", str(logs[0])),
-               microgpt(*SMALL, "--steps", "1000", "--batch-size", "4",
-                        "--nproc", "2", "--log", str(logs[1]))]
+def test_two_and_three_processes_reproduce_a_thousand_steps(tmp_path):
+    logs = [tmp_path / f"{n}.jsonl" for n in ("one", "two", "three")]
+    common = [*SMALL, "--steps", "1000", "--batch-size", "5"]
+    results = [microgpt(*common, "--log", str(logs[0])),
+               microgpt(*common, "--nproc", "2", "--log", str(logs[1])),
+               run(TORCHRUN + ["--nproc-per-node", "3", "--master-port",
+                               str(distributed.free_port()), "-m",
+                               "microgpt", *common, "--log-file",
+                               str(logs[2])])]
     reference = losses(logs[0]), samples_of(results[0].stdout)
-    assert_same_run(reference, results[1], logs[1])
+    for result, log in zip(results[1:], logs[1:]):
+        assert_same_run(reference, result, log)
 
 
 # -- faults ------------------------------------------------------------------
