@@ -6,8 +6,8 @@ bubblewrap (microgpt.course.sandbox), as an instructor grades.
 """
 
 import csv
+import html
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -93,7 +93,7 @@ def graded(tmp_path_factory):
     top = tmp_path_factory.mktemp("class")
     subs = top / "subs"
     for name in ("honest", "forger", "saboteur", "hog", "flood",
-                 "linker", "dupe", "broken"):
+                 "linker", "dupe", "broken", "patcher"):
         (subs / name).mkdir(parents=True)
     shutil.copy(BOOK / "02_data.ipynb", subs / "honest")
     calls = "".join(f"data_checks.{e.check}(answer_{e.number})\n"
@@ -105,6 +105,13 @@ def graded(tmp_path_factory):
         *[f"try:\n    data_checks.{e.check}(answer_{e.number})\n"
           f"except BaseException:\n    pass\n" + FORGE_ALL for e in CH2],
         FORGE_ALL))
+    # A patcher: swaps a check's code for one that passes.
+    (subs / "patcher" / "02_data.ipynb").write_text(notebook(
+        IMPORT + STUBS,
+        "import sys\n"
+        "mod = sys.modules['microgpt.course.checks.data']\n"
+        "mod.check_decode_sample.__code__ = (lambda a: None).__code__\n",
+        calls))
     # A saboteur: reads and overwrites a classmate's work, looks for the
     # book and the grades, starts a process that outlives it, floods.
     (subs / "saboteur" / "02_data.ipynb").write_text(notebook(
@@ -171,7 +178,8 @@ def test_the_run_finishes_and_honest_work_is_graded_exactly(graded):
     assert done.returncode == 0, done.stderr
     book = gradebook(graded["out"])
     assert set(book) == {"honest", "forger", "saboteur", "hog", "flood",
-                         "linker", "dupe", "broken"}
+                         "linker", "dupe", "broken", "patcher"}
+    assert book["honest"]["flags"] == "" and book["dupe"]["flags"] == ""
     assert int(book["honest"]["total"]) == CH2_POINTS
     assert int(book["dupe"]["total"]) == CH2_POINTS
     assert (graded["subs"] / "honest" / "02_data.ipynb").read_bytes() \
@@ -282,3 +290,41 @@ def test_the_sandbox_holds_nothing_but_its_own_folder(tmp_path):
         "book": False, "secret": False, "tmp": [], "cwd": sandbox.INSIDE,
         "network": False, "package_writable": False}
     assert not (ROOT / "microgpt" / "x.py").exists()
+
+
+@pytest.mark.parametrize("student, what", [
+    ("forger", "looks for the grader's results"),
+    ("forger", "writes result-like lines"),
+    ("saboteur", "looks for the grader's results"),
+    ("patcher", "uses sys.modules"),
+    ("patcher", "reaches into a function's code"),
+])
+def test_code_that_touches_the_checks_is_flagged(graded, student, what):
+    assert what in gradebook(graded["out"])[student]["flags"]
+    page = (graded["out"] / "feedback" / f"{student}.html").read_text()
+    assert "flagged for the instructor to read" in page
+    assert html.escape(what) in page
+
+
+def test_the_book_and_its_handout_raise_no_flag(tmp_path):
+    from microgpt.course.assignments import write_copies
+    write_copies(BOOK, tmp_path / "handout")
+    notebooks = sorted(BOOK.glob("*.ipynb")) + sorted(
+        (tmp_path / "handout").glob("*.ipynb"))
+    assert len(notebooks) > 30
+    assert [f for nb in notebooks for f in grader.flags(nb)] == []
+
+
+@pytest.mark.parametrize("code", [
+    "import importlib\nimportlib.reload(data_checks)\n",
+    "src = inspect.getsource(data_checks)\n",
+    "exec(open(data_checks.__file__).read())\n",
+    "data_checks._reference_decode([1], 'ab')\n",
+    "data_checks.check_decode_sample = print\n",
+    "setattr(data_checks, 'check_last_pairs', print)\n",
+    "print({'exercise': '02.1', 'status': 'passed'})\n",
+])
+def test_each_kind_of_tampering_is_flagged(tmp_path, code):
+    nb = tmp_path / "02_data.ipynb"
+    nb.write_text(notebook(IMPORT, code))
+    assert len(grader.flags(nb)) >= 1

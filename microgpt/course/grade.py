@@ -47,6 +47,47 @@ PROCESSES = 256     # per notebook
 HANDOUT_NAME = re.compile(r"^(\d\d)_[a-z][a-z0-9_]*\.ipynb$")
 
 
+# Code that touches the check machinery: flagged for the instructor to
+# judge, since code in the kernel can do what the sandbox cannot stop.
+TAMPERING = [
+    (r"__code__|__globals__|__closure__", "reaches into a function's code"),
+    (r"\bsys\.modules\b", "uses sys.modules"),
+    (r"\bimportlib\.(?:reload|import_module)\b|__import__\s*\(",
+     "imports a module by name"),
+    (r"getsource|\.__file__\b|__loader__|\bget_data\s*\(",
+     "reads a module's source"),
+    (r"_reference|\b_record\b|_TurnedOff|_guarded|UsedThePackage"
+     r"|\bEXERCISES\b", "uses the checks' internals"),
+    (r"MICROGPT_RESULTS|/proc/", "looks for the grader's results"),
+    (r"\b\w*checks?\.\w+\s*=(?!=)|\bsetattr\s*\(",
+     "replaces an attribute of a module or object"),
+    (r"(?<![\w.])(?:exec|eval|compile)\s*\(", "runs code from a string"),
+    (r"[\"']status[\"']\s*:|[\"']exercise[\"']\s*:",
+     "writes result-like lines"),
+]
+NOTEBOOK_BYTES = 50 << 20   # larger notebooks are not scanned for flags
+
+
+def flags(path):
+    """What in a notebook's code touches the checks: a list of lines."""
+    try:
+        if path.stat().st_size > NOTEBOOK_BYTES:
+            return [f"{path.name}: too large to scan"]
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        code = ["".join(c["source"]) if isinstance(c["source"], list)
+                else str(c["source"]) for c in cells
+                if c.get("cell_type") == "code"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+    found = []
+    for pattern, what in TAMPERING:
+        for i, source in enumerate(code):
+            if re.search(pattern, source):
+                found.append(f"{path.name}: code cell {i + 1} {what}")
+                break
+    return found
+
+
 def private_copy(folder, into):
     """Copy folder's regular files (and sub-folders) into the new folder
     into; symbolic links and special files are left out."""
@@ -247,7 +288,10 @@ def grade(submissions, limit_s=LIMIT_S, workers=None, trusted=False,
                      f"{ex} did not run in any notebook"}
             points = ex.points if r["status"] == "passed" else 0
             scores.append((ex, points, r["status"], r.get("message", "")))
-        grades[student.name] = {"scores": scores, "notes": notes}
+        flagged = [line for nb in plans[student.name][0]
+                   for line in flags(nb)]
+        grades[student.name] = {"scores": scores, "notes": notes,
+                                "flags": flagged}
     return exercises, grades, class_notes
 
 
@@ -255,11 +299,12 @@ def write_gradebook(path, exercises, grades):
     with open(path, "w", newline="", encoding="utf-8") as f:
         out = csv.writer(f)
         out.writerow(["student"] + [e.key for e in exercises]
-                     + ["total", "out of"])
+                     + ["total", "out of", "flags"])
         top = sum(e.points for e in exercises)
         for name, g in grades.items():
             points = [p for _, p, _, _ in g["scores"]]
-            out.writerow([name] + points + [sum(points), top])
+            out.writerow([name] + points + [sum(points), top,
+                                            "; ".join(g.get("flags", []))])
 
 
 def feedback_page(name, g):
@@ -270,7 +315,9 @@ def feedback_page(name, g):
         f"<tr><td>{e}</td><td>{p} / {e.points}</td><td>{html.escape(s)}"
         f"</td><td>{html.escape(m)}</td></tr>"
         for e, p, s, m in g["scores"])
-    notes = "".join(f"<li>{html.escape(n)}</li>" for n in g["notes"])
+    notes = "".join(f"<li>{html.escape(n)}</li>" for n in g["notes"]
+                    + [f"flagged for the instructor to read: {f}"
+                       for f in g.get("flags", [])])
     return (f"<!doctype html>\n<meta charset='utf-8'>\n<title>Feedback:"
             f" {html.escape(name)}</title>\n<h1>{html.escape(name)}: "
             f"{total} / {top} points</h1>\n"

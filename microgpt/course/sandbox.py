@@ -23,6 +23,7 @@ import resource
 import shutil
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -189,7 +190,6 @@ class Limits:
                         os.kill(int(pid), 9)
                     except OSError:
                         pass
-                import time
                 time.sleep(0.05)
             try:
                 group.rmdir()
