@@ -224,6 +224,12 @@ def setup(impl, impl_kwargs, backend, batch_size):
         device = torch.device(f"cuda:{local_rank}") \
             if torch.cuda.is_available() else torch.device("cpu")
         kwargs["device"] = device
+        gpus = torch.cuda.device_count()
+        if device.type == "cuda" and local_rank >= gpus:
+            raise DistributedError(
+                f"process {local_rank} on this machine has no GPU of its "
+                f"own: there are {gpus}; start at most {gpus} processes "
+                f"a machine, or pass --device cpu")
     if device.type == "cuda":
         torch.cuda.set_device(device)
     backend = choose_backend(backend, device)

@@ -15,12 +15,11 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
+from cli_run import assert_one_line_error, microgpt, samples_of
 
-torch = pytest.importorskip("torch")
-
-from cli_run import assert_one_line_error, microgpt, samples_of  # noqa: E402
-from microgpt import cli, distributed, gpt_torch, train  # noqa: E402
-from microgpt.config import ModelConfig  # noqa: E402
+from microgpt import cli, distributed, gpt_torch, train
+from microgpt.config import ModelConfig
 
 pytestmark = pytest.mark.cli
 
@@ -435,3 +434,24 @@ def test_throughput_counts_tokens_and_the_talking_share():
     assert two["nproc"] == 2 and one["nproc"] == 1
     assert two["tokens_per_s"] > 0 and one["tokens_per_s"] > 0
     assert 0 < two["comm_share"] < 1 and one["comm_share"] == 0
+
+
+def test_a_process_without_a_gpu_of_its_own_is_refused(monkeypatch):
+    # Two processes on a machine with one GPU: the second has none.
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    monkeypatch.setenv("RANK", "1")
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    with pytest.raises(distributed.DistributedError,
+                       match="no GPU of its own: there are 1"):
+        distributed.setup(gpt_torch, {}, None, batch_size=4)
+
+
+def test_nccl_needs_a_gpu_and_gloo_is_the_cpus():
+    cpu = torch.device("cpu")
+    assert distributed.choose_backend(None, cpu) == "gloo"
+    with pytest.raises(distributed.DistributedError, match="GPU"):
+        distributed.choose_backend("nccl", cpu)
+    with pytest.raises(distributed.DistributedError, match="gloo or nccl"):
+        distributed.choose_backend("mpi", cpu)
