@@ -363,12 +363,20 @@ def test_a_rendezvous_that_never_completes_ends_in_bounded_time(tmp_path):
 
 
 def _workers(pid):
-    """The pids of launch's worker processes under pid."""
-    import psutil
-
-    return [p.pid for p in psutil.Process(pid).children(recursive=True)
-            if "spawn_main" in " ".join(p.cmdline())
-            and "resource_tracker" not in " ".join(p.cmdline())]
+    """The pids of launch's worker processes, children of pid (Linux)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
+        except OSError:  # not a process, or one that has just ended
+            continue
+        # The parent's pid follows the command's name, in parentheses.
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        if parent == pid and b"spawn_main" in command \
+                and b"resource_tracker" not in command:
+            found.append(int(entry.name))
+    return found
 
 
 @pytest.mark.parametrize("victim", [0, 1])
