@@ -323,8 +323,26 @@ def test_the_book_and_its_handout_raise_no_flag(tmp_path):
     "data_checks.check_decode_sample = print\n",
     "setattr(data_checks, 'check_last_pairs', print)\n",
     "print({'exercise': '02.1', 'status': 'passed'})\n",
+    "import os\nos.write(7, b'anything')\n",
 ])
 def test_each_kind_of_tampering_is_flagged(tmp_path, code):
     nb = tmp_path / "02_data.ipynb"
     nb.write_text(notebook(IMPORT, code))
     assert len(grader.flags(nb)) >= 1
+
+
+def test_the_private_copy_leaves_out_links_hidden_folders_and_huge_files(
+        tmp_path):
+    src = tmp_path / "ada"
+    (src / "data").mkdir(parents=True)
+    (src / "data" / "names.txt").write_text("emma\n")
+    (src / ".git").mkdir()
+    (src / ".git" / "HEAD").write_text("ref")
+    (src / "02_data.ipynb").write_text("{}")
+    (src / "link.txt").symlink_to(tmp_path / "elsewhere.txt")
+    with open(src / "huge.bin", "wb") as f:
+        f.truncate(sandbox.FILE_BYTES + 1)
+    grader.private_copy(src, tmp_path / "copy")
+    got = sorted(str(p.relative_to(tmp_path / "copy"))
+                 for p in (tmp_path / "copy").rglob("*"))
+    assert got == ["02_data.ipynb", "data", "data/names.txt"]

@@ -58,7 +58,8 @@ TAMPERING = [
      "reads a module's source"),
     (r"_reference|\b_record\b|_TurnedOff|_guarded|UsedThePackage"
      r"|\bEXERCISES\b", "uses the checks' internals"),
-    (r"MICROGPT_RESULTS|/proc/", "looks for the grader's results"),
+    (r"MICROGPT_RESULTS|/proc/|\bos\.(?:write|fdopen|dup2?)\s*\(",
+     "looks for the grader's results"),
     (r"\b\w*checks?\.\w+\s*=(?!=)|\bsetattr\s*\(",
      "replaces an attribute of a module or object"),
     (r"(?<![\w.])(?:exec|eval|compile)\s*\(", "runs code from a string"),
@@ -90,14 +91,20 @@ def flags(path):
 
 def private_copy(folder, into):
     """Copy folder's regular files (and sub-folders) into the new folder
-    into; symbolic links and special files are left out."""
+    into; symbolic links, special files, hidden folders (.git,
+    .ipynb_checkpoints) and files larger than a notebook may write are
+    left out."""
     into.mkdir()
     for entry in os.scandir(folder):
         if entry.is_symlink():
             continue
         if entry.is_dir(follow_symlinks=False):
+            if entry.name.startswith("."):
+                continue
             private_copy(Path(entry.path), into / entry.name)
-        elif entry.is_file(follow_symlinks=False):
+        elif entry.is_file(follow_symlinks=False) and \
+                entry.stat(follow_symlinks=False).st_size \
+                <= sandbox.FILE_BYTES:
             shutil.copyfile(entry.path, into / entry.name,
                             follow_symlinks=False)
 
