@@ -2,6 +2,9 @@
 
 from .draw import GRAD, MUTED, arrow, box, canvas, grid, label, shade
 
+# The book's symbols, in matplotlib's mathtext.
+_STEPS = r"$n_\mathrm{proc} - 1$"
+_SENT = r"$2(n_\mathrm{proc} - 1)/n_\mathrm{proc}$"
 # Where each process's box sits: the ring runs 0, 1, 2, 3 and back.
 _PLACES = ((0.95, 2.75), (3.05, 2.75), (3.05, 0.95), (0.95, 0.95))
 
@@ -21,14 +24,14 @@ def ring_allreduce():
     arrow(ax, (2.35, 0.95), (1.65, 0.95), "a chunk", side="below")
     arrow(ax, (0.95, 1.2), (0.95, 2.2), "a chunk", side="left")
     lines = [
-        ("reduce-scatter, N - 1 steps:", MUTED),
+        (f"reduce-scatter, {_STEPS} steps:", MUTED),
         ("each adds the chunk it gets to its own", MUTED),
         ("and passes the sum on; then each holds", MUTED),
         ("one chunk of g0 + g1 + g2 + g3", MUTED),
-        ("all-gather, N - 1 steps:", MUTED),
+        (f"all-gather, {_STEPS} steps:", MUTED),
         ("the summed chunks go round once more", MUTED),
-        ("each process sends 2(N - 1)/N", GRAD),
-        ("of a gradient, whatever N", GRAD),
+        ("each process sends", GRAD),
+        (f"{_SENT} of a gradient", GRAD),
     ]
     for i, (text, color) in enumerate(lines):
         label(ax, 4.05, 3.2 - 0.37 * i, text, color=color, ha="left")
