@@ -463,3 +463,21 @@ def test_nccl_needs_a_gpu_and_gloo_is_the_cpus():
         distributed.choose_backend("nccl", cpu)
     with pytest.raises(distributed.DistributedError, match="gloo or nccl"):
         distributed.choose_backend("mpi", cpu)
+
+
+def test_under_torchrun_a_missing_machine_ends_at_its_join_timeout(
+        tmp_path):
+    # torchrun's own rendezvous waits for the second machine, then ends
+    # with torchrun's report (microgpt never starts): bounded by
+    # --rdzv-conf join_timeout, 600 s unless set.
+    save = tmp_path / "m.npz"
+    start = time.monotonic()
+    result = run(TORCHRUN + [
+        "--nnodes", "2", "--nproc-per-node", "1", "--rdzv-backend", "c10d",
+        "--rdzv-endpoint", f"127.0.0.1:{distributed.free_port()}",
+        "--rdzv-id", "alone", "--rdzv-conf", "join_timeout=3", "-m",
+        "microgpt", *SMALL, "--batch-size", "2", "--save", str(save)])
+    assert time.monotonic() - start < 60
+    assert result.returncode != 0
+    assert "RendezvousTimeoutError" in result.stderr
+    assert result.stdout == "" and not save.exists()
