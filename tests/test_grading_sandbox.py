@@ -192,6 +192,12 @@ def test_an_attack_gains_nothing(graded, student):
     assert int(gradebook(graded["out"])[student]["total"]) == 0
 
 
+def test_a_notebook_out_of_memory_is_told_in_words(graded):
+    page = (graded["out"] / "feedback" / "hog.html").read_text()
+    assert "02_data.ipynb could not be run to the end (its kernel " \
+        "stopped before the end: it ran out of memory" in page
+
+
 def test_forged_lines_are_named_on_the_feedback_page(graded):
     page = (graded["out"] / "feedback" / "forger.html").read_text()
     assert "reported more often than the check ran" in page

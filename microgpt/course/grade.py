@@ -121,6 +121,7 @@ def run_notebook(path, limit_s, trusted=False, memory=MEMORY):
             env = {k: v for k, v in os.environ.items()
                    if not k.startswith("MICROGPT_RESULTS")}
             env["JUPYTER_RUNTIME_DIR"] = str(Path(tmp) / "jupyter")
+            env["TMPDIR"] = tmp     # its temporary files go with it
             cwd = work
         else:
             argv = sandbox.command(work, [

@@ -31,6 +31,8 @@ from .checks.exercise import RESULTS_FD_VAR
 
 SKIP_TAG = "skip-when-grading"
 RESULT_BYTES = 1 << 20      # the most a notebook's checks may report
+DIED = ("its kernel stopped before the end: it ran out of memory, or "
+        "something ended it")
 
 
 def _client(nb, folder, seconds):
@@ -128,12 +130,29 @@ def run(path, seconds, emit, on_timeout):
             process.kill()
         on_timeout({"status": "timed out", "seconds": seconds})
 
+    finishing = threading.Event()
+    client.on_notebook_complete = lambda **_: finishing.set()
+
+    def watch():
+        # A kernel killed mid-run (out of memory, say) leaves nbclient
+        # waiting for a reply that never comes: say so at once.
+        while not finishing.wait(0.5):
+            process = getattr(getattr(client.km, "provisioner", None),
+                              "process", None)
+            if process is not None and process.poll() is not None \
+                    and not finishing.is_set():
+                on_timeout({"status": "failed", "message": DIED})
+                return
+
     timer = threading.Timer(seconds, stop)
     start = time.monotonic()
     timer.start()
+    threading.Thread(target=watch, daemon=True).start()
     try:
         client.execute(pass_fds=(write_end,))
     except Exception as e:
+        if type(e).__name__ == "DeadKernelError":
+            return {"status": "failed", "message": DIED}
         return {"status": "failed", "message":
                 f"{type(e).__name__}: {str(e).splitlines()[0]}"[:300]}
     finally:
