@@ -352,3 +352,15 @@ def test_the_private_copy_leaves_out_links_hidden_folders_and_huge_files(
     got = sorted(str(p.relative_to(tmp_path / "copy"))
                  for p in (tmp_path / "copy").rglob("*"))
     assert got == ["02_data.ipynb", "data", "data/names.txt"]
+
+
+def test_every_check_is_called_by_its_name_in_its_chapter():
+    """The grader counts a result only from a cell that calls its check by
+    name, so each chapter must call each of its checks so."""
+    import re
+    for ex in EXERCISES:
+        [nb] = BOOK.glob(f"{ex.chapter:02d}_*.ipynb")
+        cells = json.loads(nb.read_text(encoding="utf-8"))["cells"]
+        code = "\n".join("".join(c["source"]) for c in cells
+                         if c["cell_type"] == "code")
+        assert re.search(rf"\b{re.escape(ex.check)}\s*\(", code), ex
