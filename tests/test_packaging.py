@@ -9,12 +9,14 @@ run from a folder outside the repository.
 
 import email.parser
 import importlib.metadata
+import io
 import os
 import re
 import shutil
 import subprocess
 import sys
 import tarfile
+import tokenize
 import zipfile
 from pathlib import Path
 
@@ -102,10 +104,35 @@ def test_the_sdist_has_no_book_tests_or_data(dist):
 
 
 # Ways a module could reach into the repository around it: a path built
-# from its own location, or one into a folder the wheel does not carry.
-# (A default like assignments' --book book is a path the user's command
-# resolves from its working directory, and is left alone.)
-LAYOUT = re.compile(r"__file__|\.\./|\bshared/|\btests/|book/data|_build/")
+# from its own location (the name __file__ in its code), or a string that
+# leads into a folder the wheel does not carry. (A default like
+# assignments' --book book is a path the user's command resolves from its
+# working directory, and is left alone.)
+LAYOUT = re.compile(r"\.\./|\bshared/|\btests/|book/data|_build/")
+
+
+# String tokens: an f-string's text is a token of its own from Python 3.12.
+TEXT = {tokenize.STRING, getattr(tokenize, "FSTRING_MIDDLE", tokenize.STRING)}
+
+
+def reaches_out(source):
+    """The places in source that could reach into the repository."""
+    found = []
+    for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+        if tok.type == tokenize.NAME and tok.string == "__file__":
+            found.append(f"line {tok.start[0]}: __file__")
+        elif tok.type in TEXT and LAYOUT.search(tok.string):
+            found.append(f"line {tok.start[0]}: {tok.string}")
+    return found
+
+
+def test_the_layout_check_finds_each_way_out():
+    # The check could fail: each way out is found, and a mention of
+    # __file__ inside a string (a pattern the grader looks for) is not.
+    assert reaches_out("p = Path(__file__).parent\n")
+    assert reaches_out("p = '../data/names.txt'\n")
+    assert reaches_out("p = f'{root}/tests/x'\n")
+    assert not reaches_out("pattern = r'\\.__file__'\n")
 
 
 def test_no_module_reaches_into_the_repository(dist):
@@ -113,7 +140,7 @@ def test_no_module_reaches_into_the_repository(dist):
         for name in wheel.namelist():
             if name.endswith(".py"):
                 source = wheel.read(name).decode("utf-8")
-                assert not LAYOUT.findall(source), name
+                assert not reaches_out(source), name
 
 
 def test_metadata_is_complete(dist):

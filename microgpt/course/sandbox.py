@@ -25,6 +25,7 @@ import subprocess
 import sys
 import time
 import uuid
+from importlib.resources import files
 from pathlib import Path
 
 INSIDE = "/submission"      # the notebook's private folder, in the sandbox
@@ -75,12 +76,12 @@ def command(folder, argv, env=None):
     folder: the private copy, seen inside as INSIDE (the working folder).
     env: extra variables; the rest of the environment is cleared.
     """
-    import microgpt
     args = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session",
             "--cap-drop", "ALL", "--proc", "/proc", "--dev", "/dev",
             "--tmpfs", "/tmp", "--clearenv"]
     _bind_system(args)
-    package = Path(microgpt.__file__).resolve().parent
+    # The installed package's own folder, which the sandbox reads.
+    package = Path(str(files("microgpt"))).resolve()
     for path in {Path(sys.base_prefix).resolve(),
                  Path(sys.prefix).resolve(), package}:
         args += ["--ro-bind", str(path), str(path)]
