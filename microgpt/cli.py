@@ -34,10 +34,12 @@ TRAIN_OPTIONS = [
      "keeps all"),
     ("--top-p", "top_p", "sample from the fewest likeliest tokens whose "
      "probability reaches p, in (0, 1]; None keeps all"),
-    ("--num-samples", "num_samples", "names to sample after training"),
+    ("--num-samples", "num_samples",
+     "names (or, with --text, passages) to sample after training"),
     ("--batch-size", "batch_size",
-     "documents per step (1 = original), at most as many as the dataset "
-     "has; a step of over 1 GFLOP is announced before training"),
+     "documents (with --text, windows) per step (1 = original), at most "
+     "as many as the dataset has; a step of over 1 GFLOP is announced "
+     "before training"),
 ]
 
 
@@ -76,8 +78,8 @@ def build_parser():
     fmt = argparse.ArgumentDefaultsHelpFormatter
     parser = argparse.ArgumentParser(
         prog="microgpt", formatter_class=fmt,
-        description="Train the microgpt GPT on names, or sample from a "
-                    "saved model.")
+        description="Train the microgpt GPT on names (or, with --text, "
+                    "on running text), or sample from a saved model.")
     commands = parser.add_subparsers(dest="command", required=True,
                                      metavar="{train,sample}")
 
@@ -126,10 +128,11 @@ def build_parser():
                         'name, which torchrun refuses')
     p.add_argument("--val-fraction", type=float, default=0.0,
                    metavar="F",
-                   help="hold out this fraction of the documents, never "
-                        "trained on (the same ones whatever --seed), and "
-                        "print the loss per token on them; 0 holds out "
-                        "none, as the original")
+                   help="hold out this fraction of the documents (the "
+                        "same ones whatever --seed; with --text, the end "
+                        "of the text), never trained on, and print the "
+                        "loss per token on them; 0 holds out none, as the "
+                        "original")
     p.add_argument("--eval-every", type=int, default=None, metavar="N",
                    help="with --val-fraction: measure the held-out loss "
                         "before training, every N steps and after the "
@@ -147,8 +150,9 @@ def build_parser():
 
     p = commands.add_parser(
         "sample", formatter_class=fmt, help="sample from a checkpoint",
-        description="Sample names from a model saved with train --save, "
-                    "with any implementation.")
+        description="Sample names (or passages of text, from a text "
+                    "model) from a model saved with train --save, with "
+                    "any implementation.")
     # SUPPRESS, or the help would show "(default: None)".
     p.add_argument("--load", required=True, metavar="PATH",
                    default=argparse.SUPPRESS,
@@ -157,7 +161,7 @@ def build_parser():
     sample_defaults = _defaults(TrainConfig)
     p.add_argument("--num-samples", dest="num_samples", type=int,
                    default=sample_defaults["num_samples"][0],
-                   help="how many names to sample")
+                   help="how many names (or passages) to sample")
     p.add_argument("--temperature", type=float,
                    default=sample_defaults["temperature"][0],
                    help="sampling temperature (> 0)")

@@ -23,7 +23,9 @@ def test_the_right_count_passes(capsys):
     (64 * 64, "64² counts all 64 positions at every draw"),
     (63 * 64 // 2, "the first draw already runs one position"),
     (63 * 64, "T(T + 1)/2"),
+    (64 * 64 // 2, "the area of a triangle"),
     (3000, "too large"),
+    (3000, "add up the positions each draw runs"),
 ])
 def test_a_wrong_count_names_its_mistake(wrong, hint):
     with pytest.raises(CheckFailed, match=r"^chapter 15, exercise 1: .*"

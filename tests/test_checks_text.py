@@ -94,6 +94,24 @@ def test_the_embedding_share_question(capsys):
         text.check_embedding_share(lambda: text._share(65))
 
 
+def test_the_embedding_share_mistakes_are_named():
+    from microgpt.config import ModelConfig
+    from microgpt.cost import num_params
+    cfg = ModelConfig(vocab_size=1024, **text.MODEL)
+    N, table = num_params(cfg), 1024 * cfg.n_embd
+    share = text._share(1024)
+    no_wpe = 2 * table / (N - cfg.block_size * cfg.n_embd)
+    # Leaving wpe out is close to the truth: the tolerance must tell them
+    # apart.
+    assert abs(no_wpe - share) > 0.002
+    for wrong, named in [(no_wpe, "position table wpe"),
+                         (table / (N - table), "rest of the model"),
+                         (100 * share, "percentage"),
+                         (0.2, "count it from the shapes")]:
+        with pytest.raises(CheckFailed, match=named):
+            text.check_embedding_share(lambda: wrong)
+
+
 def test_the_choice_question(capsys):
     text.check_why_bits_per_char(lambda: "b")
     assert "(b) is right" in capsys.readouterr().out

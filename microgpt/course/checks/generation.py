@@ -44,7 +44,10 @@ def check_predicted_positions(predicted_positions):
           "draw already runs one position (BOS), so the sum goes up "
           f"to {T}"),
          (T * (T - 1), "count the positions of each draw once: the "
-          "sum 1 + 2 + ... + T is T(T + 1)/2")])
+          "sum 1 + 2 + ... + T is T(T + 1)/2"),
+         (T * T / 2, f"{T}\u00b2/2 is the area of a triangle; the sum "
+          f"1 + 2 + ... + {T} also counts the diagonal: T(T + 1)/2")],
+        advice="add up the positions each draw runs, draw by draw")
 
 
 def _kept(probs, keep):

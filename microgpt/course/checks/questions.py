@@ -20,7 +20,8 @@ def digest(salt, letter):
     return hashlib.sha256(f"{salt}:{letter}".encode()).hexdigest()
 
 
-def number(what, answer, truth, tol, mistakes=()):
+def number(what, answer, truth, tol, mistakes=(),
+           advice="run the experiment and look again"):
     """Check a predicted number against the measured truth.
 
     answer: the reader's function, returning the number. truth: the value
@@ -28,7 +29,9 @@ def number(what, answer, truth, tol, mistakes=()):
     answer, so that an unwritten one costs nothing). tol: the largest
     difference accepted (absolute).
     mistakes: (value, hint) pairs; an answer within tol of a value, and not
-    of the truth, gets its hint.
+    of the truth, gets its hint. advice: what a wrong answer that matches
+    no mistake is told to do, for a number the reader can also work out
+    rather than measure.
     """
     got = answer()
     if isinstance(got, bool) or not isinstance(got, numbers.Real) \
@@ -46,7 +49,7 @@ def number(what, answer, truth, tol, mistakes=()):
             raise CheckFailed(f"{what}: {got:g} is not it; {hint}")
     side = "too large" if got > truth else "too small"
     raise CheckFailed(f"{what}: {got:g} is {side} (tolerance {tol:g}); "
-                      "run the experiment and look again")
+                      f"{advice}")
 
 
 def choice(what, answer, salt, right, letters="abc", hints=None):

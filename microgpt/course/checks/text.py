@@ -128,13 +128,23 @@ def _share(vocab_size):
 def check_embedding_share(embedding_share):
     """embedding_share() -> the share of wte and lm_head at vocab 1024."""
     cfg = ModelConfig(vocab_size=1024, **MODEL)
-    half = 1024 * cfg.n_embd / num_params(cfg)
+    N, table = num_params(cfg), 1024 * cfg.n_embd
+    share = _share(1024)
     questions.number(
         "share of the parameters in wte and lm_head at vocab 1024",
-        embedding_share, lambda: _share(1024), 0.01,
-        [(half, "that counts one of the two tables; the output layer "
+        embedding_share, lambda: share, 0.002,
+        [(table / N, "that counts one of the two tables; the output layer "
           "lm_head is vocab_size x n_embd too"),
-         (_share(65), "that is the share with the 65 characters")])
+         (table / (N - table), "that divides one table by the rest of the "
+          "model; the share is both tables over all the parameters"),
+         (2 * table / (N - cfg.block_size * cfg.n_embd),
+          "that leaves the position table wpe (block_size x n_embd) out "
+          "of the parameter count"),
+         (100 * share, "that is a percentage; give the share as a "
+          "fraction between 0 and 1"),
+         (_share(65), "that is the share with the 65 characters")],
+        advice="count it from the shapes: two tables of vocab_size x "
+               "n_embd over num_params of the whole model")
 
 
 @exercise(4, points=1)
