@@ -55,3 +55,14 @@ def test_readme_says_how_to_cite():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "## How to cite" in readme
     assert "CITATION.cff" in readme
+
+
+def test_the_introduction_says_how_to_cite(citation):
+    with open(ROOT / "book" / "01_introduction.ipynb",
+              encoding="utf-8") as f:
+        cells = json.load(f)["cells"]
+    prose = "".join("".join(c["source"]) for c in cells
+                    if c["cell_type"] == "markdown")
+    assert "## How to cite" in prose and "CITATION.cff" in prose
+    assert f"version\n{citation['version']}" in prose or \
+        f"version {citation['version']}" in prose
