@@ -3,6 +3,7 @@
 import importlib
 import json
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -293,3 +294,12 @@ def test_a_check_says_whether_its_last_run_passed(capsys):
     assert intro.check_letter_counts.passed is True
     assert intro.check_letter_counts(stub) is None
     assert intro.check_letter_counts.passed is False
+
+
+def test_the_readme_states_how_many_exercises_and_points():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(
+        encoding="utf-8")
+    exercises = all_exercises()
+    stated = " ".join(readme.split())
+    assert (f"{len(exercises)} exercises, "
+            f"{sum(e.points for e in exercises)} points in all") in stated
