@@ -14,9 +14,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .batch import check_ids, check_length
 from .data import Tokenizer
 from .gpt_torch import Adam, attention, from_weights, linear, rmsnorm
-from .packing import check_ids, check_length
 from .params import init_weights, param_shapes
 from .train import lr_at
 
@@ -44,10 +44,12 @@ def head_gate(cfg, layer, silenced, like):
     hd = cfg.head_dim
     for i, h in silenced:
         if not (0 <= i < cfg.n_layer and 0 <= h < cfg.n_head):
-            raise ValueError(f"no head {h} in layer {i} of a model with "
-                             f"{cfg.n_layer} layers of {cfg.n_head} heads")
+            raise ValueError(
+                f"no head {h} in layer {i} of a model with "
+                f"{cfg.n_layer} layers of {cfg.n_head} heads"
+            )
         if i == layer:
-            gate[h * hd:(h + 1) * hd] = 0
+            gate[h * hd : (h + 1) * hd] = 0
     return gate
 
 
@@ -57,26 +59,35 @@ def block(x, i, params, cfg, *, residual=True, mlp=True, silenced=()):
     layer = f"layer{i}."
     skip = x
     x = rmsnorm(x)
-    q = linear(x, params[layer + "attn_wq"])       # (..., T, n_embd)
-    k = linear(x, params[layer + "attn_wk"])       # (..., T, n_embd)
-    v = linear(x, params[layer + "attn_wv"])       # (..., T, n_embd)
-    x = attention(q, k, v, cfg)                    # (..., T, n_embd)
+    q = linear(x, params[layer + "attn_wq"])  # (..., T, n_embd)
+    k = linear(x, params[layer + "attn_wk"])  # (..., T, n_embd)
+    v = linear(x, params[layer + "attn_wv"])  # (..., T, n_embd)
+    x = attention(q, k, v, cfg)  # (..., T, n_embd)
     if any(j == i for j, _ in silenced):
-        x = x * head_gate(cfg, i, silenced, x)     # (..., T, n_embd)
+        x = x * head_gate(cfg, i, silenced, x)  # (..., T, n_embd)
     x = linear(x, params[layer + "attn_wo"])
     x = x + skip if residual else x
     if not mlp:
         return x
     skip = x
     x = rmsnorm(x)
-    x = linear(x, params[layer + "mlp_fc1"])       # (..., T, 4 * n_embd)
+    x = linear(x, params[layer + "mlp_fc1"])  # (..., T, 4 * n_embd)
     x = torch.relu(x)
-    x = linear(x, params[layer + "mlp_fc2"])       # (..., T, n_embd)
+    x = linear(x, params[layer + "mlp_fc2"])  # (..., T, n_embd)
     return x + skip if residual else x
 
 
-def forward(params, tokens, cfg, *, first_norm=True, residual=True,
-            mlp=True, positions=True, silenced=()):
+def forward(
+    params,
+    tokens,
+    cfg,
+    *,
+    first_norm=True,
+    residual=True,
+    mlp=True,
+    positions=True,
+    silenced=(),
+):
     """Logits at every position of tokens (T,) or (B, T), parts removed.
 
     first_norm=False feeds the raw sum of embeddings to the first block;
@@ -90,21 +101,25 @@ def forward(params, tokens, cfg, *, first_norm=True, residual=True,
     check_length(tokens.shape[-1], cfg)
     ids = torch.as_tensor(tokens, dtype=torch.long, device=device)
     pos = torch.arange(ids.shape[-1], device=device)  # (T,)
-    x = params["wte"][ids]                         # (..., T, n_embd)
+    x = params["wte"][ids]  # (..., T, n_embd)
     if positions:
         x = x + params["wpe"][pos]
     if first_norm:
         x = rmsnorm(x)
     for i in range(cfg.n_layer):
-        x = block(x, i, params, cfg, residual=residual, mlp=mlp,
-                  silenced=silenced)               # (..., T, n_embd)
-    return linear(x, params["lm_head"])            # (..., T, vocab_size)
+        x = block(
+            x, i, params, cfg, residual=residual, mlp=mlp, silenced=silenced
+        )  # (..., T, n_embd)
+    return linear(x, params["lm_head"])  # (..., T, vocab_size)
 
 
 def used(params, *, mlp=True, positions=True, **_):
     """The parameters a variant's forward reads, name -> tensor."""
-    return {name: p for name, p in params.items()
-            if (mlp or "mlp_" not in name) and (positions or name != "wpe")}
+    return {
+        name: p
+        for name, p in params.items()
+        if (mlp or "mlp_" not in name) and (positions or name != "wpe")
+    }
 
 
 def rows(docs, tokenizer, cfg):
@@ -117,18 +132,19 @@ def rows(docs, tokenizer, cfg):
     """
     out = np.full((len(docs), cfg.block_size + 1), -1, dtype=np.int64)
     for r, doc in enumerate(docs):
-        ids = tokenizer.frame(doc)[:cfg.block_size + 1]
-        out[r, :len(ids)] = ids
+        ids = tokenizer.frame(doc)[: cfg.block_size + 1]
+        out[r, : len(ids)] = ids
     return out
 
 
 def batch_loss(params, ids, cfg, switches):
     """Mean cross-entropy over the real targets of rows of ids."""
     ids = torch.as_tensor(ids, device=params["wte"].device)
-    inputs = ids[:, :-1].clamp(min=0)              # (B, T), pads -> id 0
+    inputs = ids[:, :-1].clamp(min=0)  # (B, T), pads -> id 0
     logits = forward(params, inputs, cfg, **switches)  # (B, T, V)
-    return F.cross_entropy(logits.flatten(0, 1), ids[:, 1:].flatten(),
-                           ignore_index=-1)
+    return F.cross_entropy(
+        logits.flatten(0, 1), ids[:, 1:].flatten(), ignore_index=-1
+    )
 
 
 @torch.no_grad()
@@ -149,8 +165,7 @@ def train(train_docs, cfg, tcfg, switches=None, *, dtype=torch.float32):
     rng = random.Random(tcfg.seed)
     docs = list(train_docs)
     rng.shuffle(docs)
-    params = from_weights(init_weights(cfg, rng), device="cpu",
-                          dtype=dtype)
+    params = from_weights(init_weights(cfg, rng), device="cpu", dtype=dtype)
     ids = rows(docs, TOKENIZER, cfg)
     opt = Adam(used(params, **switches), tcfg)
     B = tcfg.batch_size
@@ -168,7 +183,6 @@ def num_used(cfg, switches=None):
     return sum(r * c for r, c in keep.values())
 
 
-
 def pca_2d(rows):
     """rows projected on their first two principal axes, (n, 2), and the
     share of the variance each axis holds.
@@ -178,10 +192,10 @@ def pca_2d(rows):
     which gives one picture on every machine.
     """
     x = np.asarray(rows, dtype=np.float64)
-    x = x - x.mean(axis=0)                         # (n, d), centered
+    x = x - x.mean(axis=0)  # (n, d), centered
     _, s, vt = np.linalg.svd(x, full_matrices=False)
-    axes = vt[:2]                                  # (2, d)
+    axes = vt[:2]  # (2, d)
     biggest = np.abs(axes).argmax(axis=1)
     axes = axes * np.sign(axes[np.arange(2), biggest])[:, None]
-    share = s[:2] ** 2 / (s ** 2).sum()
-    return x @ axes.T, share                       # (n, 2), (2,)
+    share = s[:2] ** 2 / (s**2).sum()
+    return x @ axes.T, share  # (n, 2), (2,)

@@ -53,8 +53,10 @@ def train(text, vocab_size):
     Stops early if no pair is left to merge (a tiny text).
     """
     if vocab_size < 256:
-        raise ValueError(f"a byte-level vocabulary has at least 256 ids, "
-                         f"got vocab_size {vocab_size}")
+        raise ValueError(
+            f"a byte-level vocabulary has at least 256 ids, "
+            f"got vocab_size {vocab_size}"
+        )
     freq = Counter(chunks(text))
     seqs = [list(c.encode("utf-8")) for c in freq]
     weight = list(freq.values())
@@ -96,14 +98,17 @@ class BPE:
         vocab = [bytes([b]) for b in range(256)]
         for k, pair in enumerate(self.merges):
             if len(pair) != 2 or not all(
-                    isinstance(i, int) and 0 <= i < 256 + k for i in pair):
-                raise ValueError(f"merge {k} must join two earlier ids, "
-                                 f"got {pair!r}")
+                isinstance(i, int) and 0 <= i < 256 + k for i in pair
+            ):
+                raise ValueError(
+                    f"merge {k} must join two earlier ids, got {pair!r}"
+                )
             vocab.append(vocab[pair[0]] + vocab[pair[1]])
         # A frozen dataclass sets its derived fields this way.
         object.__setattr__(self, "vocab", vocab)
-        object.__setattr__(self, "rank", {p: k for k, p in
-                                          enumerate(self.merges)})
+        object.__setattr__(
+            self, "rank", {p: k for k, p in enumerate(self.merges)}
+        )
         object.__setattr__(self, "cache", {})
 
     @classmethod
@@ -128,8 +133,9 @@ class BPE:
             while len(ids) > 1:
                 # The earliest-learned merge among the neighbours first,
                 # as in training.
-                pair = min(zip(ids, ids[1:]),
-                           key=lambda p: rank.get(p, len(rank)))
+                pair = min(
+                    zip(ids, ids[1:]), key=lambda p: rank.get(p, len(rank))
+                )
                 if pair not in rank:
                     break
                 ids = merge(ids, pair, 256 + rank[pair])
@@ -146,8 +152,9 @@ class BPE:
         vocab = self.vocab
         for i in ids:
             if not 0 <= i < len(vocab):
-                raise ValueError(f"id {i!r} is not a token id "
-                                 f"(0..{len(vocab) - 1})")
+                raise ValueError(
+                    f"id {i!r} is not a token id (0..{len(vocab) - 1})"
+                )
         return b"".join(vocab[i] for i in ids).decode("utf-8", "replace")
 
     def to_json(self):
@@ -159,6 +166,7 @@ class BPE:
         """The tokenizer that to_json described."""
         merges = meta.get("merges")
         if not isinstance(merges, list) or not all(
-                isinstance(p, list) for p in merges):
+            isinstance(p, list) for p in merges
+        ):
             raise ValueError("the BPE merges must be a list of pairs")
         return cls(tuple(tuple(p) for p in merges))

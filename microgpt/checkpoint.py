@@ -42,7 +42,8 @@ def _as_arrays(weights, where):
             raise CheckpointError(
                 f"{where}: weight {name} is not a matrix of floats; pass "
                 f"the weights, impl.to_weights(params), not the "
-                f"params") from None
+                f"params"
+            ) from None
     return arrays
 
 
@@ -51,7 +52,8 @@ def check(weights, cfg, tokenizer, where):
     if tokenizer.vocab_size != cfg.vocab_size:
         raise CheckpointError(
             f"{where}: the tokenizer has {tokenizer.vocab_size} ids but "
-            f"the model config has vocab_size {cfg.vocab_size}")
+            f"the model config has vocab_size {cfg.vocab_size}"
+        )
     shapes = param_shapes(cfg)
     missing = [n for n in shapes if n not in weights]
     extra = [n for n in weights if n not in shapes]
@@ -59,19 +61,23 @@ def check(weights, cfg, tokenizer, where):
         raise CheckpointError(
             f"{where}: weight names do not match the config "
             f"(missing: {', '.join(missing) or 'none'}; "
-            f"unexpected: {', '.join(extra) or 'none'})")
+            f"unexpected: {', '.join(extra) or 'none'})"
+        )
     for name, shape in shapes.items():
         w = weights[name]
         if w.shape != shape:
             raise CheckpointError(
                 f"{where}: weight {name} has shape {w.shape}, but the "
-                f"config needs {shape}")
+                f"config needs {shape}"
+            )
         if not np.issubdtype(w.dtype, np.floating):
             raise CheckpointError(
-                f"{where}: weight {name} has dtype {w.dtype}, not float")
+                f"{where}: weight {name} has dtype {w.dtype}, not float"
+            )
         if not np.isfinite(w).all():
             raise CheckpointError(
-                f"{where}: weight {name} holds NaN or infinite values")
+                f"{where}: weight {name} holds NaN or infinite values"
+            )
 
 
 def save(path, weights, model_config, tokenizer, corpus=None):
@@ -85,8 +91,11 @@ def save(path, weights, model_config, tokenizer, corpus=None):
         raise CheckpointError(f"cannot save {path}: it is a folder")
     weights = _as_arrays(weights, f"cannot save {path}")
     check(weights, model_config, tokenizer, f"cannot save {path}")
-    meta = {"format": FORMAT, "version": VERSION,
-            "model_config": asdict(model_config)}
+    meta = {
+        "format": FORMAT,
+        "version": VERSION,
+        "model_config": asdict(model_config),
+    }
     if hasattr(tokenizer, "to_json"):  # a tokenizer of running text
         meta["tokenizer"] = tokenizer.to_json()
     else:
@@ -107,57 +116,78 @@ def _read(path):
         # for a pickle and would blame "pickled data" for a text file.
         if magic != b"PK\x03\x04":
             what = "is empty" if not magic else "is not an .npz archive"
-            raise CheckpointError(f"{path}: not a microgpt checkpoint "
-                                  f"(the file {what})")
+            raise CheckpointError(
+                f"{path}: not a microgpt checkpoint (the file {what})"
+            )
         # allow_pickle=False: a checkpoint is data, never code.
         npz = np.load(path, allow_pickle=False)
     except FileNotFoundError:
         raise CheckpointError(f"{path}: no such checkpoint file") from None
     except IsADirectoryError:
-        raise CheckpointError(f"{path}: is a directory, not a checkpoint "
-                              f"file") from None
+        raise CheckpointError(
+            f"{path}: is a directory, not a checkpoint file"
+        ) from None
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
-        raise CheckpointError(f"{path}: not a readable .npz checkpoint "
-                              f"(truncated or corrupt?): {e}") from None
+        raise CheckpointError(
+            f"{path}: not a readable .npz checkpoint "
+            f"(truncated or corrupt?): {e}"
+        ) from None
     # An .npz reads lazily, so a damaged member only shows up here.
     try:
         with npz:
             return {name: npz[name] for name in npz.files}
-    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile,
-            zlib.error) as e:
-        raise CheckpointError(f"{path}: not a readable .npz checkpoint "
-                              f"(truncated or corrupt?): {e}") from None
+    except (
+        OSError,
+        ValueError,
+        EOFError,
+        KeyError,
+        zipfile.BadZipFile,
+        zlib.error,
+    ) as e:
+        raise CheckpointError(
+            f"{path}: not a readable .npz checkpoint "
+            f"(truncated or corrupt?): {e}"
+        ) from None
 
 
 def _meta(arrays, path):
     """The checkpoint's config and tokenizer, checked."""
     if META_KEY not in arrays:
-        raise CheckpointError(f"{path}: not a microgpt checkpoint "
-                              f"(no {META_KEY} entry)")
+        raise CheckpointError(
+            f"{path}: not a microgpt checkpoint (no {META_KEY} entry)"
+        )
     try:
         meta = json.loads(str(arrays.pop(META_KEY)))
         if meta.get("format") != FORMAT:
-            raise CheckpointError(f"{path}: not a microgpt checkpoint "
-                                  f"(format {meta.get('format')!r})")
+            raise CheckpointError(
+                f"{path}: not a microgpt checkpoint "
+                f"(format {meta.get('format')!r})"
+            )
         if meta.get("version") != VERSION:
             raise CheckpointError(
                 f"{path}: checkpoint version {meta.get('version')!r} is "
-                f"not supported (this microgpt reads version {VERSION})")
+                f"not supported (this microgpt reads version {VERSION})"
+            )
         cfg = ModelConfig(**meta["model_config"])
         if "tokenizer" in meta:
             from .text import tokenizer_from_json
+
             return cfg, tokenizer_from_json(meta["tokenizer"])
         chars = meta["chars"]
-        if not all(isinstance(c, str) and len(c) == 1 for c in chars) \
-                or chars != sorted(set(chars)):
-            raise CheckpointError(f"{path}: the tokenizer's characters "
-                                  f"are not sorted unique characters")
+        if not all(
+            isinstance(c, str) and len(c) == 1 for c in chars
+        ) or chars != sorted(set(chars)):
+            raise CheckpointError(
+                f"{path}: the tokenizer's characters "
+                f"are not sorted unique characters"
+            )
     except CheckpointError:
         raise
     except (ValueError, TypeError, KeyError, AttributeError) as e:
         raise CheckpointError(
             f"{path}: bad model config or tokenizer in checkpoint: "
-            f"{type(e).__name__}: {e}") from None
+            f"{type(e).__name__}: {e}"
+        ) from None
     return cfg, Tokenizer(tuple(chars))
 
 
@@ -169,13 +199,15 @@ def corpus(path):
 def _meta_dict(arrays, path):
     """The checkpoint's JSON entry as a dict."""
     if META_KEY not in arrays:
-        raise CheckpointError(f"{path}: not a microgpt checkpoint "
-                              f"(no {META_KEY} entry)")
+        raise CheckpointError(
+            f"{path}: not a microgpt checkpoint (no {META_KEY} entry)"
+        )
     try:
         meta = json.loads(str(arrays[META_KEY]))
     except ValueError as e:
-        raise CheckpointError(f"{path}: bad model config or tokenizer "
-                              f"in checkpoint: {e}") from None
+        raise CheckpointError(
+            f"{path}: bad model config or tokenizer in checkpoint: {e}"
+        ) from None
     if not isinstance(meta, dict):
         raise CheckpointError(f"{path}: not a microgpt checkpoint")
     return meta
@@ -186,6 +218,7 @@ def load(path):
     arrays = _read(path)
     cfg, tokenizer = _meta(arrays, path)
     check(arrays, cfg, tokenizer, str(path))
-    weights = {name: arrays[name].astype(np.float64)
-               for name in param_shapes(cfg)}  # the original order
+    weights = {
+        name: arrays[name].astype(np.float64) for name in param_shapes(cfg)
+    }  # the original order
     return weights, cfg, tokenizer

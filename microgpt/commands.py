@@ -1,81 +1,273 @@
 """What ``python -m microgpt train`` and ``... sample`` do (see cli)."""
 
-import json
+import contextlib
 import random
 import sys
 from dataclasses import replace
 
 import numpy as np
 
-from . import checkpoint, commands_text, cost, outputs, train
-from .cli import DEFAULT_EVAL_EVERY, MODEL_OPTIONS, TRAIN_OPTIONS
-from .config import ModelConfig, TrainConfig
+from . import (
+    checkpoint,
+    commands_text,
+    cost,
+    distributed,
+    heap,
+    outputs,
+    text,
+    train,
+)
+from .config import ModelConfig, SampleConfig, TrainConfig
 from .data import Tokenizer, load_docs, resolve_data_path, split_docs
+from .options import (
+    DEFAULT_EVAL_EVERY,
+    MODEL_OPTIONS,
+    SAMPLE_OPTIONS,
+    TRAIN_OPTIONS,
+    CliError,
+    flags,
+)
+from .progress import Progress, check_cost, save
 
 
-class CliError(Exception):
-    """Bad input found by the command line itself."""
+def cmd_train(args):
+    """Train on names, save, then print the samples; checks come first."""
+    with _processes() as rank0:
+        cfg, tcfg, scfg = _configs(args)
+        fraction, eval_every = _validation(args)
+        commands_text.check_options(args)
+        data = _data_path(args)
+        if args.keep_freed_memory:
+            _keep_freed_memory()
+        if args.text is not None:  # running text: see commands_text
+            return commands_text.train(
+                args, data, *_twin(args), cfg, tcfg, scfg, fraction, eval_every
+            )
+        twin, device = _twin(args, tcfg.batch_size, rank0)
+        docs = load_docs(data)
+        # The vocabulary of every document, held-out ones included, so
+        # that a character seen only in a held-out one can be encoded.
+        tokenizer = Tokenizer.from_docs(docs)
+        cfg = replace(cfg, vocab_size=tokenizer.vocab_size)
+        train_docs, val_docs = _split(docs, fraction)
+        _announce(args, device, cfg, tcfg, scfg, docs, (train_docs, val_docs))
+        rng, train_docs, _ = train.prepare(train_docs, tcfg.seed, tokenizer)
+        params = twin.init_params(cfg, rng, **device)
+        loop = train.train(twin, params, train_docs, tokenizer, cfg, tcfg)
+        # A diverging run's inf and nan end it with train.Diverged's one
+        # line; NumPy's warnings about them would only come before it.
+        with (
+            Progress(tcfg.num_steps, args.log, rank0 is False) as shown,
+            np.errstate(all="ignore"),
+        ):
+            if val_docs:
+                shown.held_out(
+                    0,
+                    train.held_out_loss(
+                        twin, params, val_docs, tokenizer, cfg
+                    ),
+                )
+            for step, loss in loop:
+                shown.step(step, loss)
+                if val_docs and train.eval_due(
+                    step, eval_every, tcfg.num_steps
+                ):
+                    shown.held_out(
+                        step,
+                        train.held_out_loss(
+                            twin, params, val_docs, tokenizer, cfg
+                        ),
+                    )
+        # Saved before sampling, so that nothing there can lose it.
+        if args.save is not None and rank0 is not False:
+            save(args.save, twin, params, cfg, tokenizer)
+        samples = train.sample(
+            twin,
+            params,
+            tokenizer,
+            cfg,
+            rng,
+            scfg.temperature,
+            scfg.num_samples,
+            top_k=scfg.top_k,
+            top_p=scfg.top_p,
+        )
+    filters = "".join(
+        f", {name} {value}"
+        for name, value in (("top-k", scfg.top_k), ("top-p", scfg.top_p))
+        if value is not None
+    )
+    print(
+        f"--- {scfg.num_samples} samples at temperature "
+        f"{scfg.temperature}{filters} ---"
+    )
+    _print_samples(samples)
 
 
-def _config(cls, flags, **values):
-    """cls(**values); its errors name the flags (field -> flag) instead."""
+def cmd_sample(args):
+    """Load a checkpoint into the chosen twin and sample from it."""
+    scfg = _config(SampleConfig, args, SAMPLE_OPTIONS)
+    twin, device = _twin(args)
+    weights, cfg, tokenizer = checkpoint.load(args.load)
+    params = twin.from_weights(weights, **device)
+    if not hasattr(tokenizer, "bos"):  # a model of running text
+        return commands_text.sample(args, twin, params, cfg, tokenizer, scfg)
+    for flag in ("--sample-length", "--prompt"):
+        if getattr(args, flag[2:].replace("-", "_")) is not None:
+            raise CliError(
+                f"{flag} applies to a model of running text; "
+                f"{args.load} samples names"
+            )
+    rng = random.Random(args.seed)
+    _print_samples(
+        train.sample(
+            twin,
+            params,
+            tokenizer,
+            cfg,
+            rng,
+            scfg.temperature,
+            scfg.num_samples,
+            top_k=scfg.top_k,
+            top_p=scfg.top_p,
+        )
+    )
+
+
+def _config(cls, args, *tables):
+    """cls from the options in tables; its errors name those options."""
+    names = flags(*tables)
     try:
-        return cls(**values)
+        return cls(**{name: getattr(args, name) for name in names})
     except ValueError as e:
         message = str(e)
-        for name, flag in flags.items():  # "TrainConfig.num_steps" etc.
+        for name, flag in names.items():  # "TrainConfig.num_steps" etc.
             message = message.replace(f"{cls.__name__}.{name}", flag)
         raise CliError(message) from None
 
 
-def _impl_kwargs(args):
-    """Keyword arguments for the implementation: torch's device, dtype."""
-    given = [f"--{name}" for name in ("device", "dtype")
-             if getattr(args, name) is not None]
+def _configs(args):
+    """The model, training and sampling configs of the train command."""
+    return (
+        _config(ModelConfig, args, MODEL_OPTIONS),
+        _config(TrainConfig, args, TRAIN_OPTIONS),
+        _config(SampleConfig, args, SAMPLE_OPTIONS),
+    )
+
+
+@contextlib.contextmanager
+def _processes():
+    """A block run by one process (rank0 None) or as one of several.
+
+    Under torchrun (or --nproc), rank0 is True in the first process and
+    False in the others, which print nothing; the block's end leaves
+    the process group, and a lost process ends it in one line.
+    """
+    if not distributed.launched():
+        yield None
+        return
+    rank0 = distributed.quiet_unless_rank0()
+    try:
+        yield rank0
+    except RuntimeError as e:  # a collective failed: a process was lost
+        raise CliError(
+            f"data-parallel training stopped: {distributed.first_line(e)}"
+        ) from None
+    finally:
+        distributed.teardown()
+
+
+def _twin(args, batch_size=None, rank0=None):
+    """(twin, device): the --impl twin and where it computes.
+
+    device is {} for the NumPy and scalar twins; for torch it holds the
+    device and dtype, chosen here once (from --device and --dtype, or
+    torch's defaults), and said on stderr. With rank0 set, the twin is
+    torch's, its steps shared by all processes (see distributed).
+    """
+    device = _device_options(args)
+    twin = train.get_twin(args.impl)  # import errors come before output
+    if rank0 is not None:
+        if args.impl != "torch":
+            raise CliError(
+                f"data parallelism runs on --impl torch, not {args.impl}"
+            )
+        twin = distributed.setup(twin, device, args.backend, batch_size)
+        device = twin.device_kwargs
+    if args.impl != "torch":
+        return twin, device
+    where = device.get("device") or twin.default_device()
+    dtype = device.get("dtype") or twin.default_dtype(where)
+    print(
+        f"microgpt: torch on {where}, in {str(dtype).split('.')[-1]}",
+        file=sys.stderr,
+    )
+    return twin, {"device": where, "dtype": dtype}
+
+
+def _device_options(args):
+    """torch's device and dtype as --device and --dtype give them."""
+    given = [
+        f"--{name}"
+        for name in ("device", "dtype")
+        if getattr(args, name) is not None
+    ]
     if not given:
         return {}
     if args.impl != "torch":
-        raise CliError(f"--impl {args.impl} takes no {' or '.join(given)} "
-                       f"(torch only)")
+        raise CliError(
+            f"--impl {args.impl} takes no {' or '.join(given)} (torch only)"
+        )
     import torch
 
-    kwargs = {}
+    options = {}
     if args.dtype is not None:
-        kwargs["dtype"] = getattr(torch, args.dtype)
+        options["dtype"] = getattr(torch, args.dtype)
     if args.device is not None:
         try:
             device = torch.device(args.device)
         except RuntimeError as e:
             raise CliError(f"bad --device {args.device!r}: {e}") from None
-        if device.type not in ("cpu", "cuda") or device.type == "cpu" \
-                and device.index is not None:
-            raise CliError(f"--device {args.device}: microgpt runs on "
-                           f"cpu, cuda or cuda:N")
-        # Checked here, not at the first tensor: torch's own error
-        # for a missing GPU surfaces deep inside the model.
+        if device.type not in ("cpu", "cuda") or (
+            device.type == "cpu" and device.index is not None
+        ):
+            raise CliError(
+                f"--device {args.device}: microgpt runs on cpu, cuda or cuda:N"
+            )
+        # Checked here, not at the first tensor: torch's own error for
+        # a missing GPU surfaces deep inside the model.
         if device.type == "cuda" and not torch.cuda.is_available():
-            raise CliError(f"--device {args.device}: CUDA is not available "
-                           f"(this torch is {torch.__version__})")
-        if device.type == "cuda" and device.index is not None \
-                and device.index >= torch.cuda.device_count():
-            raise CliError(f"--device {args.device}: there are only "
-                           f"{torch.cuda.device_count()} CUDA devices")
-        kwargs["device"] = device
-    return kwargs
+            raise CliError(
+                f"--device {args.device}: CUDA is not "
+                f"available (this torch is {torch.__version__})"
+            )
+        if (
+            device.type == "cuda"
+            and device.index is not None
+            and device.index >= torch.cuda.device_count()
+        ):
+            raise CliError(
+                f"--device {args.device}: there are only "
+                f"{torch.cuda.device_count()} CUDA devices"
+            )
+        options["device"] = device
+    return options
 
 
 def _validation(args):
     """(fraction, eval_every) from --val-fraction and --eval-every."""
     fraction, every = args.val_fraction, args.eval_every
     if not 0 <= fraction < 1:  # also refuses nan
-        raise CliError(f"--val-fraction must be at least 0 and below 1, "
-                       f"got {fraction}")
+        raise CliError(
+            f"--val-fraction must be at least 0 and below 1, got {fraction}"
+        )
     if every is not None and every < 0:
-        raise CliError(f"--eval-every must be 0 or more steps, got "
-                       f"{every}")
+        raise CliError(f"--eval-every must be 0 or more steps, got {every}")
     if every is not None and not fraction:
-        raise CliError("--eval-every needs --val-fraction: the documents "
-                       "to measure the loss on")
+        raise CliError(
+            "--eval-every needs --val-fraction: the documents "
+            "to measure the loss on"
+        )
     return fraction, DEFAULT_EVAL_EVERY if every is None else every
 
 
@@ -89,12 +281,37 @@ def _split(docs, fraction):
         raise CliError(f"--val-fraction {fraction}: {e}") from None
 
 
-def _say_where(impl, impl_kwargs):
-    """One line on stderr: the device and dtype torch computes in."""
-    device = impl_kwargs.get("device") or impl.default_device()
-    dtype = impl_kwargs.get("dtype") or impl.default_dtype(device)
-    print(f"microgpt: torch on {device}, in {str(dtype).split('.')[-1]}",
-          file=sys.stderr)
+def _data_path(args):
+    """The --data (or --text) file, checked against the outputs."""
+    if args.text is not None:
+        path, name = text.resolve_text_path(args.text or None), "--text"
+    else:
+        path = resolve_data_path(args.data)
+        name = "--data" if args.data else "the dataset"
+    outputs.check([("--save", args.save), ("--log", args.log)], [(name, path)])
+    return path
+
+
+def _keep_freed_memory():
+    """Keep freed memory in the process (see heap), and say so."""
+    said = (
+        "freed memory is kept for reuse (glibc's mallopt)"
+        if heap.keep_freed_memory()
+        else "--keep-freed-memory needs glibc; it does nothing here"
+    )
+    print(f"microgpt: {said}", file=sys.stderr)
+
+
+def _announce(args, device, cfg, tcfg, scfg, docs, split):
+    """Check the run's cost, then print what it trains on."""
+    train_docs, val_docs = split
+    check_cost(args.impl, cfg, tcfg, scfg, train_docs, device)
+    print(f"num docs: {len(docs)}")
+    print(f"vocab size: {cfg.vocab_size}")
+    print(f"num params: {cost.num_params(cfg)}")
+    if val_docs is not None:
+        print(f"held out: {len(val_docs)} docs, never trained on")
+    sys.stdout.flush()  # before the progress bar starts on stderr
 
 
 def _print_samples(samples):
@@ -106,153 +323,3 @@ def _print_samples(samples):
         sys.stdout.reconfigure(errors="backslashreplace")
     for i, name in enumerate(samples, start=1):
         print(f"sample {i:2d}: {name}")
-
-
-def cmd_train(args):
-    """Check everything first; train, save, then print the samples."""
-    from . import distributed
-    if not distributed.launched():
-        return _train(args, None)
-    rank0 = distributed.quiet_unless_rank0()
-    try:
-        return _train(args, rank0)
-    except RuntimeError as e:  # a collective failed: a process was lost
-        raise CliError(f"data-parallel training stopped: "
-                       f"{distributed.first_line(e)}") from None
-    finally:
-        distributed.teardown()
-
-
-def _train(args, rank0):
-    """cmd_train in one process (rank0 None) or as one of several."""
-    flags = {name: flag for flag, name, _ in MODEL_OPTIONS + TRAIN_OPTIONS}
-    cfg = _config(ModelConfig, flags, **{name: getattr(args, name)
-                                          for _, name, _ in MODEL_OPTIONS})
-    tcfg = _config(TrainConfig, flags, **{name: getattr(args, name)
-                                          for _, name, _ in TRAIN_OPTIONS})
-    impl_kwargs = _impl_kwargs(args)
-    fraction, eval_every = _validation(args)
-    commands_text.check_options(args, CliError)
-    if args.text is not None and rank0 is not None:
-        raise CliError("data parallelism trains on names; --text runs in "
-                       "one process")
-    if args.text is not None:  # running text: see commands_text
-        return commands_text.train(args, cfg, tcfg, impl_kwargs, fraction,
-                                   eval_every, _say_where)
-    data = resolve_data_path(args.data)
-    outputs.check([("--save", args.save), ("--log", args.log)],
-                  [("--data" if args.data else "the dataset", data)])
-    impl = train.get_impl(args.impl)  # import errors come before output
-    run_impl = args.impl
-    if rank0 is not None:
-        if args.impl != "torch":
-            raise CliError(f"data parallelism runs on --impl torch, not "
-                           f"{args.impl}")
-        from .distributed import setup
-        run_impl = setup(impl, impl_kwargs, args.backend, tcfg.batch_size)
-        impl_kwargs = run_impl.device_kwargs
-    docs = load_docs(data)
-    cfg = replace(cfg, vocab_size=Tokenizer.from_docs(docs).vocab_size)
-    train_docs, val_docs = _split(docs, fraction)
-    device, itemsize = None, 8  # where the model lives, and its floats
-    if args.impl == "torch":
-        device = impl_kwargs.get("device") or impl.default_device()
-        itemsize = (impl_kwargs.get("dtype")
-                    or impl.default_dtype(device)).itemsize
-    if args.impl == "torch":
-        _say_where(impl, impl_kwargs)
-    note = cost.check_run(args.impl, cfg, tcfg, train_docs, device,
-                          itemsize)
-    if note:
-        print(f"microgpt: note: {note}", file=sys.stderr)
-    print(f"num docs: {len(docs)}")
-    print(f"vocab size: {cfg.vocab_size}")
-    print(f"num params: {cost.num_params(cfg)}")
-    if val_docs is not None:
-        print(f"held out: {len(val_docs)} docs, never trained on")
-    sys.stdout.flush()  # before the progress bar starts on stderr
-    if args.keep_freed_memory:
-        from .bench.heap import keep_freed_memory
-        said = ("freed memory is kept for reuse (glibc's mallopt)"
-                if keep_freed_memory() else
-                "--keep-freed-memory needs glibc; it does nothing here")
-        print(f"microgpt: {said}", file=sys.stderr)
-
-    from tqdm import tqdm
-
-    log = None if args.log is None or rank0 is False \
-        else outputs.LineLog("--log", args.log)
-    bar = tqdm(total=tcfg.num_steps, unit="step", file=sys.stderr,
-               dynamic_ncols=True)
-
-    def on_step(step, loss):
-        loss = float(loss)
-        bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
-        bar.update(1)
-        if log is not None:
-            log.write(json.dumps({"step": step, "loss": loss}))
-
-    def on_eval(step, loss):
-        # Through the bar, which clears itself around the line
-        bar.write(f"step {step:{len(str(tcfg.num_steps))}d}: held-out "
-                  f"loss {loss:.4f}", file=sys.stdout)
-        sys.stdout.flush()
-        if log is not None:
-            log.write(json.dumps({"step": step, "val_loss": float(loss)}))
-
-    def on_trained(params, tokenizer, cfg):
-        bar.close()
-        # Saved before sampling, so that nothing there can lose it.
-        if args.save is not None and rank0 is not False:
-            checkpoint.save(args.save, impl.to_weights(params), cfg,
-                            tokenizer)
-            print(f"microgpt: saved the model to {args.save}",
-                  file=sys.stderr)
-
-    try:
-        # A diverging run's inf and nan end it with train's one
-        # line; NumPy's warnings about them would only come before it.
-        with np.errstate(all="ignore"):
-            result = train.run(run_impl, train_docs, cfg, tcfg,
-                               on_step=on_step, on_trained=on_trained,
-                               val_docs=val_docs, eval_every=eval_every,
-                               on_eval=on_eval, **impl_kwargs)
-    finally:
-        bar.close()
-        if log is not None:
-            log.close()
-    filters = "".join(f", {name} {value}" for name, value in (
-        ("top-k", tcfg.top_k), ("top-p", tcfg.top_p)) if value is not None)
-    print(f"--- {tcfg.num_samples} samples at temperature "
-          f"{tcfg.temperature}{filters} ---")
-    _print_samples(result.samples)
-
-
-def cmd_sample(args):
-    """Load a checkpoint into the chosen implementation and sample."""
-    # TrainConfig validates --num-samples, --temperature, --seed and
-    # the filters --top-k and --top-p.
-    tcfg = _config(TrainConfig, {"num_samples": "--num-samples",
-                                 "temperature": "--temperature",
-                                 "seed": "--seed", "top_k": "--top-k",
-                                 "top_p": "--top-p"},
-                   num_samples=args.num_samples,
-                   temperature=args.temperature, seed=args.seed,
-                   top_k=args.top_k, top_p=args.top_p)
-    impl_kwargs = _impl_kwargs(args)
-    weights, cfg, tokenizer = checkpoint.load(args.load)
-    impl = train.get_impl(args.impl)
-    if args.impl == "torch":
-        _say_where(impl, impl_kwargs)
-    params = impl.from_weights(weights, **impl_kwargs)
-    if not hasattr(tokenizer, "bos"):  # a model of running text
-        return commands_text.sample(args, impl, params, cfg, tokenizer,
-                                    tcfg)
-    for flag in ("--sample-length", "--prompt"):
-        if getattr(args, flag[2:].replace("-", "_")) is not None:
-            raise CliError(f"{flag} applies to a model of running text; "
-                           f"{args.load} samples names")
-    rng = random.Random(tcfg.seed)
-    _print_samples(train.sample(impl, params, tokenizer, cfg, rng,
-                                tcfg.temperature, tcfg.num_samples,
-                                top_k=tcfg.top_k, top_p=tcfg.top_p))

@@ -6,48 +6,71 @@ windows instead of documents, a held-out tail instead of held-out
 names, and passages instead of names as samples.
 """
 
-import json
 import random
 import sys
+from dataclasses import replace
 
 import numpy as np
 
-from . import checkpoint, cost, outputs, text
+from . import checkpoint, cost, distributed, text
 from .bpe import BPE
 from .data import sha256_of
+from .options import CliError
+from .progress import Progress, check_cost, save
+from .train import eval_due
 
-DEFAULT_VOCAB_SIZE = 512   # BPE: 256 bytes and 256 merges
-DEFAULT_LENGTH = 200       # tokens per sample of running text
-DEFAULT_PROMPT = "\n"      # a passage starts after a line break
+DEFAULT_VOCAB_SIZE = 512  # BPE: 256 bytes and 256 merges
+DEFAULT_LENGTH = 200  # tokens per sample of running text
+DEFAULT_PROMPT = "\n"  # a passage starts after a line break
 
 
-def check_options(args, error):
-    """Raise error(message) if a text-only option is used on names."""
-    given = [flag for flag, name in (
-        ("--tokens", "tokens"), ("--vocab-size", "vocab_size"),
-        ("--sample-length", "sample_length"), ("--prompt", "prompt"))
-        if getattr(args, name, None) is not None]
+def check_options(args):
+    """Raise CliError if the text options do not fit the others."""
+    given = [
+        flag
+        for flag, name in (
+            ("--tokens", "tokens"),
+            ("--vocab-size", "vocab_size"),
+            ("--sample-length", "sample_length"),
+            ("--prompt", "prompt"),
+        )
+        if getattr(args, name, None) is not None
+    ]
     if getattr(args, "text", None) is None and given:
-        raise error(f"{' and '.join(given)} "
-                    f"{'needs' if len(given) == 1 else 'need'} --text: "
-                    f"running text only")
+        raise CliError(
+            f"{' and '.join(given)} "
+            f"{'needs' if len(given) == 1 else 'need'} --text: "
+            f"running text only"
+        )
     if args.text is not None and args.data is not None:
-        raise error("give either --data (documents, one per line) or "
-                    "--text (running text), not both")
+        raise CliError(
+            "give either --data (documents, one per line) or "
+            "--text (running text), not both"
+        )
     if args.vocab_size is not None and args.tokens != "bpe":
-        raise error("--vocab-size needs --tokens bpe; a character "
-                    "vocabulary is the text's characters")
+        raise CliError(
+            "--vocab-size needs --tokens bpe; a character "
+            "vocabulary is the text's characters"
+        )
     if args.vocab_size is not None and args.vocab_size < 257:
-        raise error(f"--vocab-size must be at least 257 (256 bytes and "
-                    f"one merge), got {args.vocab_size}")
-    check_sampling(args, error)
+        raise CliError(
+            f"--vocab-size must be at least 257 (256 bytes and "
+            f"one merge), got {args.vocab_size}"
+        )
+    if args.text is not None and distributed.launched():
+        raise CliError(
+            "data parallelism trains on names; --text runs in one process"
+        )
+    check_sampling(args)
 
 
-def check_sampling(args, error):
-    """Raise error(message) unless --sample-length is at least 1."""
+def check_sampling(args):
+    """Raise CliError unless --sample-length is at least 1."""
     if args.sample_length is not None and args.sample_length < 1:
-        raise error(f"--sample-length must be at least 1 token, got "
-                    f"{args.sample_length}")
+        raise CliError(
+            f"--sample-length must be at least 1 token, got "
+            f"{args.sample_length}"
+        )
 
 
 def make_tokenizer(args, corpus, train_part):
@@ -65,13 +88,14 @@ def describe(tokenizer):
 
 
 def encode_prompt(tokenizer, prompt):
-    """The ids of --prompt; ValueError naming the option if it has none."""
+    """The ids of --prompt (None: a line break), which must have some."""
+    prompt = DEFAULT_PROMPT if prompt is None else prompt
     try:
         ids = tokenizer.encode(prompt)
     except ValueError as e:
-        raise ValueError(f"--prompt {prompt!r}: {e}") from None
+        raise CliError(f"--prompt {prompt!r}: {e}") from None
     if not ids:
-        raise ValueError("--prompt is empty: give at least one character")
+        raise CliError("--prompt is empty: give at least one character")
     return ids
 
 
@@ -84,118 +108,137 @@ def print_passages(samples):
         print(passage)
 
 
-def train(args, cfg, tcfg, impl_kwargs, fraction, eval_every, say_where):
-    """The train command on running text (see commands.cmd_train)."""
-    from dataclasses import replace
+def train(args, path, twin, device, cfg, tcfg, scfg, fraction, eval_every):
+    """The train command on running text (see commands.cmd_train).
 
-    path = text.resolve_text_path(args.text or None)
-    outputs.check([("--save", args.save), ("--log", args.log)],
-                  [("--text", path)])
-    from .train import get_impl
-    impl = get_impl(args.impl)  # import errors come before output
+    path is the --text file, already checked against the outputs, and
+    twin and device the twin and where it computes.
+    """
     corpus = text.load_text(path)
-    if fraction:
-        try:
-            head, tail = text.split_text(corpus, fraction)
-        except ValueError as e:
-            raise ValueError(f"--val-fraction {fraction}: {e}") from None
-    else:
-        head, tail = corpus, None
+    head, tail = _split(corpus, fraction)
     tokenizer = make_tokenizer(args, corpus, head)
-    prompt = DEFAULT_PROMPT if args.prompt is None else args.prompt
-    encode_prompt(tokenizer, prompt)  # before training, not after
+    prompt = encode_prompt(tokenizer, args.prompt)  # before training
     cfg = replace(cfg, vocab_size=tokenizer.vocab_size)
-    n_tokens = len(tokenizer.encode(head))
-    if n_tokens < cfg.block_size + 1:
-        raise ValueError(f"the text has {n_tokens} tokens to train on, "
-                         f"fewer than one window of --block-size "
-                         f"{cfg.block_size} + 1")
-    device, itemsize = None, 8
-    if args.impl == "torch":
-        device = impl_kwargs.get("device") or impl.default_device()
-        itemsize = (impl_kwargs.get("dtype")
-                    or impl.default_dtype(device)).itemsize
-        say_where(impl, impl_kwargs)
+    ids = tokenizer.encode(head)
+    if len(ids) < cfg.block_size + 1:
+        raise CliError(
+            f"the text has {len(ids)} tokens to train on, "
+            f"fewer than one window of --block-size "
+            f"{cfg.block_size} + 1"
+        )
     # For the cost estimate a window is a document of block_size
     # predictions: block_size - 1 characters framed by BOS.
-    note = cost.check_run(args.impl, cfg, tcfg,
-                          [" " * (cfg.block_size - 1)] * tcfg.batch_size,
-                          device, itemsize)
-    if note:
-        print(f"microgpt: note: {note.replace('documents', 'windows')}",
-              file=sys.stderr)
-    record = {"name": path.name, "sha256": sha256_of(path),
-              "characters": len(corpus), "held_out_fraction": fraction}
-    print(f"text: {path.name}, {len(corpus)} characters")
-    print(f"tokens: {describe(tokenizer)}, vocab size {cfg.vocab_size}, "
-          f"{len(head) / n_tokens:.2f} characters per token")
-    print(f"num params: {cost.num_params(cfg)}")
+    check_cost(
+        args.impl,
+        cfg,
+        tcfg,
+        scfg,
+        [" " * (cfg.block_size - 1)] * tcfg.batch_size,
+        device,
+        "windows",
+    )
+    _announce(path, corpus, head, tail, ids, tokenizer, cfg)
+    rng = random.Random(tcfg.seed)
+    params = twin.init_params(cfg, rng, **device)
     if tail is not None:
-        print(f"held out: the last {len(tail)} characters, never trained "
-              f"on")
-    sys.stdout.flush()
-
-    from tqdm import tqdm
-
-    log = None if args.log is None else outputs.LineLog("--log", args.log)
-    bar = tqdm(total=tcfg.num_steps, unit="step", file=sys.stderr,
-               dynamic_ncols=True)
-
-    def on_step(step, loss):
-        bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
-        bar.update(1)
-        if log is not None:
-            log.write(json.dumps({"step": step, "loss": loss}))
-
-    def on_eval(step, loss, bpc):
-        bar.write(f"step {step:{len(str(tcfg.num_steps))}d}: held-out "
-                  f"loss {loss:.4f} per token, {bpc:.4f} bits per "
-                  f"character", file=sys.stdout)
-        sys.stdout.flush()
-        if log is not None:
-            log.write(json.dumps({"step": step, "val_loss": loss,
-                                  "val_bpc": bpc}))
-
-    def on_trained(params, tokenizer, cfg):
-        bar.close()
-        if args.save is not None:
-            checkpoint.save(args.save, impl.to_weights(params), cfg,
-                            tokenizer, corpus=record)
-            print(f"microgpt: saved the model to {args.save}",
-                  file=sys.stderr)
-
-    try:
-        with np.errstate(all="ignore"):
-            result = text.run(
-                args.impl, head, tokenizer, cfg, tcfg, val_text=tail,
-                eval_every=eval_every, on_step=on_step, on_eval=on_eval,
-                on_trained=on_trained,
-                sample_length=args.sample_length or DEFAULT_LENGTH,
-                prompt=prompt, top_k=tcfg.top_k, top_p=tcfg.top_p,
-                **impl_kwargs)
-    finally:
-        bar.close()
-        if log is not None:
-            log.close()
-    print(f"=== {tcfg.num_samples} samples of "
-          f"{args.sample_length or DEFAULT_LENGTH} tokens at temperature "
-          f"{tcfg.temperature} ===")
-    print_passages(result.samples)
+        val_ids, n_chars = text.held_out(tokenizer, tail)
+    loop = text.train(twin, params, ids, cfg, tcfg, rng)
+    # A diverging run ends in train.Diverged's one line, without
+    # NumPy's warnings about its inf and nan before it.
+    with (
+        Progress(tcfg.num_steps, args.log) as shown,
+        np.errstate(all="ignore"),
+    ):
+        if tail is not None:
+            shown.held_out(
+                0, *text.held_out_loss(twin, params, val_ids, n_chars, cfg)
+            )
+        for step, loss in loop:
+            shown.step(step, loss)
+            if tail is not None and eval_due(step, eval_every, tcfg.num_steps):
+                shown.held_out(
+                    step,
+                    *text.held_out_loss(twin, params, val_ids, n_chars, cfg),
+                )
+    if args.save is not None:  # before sampling, which cannot lose it
+        record = {
+            "name": path.name,
+            "sha256": sha256_of(path),
+            "characters": len(corpus),
+            "held_out_fraction": fraction,
+        }
+        save(args.save, twin, params, cfg, tokenizer, corpus=record)
+    length = args.sample_length or DEFAULT_LENGTH
+    print(
+        f"=== {scfg.num_samples} samples of {length} tokens at "
+        f"temperature {scfg.temperature} ==="
+    )
+    print_passages(
+        text.passages(
+            twin,
+            params,
+            tokenizer,
+            cfg,
+            rng,
+            prompt,
+            length,
+            scfg.temperature,
+            scfg.num_samples,
+            top_k=scfg.top_k,
+            top_p=scfg.top_p,
+        )
+    )
 
 
-def sample(args, impl, params, cfg, tokenizer, tcfg):
+def sample(args, twin, params, cfg, tokenizer, scfg):
     """The sample command for a model of running text."""
-    check_sampling(args, ValueError)
+    check_sampling(args)
     trained_on = checkpoint.corpus(args.load)
     if trained_on is not None:
-        print(f"microgpt: a model of running text ({describe(tokenizer)}"
-              f" tokens), trained on {trained_on['name']} (sha256 "
-              f"{trained_on['sha256'][:12]}...)", file=sys.stderr)
+        print(
+            f"microgpt: a model of running text ({describe(tokenizer)} "
+            f"tokens), trained on {trained_on['name']} (sha256 "
+            f"{trained_on['sha256'][:12]}...)",
+            file=sys.stderr,
+        )
     length = args.sample_length or DEFAULT_LENGTH
-    prompt = encode_prompt(tokenizer, DEFAULT_PROMPT if args.prompt is None
-                           else args.prompt)
-    rng = random.Random(tcfg.seed)
-    print_passages([tokenizer.decode(prompt + text.generate(
-        impl, params, cfg, prompt, length, rng, tcfg.temperature,
-        top_k=tcfg.top_k, top_p=tcfg.top_p))
-        for _ in range(tcfg.num_samples)])
+    prompt = encode_prompt(tokenizer, args.prompt)
+    rng = random.Random(args.seed)
+    print_passages(
+        text.passages(
+            twin,
+            params,
+            tokenizer,
+            cfg,
+            rng,
+            prompt,
+            length,
+            scfg.temperature,
+            scfg.num_samples,
+            top_k=scfg.top_k,
+            top_p=scfg.top_p,
+        )
+    )
+
+
+def _split(corpus, fraction):
+    """(head, tail): the text to train on and the held-out tail, or None."""
+    if not fraction:
+        return corpus, None
+    try:
+        return text.split_text(corpus, fraction)
+    except ValueError as e:
+        raise CliError(f"--val-fraction {fraction}: {e}") from None
+
+
+def _announce(path, corpus, head, tail, ids, tokenizer, cfg):
+    """Print what the run trains on, before the progress bar starts."""
+    print(f"text: {path.name}, {len(corpus)} characters")
+    print(
+        f"tokens: {describe(tokenizer)}, vocab size {cfg.vocab_size}, "
+        f"{len(head) / len(ids):.2f} characters per token"
+    )
+    print(f"num params: {cost.num_params(cfg)}")
+    if tail is not None:
+        print(f"held out: the last {len(tail)} characters, never trained on")
+    sys.stdout.flush()

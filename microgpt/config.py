@@ -3,23 +3,29 @@
 from dataclasses import dataclass, field
 
 MIN_TEMPERATURE = 1e-6  # the smallest sampling temperature accepted
-EPS_NORM = 1e-5         # keeps rmsnorm finite for an all-zero input
-EVAL_BATCH = 512        # documents per batch when a loss is measured
+EPS_NORM = 1e-5  # keeps rmsnorm finite for an all-zero input
+EVAL_BATCH = 512  # documents per batch when a loss is measured
 
 
 def _positive_int(owner, name, value):
     """Raise ValueError unless value is an int greater than zero."""
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise ValueError(
-            f"{owner}.{name} must be a positive integer, got {value!r}")
+            f"{owner}.{name} must be a positive integer, got {value!r}"
+        )
 
 
 def _positive_float(owner, name, value):
     """Raise ValueError unless value is a real number greater than zero."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) \
-            or not value > 0 or value == float("inf"):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not value > 0
+        or value == float("inf")
+    ):
         raise ValueError(
-            f"{owner}.{name} must be a positive number, got {value!r}")
+            f"{owner}.{name} must be a positive number, got {value!r}"
+        )
 
 
 def check_top(top_k, top_p, owner=""):
@@ -30,15 +36,35 @@ def check_top(top_k, top_p, owner=""):
     "TrainConfig", prefixes the names in the message.
     """
     prefix = f"{owner}." if owner else ""
-    if top_k is not None and (isinstance(top_k, bool)
-                              or not isinstance(top_k, int) or top_k <= 0):
-        raise ValueError(f"{prefix}top_k must be a positive integer, "
-                         f"got {top_k!r}")
+    if top_k is not None and (
+        isinstance(top_k, bool) or not isinstance(top_k, int) or top_k <= 0
+    ):
+        raise ValueError(
+            f"{prefix}top_k must be a positive integer, got {top_k!r}"
+        )
     if top_p is not None and (
-            isinstance(top_p, bool) or not isinstance(top_p, (int, float))
-            or not 0 < top_p <= 1):  # also refuses nan
-        raise ValueError(f"{prefix}top_p must be a number in (0, 1], "
-                         f"got {top_p!r}")
+        isinstance(top_p, bool)
+        or not isinstance(top_p, (int, float))
+        or not 0 < top_p <= 1
+    ):  # also refuses nan
+        raise ValueError(
+            f"{prefix}top_p must be a number in (0, 1], got {top_p!r}"
+        )
+
+
+def _check_sampling(owner, config):
+    """Raise ValueError unless config's sampling settings are valid."""
+    check_top(config.top_k, config.top_p, owner)
+    _positive_int(owner, "num_samples", config.num_samples)
+    _positive_float(owner, "temperature", config.temperature)
+    # Sampling divides the logits by the temperature; below the minimum
+    # the quotients overflow to inf (a small temperature such as 0.01
+    # already gives nearly greedy names).
+    if config.temperature < MIN_TEMPERATURE:
+        raise ValueError(
+            f"{owner}.temperature must be at least "
+            f"{MIN_TEMPERATURE:g}, got {config.temperature!r}"
+        )
 
 
 @dataclass(frozen=True)
@@ -46,19 +72,25 @@ class ModelConfig:
     """The shape of the network; the defaults are the original's."""
 
     vocab_size: int = 27  # 26 letters + BOS for the names dataset
-    n_layer: int = 1      # depth: number of transformer blocks
-    n_embd: int = 16      # width of the residual stream
+    n_layer: int = 1  # depth: number of transformer blocks
+    n_embd: int = 16  # width of the residual stream
     block_size: int = 16  # longest context; the longest name is 15 chars
-    n_head: int = 4       # attention heads per block
+    n_head: int = 4  # attention heads per block
 
     def __post_init__(self):
-        for name in ("vocab_size", "n_layer", "n_embd", "block_size",
-                     "n_head"):
+        for name in (
+            "vocab_size",
+            "n_layer",
+            "n_embd",
+            "block_size",
+            "n_head",
+        ):
             _positive_int("ModelConfig", name, getattr(self, name))
         if self.n_embd % self.n_head:
             raise ValueError(
                 f"ModelConfig.n_embd ({self.n_embd}) must be divisible "
-                f"by ModelConfig.n_head ({self.n_head})")
+                f"by ModelConfig.n_head ({self.n_head})"
+            )
 
     @property
     def head_dim(self):
@@ -76,34 +108,49 @@ class TrainConfig:
     beta2: float = 0.99
     eps_adam: float = 1e-8
     seed: int = 42
-    temperature: float = 0.5     # in (0, 1] in the original; > 0 here
+    temperature: float = 0.5  # in (0, 1] in the original; > 0 here
     num_samples: int = 20
-    batch_size: int = 1          # 1 is exactly the original
+    batch_size: int = 1  # 1 is exactly the original
     # Sampling filters (see generate); None, the original, keeps every
     # token. The metadata gives the command line their type.
     top_k: int = field(default=None, metadata={"type": int})
     top_p: float = field(default=None, metadata={"type": float})
 
     def __post_init__(self):
-        check_top(self.top_k, self.top_p, "TrainConfig")
+        _check_sampling("TrainConfig", self)
         _positive_int("TrainConfig", "num_steps", self.num_steps)
-        _positive_int("TrainConfig", "num_samples", self.num_samples)
         _positive_int("TrainConfig", "batch_size", self.batch_size)
         _positive_float("TrainConfig", "learning_rate", self.learning_rate)
         _positive_float("TrainConfig", "eps_adam", self.eps_adam)
-        _positive_float("TrainConfig", "temperature", self.temperature)
-        # Sampling divides the logits by the temperature; below the
-        # minimum the quotients overflow to inf (a small temperature such
-        # as 0.01 already gives nearly greedy names).
-        if self.temperature < MIN_TEMPERATURE:
-            raise ValueError(f"TrainConfig.temperature must be at least "
-                             f"{MIN_TEMPERATURE:g}, got {self.temperature!r}")
         for name in ("beta1", "beta2"):
             beta = getattr(self, name)
-            if isinstance(beta, bool) or not isinstance(beta, (int, float)) \
-                    or not 0 <= beta < 1:
+            if (
+                isinstance(beta, bool)
+                or not isinstance(beta, (int, float))
+                or not 0 <= beta < 1
+            ):
                 raise ValueError(
-                    f"TrainConfig.{name} must be in [0, 1), got {beta!r}")
+                    f"TrainConfig.{name} must be in [0, 1), got {beta!r}"
+                )
         if isinstance(self.seed, bool) or not isinstance(self.seed, int):
             raise ValueError(
-                f"TrainConfig.seed must be an integer, got {self.seed!r}")
+                f"TrainConfig.seed must be an integer, got {self.seed!r}"
+            )
+
+
+@dataclass(frozen=True)
+class SampleConfig:
+    """How to sample from a trained model; the defaults are the original's.
+
+    The filters top_k and top_p (see generate) are None, as in the
+    original, to keep every token.
+    """
+
+    temperature: float = 0.5  # in (0, 1] in the original; > 0 here
+    num_samples: int = 20
+    # The metadata gives the command line the filters' type.
+    top_k: int = field(default=None, metadata={"type": int})
+    top_p: float = field(default=None, metadata={"type": float})
+
+    def __post_init__(self):
+        _check_sampling("SampleConfig", self)

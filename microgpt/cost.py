@@ -17,19 +17,18 @@ from .config import ModelConfig
 # gradient, Adam's two moments, scratch, and the Python floats that
 # params.init_weights draws first. The scalar twin's are Value objects.
 PARAM_BYTES = {"scalar": 240, "numpy": 56, "torch": 88}
-HOST_PARAM_BYTES = 40   # the Python floats a model on a GPU starts from
+HOST_PARAM_BYTES = 40  # the Python floats a model on a GPU starts from
 # Bytes per layer, whatever its width: arrays, tensors, autograd's nodes.
 LAYER_BYTES = {"scalar": 4 << 10, "numpy": 8 << 10, "torch": 64 << 10}
-NODE_BYTES = 256        # one Value of the scalar twin's graph
-SAMPLE_BYTES = 64       # one sampled name, besides its characters
-BIG_STEP_FLOPS = 1e9    # a step above this is announced before training
+NODE_BYTES = 256  # one Value of the scalar twin's graph
+SAMPLE_BYTES = 64  # one sampled name, besides its characters
+BIG_STEP_FLOPS = 1e9  # a step above this is announced before training
 
 
 def num_params(cfg):
     """params.num_params, by formula: no dict of every weight's name."""
     C = cfg.n_embd
-    return (2 * cfg.vocab_size + cfg.block_size) * C \
-        + cfg.n_layer * 12 * C * C
+    return (2 * cfg.vocab_size + cfg.block_size) * C + cfg.n_layer * 12 * C * C
 
 
 def step_shape(lengths, block_size, batch_size):
@@ -37,7 +36,7 @@ def step_shape(lengths, block_size, batch_size):
 
     lengths holds each document's number of predictions (its characters
     + 1). One document is taken at its longest; a batch, packed into
-    rows of up to block_size (see packing), at its mean.
+    rows of up to block_size (see batch.pack), at its mean.
     """
     counts = [min(block_size, n) for n in lengths]
     if batch_size == 1:
@@ -62,8 +61,7 @@ def memory_needed(impl, cfg, tcfg, lengths, itemsize=8):
         # What backward keeps of each layer (the inputs of the products,
         # the attention weights) and the logits, their softmax and
         # gradient; with a packed batch, its (T, T) masks.
-        per_position = itemsize * (L * (24 * C + 5 * H * T) + 4 * V) \
-            + 10 * T
+        per_position = itemsize * (L * (24 * C + 5 * H * T) + 4 * V) + 10 * T
         if impl == "numpy":  # embedding backward's one-hot rows
             per_position += 9 * max(V, cfg.block_size)
     state = num_params(cfg) * PARAM_BYTES[impl] * itemsize // 8
@@ -94,6 +92,7 @@ def memory_available():
 def gpu_memory_available(device):
     """Bytes free on a CUDA device, or None if torch cannot tell."""
     import torch
+
     try:
         return torch.cuda.mem_get_info(device)[0]
     except (RuntimeError, AssertionError):
@@ -114,21 +113,21 @@ def check_memory(need, available, where="this machine"):
             f"this run would need about {size(need)} of memory, and "
             f"{where} has {size(available)} free: make --n-layer, "
             f"--n-embd, --block-size, --batch-size or --num-samples "
-            f"smaller")
+            f"smaller"
+        )
 
 
 def train_flops(cfg, B, T):
     """Multiply-adds x 2 of one training step (forward + 2x backward)."""
     C, V = cfg.n_embd, cfg.vocab_size
-    weights = cfg.n_layer * 12 * C * C + V * C     # wq wk wv wo fc1 fc2 head
-    attention = cfg.n_layer * 2 * T * T * C        # q @ k.T and att @ v
+    weights = cfg.n_layer * 12 * C * C + V * C  # wq wk wv wo fc1 fc2 head
+    attention = cfg.n_layer * 2 * T * T * C  # q @ k.T and att @ v
     return 3 * 2 * B * (T * weights + attention)
 
 
 def step_flops(cfg, lengths, batch_size):
     """Arithmetic of an average training step, packed into full rows."""
-    N = batch_size * statistics.fmean(min(cfg.block_size, n)
-                                      for n in lengths)
+    N = batch_size * statistics.fmean(min(cfg.block_size, n) for n in lengths)
     T = min(cfg.block_size, N)  # rows of T positions
     return train_flops(cfg, N / T, T)
 
@@ -140,9 +139,11 @@ def check_run(impl, cfg, tcfg, docs, device=None, itemsize=8):
     the model's floats.
     """
     if tcfg.batch_size > len(docs):
-        raise ValueError(f"--batch-size {tcfg.batch_size} is more than "
-                         f"the {len(docs)} documents, so a step would "
-                         f"train some twice; give at most {len(docs)}")
+        raise ValueError(
+            f"--batch-size {tcfg.batch_size} is more than "
+            f"the {len(docs)} documents, so a step would "
+            f"train some twice; give at most {len(docs)}"
+        )
     lengths = [len(doc) + 1 for doc in docs]  # predictions per document
     need = memory_needed(impl, cfg, tcfg, lengths, itemsize)
     if device is not None and device.type == "cuda":
@@ -153,8 +154,11 @@ def check_run(impl, cfg, tcfg, docs, device=None, itemsize=8):
     flops = step_flops(cfg, lengths, tcfg.batch_size)
     if flops <= BIG_STEP_FLOPS:
         return None
-    original = step_flops(replace(ModelConfig(),
-                                  vocab_size=cfg.vocab_size), lengths, 1)
-    return (f"each step trains {tcfg.batch_size} documents, some "
-            f"{flops / 1e9:,.1f} GFLOP: {flops / original:,.0f} times a "
-            f"step of the original")
+    original = step_flops(
+        replace(ModelConfig(), vocab_size=cfg.vocab_size), lengths, 1
+    )
+    return (
+        f"each step trains {tcfg.batch_size} documents, some "
+        f"{flops / 1e9:,.1f} GFLOP: {flops / original:,.0f} times a "
+        f"step of the original"
+    )

@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import outputs
-from .config import EVAL_BATCH
 
 # The exact file the original downloads: makemore pinned at commit 988aa59.
-DATA_URL = ("https://raw.githubusercontent.com/karpathy/makemore/"
-            "988aa59/names.txt")
-DATA_SHA256 = ("0a30b5557f192f32ab962680889aac5f6fda0f4cecf40a6d0b5694f5"
-               "8ea8cc4d")
+DATA_URL = (
+    "https://raw.githubusercontent.com/karpathy/makemore/988aa59/names.txt"
+)
+DATA_SHA256 = (
+    "0a30b5557f192f32ab962680889aac5f6fda0f4cecf40a6d0b5694f58ea8cc4d"
+)
 ENV_VAR = "MICROGPT_DATA"
 # The held-out names are drawn from their own stream, seeded apart from
 # training: every training seed is then measured on the same names.
@@ -34,16 +35,22 @@ class Pinned:
     user's cache under the file's name; else it is downloaded from url.
     """
 
-    name: str     # the file's name in the cache and in messages
+    name: str  # the file's name in the cache and in messages
     url: str
     sha256: str
     env_var: str  # names a checked local copy (tests and CI set it)
-    option: str   # the command-line option that takes any other file
-    holds: str    # what such a file holds, for messages
+    option: str  # the command-line option that takes any other file
+    holds: str  # what such a file holds, for messages
 
 
-NAMES = Pinned("names.txt", DATA_URL, DATA_SHA256, ENV_VAR, "--data",
-               "a text file, one document per line")
+NAMES = Pinned(
+    "names.txt",
+    DATA_URL,
+    DATA_SHA256,
+    ENV_VAR,
+    "--data",
+    "a text file, one document per line",
+)
 
 
 def cache_path(pinned=NAMES):
@@ -65,9 +72,11 @@ def check_sha256(path, advice, pinned=NAMES):
     """Raise DataError, with advice, unless path has the pinned sha256."""
     actual = sha256_of(path)
     if actual != pinned.sha256:
-        raise DataError(f"{path} has sha256 {actual}, expected "
-                        f"{pinned.sha256} (the pinned {pinned.name}); "
-                        f"{advice}")
+        raise DataError(
+            f"{path} has sha256 {actual}, expected "
+            f"{pinned.sha256} (the pinned {pinned.name}); "
+            f"{advice}"
+        )
 
 
 def download(dest, pinned=NAMES):
@@ -78,8 +87,10 @@ def download(dest, pinned=NAMES):
     """
     dest, url = Path(dest), pinned.url
     dest.parent.mkdir(parents=True, exist_ok=True)
-    offline = (f"to use a local copy of {pinned.name}, set "
-               f"{pinned.env_var} to its absolute path")
+    offline = (
+        f"to use a local copy of {pinned.name}, set "
+        f"{pinned.env_var} to its absolute path"
+    )
 
     def fetch(f):
         digest = hashlib.sha256()
@@ -91,12 +102,12 @@ def download(dest, pinned=NAMES):
         # A connection cut short raises http.client.IncompleteRead, an
         # HTTPException, which is not an OSError.
         except (OSError, http.client.HTTPException) as e:
-            raise DataError(f"could not download {url}: {e}; "
-                            f"{offline}") from e
+            raise DataError(f"could not download {url}: {e}; {offline}") from e
         if digest.hexdigest() != pinned.sha256:
             raise DataError(
                 f"{url} (for {dest}) has sha256 {digest.hexdigest()}, "
-                f"expected {pinned.sha256}; nothing was saved")
+                f"expected {pinned.sha256}; nothing was saved"
+            )
 
     try:
         outputs.atomic_write(dest, fetch)
@@ -113,12 +124,15 @@ def check_file(path, missing, source="", pinned=NAMES):
     # is_file() alone would call a folder or a FIFO "missing"; and
     # reading a FIFO would wait for a writer that may never come.
     if path.is_dir():
-        raise DataError(f"the dataset {path}{source} is a folder; give "
-                        f"{pinned.holds}")
+        raise DataError(
+            f"the dataset {path}{source} is a folder; give {pinned.holds}"
+        )
     if path.exists() and not path.is_file():
-        raise DataError(f"the dataset {path}{source} is not a regular "
-                        f"file (a device, FIFO or socket); give a text "
-                        f"file")
+        raise DataError(
+            f"the dataset {path}{source} is not a regular "
+            f"file (a device, FIFO or socket); give a text "
+            f"file"
+        )
     if not path.is_file():
         raise DataError(missing)
 
@@ -137,15 +151,24 @@ def resolve_data_path(path=None, pinned=NAMES):
     env = os.environ.get(env_var)
     if env:
         path = Path(env)
-        check_file(path, f"{env_var} points to a missing file: {path}",
-                   f" (from ${env_var})", pinned)
-        check_sha256(path, f"{env_var} must name that file; pass any "
-                           f"other file by path ({pinned.option})", pinned)
+        check_file(
+            path,
+            f"{env_var} points to a missing file: {path}",
+            f" (from ${env_var})",
+            pinned,
+        )
+        check_sha256(
+            path,
+            f"{env_var} must name that file; pass any "
+            f"other file by path ({pinned.option})",
+            pinned,
+        )
         return path
     path = cache_path(pinned)
     if path.is_file():
-        check_sha256(path, "delete this cached copy to download it again",
-                     pinned)
+        check_sha256(
+            path, "delete this cached copy to download it again", pinned
+        )
         return path
     return download(path, pinned)
 
@@ -170,18 +193,27 @@ def split_docs(docs, fraction, seed=SPLIT_SEED):
     both lists keep the file's order. The draw uses its own random
     generator, so no other random stream (training's) is touched.
     """
-    if isinstance(fraction, bool) or not isinstance(
-            fraction, (int, float)) or not 0 < fraction < 1:
-        raise ValueError(f"the held-out fraction must be between 0 and 1 "
-                         f"(exclusive), got {fraction!r}")
+    if (
+        isinstance(fraction, bool)
+        or not isinstance(fraction, (int, float))
+        or not 0 < fraction < 1
+    ):
+        raise ValueError(
+            f"the held-out fraction must be between 0 and 1 "
+            f"(exclusive), got {fraction!r}"
+        )
     docs = list(docs)
     n_val = max(1, round(fraction * len(docs)))
     if n_val >= len(docs):
-        raise ValueError(f"holding out {fraction:g} of {len(docs)} "
-                         f"documents leaves none to train on")
+        raise ValueError(
+            f"holding out {fraction:g} of {len(docs)} "
+            f"documents leaves none to train on"
+        )
     held = set(random.Random(seed).sample(range(len(docs)), n_val))
-    return ([d for i, d in enumerate(docs) if i not in held],
-            [d for i, d in enumerate(docs) if i in held])
+    return (
+        [d for i, d in enumerate(docs) if i not in held],
+        [d for i, d in enumerate(docs) if i in held],
+    )
 
 
 @dataclass(frozen=True)
@@ -212,44 +244,20 @@ class Tokenizer:
             return [index[ch] for ch in text]
         except KeyError as e:
             raise ValueError(
-                f"character {e.args[0]!r} is not in the vocabulary") from None
+                f"character {e.args[0]!r} is not in the vocabulary"
+            ) from None
 
     def decode(self, ids):
         """The text of a list of ids; BOS is not allowed inside."""
         for i in ids:
             if not 0 <= i < len(self.chars):
-                raise ValueError(f"id {i!r} is not a character id "
-                                 f"(0..{len(self.chars) - 1})")
+                raise ValueError(
+                    f"id {i!r} is not a character id "
+                    f"(0..{len(self.chars) - 1})"
+                )
         return "".join(self.chars[i] for i in ids)
 
     def frame(self, doc):
         """A document as training tokens: BOS, its characters, BOS."""
         return [self.bos] + self.encode(doc) + [self.bos]
 
-
-def check_docs(batch):
-    """Raise ValueError unless batch holds documents with a target each."""
-    if len(batch) == 0:
-        raise ValueError("no documents: a batch needs at least one")
-    for tokens in batch:
-        if len(tokens) < 2:
-            raise ValueError(f"a document needs at least 2 tokens (BOS "
-                             f"and a target), got {list(tokens)!r}")
-
-
-def mean_loss(batch_loss, params, docs, cfg, batch_size=EVAL_BATCH):
-    """Mean loss per predicted token over docs, batch_size at a time.
-
-    batch_loss(params, batch, cfg) is a twin's mean over a batch's
-    predictions, so each batch weighs as many predictions as it has.
-    Each document is cut to block_size predictions, as in training.
-    """
-    docs = list(docs)
-    check_docs(docs)
-    total, count = 0.0, 0
-    for start in range(0, len(docs), batch_size):
-        batch = docs[start:start + batch_size]
-        n = sum(min(cfg.block_size, len(tokens) - 1) for tokens in batch)
-        total += float(batch_loss(params, batch, cfg)) * n
-        count += n
-    return total / count

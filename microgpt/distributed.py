@@ -52,7 +52,8 @@ def shard(batch_size, rank, world_size):
     if world_size > batch_size:
         raise DistributedError(
             f"{world_size} processes need at least {world_size} documents "
-            f"per step, one each; --batch-size is {batch_size}")
+            f"per step, one each; --batch-size is {batch_size}"
+        )
     size, extra = divmod(batch_size, world_size)
     start = rank * size + min(rank, extra)
     return start, start + size + (rank < extra)
@@ -74,8 +75,10 @@ def timeout_seconds(environ=None):
     except ValueError:
         seconds = -1
     if not seconds > 0:
-        raise DistributedError(f"MICROGPT_DIST_TIMEOUT must be a number of "
-                               f"seconds above 0, got {text!r}")
+        raise DistributedError(
+            f"MICROGPT_DIST_TIMEOUT must be a number of "
+            f"seconds above 0, got {text!r}"
+        )
     return seconds
 
 
@@ -88,26 +91,38 @@ def check_launch(args):
     if args.text is not None:
         return "--nproc trains on names; --text runs in one process"
     if args.nproc > args.batch_size:
-        return (f"--nproc {args.nproc} needs at least {args.nproc} "
-                f"documents per step, one each; --batch-size is "
-                f"{args.batch_size}")
+        return (
+            f"--nproc {args.nproc} needs at least {args.nproc} "
+            f"documents per step, one each; --batch-size is "
+            f"{args.batch_size}"
+        )
     if args.backend is not None and args.backend not in BACKENDS:
-        return (f"--backend {args.backend}: microgpt runs on "
-                f"{' or '.join(BACKENDS)}")
+        return (
+            f"--backend {args.backend}: microgpt runs on "
+            f"{' or '.join(BACKENDS)}"
+        )
     return None
 
 
 def quiet_unless_rank0():
     """True on rank 0; elsewhere False, stdout and stderr silenced.
 
-    A process that launch started has silenced itself already.
+    A process that launch started has silenced itself already. Under
+    torchrun every process writes its error line to torch's elastic
+    error file too, so that torchrun's report names it as the cause;
+    rank 0 also prints it, unless microgpt.distributed_run runs torchrun
+    and prints the line itself.
     """
-    if os.environ["RANK"] == "0":
-        return True
-    if "MICROGPT_SPAWNED" not in os.environ:
-        # Under torchrun, which names a failed rank in its own report.
-        sys.stdout = sys.stderr = open(os.devnull, "w")
-    return False
+    rank0 = os.environ["RANK"] == "0"
+    if "MICROGPT_SPAWNED" in os.environ:
+        return rank0
+    if not rank0:
+        sys.stdout = open(os.devnull, "w")
+    show = rank0 and "MICROGPT_ONE_ERROR_LINE" not in os.environ
+    sys.stderr = ErrorLines(sys.stderr if rank0 else None, show=show,
+                            error_file=os.environ.get(
+                                "TORCHELASTIC_ERROR_FILE"))
+    return rank0
 
 
 def choose_backend(backend, device):
@@ -117,14 +132,18 @@ def choose_backend(backend, device):
     if backend is None:
         backend = "nccl" if device.type == "cuda" else "gloo"
     if backend not in BACKENDS:
-        raise DistributedError(f"--backend {backend}: microgpt runs on "
-                               f"{' or '.join(BACKENDS)}")
+        raise DistributedError(
+            f"--backend {backend}: microgpt runs on {' or '.join(BACKENDS)}"
+        )
     if backend == "nccl" and device.type != "cuda":
-        raise DistributedError(f"--backend nccl needs each process on a "
-                               f"GPU; this one computes on {device}")
+        raise DistributedError(
+            f"--backend nccl needs each process on a "
+            f"GPU; this one computes on {device}"
+        )
     if not dist.is_backend_available(backend):
-        raise DistributedError(f"--backend {backend} is not available in "
-                               f"this torch build")
+        raise DistributedError(
+            f"--backend {backend} is not available in this torch build"
+        )
     return backend
 
 
@@ -152,14 +171,11 @@ class DataParallel:
 
     def init_params(self, cfg, rng, **kwargs):
         """Every process draws the same model from the same stream."""
-        return self.impl.init_params(cfg, rng, **{**self.device_kwargs,
-                                                  **kwargs})
+        return self.impl.init_params(
+            cfg, rng, **{**self.device_kwargs, **kwargs}
+        )
 
-    def train_step(self, params, opt, tokens, lr, cfg):
-        """One step on one document (one process only can take it)."""
-        return self.train_step_batch(params, opt, [tokens], lr, cfg)
-
-    def train_step_batch(self, params, opt, batch, lr, cfg):
+    def train_step(self, params, opt, batch, lr, cfg):
         """One step on this process's share; returns the batch's loss."""
         return step(self.impl, params, opt, batch, lr, cfg, self.rank,
                     self.world_size)
@@ -193,12 +209,13 @@ def step(impl, params, opt, batch, lr, cfg, rank, world_size):
     loss.backward()
     tensors = list(params.values())
     # One flat bucket: every gradient, then the loss, in one all-reduce.
-    flat = torch.cat([p.grad.reshape(-1) for p in tensors]
-                     + [loss.detach().reshape(1)])       # (n + 1,)
+    flat = torch.cat(
+        [p.grad.reshape(-1) for p in tensors] + [loss.detach().reshape(1)]
+    )  # (n + 1,)
     dist.all_reduce(flat)  # the sum over the processes
     offset = 0
     for p in tensors:
-        p.grad.copy_(flat[offset:offset + p.numel()].view_as(p))
+        p.grad.copy_(flat[offset : offset + p.numel()].view_as(p))
         offset += p.numel()
     opt.step(lr)
     return flat[-1].item()
@@ -221,33 +238,42 @@ def setup(impl, impl_kwargs, backend, batch_size):
     if device is None:
         # A GPU of its own for each process on a machine, when there
         # are GPUs; else the CPU.
-        device = torch.device(f"cuda:{local_rank}") \
-            if torch.cuda.is_available() else torch.device("cpu")
+        device = (
+            torch.device(f"cuda:{local_rank}")
+            if torch.cuda.is_available()
+            else torch.device("cpu")
+        )
         kwargs["device"] = device
         gpus = torch.cuda.device_count()
         if device.type == "cuda" and local_rank >= gpus:
             raise DistributedError(
                 f"process {local_rank} on this machine has no GPU of its "
                 f"own: there are {gpus}; start at most {gpus} processes "
-                f"a machine, or pass --device cpu")
+                f"a machine, or pass --device cpu"
+            )
     if device.type == "cuda":
         torch.cuda.set_device(device)
     backend = choose_backend(backend, device)
     seconds = timeout_seconds()
     try:
         dist.init_process_group(
-            backend, timeout=datetime.timedelta(seconds=seconds))
+            backend, timeout=datetime.timedelta(seconds=seconds)
+        )
     except Exception as e:  # noqa: BLE001 (torch raises many kinds)
-        where = (f"{os.environ.get('MASTER_ADDR')}:"
-                 f"{os.environ.get('MASTER_PORT')}")
+        where = (
+            f"{os.environ.get('MASTER_ADDR')}:{os.environ.get('MASTER_PORT')}"
+        )
         if "EADDRINUSE" in str(e) or "already in use" in str(e):
             raise DistributedError(
                 f"port {where} is already in use; choose a free "
-                f"MASTER_PORT (or torchrun --master-port)") from None
-        raise DistributedError(f"rank {rank} could not join the other "
-                               f"{world_size - 1} processes at {where} "
-                               f"within {seconds:g} s: "
-                               f"{first_line(e)}") from None
+                f"MASTER_PORT (or torchrun --master-port)"
+            ) from None
+        raise DistributedError(
+            f"rank {rank} could not join the other "
+            f"{world_size - 1} processes at {where} "
+            f"within {seconds:g} s: "
+            f"{first_line(e)}"
+        ) from None
     return DataParallel(impl, rank, world_size, kwargs)
 
 
@@ -259,24 +285,33 @@ def teardown():
         dist.destroy_process_group()
 
 
-class _HeldErrors(io.TextIOBase):
-    """A stream that passes text on but keeps back 'microgpt: error' lines.
+PREFIX = "microgpt: error: "
 
-    A worker's error line is launch's to print: it alone knows which
-    process failed first, and prints one line for all of them.
+
+class ErrorLines(io.TextIOBase):
+    """A stream that passes text on and notes 'microgpt: error' lines.
+
+    With show False it keeps the error lines back: a worker's line is
+    then its launcher's to print, which alone knows which process failed
+    first and prints one line for all of them. With an error_file, each
+    error is also written there in the form of torch's elastic error
+    files, which torchrun reads to name the failure's cause.
     """
 
-    def __init__(self, stream):
-        self.stream, self.held, self.holding = stream, [], False
+    def __init__(self, stream, show=False, error_file=None):
+        self.stream, self.show, self.error_file = stream, show, error_file
+        self.held, self.holding = [], False
 
     def write(self, text):
-        if text.startswith("microgpt: error: "):
+        error = text.startswith(PREFIX)
+        if error:
             self.held.append(text)
-            self.holding = True
-        elif self.holding and text == "\n":
-            self.holding = False
-        elif self.stream is not None:
-            self.holding = False
+            if self.error_file:
+                write_error_file(self.error_file, text[len(PREFIX):])
+        # print writes the line break on its own, just after the line.
+        hide = not self.show and (error or (self.holding and text == "\n"))
+        self.holding = error
+        if not hide and self.stream is not None:
             self.stream.write(text)
         return len(text)
 
@@ -285,13 +320,29 @@ class _HeldErrors(io.TextIOBase):
             self.stream.flush()
 
 
+def write_error_file(path, message):
+    """Write message where torchrun looks for a process's failure."""
+    import json
+    import time
+
+    data = {"message": {"message": message, "extraInfo": {
+        "py_callstack": message, "timestamp": str(int(time.time()))}}}
+    with open(path, "w") as f:
+        json.dump(data, f)
+
+
 def _spawned(local_rank, argv, world_size, port, errors):
     """One worker of launch: the command line with torchrun's variables."""
     os.environ.update(
-        MICROGPT_SPAWNED="1", RANK=str(local_rank),
-        LOCAL_RANK=str(local_rank), WORLD_SIZE=str(world_size),
-        LOCAL_WORLD_SIZE=str(world_size), MASTER_ADDR="127.0.0.1",
-        MASTER_PORT=str(port), OMP_NUM_THREADS="1")
+        MICROGPT_SPAWNED="1",
+        RANK=str(local_rank),
+        LOCAL_RANK=str(local_rank),
+        WORLD_SIZE=str(world_size),
+        LOCAL_WORLD_SIZE=str(world_size),
+        MASTER_ADDR="127.0.0.1",
+        MASTER_PORT=str(port),
+        OMP_NUM_THREADS="1",
+    )
     import threading
 
     import torch
@@ -304,8 +355,8 @@ def _spawned(local_rank, argv, world_size, port, errors):
     # semaphore that a process ended by launch would leave behind.
     tqdm.set_lock(threading.RLock())
     # Only rank 0 prints; the others keep quiet.
-    sys.stderr = held = _HeldErrors(sys.stderr if local_rank == 0
-                                    else None)
+    sys.stderr = held = ErrorLines(
+        sys.stderr if local_rank == 0 else None)
     if local_rank != 0:
         sys.stdout = open(os.devnull, "w")
     code = main(argv)
@@ -331,8 +382,12 @@ def launch(argv, nproc):
     port = int(os.environ.get("MASTER_PORT") or free_port())
     with tempfile.TemporaryDirectory(prefix="microgpt-dist-") as errors:
         context = mp.start_processes(
-            _spawned, args=(argv, nproc, port, errors), nprocs=nproc,
-            join=False, start_method="spawn")
+            _spawned,
+            args=(argv, nproc, port, errors),
+            nprocs=nproc,
+            join=False,
+            start_method="spawn",
+        )
         try:
             while not context.join(timeout=1):
                 pass
@@ -360,13 +415,20 @@ def _report(e, context, nproc, errors):
     # process that failed first is the cause; the others' follow from it.
     line = said(e.error_index)
     if line is None and isinstance(e, mp.ProcessExitedException):
-        how = f"signal {-e.exit_code}" if e.exit_code < 0 \
+        how = (
+            f"signal {-e.exit_code}"
+            if e.exit_code < 0
             else f"exit status {e.exit_code}"
-        line = (f"microgpt: error: worker process {e.error_index} ended "
-                f"with {how}; the others were stopped")
+        )
+        line = (
+            f"microgpt: error: worker process {e.error_index} ended "
+            f"with {how}; the others were stopped"
+        )
     if line is None:
-        line = f"microgpt: error: worker process {e.error_index} failed: " \
+        line = (
+            f"microgpt: error: worker process {e.error_index} failed: "
             f"{first_line(e)}"
+        )
     # A progress bar that rank 0 was drawing may be cut mid-line.
     print(f"\n{line}", file=sys.stderr)
     return 1
@@ -388,9 +450,13 @@ def spawn(name, nproc, **kwargs):
 
     with tempfile.TemporaryDirectory(prefix="microgpt-dist-") as folder:
         out = os.path.join(folder, "result.json")
-        mp.start_processes(_experiment, args=(
-            name, nproc, free_port(), out, kwargs), nprocs=nproc,
-            join=True, start_method="spawn")
+        mp.start_processes(
+            _experiment,
+            args=(name, nproc, free_port(), out, kwargs),
+            nprocs=nproc,
+            join=True,
+            start_method="spawn",
+        )
         with open(out) as f:
             return json.load(f)
 
@@ -404,8 +470,12 @@ def _experiment(rank, name, nproc, port, out, kwargs):
 
     torch.set_num_threads(1)
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
-    dist.init_process_group("gloo", rank=rank, world_size=nproc,
-                            timeout=datetime.timedelta(seconds=60))
+    dist.init_process_group(
+        "gloo",
+        rank=rank,
+        world_size=nproc,
+        timeout=datetime.timedelta(seconds=60),
+    )
     try:
         result = EXPERIMENTS[name](rank, nproc, **kwargs)
         if rank == 0:
@@ -441,8 +511,11 @@ def _setup_run(batch_size, seed=42):
     params = gpt_torch.init_params(cfg, rng, device="cpu")
 
     def batch(step):
-        return [tokenizer.frame(docs[(step * batch_size + b) % len(docs)])
-                for b in range(batch_size)]
+        return [
+            tokenizer.frame(docs[(step * batch_size + b) % len(docs)])
+            for b in range(batch_size)
+        ]
+
     return gpt_torch, params, batch, cfg
 
 
@@ -457,18 +530,24 @@ class _Module:
             def __init__(self):
                 super().__init__()
                 # A parameter's name may not hold a dot in a Module.
-                self.p = torch.nn.ParameterDict({
-                    name.replace(".", "__"): torch.nn.Parameter(t.detach())
-                    for name, t in params.items()})
+                self.p = torch.nn.ParameterDict(
+                    {
+                        name.replace(".", "__"): torch.nn.Parameter(t.detach())
+                        for name, t in params.items()
+                    }
+                )
                 self.names = list(params)
 
             def weights(self):
-                return {name: self.p[name.replace(".", "__")]
-                        for name in self.names}
+                return {
+                    name: self.p[name.replace(".", "__")]
+                    for name in self.names
+                }
 
             def forward(self, impl, docs, cfg, scale):
                 part, _ = local_loss_sum(impl, self.weights(), docs, cfg)
                 return part * scale
+
         return Twin()
 
 
@@ -487,8 +566,8 @@ def reductions(rank, nproc, batch_size=8, steps=10):
     import torch.distributed as dist
     from torch.nn.parallel import DistributedDataParallel
 
-    from .gpt_torch import Adam
     from .config import TrainConfig
+    from .gpt_torch import Adam
     from .train import lr_at
 
     tcfg = TrainConfig(num_steps=steps, batch_size=batch_size)
@@ -506,8 +585,9 @@ def reductions(rank, nproc, batch_size=8, steps=10):
         for s in range(steps):
             docs = batch(s)
             lo, hi = shard(len(docs), rank, nproc)
-            count = torch.tensor([sum(min(cfg.block_size, len(t) - 1)
-                                      for t in docs[lo:hi])])
+            count = torch.tensor(
+                [sum(min(cfg.block_size, len(t) - 1) for t in docs[lo:hi])]
+            )
             dist.all_reduce(count)
             total = int(count.item())
             if model is not None:
@@ -526,17 +606,26 @@ def reductions(rank, nproc, batch_size=8, steps=10):
                     grads = [p.grad for p in params.values()]
                     flat = torch.cat([g.reshape(-1) for g in grads])
                     dist.all_reduce(flat)
-                    torch._foreach_copy_(grads, [
-                        f.view_as(g) for f, g in zip(
-                            flat.split([g.numel() for g in grads]), grads)])
+                    torch._foreach_copy_(
+                        grads,
+                        [
+                            f.view_as(g)
+                            for f, g in zip(
+                                flat.split([g.numel() for g in grads]), grads
+                            )
+                        ],
+                    )
                 talk += time.perf_counter() - tick
             summed = loss.detach().reshape(1)
             dist.all_reduce(summed)
             losses.append(summed.item())
             opt.step(lr_at(s, tcfg))
         seconds = (time.perf_counter() - start) / steps
-        result[method] = {"losses": losses, "step_s": seconds,
-                          "allreduce_s": talk / steps}
+        result[method] = {
+            "losses": losses,
+            "step_s": seconds,
+            "allreduce_s": talk / steps,
+        }
     return result
 
 
@@ -563,8 +652,9 @@ def throughput(rank, nproc, batch_size=64, steps=20):
         tokens += sum(min(cfg.block_size, len(t) - 1) for t in docs)
         lo, hi = shard(len(docs), rank, nproc)
         part, _ = local_loss_sum(impl, params, docs[lo:hi], cfg)
-        count = torch.tensor([sum(min(cfg.block_size, len(t) - 1)
-                                  for t in docs[lo:hi])])
+        count = torch.tensor(
+            [sum(min(cfg.block_size, len(t) - 1) for t in docs[lo:hi])]
+        )
         tick = time.perf_counter()
         dist.all_reduce(count)
         talk += time.perf_counter() - tick
@@ -576,19 +666,33 @@ def throughput(rank, nproc, batch_size=64, steps=20):
         talk += time.perf_counter() - tick
         offset = 0
         for g in grads:
-            g.copy_(flat[offset:offset + g.numel()].view_as(g))
+            g.copy_(flat[offset : offset + g.numel()].view_as(g))
             offset += g.numel()
         opt.step(lr_at(s, tcfg))
     seconds = time.perf_counter() - start
-    return {"tokens_per_s": tokens / seconds, "comm_share": talk / seconds,
-            "nproc": nproc}
+    # The all-reduce alone, the processes starting it together: its
+    # own cost, without the wait for a process still computing.
+    alone = []
+    for _ in range(steps):
+        dist.barrier()
+        tick = time.perf_counter()
+        dist.all_reduce(flat)
+        alone.append(time.perf_counter() - tick)
+    return {
+        "tokens_per_s": tokens / seconds,
+        "comm_share": talk / seconds,
+        "step_s": seconds / (steps - 1),
+        "allreduce_s": sorted(alone)[len(alone) // 2],  # the median
+        "nproc": nproc,
+    }
 
 
-def one_process_throughput(batch_size=64, steps=20):
+def one_process_throughput(batch_size=64, steps=20, threads=1):
     """throughput's baseline: tokens per second of one plain process.
 
-    It runs here, in the calling process, on one thread, with the
-    twin's own train_step_batch: no process group, no all-reduce.
+    It runs here, in the calling process, on threads threads (one, as
+    each of throughput's processes), with the twin's own train_step: no
+    process group, no all-reduce.
     """
     import time
 
@@ -598,23 +702,32 @@ def one_process_throughput(batch_size=64, steps=20):
     from .gpt_torch import Adam
     from .train import lr_at
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
     try:
         impl, params, batch, cfg = _setup_run(batch_size)
         tcfg = TrainConfig(num_steps=steps, batch_size=batch_size)
         opt = Adam(params, tcfg)
-        impl.train_step_batch(params, opt, batch(0), lr_at(0, tcfg), cfg)
+        impl.train_step(params, opt, batch(0), lr_at(0, tcfg), cfg)
         tokens, start = 0, time.perf_counter()
         for s in range(1, steps):
             docs = batch(s)
             tokens += sum(min(cfg.block_size, len(t) - 1) for t in docs)
-            impl.train_step_batch(params, opt, docs, lr_at(s, tcfg), cfg)
-        return {"tokens_per_s": tokens / (time.perf_counter() - start),
-                "comm_share": 0.0, "nproc": 1}
+            impl.train_step(params, opt, docs, lr_at(s, tcfg), cfg)
+        seconds = time.perf_counter() - start
+        return {
+            "tokens_per_s": tokens / seconds,
+            "step_s": seconds / (steps - 1),
+            "comm_share": 0.0,
+            "nproc": 1,
+            "threads": threads,
+        }
     finally:
-        torch.set_num_threads(threads)
+        torch.set_num_threads(before)
 
 
-EXPERIMENTS = {"allreduce_sum": allreduce_sum, "reductions": reductions,
-               "throughput": throughput}
+EXPERIMENTS = {
+    "allreduce_sum": allreduce_sum,
+    "reductions": reductions,
+    "throughput": throughput,
+}

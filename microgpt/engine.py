@@ -11,10 +11,10 @@ class Value:
     __slots__ = ("data", "grad", "_children", "_local_grads")
 
     def __init__(self, data, children=(), local_grads=()):
-        self.data = data                  # the forward value
-        self.grad = 0                     # d(loss)/d(self), set by backward
-        self._children = children         # the nodes this one was made from
-        self._local_grads = local_grads   # d(self)/d(child), per child
+        self.data = data  # the forward value
+        self.grad = 0  # d(loss)/d(self), set by backward
+        self._children = children  # the nodes this one was made from
+        self._local_grads = local_grads  # d(self)/d(child), per child
 
     def __repr__(self):
         return f"Value(data={self.data!r}, grad={self.grad!r})"
@@ -27,12 +27,13 @@ class Value:
 
     def __mul__(self, other):
         other = other if isinstance(other, Value) else Value(other)
-        return Value(self.data * other.data, (self, other),
-                     (other.data, self.data))
+        return Value(
+            self.data * other.data, (self, other), (other.data, self.data)
+        )
 
     def __pow__(self, k):
         """Power by a plain number k (not a Value)."""
-        return Value(self.data**k, (self,), (k * self.data**(k - 1),))
+        return Value(self.data**k, (self,), (k * self.data ** (k - 1),))
 
     def log(self):
         """The natural log, for x > 0; its derivative is 1 / x."""

@@ -24,56 +24,78 @@ from .params import INIT_STD
 class GPT2Config:
     """Sizes, and one switch per difference between microgpt and GPT-2."""
 
-    vocab_size: int = 27        # microgpt: 26 letters and BOS
-    block_size: int = 16        # positions, the context length
+    vocab_size: int = 27  # microgpt: 26 letters and BOS
+    block_size: int = 16  # positions, the context length
     n_layer: int = 1
     n_head: int = 4
     n_embd: int = 16
-    mlp_ratio: int = 4          # the MLP's hidden width is this * n_embd
-    norm: str = "rms"           # "rms": RMSNorm, no gain; "layer": GPT-2
-    embed_norm: bool = True     # microgpt normalizes the embedding sum
-    final_norm: bool = False    # GPT-2 normalizes before the head
-    activation: str = "relu"    # "relu", or "gelu" (tanh form, GPT-2)
-    bias: bool = False          # biases in every linear but the head
-    tie_weights: bool = False   # the head reuses the token embeddings
-    dropout: float = 0.0        # 0.1 in transformers' GPT2Config
+    mlp_ratio: int = 4  # the MLP's hidden width is this * n_embd
+    norm: str = "rms"  # "rms": RMSNorm, no gain; "layer": GPT-2
+    embed_norm: bool = True  # microgpt normalizes the embedding sum
+    final_norm: bool = False  # GPT-2 normalizes before the head
+    activation: str = "relu"  # "relu", or "gelu" (tanh form, GPT-2)
+    bias: bool = False  # biases in every linear but the head
+    tie_weights: bool = False  # the head reuses the token embeddings
+    dropout: float = 0.0  # 0.1 in transformers' GPT2Config
     init_std: float = INIT_STD  # microgpt 0.08, GPT-2 0.02
-    scaled_init: bool = False   # residual projections / sqrt(2 n_layer)
+    scaled_init: bool = False  # residual projections / sqrt(2 n_layer)
 
     def __post_init__(self):
         if self.n_embd % self.n_head:
-            raise ValueError(f"GPT2Config.n_embd ({self.n_embd}) must be "
-                             f"divisible by n_head ({self.n_head})")
+            raise ValueError(
+                f"GPT2Config.n_embd ({self.n_embd}) must be "
+                f"divisible by n_head ({self.n_head})"
+            )
         if self.norm not in ("rms", "layer"):
-            raise ValueError(f"GPT2Config.norm must be 'rms' or 'layer', "
-                             f"not {self.norm!r}")
+            raise ValueError(
+                f"GPT2Config.norm must be 'rms' or 'layer', not {self.norm!r}"
+            )
         if self.activation not in ("relu", "gelu"):
-            raise ValueError(f"GPT2Config.activation must be 'relu' or "
-                             f"'gelu', not {self.activation!r}")
+            raise ValueError(
+                f"GPT2Config.activation must be 'relu' or "
+                f"'gelu', not {self.activation!r}"
+            )
         if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"GPT2Config.dropout must be in [0, 1), "
-                             f"not {self.dropout}")
+            raise ValueError(
+                f"GPT2Config.dropout must be in [0, 1), not {self.dropout}"
+            )
 
     @classmethod
     def microgpt(cls, model_cfg):
         """microgpt's model for a twin's ModelConfig: every switch off."""
-        return cls(vocab_size=model_cfg.vocab_size,
-                   block_size=model_cfg.block_size,
-                   n_layer=model_cfg.n_layer, n_head=model_cfg.n_head,
-                   n_embd=model_cfg.n_embd)
+        return cls(
+            vocab_size=model_cfg.vocab_size,
+            block_size=model_cfg.block_size,
+            n_layer=model_cfg.n_layer,
+            n_head=model_cfg.n_head,
+            n_embd=model_cfg.n_embd,
+        )
 
     def gpt2(self):
         """The same sizes with every one of GPT-2's choices switched on."""
-        return replace(self, norm="layer", embed_norm=False,
-                       final_norm=True, activation="gelu", bias=True,
-                       tie_weights=True, dropout=0.1, init_std=0.02,
-                       scaled_init=True)
+        return replace(
+            self,
+            norm="layer",
+            embed_norm=False,
+            final_norm=True,
+            activation="gelu",
+            bias=True,
+            tie_weights=True,
+            dropout=0.1,
+            init_std=0.02,
+            scaled_init=True,
+        )
 
     @classmethod
     def gpt2_small(cls):
         """GPT-2 small: 12 layers, 12 heads, 768 wide, 50,257 tokens."""
-        return cls(vocab_size=50257, block_size=1024, n_layer=12,
-                   n_head=12, n_embd=768).gpt2()
+        return cls(
+            vocab_size=50257,
+            block_size=1024,
+            n_layer=12,
+            n_head=12,
+            n_embd=768,
+        ).gpt2()
 
 
 class Norm(nn.Module):
@@ -89,9 +111,10 @@ class Norm(nn.Module):
     def forward(self, x):
         """x normalized along its last axis, (..., n_embd)."""
         if self.layer:
-            return F.layer_norm(x, self.weight.shape, self.weight,
-                                self.bias, EPS_NORM)
-        ms = (x * x).mean(dim=-1, keepdim=True)        # (..., 1)
+            return F.layer_norm(
+                x, self.weight.shape, self.weight, self.bias, EPS_NORM
+            )
+        ms = (x * x).mean(dim=-1, keepdim=True)  # (..., 1)
         return x * (ms + EPS_NORM) ** -0.5
 
 
@@ -108,16 +131,17 @@ class Attention(nn.Module):
 
     def forward(self, x):
         """Each position's mix of the values it may see, projected."""
-        B, T, C = x.shape                              # (B, T, n_embd)
-        q, k, v = self.c_attn(x).split(C, dim=2)       # 3 x (B, T, C)
+        B, T, C = x.shape  # (B, T, n_embd)
+        q, k, v = self.c_attn(x).split(C, dim=2)  # 3 x (B, T, C)
 
         def heads(t):  # (B, T, C) -> (B, n_head, T, head_dim)
             return t.view(B, T, self.n_head, -1).transpose(1, 2)
 
         p = self.dropout if self.training else 0.0
-        y = F.scaled_dot_product_attention(heads(q), heads(k), heads(v),
-                                           dropout_p=p, is_causal=True)
-        y = y.transpose(1, 2).reshape(B, T, C)         # (B, T, n_embd)
+        y = F.scaled_dot_product_attention(
+            heads(q), heads(k), heads(v), dropout_p=p, is_causal=True
+        )
+        y = y.transpose(1, 2).reshape(B, T, C)  # (B, T, n_embd)
         return self.resid_drop(self.c_proj(y))
 
 
@@ -134,9 +158,9 @@ class MLP(nn.Module):
 
     def forward(self, x):
         """The MLP's output at every position, (B, T, n_embd)."""
-        h = self.c_fc(x)                               # (B, T, 4 * n_embd)
+        h = self.c_fc(x)  # (B, T, 4 * n_embd)
         h = F.gelu(h, approximate="tanh") if self.gelu else F.relu(h)
-        return self.drop(self.c_proj(h))               # (B, T, n_embd)
+        return self.drop(self.c_proj(h))  # (B, T, n_embd)
 
 
 class Block(nn.Module):
@@ -151,8 +175,8 @@ class Block(nn.Module):
 
     def forward(self, x):
         """The stream after both sublayers have added to it."""
-        x = x + self.attn(self.ln_1(x))                # (B, T, n_embd)
-        return x + self.mlp(self.ln_2(x))              # (B, T, n_embd)
+        x = x + self.attn(self.ln_1(x))  # (B, T, n_embd)
+        return x + self.mlp(self.ln_2(x))  # (B, T, n_embd)
 
 
 class GPT(nn.Module):
@@ -177,8 +201,11 @@ class GPT(nn.Module):
         """Gaussian weights of std init_std, zero biases, unit gains."""
         std = self.cfg.init_std
         # The residual projections add into the stream 2 n_layer times.
-        scale = 1 / math.sqrt(2 * self.cfg.n_layer) \
-            if self.cfg.scaled_init else 1.0
+        scale = (
+            1 / math.sqrt(2 * self.cfg.n_layer)
+            if self.cfg.scaled_init
+            else 1.0
+        )
         for name, p in self.named_parameters():
             if name.endswith("bias"):
                 p.zero_()
@@ -197,17 +224,19 @@ class GPT(nn.Module):
         """Logits at every position for token ids idx of shape (B, T)."""
         T = idx.shape[-1]
         if T > self.cfg.block_size:
-            raise ValueError(f"sequence of {T} tokens is longer than "
-                             f"block_size {self.cfg.block_size}")
-        pos = torch.arange(T, device=idx.device)           # (T,)
-        x = self.drop(self.wte(idx) + self.wpe(pos))       # (B, T, n_embd)
+            raise ValueError(
+                f"sequence of {T} tokens is longer than "
+                f"block_size {self.cfg.block_size}"
+            )
+        pos = torch.arange(T, device=idx.device)  # (T,)
+        x = self.drop(self.wte(idx) + self.wpe(pos))  # (B, T, n_embd)
         if self.ln_e is not None:
             x = self.ln_e(x)
         for block in self.h:
-            x = block(x)                                   # (B, T, n_embd)
+            x = block(x)  # (B, T, n_embd)
         if self.ln_f is not None:
             x = self.ln_f(x)
-        return self.lm_head(x)                             # (B, T, vocab)
+        return self.lm_head(x)  # (B, T, vocab)
 
 
 # -- weights from elsewhere -------------------------------------------------
@@ -218,15 +247,20 @@ def twin_state(params, cfg):
 
     microgpt keeps q, k and v as three matrices; c_attn stacks them.
     """
+
     def t(name):
         return torch.as_tensor(params[name]).detach()
 
-    state = {"wte.weight": t("wte"), "wpe.weight": t("wpe"),
-             "lm_head.weight": t("lm_head")}
+    state = {
+        "wte.weight": t("wte"),
+        "wpe.weight": t("wpe"),
+        "lm_head.weight": t("lm_head"),
+    }
     for i in range(cfg.n_layer):
         src, dst = f"layer{i}.", f"h.{i}."
         state[dst + "attn.c_attn.weight"] = torch.cat(
-            [t(src + "attn_wq"), t(src + "attn_wk"), t(src + "attn_wv")])
+            [t(src + "attn_wq"), t(src + "attn_wk"), t(src + "attn_wv")]
+        )
         state[dst + "attn.c_proj.weight"] = t(src + "attn_wo")
         state[dst + "mlp.c_fc.weight"] = t(src + "mlp_fc1")
         state[dst + "mlp.c_proj.weight"] = t(src + "mlp_fc2")
@@ -242,8 +276,12 @@ def from_twin(params, cfg, dtype=torch.float64):
 
 # Hugging Face's GPT2LMHeadModel stores its linear maps as Conv1D, whose
 # weight is (in, out): the transpose of nn.Linear's (out, in).
-CONV1D = ("attn.c_attn.weight", "attn.c_proj.weight",
-          "mlp.c_fc.weight", "mlp.c_proj.weight")
+CONV1D = (
+    "attn.c_attn.weight",
+    "attn.c_proj.weight",
+    "mlp.c_fc.weight",
+    "mlp.c_proj.weight",
+)
 
 
 def hf_name(name):
@@ -255,13 +293,19 @@ def hf_name(name):
 
 def to_hf_state(model):
     """Our state dict, renamed and transposed for GPT2LMHeadModel."""
-    return {hf_name(name): p.t() if name.endswith(CONV1D) else p
-            for name, p in model.state_dict().items()}
+    return {
+        hf_name(name): p.t() if name.endswith(CONV1D) else p
+        for name, p in model.state_dict().items()
+    }
 
 
 def from_hf_state(hf_state, cfg):
     """A state dict for GPT(cfg) from GPT2LMHeadModel's state dict."""
     with torch.device("meta"):  # names only: nothing is allocated
         model_names = GPT(cfg).state_dict()
-    return {name: hf_state[hf_name(name)].t() if name.endswith(CONV1D)
-            else hf_state[hf_name(name)] for name in model_names}
+    return {
+        name: hf_state[hf_name(name)].t()
+        if name.endswith(CONV1D)
+        else hf_state[hf_name(name)]
+        for name in model_names
+    }

@@ -9,9 +9,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .batch import Arrays, batch_arrays, check_ids, check_length, mean_loss
 from .config import EPS_NORM, check_top
-from .data import check_docs, mean_loss
-from .packing import batch_arrays, check_ids, check_length
 from .params import init_weights
 
 # -- parameters -------------------------------------------------------------
@@ -24,17 +23,21 @@ def default_device():
 
 def default_dtype(device):
     """float64 on the CPU (parity with the twins), float32 on a GPU."""
-    return torch.float64 if torch.device(device).type == "cpu" \
-        else torch.float32
+    return (
+        torch.float64 if torch.device(device).type == "cpu" else torch.float32
+    )
 
 
 def from_weights(weights, *, device=None, dtype=None):
     """Name -> rows of floats, arrays or tensors, as leaf tensors."""
     device = torch.device(device) if device is not None else default_device()
     dtype = dtype if dtype is not None else default_dtype(device)
-    # Through float64, so float32 weights are rounded once, from anything
-    return {name: torch.as_tensor(_float64(w)).to(device, dtype)
-            .requires_grad_() for name, w in weights.items()}
+    # Every weight goes through float64 first, so that float32 weights
+    # are rounded once, from the float64 value, whatever the input was.
+    return {
+        name: torch.as_tensor(_float64(w)).to(device, dtype).requires_grad_()
+        for name, w in weights.items()
+    }
 
 
 def _float64(w):
@@ -65,7 +68,7 @@ def flat_params(params):
 
 def linear(x, w):
     """x @ w.T for a weight matrix w of shape (out, in); no bias."""
-    return F.linear(x, w)                          # (..., out)
+    return F.linear(x, w)  # (..., out)
 
 
 def softmax(logits):
@@ -76,8 +79,8 @@ def softmax(logits):
 
 def rmsnorm(x):
     """Rescale each row of x to unit root-mean-square; no learned gain."""
-    ms = (x * x).mean(dim=-1, keepdim=True)        # (..., 1)
-    return x * (ms + EPS_NORM) ** -0.5             # (..., n_embd)
+    ms = (x * x).mean(dim=-1, keepdim=True)  # (..., 1)
+    return x * (ms + EPS_NORM) ** -0.5  # (..., n_embd)
 
 
 # -- the model --------------------------------------------------------------
@@ -106,17 +109,17 @@ def attention(q, keys, values, cfg, *, mask=None):
     # One fused kernel for softmax(q @ k.T / sqrt(hd), masked) @ v, and
     # one for its backward: at this size ops, not arithmetic, cost.
     if mask is not None:  # packed rows: a triangle per document
-        out = F.scaled_dot_product_attention(q, k, v,
-                                             attn_mask=mask[:, None])
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask[:, None])
     elif tq == tk:  # every position: the causal triangle
         out = F.scaled_dot_product_attention(q, k, v, is_causal=True)
-    elif tq == 1:   # one query over a cache is the last: it sees all
+    elif tq == 1:  # one query over a cache is the last: it sees all
         out = F.scaled_dot_product_attention(q, k, v)
-    else:           # the last tq of tk positions
+    else:  # the last tq of tk positions
         seen = torch.ones(tq, tk, dtype=torch.bool, device=q.device)
         out = F.scaled_dot_product_attention(
-            q, k, v, attn_mask=seen.tril(tk - tq))
-    return out.transpose(1, 2).reshape(shape)      # (..., Tq, n_embd)
+            q, k, v, attn_mask=seen.tril(tk - tq)
+        )
+    return out.transpose(1, 2).reshape(shape)  # (..., Tq, n_embd)
 
 
 def block(x, i, params, cfg, kv_cache=None, mask=None):
@@ -125,20 +128,20 @@ def block(x, i, params, cfg, kv_cache=None, mask=None):
     layer = f"layer{i}."
     residual = x
     x = rmsnorm(x)
-    q = linear(x, params[layer + "attn_wq"])       # (..., T, n_embd)
-    k = linear(x, params[layer + "attn_wk"])       # (..., T, n_embd)
-    v = linear(x, params[layer + "attn_wv"])       # (..., T, n_embd)
+    q = linear(x, params[layer + "attn_wq"])  # (..., T, n_embd)
+    k = linear(x, params[layer + "attn_wk"])  # (..., T, n_embd)
+    v = linear(x, params[layer + "attn_wv"])  # (..., T, n_embd)
     if kv_cache is not None:
         keys, values = kv_cache
         keys[i].append(k)
         values[i].append(v)
-        k = torch.cat(keys[i], dim=-2)             # (..., t, n_embd)
-        v = torch.cat(values[i], dim=-2)           # (..., t, n_embd)
-    x = attention(q, k, v, cfg, mask=mask)         # (..., T, n_embd)
+        k = torch.cat(keys[i], dim=-2)  # (..., t, n_embd)
+        v = torch.cat(values[i], dim=-2)  # (..., t, n_embd)
+    x = attention(q, k, v, cfg, mask=mask)  # (..., T, n_embd)
     x = linear(x, params[layer + "attn_wo"]) + residual
     residual = x
     x = rmsnorm(x)
-    x = linear(x, params[layer + "mlp_fc1"])       # (..., T, 4 * n_embd)
+    x = linear(x, params[layer + "mlp_fc1"])  # (..., T, 4 * n_embd)
     x = torch.relu(x)
     return linear(x, params[layer + "mlp_fc2"]) + residual
 
@@ -153,63 +156,64 @@ def gpt(token_id, pos_id, kv_cache, params, cfg):
     # carries this normalized x, not the raw embedding sum.
     x = rmsnorm(x)
     for i in range(cfg.n_layer):
-        x = block(x, i, params, cfg, kv_cache)     # (1, n_embd)
-    return linear(x, params["lm_head"])[0]         # (vocab_size,)
+        x = block(x, i, params, cfg, kv_cache)  # (1, n_embd)
+    return linear(x, params["lm_head"])[0]  # (vocab_size,)
 
 
-def forward(params, tokens, cfg, *, pos=None, mask=None):
+def forward(params, tokens, cfg):
     """Logits at every position of tokens, all at once, and no cache.
 
-    tokens: ids of one document (T,) or a batch (B, T), as a list, an
-    array or a tensor; the logits add a vocab_size axis. Autograd keeps
-    what backward needs. Packed rows also pass each token's position and
-    the (B, T, T) mask; by default, position t and the causal triangle.
+    tokens are the ids of one sequence (T,) or of rows (B, T), as a list,
+    an array or a tensor; position t attends to positions 0..t. Lists and
+    arrays are checked here, and a tensor is taken as checked. A packed
+    batch comes as its Arrays (see batch.batch_arrays), checked when they
+    were made, which bring each token's position and the (B, T, T) mask.
+    The logits add a vocab_size axis; autograd keeps what backward needs.
     """
     device = params["wte"].device
-    if not torch.is_tensor(tokens):  # a tensor is taken as checked
-        tokens = check_ids(tokens, cfg.vocab_size)
-    check_length(tokens.shape[-1], cfg)
-    # long, always: a uint8 tensor would index as a boolean mask
+    pos = mask = None
+    if isinstance(tokens, Arrays):
+        tokens, pos, mask = tokens.inputs, tokens.positions, tokens.mask
+        pos = torch.as_tensor(pos, device=device)  # (B, T)
+        if mask is not None:
+            mask = torch.as_tensor(mask, device=device)  # (B, T, T)
+    else:
+        if not torch.is_tensor(tokens):
+            tokens = check_ids(tokens, cfg.vocab_size)
+        check_length(tokens.shape[-1], cfg)
+    # The ids are long, always: a uint8 tensor would index as a boolean
+    # mask instead of picking rows.
     ids = torch.as_tensor(tokens, dtype=torch.long, device=device)
-    pos = torch.arange(ids.shape[-1], device=device) if pos is None \
-        else torch.as_tensor(pos, device=device)  # (..., T)
-    if mask is not None:
-        mask = torch.as_tensor(mask, device=device)
+    if pos is None:
+        pos = torch.arange(ids.shape[-1], device=device)  # (T,)
     x = rmsnorm(params["wte"][ids] + params["wpe"][pos])  # (..., T, C)
     for i in range(cfg.n_layer):
-        x = block(x, i, params, cfg, mask=mask)    # (..., T, n_embd)
-    return linear(x, params["lm_head"]), None      # (..., T, vocab_size)
-
-
-def doc_loss(params, tokens, cfg):
-    """Mean cross-entropy of predicting tokens[1:] from what precedes."""
-    return batch_loss(params, [tokens], cfg)
+        x = block(x, i, params, cfg, mask=mask)  # (..., T, n_embd)
+    return linear(x, params["lm_head"]), None  # (..., T, vocab_size)
 
 
 def batch_loss(params, batch, cfg):
-    """Mean cross-entropy over every real target of a batch of documents.
+    """Mean cross-entropy over every real target of a batch of sequences.
 
-    A document is cut to its first block_size predictions, as in the
-    original. Several are packed a few to a row, each seeing only itself
-    (see packing); padding's targets are ignored.
+    Each sequence predicts tokens[1:] from what precedes them, cut to its
+    first block_size predictions as in the original. The sequences are
+    packed a few to a row, each seeing only itself (see batch.pack), and
+    the targets on padding are ignored. The result is a tensor, so that
+    backward can follow it.
     """
-    check_docs(batch)
-    device = params["wte"].device
-    if len(batch) == 1:  # one document: one row, the causal triangle
-        tokens = batch[0]
-        n = min(cfg.block_size, len(tokens) - 1)
-        ids = torch.as_tensor(check_ids(tokens[:n + 1], cfg.vocab_size),
-                              dtype=torch.long, device=device)
-        logits, _ = forward(params, ids[:n], cfg)  # (n, vocab_size)
-        # cross_entropy is -log(softmax(logits)[target]) in log-sum-exp
-        # form; it agrees with the scalar twin to the last few bits.
-        return F.cross_entropy(logits, ids[1:])    # mean over n targets
-    inputs, targets, weights, pos, mask = batch_arrays(batch, cfg)
-    logits, _ = forward(params, inputs, cfg, pos=pos, mask=mask)  # (R,T,V)
-    real = weights > 0                             # (R, T), not padding
-    targets = torch.as_tensor(np.where(real, targets, -1), device=device)
-    total = F.cross_entropy(logits.flatten(0, 1), targets.flatten(),
-                            ignore_index=-1, reduction="sum")
+    arrays = batch_arrays(batch, cfg)
+    logits, _ = forward(params, arrays, cfg)  # (R, T, vocab_size)
+    real = arrays.weights > 0  # (R, T), not padding
+    targets = np.where(real, arrays.targets, -1)  # (R, T)
+    targets = torch.as_tensor(targets, device=logits.device)
+    # cross_entropy is -log(softmax(logits)[target]) in log-sum-exp form;
+    # it agrees with the scalar twin to the last few bits.
+    total = F.cross_entropy(
+        logits.flatten(0, 1),
+        targets.flatten(),
+        ignore_index=-1,
+        reduction="sum",
+    )
     return total / int(real.sum())
 
 
@@ -221,22 +225,21 @@ def _grads(params):
     return grads
 
 
-def loss_and_grads(params, tokens, cfg):
-    """The loss (a float) and name -> gradient arrays; clears .grad."""
-    return loss_and_grads_batch(params, [tokens], cfg)
+def loss_and_grads(params, batch, cfg):
+    """The loss (a float) and name -> gradient arrays, for a batch.
 
-
-def loss_and_grads_batch(params, batch, cfg):
-    """loss_and_grads for a batch, averaged over its real targets."""
+    The loss is the mean over the batch's real targets. Every .grad is
+    cleared afterwards, so the next call starts from nothing.
+    """
     loss = batch_loss(params, batch, cfg)
     loss.backward()
     return loss.item(), _grads(params)
 
 
 @torch.no_grad()
-def evaluate(params, docs, cfg):
-    """Mean loss per predicted token over docs, lists of token ids."""
-    return mean_loss(batch_loss, params, docs, cfg)
+def evaluate(params, seqs, cfg):
+    """Mean loss per predicted token over seqs, lists of token ids."""
+    return mean_loss(batch_loss, params, seqs, cfg)
 
 
 # -- training and sampling --------------------------------------------------
@@ -251,12 +254,15 @@ class Adam:
         # op per tensor applies the update, outside autograd.
         self.flat = [p.detach().view(-1) for p in self.params]
         self.sizes = [p.numel() for p in self.params]
-        self.beta1, self.beta2, self.eps = tcfg.beta1, tcfg.beta2, \
-            tcfg.eps_adam
+        self.beta1, self.beta2, self.eps = (
+            tcfg.beta1,
+            tcfg.beta2,
+            tcfg.eps_adam,
+        )
         n = sum(self.sizes)
         self.m = self.params[0].new_zeros(n)  # mean of gradients (n,)
-        self.v = torch.zeros_like(self.m)     # mean of their squares
-        self.t = 0                  # steps taken
+        self.v = torch.zeros_like(self.m)  # mean of their squares
+        self.t = 0  # steps taken
 
     @torch.no_grad()
     def step(self, lr):
@@ -268,25 +274,22 @@ class Adam:
         g = torch.cat([p.grad.view(-1) for p in self.params])  # (n,)
         self.m.mul_(b1).add_((1 - b1) * g)
         self.v.mul_(b2).add_((1 - b2) * (g * g))
-        m_hat = self.m / (1 - b1 ** self.t)
-        v_hat = self.v / (1 - b2 ** self.t)
-        update = lr * m_hat / (v_hat.sqrt() + self.eps)        # (n,)
+        m_hat = self.m / (1 - b1**self.t)
+        v_hat = self.v / (1 - b2**self.t)
+        update = lr * m_hat / (v_hat.sqrt() + self.eps)  # (n,)
         torch._foreach_sub_(self.flat, update.split(self.sizes))
         for p in self.params:
             p.grad = None
 
 
-def train_step(params, opt, tokens, lr, cfg):
-    """One step on one document; returns its loss before the update."""
-    return train_step_batch(params, opt, [tokens], lr, cfg)
-
-
-def train_step_batch(params, opt, batch, lr, cfg):
-    """One step on a batch of documents; returns the loss before it."""
+def train_step(params, opt, batch, lr, cfg):
+    """One step on a batch of sequences; returns the loss before it."""
     loss = batch_loss(params, batch, cfg)
     loss.backward()
     opt.step(lr)
-    return loss.item()  # the step's one wait for the device
+    # Reading the loss is the only point where the step waits for the
+    # device to finish: everything before it is queued asynchronously.
+    return loss.item()
 
 
 def top_filter(probs, top_k=None, top_p=None):
@@ -300,7 +303,7 @@ def top_filter(probs, top_k=None, top_p=None):
     if top_k is not None:
         ranked = ranked[:top_k]
     # The running sums of the ranked probabilities, largest first.
-    mass = torch.cumsum(probs[ranked], dim=0)      # (len(ranked),)
+    mass = torch.cumsum(probs[ranked], dim=0)  # (len(ranked),)
     if top_p is not None:
         # The head ends at the first running sum that reaches top_p of
         # the total, so a sum exactly equal to it ends the head.
@@ -324,13 +327,12 @@ def generate(params, cfg, rng, temperature, *, top_k=None, top_p=None):
     cache = new_kv_cache(cfg)
     token, out = bos, []
     for pos in range(cfg.block_size):
-        logits = gpt(token, pos, cache, params, cfg)   # (vocab_size,)
-        probs = softmax(logits / temperature)          # (vocab_size,)
+        logits = gpt(token, pos, cache, params, cfg)  # (vocab_size,)
+        probs = softmax(logits / temperature)  # (vocab_size,)
         if filtered:
             probs = top_filter(probs, top_k, top_p)
         # Python's draw, from the run's one stream, as in every twin
-        token = rng.choices(range(cfg.vocab_size),
-                            weights=probs.tolist())[0]
+        token = rng.choices(range(cfg.vocab_size), weights=probs.tolist())[0]
         if token == bos:
             break
         out.append(token)

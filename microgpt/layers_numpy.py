@@ -16,7 +16,6 @@ import numpy as np
 from .config import EPS_NORM
 from .speedups import exp_and_row_sum, row_sum
 
-
 # -- plain functions, shared with one-position decoding ---------------------
 
 
@@ -41,7 +40,7 @@ def embedding_forward(idx, wte, wpe, pos=None):
     """Row idx[b, t] of wte plus row pos[b, t] of wpe (by default, t)."""
     if pos is None:
         pos = np.broadcast_to(np.arange(idx.shape[1]), idx.shape)
-    out = wte[idx] + wpe[pos]                     # (B, T, C)
+    out = wte[idx] + wpe[pos]  # (B, T, C)
     return out, (idx, pos, wte.shape[0], wpe.shape[0])
 
 
@@ -50,15 +49,16 @@ def lookup_backward(dout, ids, n):
     # The lookup table[ids] is onehot(ids) @ table, so this is linear's dw:
     # a row that is looked up twice gets both gradients added (where
     # dtable[ids] += dout would keep only one of them).
-    onehot = ids.reshape(-1, 1) == np.arange(n)   # (B*T, n)
-    return onehot.T @ rows(dout)                  # (n, C)
+    onehot = ids.reshape(-1, 1) == np.arange(n)  # (B*T, n)
+    return onehot.T @ rows(dout)  # (n, C)
 
 
 def embedding_backward(dout, cache):
     """dwte and dwpe: each row's share of dout, summed over its uses."""
     idx, pos, V, block_size = cache
-    return lookup_backward(dout, idx, V), lookup_backward(dout, pos,
-                                                          block_size)
+    return lookup_backward(dout, idx, V), lookup_backward(
+        dout, pos, block_size
+    )
 
 
 # -- rmsnorm ----------------------------------------------------------------
@@ -67,9 +67,9 @@ def embedding_backward(dout, cache):
 def rmsnorm_forward(x):
     """x / rms(x) over the channels; no learned gain."""
     C = x.shape[-1]
-    ms = row_sum(x * x) / C                       # (B, T, 1), the mean
-    scale = (ms + EPS_NORM) ** -0.5               # (B, T, 1)
-    out = x * scale                               # (B, T, C)
+    ms = row_sum(x * x) / C  # (B, T, 1), the mean
+    scale = (ms + EPS_NORM) ** -0.5  # (B, T, 1)
+    out = x * scale  # (B, T, C)
     return out, (out, scale)
 
 
@@ -79,8 +79,8 @@ def rmsnorm_backward(dout, cache):
     C = out.shape[-1]
     # The scale depends on x too; its share of the gradient is the
     # projection of dout onto out, which the subtraction removes.
-    proj = row_sum(dout * out) / C                # (B, T, 1)
-    return scale * (dout - out * proj)            # (B, T, C)
+    proj = row_sum(dout * out) / C  # (B, T, 1)
+    return scale * (dout - out * proj)  # (B, T, C)
 
 
 # -- linear -----------------------------------------------------------------
@@ -96,13 +96,13 @@ def linear_forward(x, w):
     # Rows only, never (B, T, in): the model hands it every position of
     # the batch as one matrix, so one BLAS call does them all, where a
     # (B, T, in) product would run B small ones.
-    return x @ w.T, (x, w)                        # (N, out)
+    return x @ w.T, (x, w)  # (N, out)
 
 
 def linear_backward(dout, cache):
     """dx = dout @ w; dw = dout.T @ x, which sums over the rows."""
     x, w = cache
-    return dout @ w, dout.T @ x                   # (N, in), (out, in)
+    return dout @ w, dout.T @ x  # (N, in), (out, in)
 
 
 # -- causal multi-head attention --------------------------------------------
@@ -124,14 +124,14 @@ def attention_forward(q, k, v, n_head, mask=None):
     """Each position attends to itself and the positions before it.
 
     mask, if given, replaces the causal triangle: (B, T, T) bool, True
-    where a position may attend, for packed rows (see packing.visible).
+    where a position may attend, for packed rows (see batch.visible).
     """
     q, k, v = (split_heads(a, n_head) for a in (q, k, v))  # (B, nh, T, hd)
     T, hd = q.shape[-2:]
     mask = causal_mask(T) if mask is None else mask[:, None]
-    scores = q @ k.swapaxes(-1, -2) / hd**0.5     # (B, nh, T, T)
+    scores = q @ k.swapaxes(-1, -2) / hd**0.5  # (B, nh, T, T)
     att = softmax(np.where(mask, scores, -np.inf))  # (B, nh, T, T)
-    out = merge_heads(att @ v)                    # (B, T, C)
+    out = merge_heads(att @ v)  # (B, T, C)
     return out, (q, k, v, att)
 
 
@@ -139,15 +139,15 @@ def attention_backward(dout, cache):
     """dq, dk, dv through att @ v, the softmax and q @ k.T / sqrt(hd)."""
     q, k, v, att = cache
     n_head, hd = q.shape[1], q.shape[-1]
-    dy = split_heads(dout, n_head)                # (B, nh, T, hd)
-    datt = dy @ v.swapaxes(-1, -2)                # (B, nh, T, T)
-    dv = att.swapaxes(-1, -2) @ dy                # (B, nh, T, hd)
+    dy = split_heads(dout, n_head)  # (B, nh, T, hd)
+    datt = dy @ v.swapaxes(-1, -2)  # (B, nh, T, T)
+    dv = att.swapaxes(-1, -2) @ dy  # (B, nh, T, hd)
     # Softmax backward, row by row: att * (datt - <datt, att>). Masked
     # entries have att == 0, so they get no gradient: no mask needed here.
     dscores = att * (datt - row_sum(datt * att))
     dscores /= hd**0.5
-    dq = dscores @ k                              # (B, nh, T, hd)
-    dk = dscores.swapaxes(-1, -2) @ q             # (B, nh, T, hd)
+    dq = dscores @ k  # (B, nh, T, hd)
+    dk = dscores.swapaxes(-1, -2) @ q  # (B, nh, T, hd)
     return merge_heads(dq), merge_heads(dk), merge_heads(dv)
 
 
@@ -181,9 +181,9 @@ def residual_backward(dout, cache):
 
 def cross_entropy_forward(logits, targets, weights):
     """sum of weights * -log p(target); weights 0 mark padding."""
-    probs = softmax(logits)                       # (B, T, V)
+    probs = softmax(logits)  # (B, T, V)
     onehot = targets[..., None] == np.arange(logits.shape[-1])
-    p_target = row_sum(probs * onehot)[..., 0]    # (B, T)
+    p_target = row_sum(probs * onehot)[..., 0]  # (B, T)
     # A p_target of 0 (a diverged model) gives an infinite loss, which
     # the training loop reports; numpy need not warn as well.
     with np.errstate(divide="ignore"):

@@ -26,8 +26,10 @@ def contexts(ids, n, bos):
     if n < 1:
         raise ValueError(f"n must be at least 1, got {n!r}")
     padded = [bos] * (n - 1) + list(ids)
-    return [(tuple(padded[i:i + n - 1]), padded[i + n - 1])
-            for i in range(1, len(ids))]
+    return [
+        (tuple(padded[i : i + n - 1]), padded[i + n - 1])
+        for i in range(1, len(ids))
+    ]
 
 
 def count(framed, n, bos):
@@ -54,8 +56,9 @@ def held_out_loss(train, val, n, alpha, n_vocab, bos):
     predictions = 0
     for ids in val:
         for context, token in contexts(ids, n, bos):
-            p = ((pairs[context, token] + alpha)
-                 / (totals[context] + alpha * n_vocab))
+            p = (pairs[context, token] + alpha) / (
+                totals[context] + alpha * n_vocab
+            )
             total -= math.log(p)
             predictions += 1
     if not predictions:
@@ -63,11 +66,16 @@ def held_out_loss(train, val, n, alpha, n_vocab, bos):
     return total / predictions
 
 
-def table(train_docs, val_docs, tokenizer, orders=(1, 2, 3, 4),
-          alphas=(1.0, 0.1)):
+def table(
+    train_docs, val_docs, tokenizer, orders=(1, 2, 3, 4), alphas=(1.0, 0.1)
+):
     """Held-out loss of each order and smoothing: {(n, alpha): loss}."""
     train = [tokenizer.frame(d) for d in train_docs]
     val = [tokenizer.frame(d) for d in val_docs]
-    return {(n, a): held_out_loss(train, val, n, a, tokenizer.vocab_size,
-                                  tokenizer.bos)
-            for n in orders for a in alphas}
+    return {
+        (n, a): held_out_loss(
+            train, val, n, a, tokenizer.vocab_size, tokenizer.bos
+        )
+        for n in orders
+        for a in alphas
+    }

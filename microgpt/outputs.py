@@ -18,6 +18,14 @@ from pathlib import Path
 PREFIX = ".microgpt-"  # the temporary files beside an output
 
 
+class OutputError(ValueError):
+    """An output path that the commands must not, or cannot, write."""
+
+
+class WriteError(OSError):
+    """Writing an output failed; the message names the output's path."""
+
+
 def same_file(a, b):
     """True if paths a and b name one file (or will, once written)."""
     if os.path.exists(a) and os.path.exists(b):
@@ -33,29 +41,33 @@ def probe_folder(folder):
 
 
 def check_one(option, path):
-    """Raise ValueError unless path can become a regular file we write."""
+    """Raise OutputError unless path can become a regular file we write."""
     # A shell passes an empty path for an unset variable (--save "$OUT").
     if not path:
-        raise ValueError(f"{option} needs a file path, got an empty one")
+        raise OutputError(f"{option} needs a file path, got an empty one")
     if os.path.isdir(path):
-        raise ValueError(f"{option} {path}: is a folder; give a file path")
+        raise OutputError(f"{option} {path}: is a folder; give a file path")
     if os.path.exists(path) and not stat.S_ISREG(os.stat(path).st_mode):
-        raise ValueError(f"{option} {path}: is not a regular file (a "
-                         f"device, FIFO or socket); give a file path")
+        raise OutputError(
+            f"{option} {path}: is not a regular file (a "
+            f"device, FIFO or socket); give a file path"
+        )
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.exists(folder):
-        raise ValueError(f"{option} {path}: folder {folder} does not exist")
+        raise OutputError(f"{option} {path}: folder {folder} does not exist")
     if not os.path.isdir(folder):
-        raise ValueError(f"{option} {path}: {folder} is not a folder")
+        raise OutputError(f"{option} {path}: {folder} is not a folder")
     try:
         probe_folder(folder)
     except OSError as e:
-        raise ValueError(f"{option} {path}: cannot write in folder "
-                         f"{folder}: {e.strerror or e}") from None
+        raise OutputError(
+            f"{option} {path}: cannot write in folder "
+            f"{folder}: {e.strerror or e}"
+        ) from None
 
 
 def check(outputs, inputs=()):
-    """Raise ValueError unless every output can be written safely.
+    """Raise OutputError unless every output can be written safely.
 
     outputs and inputs are (name, path) pairs, such as ("--save", path);
     a path of None is not given and is skipped. An output must not be an
@@ -67,13 +79,17 @@ def check(outputs, inputs=()):
         check_one(option, path)
         for name, other in inputs:
             if same_file(path, other):
-                raise ValueError(f"{option} {path}: the same file as "
-                                 f"{name} {other}, which it would "
-                                 f"overwrite; give another path")
+                raise OutputError(
+                    f"{option} {path}: the same file as "
+                    f"{name} {other}, which it would "
+                    f"overwrite; give another path"
+                )
         for name, other in outputs[:i]:
             if same_file(path, other):
-                raise ValueError(f"{option} {path}: the same file as "
-                                 f"{name} {other}; give each its own")
+                raise OutputError(
+                    f"{option} {path}: the same file as "
+                    f"{name} {other}; give each its own"
+                )
 
 
 @contextlib.contextmanager
@@ -82,7 +98,7 @@ def naming(path):
     try:
         yield
     except OSError as e:
-        raise OSError(f"cannot write {path}: {e.strerror or e}") from e
+        raise WriteError(f"cannot write {path}: {e.strerror or e}") from e
 
 
 def atomic_write(path, write):
@@ -92,12 +108,13 @@ def atomic_write(path, write):
     """
     path = Path(path)
     if path.exists() and not path.is_file():  # the rename would replace it
-        raise OSError(f"cannot write {path}: it is not a regular file")
+        raise WriteError(f"cannot write {path}: it is not a regular file")
     # Write a temporary file beside path, then rename it over path:
     # a crash or a full disk never leaves a half-written file there.
     with naming(path):
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=PREFIX,
-                                   suffix=path.suffix + ".part")
+        fd, tmp = tempfile.mkstemp(
+            dir=path.parent, prefix=PREFIX, suffix=path.suffix + ".part"
+        )
         try:
             with os.fdopen(fd, "wb") as f:
                 # mkstemp makes the file private (0600), and the
@@ -114,18 +131,35 @@ def atomic_write(path, write):
     return path
 
 
+def check_new_folder(path):
+    """Raise OutputError unless path can become a new folder of files.
+
+    path must not exist, or be an empty folder, and the folder it goes
+    in must exist: the one rule for every folder the package writes.
+    """
+    path = Path(path)
+    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        raise OutputError(
+            f"{path} exists and is not an empty folder; choose a new one"
+        )
+    if not path.parent.is_dir():
+        raise OutputError(f"{path}: folder {path.parent} does not exist")
+
+
 def atomic_folder(path, fill):
     """Make the new folder path through fill(folder): all of it, or nothing.
 
     fill writes into an empty temporary folder beside path, which is then
     renamed to path; if fill raises, the temporary folder goes and path
-    stays as it was. path must not exist or be an empty folder. Errors in
-    making or renaming the folder name path; fill names its own.
+    stays as it was. path must be a new folder (see check_new_folder);
+    errors in making or renaming the folder name path; fill names its own.
     """
     path = Path(path)
+    check_new_folder(path)
     with naming(path):
-        tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=PREFIX,
-                                    suffix=".part"))
+        tmp = Path(
+            tempfile.mkdtemp(dir=path.parent, prefix=PREFIX, suffix=".part")
+        )
     try:
         with naming(path):
             # mkdtemp makes the folder private (0700); give it the mode
@@ -167,7 +201,7 @@ class LineLog:
             return action(*args, **kwargs)
         except OSError as e:
             self.failed = True
-            raise OSError(f"{self.where}: {e.strerror or e}") from None
+            raise WriteError(f"{self.where}: {e.strerror or e}") from None
 
     def write(self, line):
         """Write line and a newline, and flush them to the file."""

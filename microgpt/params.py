@@ -7,9 +7,9 @@ def param_shapes(cfg):
     """Name -> (rows, cols) of every weight matrix, in the original order."""
     d = cfg.n_embd
     shapes = {
-        "wte": (cfg.vocab_size, d),       # token embeddings
-        "wpe": (cfg.block_size, d),       # position embeddings
-        "lm_head": (cfg.vocab_size, d),   # residual stream -> logits
+        "wte": (cfg.vocab_size, d),  # token embeddings
+        "wpe": (cfg.block_size, d),  # position embeddings
+        "lm_head": (cfg.vocab_size, d),  # residual stream -> logits
     }
     for i in range(cfg.n_layer):
         shapes[f"layer{i}.attn_wq"] = (d, d)
@@ -34,6 +34,7 @@ def init_weights(cfg, rng, std=INIT_STD):
     """
     # The order of draws is part of the spec: matrix by matrix in
     # param_shapes order, row by row, column by column.
-    return {name: [[rng.gauss(0, std) for _ in range(cols)]
-                   for _ in range(rows)]
-            for name, (rows, cols) in param_shapes(cfg).items()}
+    return {
+        name: [[rng.gauss(0, std) for _ in range(cols)] for _ in range(rows)]
+        for name, (rows, cols) in param_shapes(cfg).items()
+    }

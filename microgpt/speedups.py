@@ -63,14 +63,14 @@ def adam_update(data, g, m, v, scratch, lr, t, b1, b2, eps):
     differs from the plain form in the last bit or so.
     """
     m *= b1
-    m += np.multiply(g, 1 - b1, out=scratch)    # m = b1 m + (1 - b1) g
+    m += np.multiply(g, 1 - b1, out=scratch)  # m = b1 m + (1 - b1) g
     v *= b2
     np.multiply(g, g, out=scratch)
     scratch *= 1 - b2
-    v += scratch                                # v = b2 v + (1 - b2) g^2
+    v += scratch  # v = b2 v + (1 - b2) g^2
     np.sqrt(v, out=scratch)
-    scratch *= (1 - b2**t) ** -0.5              # sqrt(v_hat)
+    scratch *= (1 - b2**t) ** -0.5  # sqrt(v_hat)
     scratch += eps
     np.divide(m, scratch, out=scratch)
-    scratch *= lr / (1 - b1**t)                 # lr m_hat / (...)
+    scratch *= lr / (1 - b1**t)  # lr m_hat / (...)
     data -= scratch

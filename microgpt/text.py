@@ -14,7 +14,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .batch import mean_loss
 from .data import DataError, Pinned, resolve_data_path
+from .train import (
+    Run,
+    check_eval_every,
+    check_finite,
+    eval_due,
+    get_twin,
+    lr_at,
+)
 
 # Karpathy's char-rnn corpus: 40,000 lines of Shakespeare's plays.
 TEXT = Pinned(
@@ -22,7 +31,10 @@ TEXT = Pinned(
     "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/"
     "tinyshakespeare/input.txt",
     "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed",
-    "MICROGPT_TEXT", "--text", "a text file")
+    "MICROGPT_TEXT",
+    "--text",
+    "a text file",
+)
 
 
 def resolve_text_path(path=None):
@@ -50,14 +62,21 @@ def split_text(text, fraction):
     scattered windows: a window drawn from the head then never overlaps
     the held-out text.
     """
-    if isinstance(fraction, bool) or not isinstance(
-            fraction, (int, float)) or not 0 < fraction < 1:
-        raise ValueError(f"the held-out fraction must be between 0 and 1 "
-                         f"(exclusive), got {fraction!r}")
+    if (
+        isinstance(fraction, bool)
+        or not isinstance(fraction, (int, float))
+        or not 0 < fraction < 1
+    ):
+        raise ValueError(
+            f"the held-out fraction must be between 0 and 1 "
+            f"(exclusive), got {fraction!r}"
+        )
     n_val = round(fraction * len(text))
     if n_val < 2 or n_val > len(text) - 2:
-        raise ValueError(f"holding out {fraction:g} of {len(text)} "
-                         f"characters leaves fewer than 2 on one side")
+        raise ValueError(
+            f"holding out {fraction:g} of {len(text)} "
+            f"characters leaves fewer than 2 on one side"
+        )
     return text[:-n_val], text[-n_val:]
 
 
@@ -84,14 +103,17 @@ class CharTokenizer:
             return [index[ch] for ch in text]
         except KeyError as e:
             raise ValueError(
-                f"character {e.args[0]!r} is not in the vocabulary") from None
+                f"character {e.args[0]!r} is not in the vocabulary"
+            ) from None
 
     def decode(self, ids):
         """The text of a list of ids."""
         for i in ids:
             if not 0 <= i < len(self.chars):
-                raise ValueError(f"id {i!r} is not a character id "
-                                 f"(0..{len(self.chars) - 1})")
+                raise ValueError(
+                    f"id {i!r} is not a character id "
+                    f"(0..{len(self.chars) - 1})"
+                )
         return "".join(self.chars[i] for i in ids)
 
     def to_json(self):
@@ -105,11 +127,13 @@ def tokenizer_from_json(meta):
     if kind == "chars":
         chars = meta["chars"]
         if not isinstance(chars, str) or list(chars) != sorted(set(chars)):
-            raise ValueError("the tokenizer's characters are not sorted "
-                             "unique characters")
+            raise ValueError(
+                "the tokenizer's characters are not sorted unique characters"
+            )
         return CharTokenizer(tuple(chars))
     if kind == "bpe":
         from .bpe import BPE
+
         return BPE.from_json(meta)
     raise ValueError(f"unknown tokenizer kind {kind!r}")
 
@@ -124,10 +148,12 @@ def windows(ids, block_size, batch_size, rng):
     """
     last = len(ids) - block_size - 1  # the last start that fits
     if last < 0:
-        raise ValueError(f"a text of {len(ids)} tokens is too short for "
-                         f"windows of {block_size + 1}")
+        raise ValueError(
+            f"a text of {len(ids)} tokens is too short for "
+            f"windows of {block_size + 1}"
+        )
     starts = [rng.randint(0, last) for _ in range(batch_size)]
-    return [list(ids[s:s + block_size + 1]) for s in starts]
+    return [list(ids[s : s + block_size + 1]) for s in starts]
 
 
 def eval_windows(ids, block_size):
@@ -139,13 +165,14 @@ def eval_windows(ids, block_size):
     """
     if len(ids) < 2:
         raise ValueError("a held-out text needs at least 2 tokens")
-    return [list(ids[s:s + block_size + 1])
-            for s in range(0, len(ids) - 1, block_size)]
+    return [
+        list(ids[s : s + block_size + 1])
+        for s in range(0, len(ids) - 1, block_size)
+    ]
 
 
 def total_nats(impl, params, ids, cfg):
     """(sum of -ln p over every predicted token of ids, their number)."""
-    from .data import mean_loss
     wins = eval_windows(ids, cfg.block_size)
     count = len(ids) - 1
     return mean_loss(impl.batch_loss, params, wins, cfg) * count, count
@@ -163,8 +190,18 @@ def _floats(logits):
     return np.array([v.data for v in logits], dtype=np.float64)
 
 
-def generate(impl, params, cfg, prompt, length, rng, temperature, *,
-             top_k=None, top_p=None):
+def generate(
+    impl,
+    params,
+    cfg,
+    prompt,
+    length,
+    rng,
+    temperature,
+    *,
+    top_k=None,
+    top_p=None,
+):
     """prompt (ids) continued by length ids drawn from the model with rng.
 
     The context is the last block_size ids: once the text is longer, the
@@ -179,7 +216,7 @@ def generate(impl, params, cfg, prompt, length, rng, temperature, *,
     for _ in range(length):
         if len(out) > cfg.block_size:  # too long: start from the last ids
             cache, fed = impl.new_kv_cache(cfg), 0
-            context = out[-cfg.block_size:]
+            context = out[-cfg.block_size :]
         else:
             context = out
         for pos in range(fed, len(context)):
@@ -190,10 +227,10 @@ def generate(impl, params, cfg, prompt, length, rng, temperature, *,
         p /= p.sum()
         if top_k is not None or top_p is not None:
             from .gpt_numpy import top_filter
+
             p = top_filter(p, top_k, top_p)
-        out.append(rng.choices(range(cfg.vocab_size),
-                               weights=p.tolist())[0])
-    return out[len(prompt):]
+        out.append(rng.choices(range(cfg.vocab_size), weights=p.tolist())[0])
+    return out[len(prompt) :]
 
 
 def held_out(tokenizer, val_text):
@@ -207,27 +244,104 @@ def held_out(tokenizer, val_text):
     return ids, len(val_text) - len(tokenizer.decode(ids[:1]))
 
 
-def run(impl_name, train_text, tokenizer, cfg, tcfg, *, val_text=None,
-        eval_every=0, on_step=None, on_eval=None, on_trained=None,
-        sample_length=200, prompt="\n", top_k=None, top_p=None,
-        **impl_kwargs):
+def train(twin, params, ids, cfg, tcfg, rng):
+    """Train params in place on windows of ids, yielding after each step.
+
+    Step s draws tcfg.batch_size windows from rng, takes one Adam step
+    on them and yields (s, loss), as train.train does for documents; it
+    raises train.Diverged if the loss is infinite or NaN.
+    """
+    opt = twin.Adam(params, tcfg)
+    for step in range(1, tcfg.num_steps + 1):
+        batch = windows(ids, cfg.block_size, tcfg.batch_size, rng)
+        lr = lr_at(step - 1, tcfg)
+        try:
+            loss = float(twin.train_step(params, opt, batch, lr, cfg))
+        except ArithmeticError:  # the scalar twin's overflow
+            loss = math.nan
+        check_finite(step, loss)
+        yield step, loss
+
+
+def held_out_loss(twin, params, val_ids, n_chars, cfg):
+    """(loss per token, bits per character) on a held-out text.
+
+    val_ids and n_chars are what held_out returns for that text.
+    """
+    nats, count = total_nats(twin, params, val_ids, cfg)
+    return nats / count, bits_per_char(nats, n_chars)
+
+
+def passages(
+    twin,
+    params,
+    tokenizer,
+    cfg,
+    rng,
+    prompt,
+    length,
+    temperature,
+    num_samples,
+    *,
+    top_k=None,
+    top_p=None,
+):
+    """num_samples texts: prompt (ids), each time continued by length ids.
+
+    The ids are drawn with rng as generate draws them; each text starts
+    with the prompt's own characters.
+    """
+    return [
+        tokenizer.decode(
+            prompt
+            + generate(
+                twin,
+                params,
+                cfg,
+                prompt,
+                length,
+                rng,
+                temperature,
+                top_k=top_k,
+                top_p=top_p,
+            )
+        )
+        for _ in range(num_samples)
+    ]
+
+
+def run(
+    twin,
+    train_text,
+    tokenizer,
+    cfg,
+    tcfg,
+    *,
+    val_text=None,
+    eval_every=0,
+    sample_length=200,
+    prompt="\n",
+    top_k=None,
+    top_p=None,
+    **device,
+):
     """Train on windows of train_text, then sample running text.
 
     One random stream, seeded with tcfg.seed, draws the initial weights,
     then every step's tcfg.batch_size windows, then the samples. With
     val_text, the loss on it is measured before training, every
-    eval_every steps (0: never in between) and after the last step;
-    on_eval(step, loss per token, bits per character) gets each, and
+    eval_every steps (0: never in between) and after the last step, and
     Run.val_losses keeps (step, loss per token, bits per character).
-    on_trained(params, tokenizer, cfg) is called before the sampling.
+    twin is a twin's name or the twin itself, and device (torch only)
+    its device and dtype.
     """
-    from .train import Run, check_eval_every, get_impl, lr_at
-
-    impl = get_impl(impl_name)
+    twin = get_twin(twin) if isinstance(twin, str) else twin
     check_eval_every(eval_every)
     if cfg.vocab_size != tokenizer.vocab_size:
-        raise ValueError(f"the model has vocab_size {cfg.vocab_size} but "
-                         f"the tokenizer {tokenizer.vocab_size} ids")
+        raise ValueError(
+            f"the model has vocab_size {cfg.vocab_size} but "
+            f"the tokenizer {tokenizer.vocab_size} ids"
+        )
     ids = tokenizer.encode(train_text)
     start = tokenizer.encode(prompt)  # a bad prompt fails before training
     if not start:
@@ -235,42 +349,29 @@ def run(impl_name, train_text, tokenizer, cfg, tcfg, *, val_text=None,
     if val_text is not None:
         val_ids, n_chars = held_out(tokenizer, val_text)
     rng = random.Random(tcfg.seed)
-    params = impl.init_params(cfg, rng, **impl_kwargs)
-    val_losses = []
-
-    def measure(step):
-        nats, count = total_nats(impl, params, val_ids, cfg)
-        val_losses.append((step, nats / count, bits_per_char(nats,
-                                                             n_chars)))
-        if on_eval is not None:
-            on_eval(*val_losses[-1])
-
+    params = twin.init_params(cfg, rng, **device)
+    losses, val_losses = [], []
     if val_text is not None:
-        measure(0)
-    opt = impl.Adam(params, tcfg)
-    losses = []
-    for step in range(1, tcfg.num_steps + 1):
-        batch = windows(ids, cfg.block_size, tcfg.batch_size, rng)
-        try:
-            loss = float(impl.train_step_batch(
-                params, opt, batch, lr_at(step - 1, tcfg), cfg))
-        except ArithmeticError:  # the scalar twin's overflow
-            loss = math.nan
-        if not math.isfinite(loss):
-            raise ValueError(f"training diverged at step {step}: the "
-                             f"loss is {loss}; try a lower learning rate")
+        val_losses.append(
+            (0, *held_out_loss(twin, params, val_ids, n_chars, cfg))
+        )
+    for step, loss in train(twin, params, ids, cfg, tcfg, rng):
         losses.append(loss)
-        if on_step is not None:
-            on_step(step, loss)
-        if val_text is not None and (
-                step == tcfg.num_steps
-                or eval_every and step % eval_every == 0):
-            measure(step)
-    if on_trained is not None:
-        on_trained(params, tokenizer, cfg)
-    samples = [tokenizer.decode(start + generate(impl, params, cfg, start,
-                                         sample_length, rng,
-                                         tcfg.temperature, top_k=top_k,
-                                         top_p=top_p))
-               for _ in range(tcfg.num_samples)]
+        if val_text is not None and eval_due(step, eval_every, tcfg.num_steps):
+            val_losses.append(
+                (step, *held_out_loss(twin, params, val_ids, n_chars, cfg))
+            )
+    samples = passages(
+        twin,
+        params,
+        tokenizer,
+        cfg,
+        rng,
+        start,
+        sample_length,
+        tcfg.temperature,
+        tcfg.num_samples,
+        top_k=top_k,
+        top_p=top_p,
+    )
     return Run(params, tokenizer, cfg, losses, samples, val_losses)

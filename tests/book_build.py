@@ -36,11 +36,20 @@ def strict_build(out):
     assert jb, "jupyter-book is not installed next to this Python"
     # Build into a temporary folder so the tests never touch the
     # reader's own _build/, and so a stale build cannot hide a warning.
-    cmd = [jb, "build", str(ROOT), "--path-output", str(out),
-           "-W", "-n", "--keep-going"]
+    cmd = [
+        jb,
+        "build",
+        str(ROOT),
+        "--path-output",
+        str(out),
+        "-W",
+        "-n",
+        "--keep-going",
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
-    return BookBuild(out / "_build" / "html", proc.returncode,
-                     proc.stdout + proc.stderr)
+    return BookBuild(
+        out / "_build" / "html", proc.returncode, proc.stdout + proc.stderr
+    )
 
 
 _built = []  # this process's build, whichever module asked first
@@ -66,8 +75,15 @@ def shared_build(request, tmp_path_factory):
     with FileLock(str(shared / "book.lock")):
         if not record.is_file():
             build = strict_build(shared / "book")
-            record.write_text(json.dumps({
-                "html": str(build.html), "returncode": build.returncode,
-                "log": build.log}), encoding="utf-8")
+            record.write_text(
+                json.dumps(
+                    {
+                        "html": str(build.html),
+                        "returncode": build.returncode,
+                        "log": build.log,
+                    }
+                ),
+                encoding="utf-8",
+            )
         saved = json.loads(record.read_text(encoding="utf-8"))
     return BookBuild(Path(saved["html"]), saved["returncode"], saved["log"])

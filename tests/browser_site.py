@@ -15,16 +15,23 @@ from pathlib import Path
 import pytest
 
 CHROMIUM = os.environ.get("MICROGPT_CHROMIUM", "/usr/lib/chromium/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 PHONE, LAPTOP, DESKTOP = 390, 1024, 1280
 # Sphinx 7.4's search page looks up a result's anchor as a CSS
 # selector without escaping it, so an id with dots (every module's,
 # "#module-microgpt.course.checks.attention") is not found; it warns and shows
 # the page's text instead. The one console message tolerated.
 SPHINX7_SEARCH_ANCHOR = re.compile(
-    r"Anchored content block not found\. .*'\[role=main\] #module-[\w.]+'")
+    r"Anchored content block not found\. .*'\[role=main\] #module-[\w.]+'"
+)
 TOC_PAGE = "book/06_attention.html"  # a chapter with equations and a TOC
 
 # After the load event: wait for MathJax's first typeset, then report.
@@ -67,10 +74,12 @@ def pages(html):
 
     _static/*.html are the themes' template parts, not pages.
     """
-    names = sorted(p.relative_to(html).as_posix()
-                   for p in html.rglob("*.html"))
-    return ["index.html"] + [n for n in names if n != "index.html"
-                             and not n.startswith("_static/")]
+    names = sorted(
+        p.relative_to(html).as_posix() for p in html.rglob("*.html")
+    )
+    return ["index.html"] + [
+        n for n in names if n != "index.html" and not n.startswith("_static/")
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -84,16 +93,21 @@ def browser():
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        yield ("playwright is missing: .venv/bin/pip install -r "
-               "requirements.txt (it pins playwright)")
+        yield (
+            "playwright is missing: .venv/bin/pip install -r "
+            "requirements.txt (it pins playwright)"
+        )
         return
     if not Path(CHROMIUM).is_file():
-        yield (f"Chromium is missing at {CHROMIUM}: apt-get install chromium"
-               " (Debian), or set MICROGPT_CHROMIUM to a Chromium binary")
+        yield (
+            f"Chromium is missing at {CHROMIUM}: apt-get install chromium"
+            " (Debian), or set MICROGPT_CHROMIUM to a Chromium binary"
+        )
         return
     with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM,
-                                     args=CHROMIUM_ARGS)
+        chromium = p.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS
+        )
         yield chromium
         chromium.close()
 
@@ -131,25 +145,38 @@ class Reader:
         self.html, self.base = site
         self.outside, self.problems = [], []
         self.context = browser.new_context(
-            viewport={"width": width, "height": 900})
+            viewport={"width": width, "height": 900}
+        )
         self.context.set_default_timeout(20_000)
         # One parameter: Playwright passes (route, request) to a
         # handler that takes two.
         self.context.route("**/*", self.route)
         self.page = self.context.new_page()
         note = self.problems.append
-        self.page.on("console", lambda m: m.type in ("error", "warning")
-                     and not SPHINX7_SEARCH_ANCHOR.search(m.text)
-                     and note(f"console {m.type}: {m.text}"))
+        self.page.on(
+            "console",
+            lambda m: (
+                m.type in ("error", "warning")
+                and not SPHINX7_SEARCH_ANCHOR.search(m.text)
+                and note(f"console {m.type}: {m.text}")
+            ),
+        )
         self.page.on("pageerror", lambda e: note(f"page error: {e}"))
         # A request cut short because the page moved on (ERR_ABORTED, a
         # font still loading when a test opens the next page) is no fault
         # of the site; any other failure is.
-        self.page.on("requestfailed", lambda r: r.url not in self.outside
-                     and r.failure != "net::ERR_ABORTED"
-                     and note(f"failed: {r.url} ({r.failure})"))
-        self.page.on("response", lambda r: r.status >= 400
-                     and note(f"HTTP {r.status}: {r.url}"))
+        self.page.on(
+            "requestfailed",
+            lambda r: (
+                r.url not in self.outside
+                and r.failure != "net::ERR_ABORTED"
+                and note(f"failed: {r.url} ({r.failure})")
+            ),
+        )
+        self.page.on(
+            "response",
+            lambda r: r.status >= 400 and note(f"HTTP {r.status}: {r.url}"),
+        )
 
     def route(self, route):
         if route.request.url.startswith(self.base):

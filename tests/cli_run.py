@@ -10,14 +10,22 @@ import sys
 
 def microgpt(*args, env=None, **kwargs):
     """Run the command line in a fresh interpreter."""
-    return subprocess.run([sys.executable, "-m", "microgpt", *args],
-                          capture_output=True, text=True, timeout=300,
-                          env={**os.environ, **(env or {})}, **kwargs)
+    return subprocess.run(
+        [sys.executable, "-m", "microgpt", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **(env or {})},
+        **kwargs,
+    )
 
 
 def samples_of(stdout):
-    return [line.split(": ", 1)[1] for line in stdout.splitlines()
-            if line.startswith("sample ")]
+    return [
+        line.split(": ", 1)[1]
+        for line in stdout.splitlines()
+        if line.startswith("sample ")
+    ]
 
 
 def assert_one_line_error(result, *fragments):

@@ -30,5 +30,6 @@ def expected_run():
 def names(docs):
     """The original run's shuffled names and their tokenizer (seed 42)."""
     from microgpt.train import prepare
+
     _, shuffled, tok = prepare(docs, 42)
     return shuffled, tok

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 
-
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
 LITE_SITE = BOOK / "_ext" / "lite_site.py"
@@ -47,8 +46,9 @@ def sha256(path):
 def code(path):
     """A notebook's code cells as Python, IPython magics made `pass`."""
     cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
-    source = "\n".join("".join(c["source"]) for c in cells
-                       if c["cell_type"] == "code")
+    source = "\n".join(
+        "".join(c["source"]) for c in cells if c["cell_type"] == "code"
+    )
     return re.sub(r"(?m)^(\s*)[%!].*$", r"\1pass", source)
 
 
@@ -79,17 +79,21 @@ def needs_torch(name):
     if not file.is_file():
         return False
     tree = ast.parse(file.read_text(encoding="utf-8"))
-    top = [node for node in tree.body
-           if isinstance(node, (ast.Import, ast.ImportFrom))]
+    top = [
+        node
+        for node in tree.body
+        if isinstance(node, (ast.Import, ast.ImportFrom))
+    ]
     for node in top:
         if isinstance(node, ast.Import) and any(
-                a.name.split(".")[0] == "torch" for a in node.names):
+            a.name.split(".")[0] == "torch" for a in node.names
+        ):
             return True
         if isinstance(node, ast.ImportFrom) and (
-                (node.module or "").split(".")[0] == "torch"
-                or (node.level and any(a.name == "gpt_torch"
-                                       for a in node.names))
-                or (node.module or "").endswith("gpt_torch")):
+            (node.module or "").split(".")[0] == "torch"
+            or (node.level and any(a.name == "gpt_torch" for a in node.names))
+            or (node.module or "").endswith("gpt_torch")
+        ):
             return True
     return False
 
@@ -103,26 +107,36 @@ def runs_pytorch(path):
     tree = ast.parse(code(path))
     if any(needs_torch(n) for n in imported(tree)):
         return True
-    return any(isinstance(node, ast.Call)
-               and getattr(node.func, "id", None) in ("run", "get_impl")
-               and not (node.args and isinstance(node.args[0], ast.Constant)
-                        and node.args[0].value in LITE_IMPLS)
-               for node in ast.walk(tree))
+    return any(
+        isinstance(node, ast.Call)
+        and getattr(node.func, "id", None) in ("run", "get_impl")
+        and not (
+            node.args
+            and isinstance(node.args[0], ast.Constant)
+            and node.args[0].value in LITE_IMPLS
+        )
+        for node in ast.walk(tree)
+    )
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     """The lite site, built as the Pages workflow builds it."""
     out = tmp_path_factory.mktemp("html") / "lite"
-    proc = subprocess.run([sys.executable, str(LITE_SITE), str(out)],
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, str(LITE_SITE), str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return out
 
 
 def config(site):
     return json.loads((site / "jupyter-lite.json").read_text())[
-        "jupyter-config-data"]
+        "jupyter-config-data"
+    ]
 
 
 def kernel_settings(site):

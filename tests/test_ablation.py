@@ -22,8 +22,9 @@ def model(cfg=CFG, seed=0):
 
 
 def tokens(cfg=CFG, seed=1, shape=(3, 8)):
-    return torch.randint(0, cfg.vocab_size, shape,
-                         generator=torch.Generator().manual_seed(seed))
+    return torch.randint(
+        0, cfg.vocab_size, shape, generator=torch.Generator().manual_seed(seed)
+    )
 
 
 def with_zeroed(params, name, cols=None):
@@ -50,8 +51,9 @@ def test_silencing_a_head_is_zeroing_its_columns_of_attn_wo():
     hd = CFG.head_dim
     for layer, head in [(0, 0), (1, 3)]:
         got = ablation.forward(params, ids, CFG, silenced=[(layer, head)])
-        zeroed = with_zeroed(params, f"layer{layer}.attn_wo",
-                             slice(head * hd, (head + 1) * hd))
+        zeroed = with_zeroed(
+            params, f"layer{layer}.attn_wo", slice(head * hd, (head + 1) * hd)
+        )
         want, _ = gpt_torch.forward(zeroed, ids, CFG)
         assert torch.allclose(got, want, rtol=0, atol=1e-15)
         full, _ = gpt_torch.forward(params, ids, CFG)
@@ -67,7 +69,8 @@ def test_no_mlp_and_no_positions_are_zeroed_weights():
     assert torch.equal(ablation.forward(params, ids, CFG, mlp=False), want)
     want, _ = gpt_torch.forward(with_zeroed(params, "wpe"), ids, CFG)
     assert torch.equal(
-        ablation.forward(params, ids, CFG, positions=False), want)
+        ablation.forward(params, ids, CFG, positions=False), want
+    )
 
 
 def test_no_first_norm_and_no_residuals_by_hand():
@@ -78,11 +81,12 @@ def test_no_first_norm_and_no_residuals_by_hand():
     h = rmsnorm(x)
     q, k, v = (linear(h, p["layer0.attn_" + w]) for w in ("wq", "wk", "wv"))
     a = linear(attention(q, k, v, cfg), p["layer0.attn_wo"])
-    m = linear(torch.relu(linear(rmsnorm(a), p["layer0.mlp_fc1"])),
-               p["layer0.mlp_fc2"])
+    m = linear(
+        torch.relu(linear(rmsnorm(a), p["layer0.mlp_fc1"])),
+        p["layer0.mlp_fc2"],
+    )
     want = linear(m, p["lm_head"])
-    got = ablation.forward(params, ids, cfg, first_norm=False,
-                           residual=False)
+    got = ablation.forward(params, ids, cfg, first_norm=False, residual=False)
     assert torch.allclose(got, want, rtol=0, atol=1e-15)
     normed = ablation.forward(params, ids, cfg, residual=False)
     assert not torch.allclose(normed, want, atol=1e-6)
@@ -116,7 +120,8 @@ def test_batch_loss_equals_the_twins_mean_over_the_same_names(docs):
     some = docs[:40]
     ids = ablation.rows(some, ablation.TOKENIZER, cfg)
     want = gpt_torch.evaluate(
-        params, [ablation.TOKENIZER.frame(d) for d in some], cfg)
+        params, [ablation.TOKENIZER.frame(d) for d in some], cfg
+    )
     got = ablation.held_out_loss(params, ids, cfg)
     assert got == pytest.approx(want, rel=1e-12)
 
@@ -138,18 +143,23 @@ def test_training_is_seeded_and_lowers_the_loss(docs):
     rng.shuffle(list(train_docs))  # the run shuffles, then draws weights
     init = gpt_torch.init_params(cfg, rng, device="cpu")
     assert not torch.equal(c["wte"].double(), init["wte"])
-    assert np.allclose(c["layer0.mlp_fc1"].detach().numpy(),
-                       init["layer0.mlp_fc1"].detach().numpy(), atol=1e-7)
+    assert np.allclose(
+        c["layer0.mlp_fc1"].detach().numpy(),
+        init["layer0.mlp_fc1"].detach().numpy(),
+        atol=1e-7,
+    )
 
 
 def test_pca_finds_the_axis_of_a_line_with_a_fixed_sign():
     rng = np.random.default_rng(0)
     t = rng.normal(size=50)
-    rows = np.outer(t, [3.0, -4.0, 0.0]) / 5 \
-        + 0.01 * rng.normal(size=(50, 3))
+    rows = np.outer(t, [3.0, -4.0, 0.0]) / 5 + 0.01 * rng.normal(size=(50, 3))
     for sign in (1, -1):
         xy, share = ablation.pca_2d(sign * rows)
         assert xy.shape == (50, 2) and share[0] > 0.99
         # the axis is (0.6, -0.8, 0) up to sign; -0.8 is made positive
-        assert np.allclose(xy[:, 0], -(sign * rows - (sign * rows).mean(
-            axis=0)) @ [0.6, -0.8, 0.0], atol=0.02)
+        assert np.allclose(
+            xy[:, 0],
+            -(sign * rows - (sign * rows).mean(axis=0)) @ [0.6, -0.8, 0.0],
+            atol=0.02,
+        )

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.model
 TCFG = TrainConfig()
 B1, B2 = TCFG.beta1, TCFG.beta2
 # The Cauchy-Schwarz bound on |m_hat| / sqrt(u_hat) for a large step number.
-BOUND = (1 - B1) / math.sqrt(1 - B2) / math.sqrt(1 - B1 ** 2 / B2)
+BOUND = (1 - B1) / math.sqrt(1 - B2) / math.sqrt(1 - B1**2 / B2)
 
 
 def ratio(grads):
@@ -24,14 +24,13 @@ def ratio(grads):
     for t, g in enumerate(grads, start=1):
         m = B1 * m + (1 - B1) * g
         v = B2 * v + (1 - B2) * g * g
-    return abs(m / (1 - B1 ** t)) / math.sqrt(v / (1 - B2 ** t))
+    return abs(m / (1 - B1**t)) / math.sqrt(v / (1 - B2**t))
 
 
 def test_a_gradient_after_a_silence_moves_its_parameter_by_about_1_5_lr():
     assert (1 - B1) / math.sqrt(1 - B2) == pytest.approx(1.5)
     assert ratio([0.0] * 499 + [1.0]) == pytest.approx(1.495, abs=5e-4)
-    assert ratio([1.0] + [0.0] * 300 + [1.0]) == pytest.approx(1.43,
-                                                               abs=5e-3)
+    assert ratio([1.0] + [0.0] * 300 + [1.0]) == pytest.approx(1.43, abs=5e-3)
 
 
 def test_growing_gradients_reach_the_bound_and_nothing_exceeds_it():
@@ -55,7 +54,9 @@ def test_the_real_runs_largest_step_is_above_1_5_lr_and_below_the_bound():
         before = {k: w.copy() for k, w in params.items()}
         lr = lr_at(s, TCFG)
         gpt_numpy.train_step(params, opt, tok.frame(docs[s]), lr, cfg)
-        top = max([top] + [np.abs(w - before[k]).max() / lr
-                           for k, w in params.items()])
+        top = max(
+            [top]
+            + [np.abs(w - before[k]).max() / lr for k, w in params.items()]
+        )
     assert 1.5 < top < BOUND
     assert top == pytest.approx(2.13, abs=0.01)

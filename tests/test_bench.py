@@ -27,9 +27,12 @@ def quick(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench") / "bench.json"
     # A subprocess, so that the thread limits it sets stay there.
     done = subprocess.run(
-        [sys.executable, "-m", "microgpt.bench", "--quick", "--out",
-         str(out)], capture_output=True, text=True, timeout=300,
-        env={**os.environ, "OMP_NUM_THREADS": "1"})
+        [sys.executable, "-m", "microgpt.bench", "--quick", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
     assert done.returncode == 0, done.stderr
     assert os.listdir(out.parent) == ["bench.json"]  # no part file left
     with open(out) as f:
@@ -43,12 +46,29 @@ def positive(x):
 
 def test_quick_run_writes_every_section(quick):
     result, _ = quick
-    assert set(result) >= {"machine", "settings", "default", "names",
-                           "heap", "lengths", "results", "ratios", "targets",
-                           "torch_ops"}
+    assert set(result) >= {
+        "machine",
+        "settings",
+        "default",
+        "names",
+        "heap",
+        "lengths",
+        "results",
+        "ratios",
+        "targets",
+        "torch_ops",
+    }
     machine = result["machine"]
-    for key in ("cpu", "cores", "python", "numpy", "torch", "blas",
-                "torch_threads", "device"):
+    for key in (
+        "cpu",
+        "cores",
+        "python",
+        "numpy",
+        "torch",
+        "blas",
+        "torch_threads",
+        "device",
+    ):
         assert machine[key] not in (None, "", []), key
     assert result["settings"]["quick"] is True
     assert result["settings"]["threads"] == 1
@@ -68,6 +88,16 @@ def test_quick_run_compares_one_process_with_two(quick):
     assert 0 < parallel["comm_share"] < 1
     assert "data parallelism, torch on the CPU" in printed
     assert f"({parallel['ratio']:.2f}x)" in printed
+    # The measurements that explain the ratio: the all-reduce's own
+    # cost within a step, one process on as many threads, other work.
+    assert 0 < parallel["allreduce_s"] < parallel["step_s"][1]
+    threaded = parallel["one_process_threads"]
+    assert threaded["threads"] == 2 and positive(threaded["tokens_per_s"])
+    assert f"({threaded['ratio']:.2f}x)" in printed
+    if parallel["cpus_busy"] is not None:  # Linux's /proc/stat
+        assert 0 <= parallel["cpus_ours"] <= 1.05
+        assert 0 < parallel["cpus_busy"] <= 1
+        assert "of the CPUs busy" in printed
 
 
 def test_quick_run_times_all_three_at_the_default_config(quick):
@@ -76,17 +106,21 @@ def test_quick_run_times_all_three_at_the_default_config(quick):
     assert all(positive(ms) for ms in default["step_ms"].values())
     ms = default["step_ms"]
     assert default["speedup"]["numpy_vs_scalar"] == pytest.approx(
-        ms["scalar"] / ms["numpy"])
-    assert default["config"] == {**ModelConfig().__dict__,
-                                 "vocab_size": 27}
+        ms["scalar"] / ms["numpy"]
+    )
+    assert default["config"] == {**ModelConfig().__dict__, "vocab_size": 27}
 
 
 def test_quick_run_trains_on_the_names_one_and_batched(quick):
     result, stdout = quick
     names, B = result["names"], result["settings"]["batch_size"]
     assert names["batch_size"] == B and names["names"] == 4 * B
-    assert sorted((r["impl"], r["batch_size"]) for r in names["results"]) \
-        == [("numpy", 1), ("numpy", B), ("torch", 1), ("torch", B)]
+    assert sorted((r["impl"], r["batch_size"]) for r in names["results"]) == [
+        ("numpy", 1),
+        ("numpy", B),
+        ("torch", 1),
+        ("torch", B),
+    ]
     assert all(positive(r["step_ms"]) for r in names["results"])
     # real tokens only: a name has 1..block_size of them, and padding
     # makes a batch's share of real positions at most 1
@@ -97,11 +131,14 @@ def test_quick_run_trains_on_the_names_one_and_batched(quick):
     for impl in ("numpy", "torch"):
         one, many = tps[impl, 1], tps[impl, B]
         assert one["tokens_per_s"] * one["step_ms"] / 1e3 == pytest.approx(
-            names["mean_T"])
-        assert many["tokens_per_s"] * many["step_ms"] / 1e3 == \
-            pytest.approx(B * names["mean_T"])
+            names["mean_T"]
+        )
+        assert many["tokens_per_s"] * many["step_ms"] / 1e3 == pytest.approx(
+            B * names["mean_T"]
+        )
         assert names["gain"][impl] == pytest.approx(
-            many["tokens_per_s"] / one["tokens_per_s"])
+            many["tokens_per_s"] / one["tokens_per_s"]
+        )
     assert "training on the names" in stdout
 
 
@@ -115,8 +152,7 @@ def test_quick_run_counts_page_faults_both_ways(quick):
     assert positive(heap["kept"]["step_ms"])
     assert heap["kept"]["kept"] is True
     # each run is its own process, so malloc's choices show up as faults
-    assert heap["plain"]["faults_per_step"] > \
-        heap["kept"]["faults_per_step"]
+    assert heap["plain"]["faults_per_step"] > heap["kept"]["faults_per_step"]
 
 
 def test_quick_run_times_every_length_for_every_impl(quick):
@@ -124,7 +160,8 @@ def test_quick_run_times_every_length_for_every_impl(quick):
     Ts = sorted({r["T"] for r in lengths})
     assert len(Ts) >= 2
     assert sorted((r["impl"], r["T"]) for r in lengths) == sorted(
-        (impl, T) for impl in ("scalar", "numpy", "torch") for T in Ts)
+        (impl, T) for impl in ("scalar", "numpy", "torch") for T in Ts
+    )
     assert all(positive(r["step_ms"]) for r in lengths)
 
 
@@ -133,15 +170,21 @@ def test_quick_run_rows_are_consistent(quick):
     rows = result["results"]
     B = result["settings"]["batch_size"]
     assert {(r["impl"], r["batch_size"]) for r in rows} == {
-        ("scalar", 1), ("numpy", 1), ("numpy", B), ("torch", 1),
-        ("torch", B)}
+        ("scalar", 1),
+        ("numpy", 1),
+        ("numpy", B),
+        ("torch", 1),
+        ("torch", B),
+    }
     for r in rows:
         assert r["T"] == r["block_size"]
-        assert all(positive(r[k]) for k in ("step_ms", "tokens_per_s",
-                                            "gflops"))
+        assert all(
+            positive(r[k]) for k in ("step_ms", "tokens_per_s", "gflops")
+        )
         # tokens/s is B * T tokens per step, from the same step time
         assert r["tokens_per_s"] == pytest.approx(
-            r["batch_size"] * r["T"] / (r["step_ms"] / 1e3))
+            r["batch_size"] * r["T"] / (r["step_ms"] / 1e3)
+        )
         assert r["repeats"] >= 1 and r["steps_per_repeat"] >= 1
 
 
@@ -162,38 +205,65 @@ def test_quick_run_ratios_and_targets(quick):
     assert all(0 < c["compute_ops"] < c["ops"] for c in ops.values())
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--threads", "-1"], "--threads must be 0"),
-    (["--threads", "100000"], "--threads must be 0"),
-    (["--out", "/no/such/folder/b.json"], "/no/such/folder does not exist"),
-    (["--out", "."], "--out .: is a folder"),
-    (["--device", "nonsense"], "bad --device 'nonsense'"),
-    (["--device", "meta"], "runs on cpu or cuda"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--threads", "-1"], "--threads must be 0"),
+        (["--threads", "100000"], "--threads must be 0"),
+        (
+            ["--out", "/no/such/folder/b.json"],
+            "/no/such/folder does not exist",
+        ),
+        (["--out", "."], "--out .: is a folder"),
+        (["--device", "nonsense"], "bad --device 'nonsense'"),
+        (["--device", "meta"], "runs on cpu or cuda"),
+    ],
+)
 def test_bad_arguments_are_one_clear_error(args, message):
     """Bad input is one usage error, before any measuring."""
-    done = subprocess.run([sys.executable, "-m", "microgpt.bench", *args],
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "microgpt.bench", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 2
     assert message in done.stderr
     assert "Traceback" not in done.stderr
 
 
-def test_batched_training_runs_from_the_command_line(tmp_path,
-                                                     expected_run):
+def test_batched_training_runs_from_the_command_line(tmp_path, expected_run):
     # --batch-size reaches train_step_batch in both array twins; they take
     # the same steps, so their logged losses agree.
     losses = {}
     for impl in ("numpy", "torch"):
         log = tmp_path / f"{impl}.jsonl"
         done = subprocess.run(
-            [sys.executable, "-m", "microgpt", "train", "--impl", impl,
-             "--batch-size", "8", "--steps", "5", "--num-samples", "1",
-             "--log", str(log)], capture_output=True, text=True,
-            timeout=120, env={**os.environ, "OMP_NUM_THREADS": "1"})
+            [
+                sys.executable,
+                "-m",
+                "microgpt",
+                "train",
+                "--impl",
+                impl,
+                "--batch-size",
+                "8",
+                "--steps",
+                "5",
+                "--num-samples",
+                "1",
+                "--log",
+                str(log),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "OMP_NUM_THREADS": "1"},
+        )
         assert done.returncode == 0, done.stderr
-        losses[impl] = [json.loads(line)["loss"]
-                        for line in log.read_text().splitlines()]
+        losses[impl] = [
+            json.loads(line)["loss"] for line in log.read_text().splitlines()
+        ]
     a, b = losses["numpy"], losses["torch"]
     assert len(a) == len(b) == 5
     assert max(abs(x - y) / y for x, y in zip(a, b)) < 1e-12
@@ -205,10 +275,20 @@ def test_batched_training_runs_from_the_command_line(tmp_path,
 
 def test_a_missing_dataset_is_one_clear_error(tmp_path):
     env = {**os.environ, "MICROGPT_DATA": str(tmp_path / "none.txt")}
-    done = subprocess.run([sys.executable, "-m", "microgpt.bench",
-                           "--quick", "--out", str(tmp_path / "b.json")],
-                          capture_output=True, text=True, timeout=120,
-                          env=env)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "microgpt.bench",
+            "--quick",
+            "--out",
+            str(tmp_path / "b.json"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
     assert done.returncode == 2
     assert "MICROGPT_DATA points to a missing file" in done.stderr
     assert "Traceback" not in done.stderr
@@ -220,22 +300,33 @@ def test_an_output_that_would_destroy_a_file_is_refused(tmp_path):
     shutil.copyfile(os.environ["MICROGPT_DATA"], data)
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
-    for out, message in [(data, "the same file as the dataset"),
-                         (fifo, "is not a regular file")]:
+    for out, message in [
+        (data, "the same file as the dataset"),
+        (fifo, "is not a regular file"),
+    ]:
         done = subprocess.run(
-            [sys.executable, "-m", "microgpt.bench", "--quick", "--out",
-             str(out)],
-            capture_output=True, text=True, timeout=60,
-            env={**os.environ, "MICROGPT_DATA": str(data)})
+            [
+                sys.executable,
+                "-m",
+                "microgpt.bench",
+                "--quick",
+                "--out",
+                str(out),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "MICROGPT_DATA": str(data)},
+        )
         assert done.returncode == 2
         assert f"--out {out}: {message}" in done.stderr
-    assert data.read_bytes() == Path(os.environ["MICROGPT_DATA"]) \
-        .read_bytes()
+    assert data.read_bytes() == Path(os.environ["MICROGPT_DATA"]).read_bytes()
     assert fifo.exists() and not fifo.is_file()
 
 
-def test_a_late_write_error_names_the_users_path(tmp_path, monkeypatch,
-                                                 capsys):
+def test_a_late_write_error_names_the_users_path(
+    tmp_path, monkeypatch, capsys
+):
     folder = tmp_path / "results"
     folder.mkdir()
 

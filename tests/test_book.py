@@ -4,7 +4,6 @@ import html as htmllib
 import re
 
 import pytest
-
 from book_build import book_build  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.book
@@ -21,10 +20,15 @@ def test_strict_build_has_no_warnings(book_build):
     # raw ".. py:function::" lines, with no warning at all.
     api = (html / "book" / "appendix_api.html").read_text(encoding="utf-8")
     assert ".. py:" not in api
-    for name in ("gpt_numpy.train_step", "layers_numpy.attention_forward",
-                 "packing.pack", "bench.tools.time_steps",
-                 "bench.heap.keep_freed_memory", "engine.Value.relu",
-                 "course.checks.efficiency.check_packed_positions"):
+    for name in (
+        "gpt_numpy.train_step",
+        "layers_numpy.attention_forward",
+        "packing.pack",
+        "bench.tools.time_steps",
+        "bench.heap.keep_freed_memory",
+        "engine.Value.relu",
+        "course.checks.efficiency.check_packed_positions",
+    ):
         assert f'id="microgpt.{name}"' in api, name
     # Math that MyST did not recognize (say, $$ in the middle of a
     # paragraph) is printed as plain text with its dollar signs, again
@@ -33,19 +37,21 @@ def test_strict_build_has_no_warnings(book_build):
     chapters = sorted((html / "book").glob("[01][0-9]_*.html"))[:14]
     assert chapters[-1].name == "14_capstone.html"
     for page in chapters:
-        assert stray_dollars(page.read_text(encoding="utf-8")) == [], \
-            page.name
+        assert stray_dollars(page.read_text(encoding="utf-8")) == [], page.name
 
 
 def stray_dollars(page):
     """Snippets of a page's prose around any "$" left outside math/code."""
     for tag in ("script", "style", "pre", "code"):
         page = re.sub(rf"<{tag}\b.*?</{tag}>", "", page, flags=re.S)
-    page = re.sub(r'<(span|div) class="math[^"]*">.*?</\1>', "", page,
-                  flags=re.S)
+    page = re.sub(
+        r'<(span|div) class="math[^"]*">.*?</\1>', "", page, flags=re.S
+    )
     text = htmllib.unescape(re.sub(r"<[^>]+>", "", page))
-    return [text[max(0, m.start() - 40):m.start() + 40]
-            for m in re.finditer(r"\$", text)]
+    return [
+        text[max(0, m.start() - 40) : m.start() + 40]
+        for m in re.finditer(r"\$", text)
+    ]
 
 
 def test_solutions_read_as_solutions(book_build):

@@ -45,8 +45,19 @@ def test_merges_stay_inside_chunks():
     # A run of white space gives its last character to the word after
     # it when that is a space, as in GPT-2; a newline stands alone.
     assert bpe.chunks("Hi, you  there!\n\nOK_1 2") == [
-        "Hi", ",", " you", " ", " there", "!", "\n", "\n", "OK", "_",
-        "1", " 2"]
+        "Hi",
+        ",",
+        " you",
+        " ",
+        " there",
+        "!",
+        "\n",
+        "\n",
+        "OK",
+        "_",
+        "1",
+        " 2",
+    ]
     # " a" is never merged with the "b" before it.
     assert (98, 32) not in bpe.train("b a b a b a", 300)
 
@@ -60,8 +71,10 @@ def test_training_is_deterministic_and_fast(corpus):
     assert len(a) == 256 and len(set(a)) == 256
     assert took < 30, f"training 256 merges on 1 MB took {took:.0f} s"
     # A longer training run begins with the same merges.
-    assert bpe.train(head[:100000], 300)[:10] == \
-        bpe.train(head[:100000], 280)[:10]
+    assert (
+        bpe.train(head[:100000], 300)[:10]
+        == bpe.train(head[:100000], 280)[:10]
+    )
 
 
 def test_every_line_of_the_corpus_round_trips(corpus, shakespeare_bpe):
@@ -77,9 +90,15 @@ def random_text(rng, n):
     """n characters from all of Unicode but the surrogates."""
     # ASCII, two-byte characters, combining marks, the rest of the
     # basic plane, emoji and every other plane.
-    pools = [(0, 0x7F), (0x80, 0x7FF), (0x300, 0x36F),
-             (0x800, 0xD7FF), (0xE000, 0xFFFF), (0x1F300, 0x1FAFF),
-             (0x10000, 0x10FFFF)]
+    pools = [
+        (0, 0x7F),
+        (0x80, 0x7FF),
+        (0x300, 0x36F),
+        (0x800, 0xD7FF),
+        (0xE000, 0xFFFF),
+        (0x1F300, 0x1FAFF),
+        (0x10000, 0x10FFFF),
+    ]
     out = []
     for _ in range(n):
         lo, hi = rng.choice(pools)
@@ -90,8 +109,17 @@ def random_text(rng, n):
 def test_any_unicode_round_trips(shakespeare_bpe):
     rng = random.Random(0)
     samples = [random_text(rng, rng.randint(0, 40)) for _ in range(500)]
-    samples += ["", "\x00", "e\u0301", "👩‍👩‍👧", "\r\n\t ", "\ufeffbom",
-                "naïve café", "日本語のテキスト", "ROMEO: ¿qué?"]
+    samples += [
+        "",
+        "\x00",
+        "e\u0301",
+        "👩‍👩‍👧",
+        "\r\n\t ",
+        "\ufeffbom",
+        "naïve café",
+        "日本語のテキスト",
+        "ROMEO: ¿qué?",
+    ]
     for s in samples:
         ids = shakespeare_bpe.encode(s)
         assert all(0 <= i < shakespeare_bpe.vocab_size for i in ids)

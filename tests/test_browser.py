@@ -15,10 +15,8 @@ download). Without them the tests fail, saying so; they are never skipped.
 """
 
 import pytest
-
 from book_build import book_build  # noqa: F401 (a fixture)
-from browser_site import browser, reader, site  # noqa: F401 (fixtures)
-from browser_site import DESKTOP, INSPECT, PHONE, pages
+from browser_site import DESKTOP, INSPECT, PHONE, browser, pages, reader, site  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.browser
 
@@ -31,8 +29,9 @@ def test_every_page_is_self_contained_and_complete(reader, width):
     if width == PHONE:
         # The chapters again; the generated pages (source listings,
         # indexes) have nothing that depends on the width.
-        names = [n for n in names
-                 if n == "index.html" or n.startswith("book/")]
+        names = [
+            n for n in names if n == "index.html" or n.startswith("book/")
+        ]
     found = {}
     for name in names:
         r.outside.clear()
@@ -48,16 +47,24 @@ def test_every_page_is_self_contained_and_complete(reader, width):
         issues += [f"raw TeX in the text: ...{t}..." for t in seen["tex"]]
         issues += [f"image not loaded: {u}" for u in seen["images"]]
         if seen["widgets"]:
-            issues.append(f"{seen['widgets']} ipywidget(s): nothing runs "
-                          "them here; tag the cell remove-output")
+            issues.append(
+                f"{seen['widgets']} ipywidget(s): nothing runs "
+                "them here; tag the cell remove-output"
+            )
         if issues:
             found[name] = issues
-    assert not found, "\n".join(report(name, issues)
-                                for name, issues in found.items())
+    assert not found, "\n".join(
+        report(name, issues) for name, issues in found.items()
+    )
 
 
-REPEATED = {"fetched from outside", "not typeset", "MathJax error",
-            "raw TeX in the text", "image not loaded"}
+REPEATED = {
+    "fetched from outside",
+    "not typeset",
+    "MathJax error",
+    "raw TeX in the text",
+    "image not loaded",
+}
 
 
 def report(name, issues):
@@ -68,7 +75,8 @@ def report(name, issues):
         kinds.setdefault(kind if kind in REPEATED else issue, []).append(issue)
     return f"{name}:" + "".join(
         f"\n  {same[0]}" + (f" (and {len(same) - 1} more)" if same[1:] else "")
-        for same in kinds.values())
+        for same in kinds.values()
+    )
 
 
 def test_equations_use_the_sites_mathjax_and_the_books_macros(reader):
@@ -76,8 +84,10 @@ def test_equations_use_the_sites_mathjax_and_the_books_macros(reader):
     r.open("book/05_building_blocks.html")
     seen = r.page.evaluate(INSPECT)
     assert seen["math"] > 10 and not seen["untypeset"], seen
-    src = r.page.evaluate("window.MathJax.startup && [...document.scripts]"
-                          ".map((s) => s.src).find((s) => /mathjax/.test(s))")
+    src = r.page.evaluate(
+        "window.MathJax.startup && [...document.scripts]"
+        ".map((s) => s.src).find((s) => /mathjax/.test(s))"
+    )
     assert src and src.startswith(r.base + "_static/mathjax/"), src
     # the \softmax and \rms macros from _config.yml: an unknown macro
     # would be an <merror> "Undefined control sequence"

@@ -7,10 +7,16 @@ browser_site.py; test_browser.py checks every page.
 """
 
 import pytest
-
 from book_build import book_build  # noqa: F401 (a fixture)
-from browser_site import browser, reader, site  # noqa: F401 (fixtures)
-from browser_site import DESKTOP, LAPTOP, PHONE, TOC_PAGE
+from browser_site import (  # noqa: F401 (fixtures)
+    DESKTOP,
+    LAPTOP,
+    PHONE,
+    TOC_PAGE,
+    browser,
+    reader,
+    site,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -39,8 +45,9 @@ def settles(page, kind, shown):
     except TimeoutError:
         bar = {"primary": "the menu", "secondary": "the contents"}[kind]
         state = "did not come into view" if shown else "did not go away"
-        pytest.fail(f"{bar} {state} at {page.viewport_size['width']} px",
-                    pytrace=False)
+        pytest.fail(
+            f"{bar} {state} at {page.viewport_size['width']} px", pytrace=False
+        )
 
 
 def toggle(page, kind):
@@ -52,7 +59,8 @@ def toggle(page, kind):
 
 def dialog_open(page, kind):
     return page.evaluate(
-        f"document.getElementById('pst-{kind}-sidebar-modal').open")
+        f"document.getElementById('pst-{kind}-sidebar-modal').open"
+    )
 
 
 def test_menu_and_contents_open_and_close_on_a_phone(reader):
@@ -88,8 +96,9 @@ def test_menu_and_contents_open_and_close_on_a_desktop(reader, width):
     if width >= 1200:
         # Wide enough for the page's contents as a third column: no button.
         settles(page, "secondary", shown=True)
-        assert page.locator(".secondary-toggle").filter(
-            visible=True).count() == 0
+        assert (
+            page.locator(".secondary-toggle").filter(visible=True).count() == 0
+        )
     else:
         settles(page, "secondary", shown=False)
         toggle(page, "secondary").click()
@@ -109,35 +118,41 @@ def test_one_search_box_and_it_finds_attention(reader):
     hits = r.page.locator("#search-results ul.search li")
     hits.first.wait_for()
     links = hits.locator("a").evaluate_all("(a) => a.map((x) => x.href)")
-    assert any(link.split("#")[0].endswith("/book/06_attention.html")
-               for link in links), links
+    assert any(
+        link.split("#")[0].endswith("/book/06_attention.html")
+        for link in links
+    ), links
     assert not r.problems and not r.outside, (r.problems, r.outside)
 
 
-PLAYERS = ("book/06_attention.html", "book/09_training.html",
-           "book/10_sampling.html")
+PLAYERS = (
+    "book/06_attention.html",
+    "book/09_training.html",
+    "book/10_sampling.html",
+)
 FRAME = ".microgpt-player .animation img"
 SLIDER = ".microgpt-player input.anim-slider[type=range]"
 
 
 @pytest.mark.parametrize("width", [PHONE, DESKTOP])
-def test_each_frame_player_changes_its_frame_without_a_kernel(reader,
-                                                               width):
+def test_each_frame_player_changes_its_frame_without_a_kernel(reader, width):
     r = reader(width)
     for name in PLAYERS:
         r.open(name)
         page = r.page
         assert page.locator(".microgpt-player").count() == 1, name
         page.wait_for_function(
-            f"document.querySelector('{FRAME}').naturalWidth > 0")
+            f"document.querySelector('{FRAME}').naturalWidth > 0"
+        )
         frame = page.locator(FRAME)
         assert frame.get_attribute("alt"), f"{name}: a frame without alt"
         first = frame.get_attribute("src")
         slider = page.locator(SLIDER)
         assert int(slider.get_attribute("max")) >= 9, name
         # The slider, as a reader drags it to the last frame.
-        slider.evaluate("(s) => { s.value = s.max;"
-                        " s.dispatchEvent(new Event('input')); }")
+        slider.evaluate(
+            "(s) => { s.value = s.max; s.dispatchEvent(new Event('input')); }"
+        )
         assert frame.get_attribute("src") != first, f"{name}: slider"
         page.locator("button[title='First frame']").click()
         assert frame.get_attribute("src") == first, name
@@ -148,6 +163,7 @@ def test_each_frame_player_changes_its_frame_without_a_kernel(reader,
             f"document.querySelector('{FRAME}').getBoundingClientRect()"
             ".right <= document.documentElement.clientWidth && "
             "document.documentElement.scrollWidth <= "
-            "document.documentElement.clientWidth")
+            "document.documentElement.clientWidth"
+        )
         assert fits, f"{name} is wider than {width} px"
     assert not r.problems and not r.outside, (r.problems, r.outside)

@@ -19,8 +19,9 @@ pytestmark = pytest.mark.checkpoint
 def saved(docs, tmp_path):
     """A valid checkpoint file: a fresh two-layer model of the names."""
     tok = Tokenizer.from_docs(docs)
-    cfg = ModelConfig(vocab_size=tok.vocab_size, n_layer=2, n_embd=8,
-                      block_size=8, n_head=2)
+    cfg = ModelConfig(
+        vocab_size=tok.vocab_size, n_layer=2, n_embd=8, block_size=8, n_head=2
+    )
     weights = init_weights(cfg, random.Random(0))
     return checkpoint.save(tmp_path / "model.npz", weights, cfg, tok)
 
@@ -72,7 +73,7 @@ def test_a_bare_npy_array(tmp_path):
 
 def test_a_truncated_file(saved, tmp_path):
     cut = tmp_path / "cut.npz"
-    cut.write_bytes(saved.read_bytes()[:len(saved.read_bytes()) // 2])
+    cut.write_bytes(saved.read_bytes()[: len(saved.read_bytes()) // 2])
     assert "truncated or corrupt" in load_error(cut)
 
 
@@ -95,61 +96,80 @@ def test_an_npz_that_is_not_a_checkpoint(tmp_path):
 
 
 def test_an_unknown_format(saved, tmp_path):
-    path = rewrite(saved, tmp_path / "f.npz",
-                   lambda a, m: m.update(format="something-else"))
+    path = rewrite(
+        saved,
+        tmp_path / "f.npz",
+        lambda a, m: m.update(format="something-else"),
+    )
     assert "not a microgpt checkpoint" in load_error(path)
 
 
 def test_an_unknown_version(saved, tmp_path):
-    path = rewrite(saved, tmp_path / "v.npz",
-                   lambda a, m: m.update(version=99))
+    path = rewrite(
+        saved, tmp_path / "v.npz", lambda a, m: m.update(version=99)
+    )
     assert "version 99" in load_error(path)
 
 
 def test_a_missing_weight(saved, tmp_path):
-    path = rewrite(saved, tmp_path / "m.npz",
-                   lambda a, m: a.pop("layer1.attn_wv"))
+    path = rewrite(
+        saved, tmp_path / "m.npz", lambda a, m: a.pop("layer1.attn_wv")
+    )
     msg = load_error(path)
     assert "missing: layer1.attn_wv" in msg and "unexpected: none" in msg
 
 
 def test_an_extra_weight(saved, tmp_path):
-    path = rewrite(saved, tmp_path / "x.npz",
-                   lambda a, m: a.update({"layer2.attn_wq": a["wte"]}))
+    path = rewrite(
+        saved,
+        tmp_path / "x.npz",
+        lambda a, m: a.update({"layer2.attn_wq": a["wte"]}),
+    )
     msg = load_error(path)
     assert "unexpected: layer2.attn_wq" in msg and "missing: none" in msg
 
 
 def test_a_config_with_more_layers_than_weights(saved, tmp_path):
-    path = rewrite(saved, tmp_path / "deep.npz",
-                   lambda a, m: m["model_config"].update(n_layer=3))
+    path = rewrite(
+        saved,
+        tmp_path / "deep.npz",
+        lambda a, m: m["model_config"].update(n_layer=3),
+    )
     assert "missing: layer2.attn_wq" in load_error(path)
 
 
 def test_a_shape_that_does_not_match_the_config(saved, tmp_path):
-    path = rewrite(saved, tmp_path / "s.npz",
-                   lambda a, m: a.update(wpe=a["wpe"][:4]))
+    path = rewrite(
+        saved, tmp_path / "s.npz", lambda a, m: a.update(wpe=a["wpe"][:4])
+    )
     msg = load_error(path)
     assert "wpe has shape (4, 8)" in msg and "(8, 8)" in msg
 
 
 def test_an_invalid_config(saved, tmp_path):
-    path = rewrite(saved, tmp_path / "c.npz",
-                   lambda a, m: m["model_config"].update(n_head=3))
+    path = rewrite(
+        saved,
+        tmp_path / "c.npz",
+        lambda a, m: m["model_config"].update(n_head=3),
+    )
     msg = load_error(path)
     assert "bad model config" in msg and "divisible" in msg
 
 
 def test_a_tokenizer_that_does_not_fit_the_vocabulary(saved, tmp_path):
-    path = rewrite(saved, tmp_path / "t.npz",
-                   lambda a, m: m.update(chars=m["chars"][:-1]))
+    path = rewrite(
+        saved, tmp_path / "t.npz", lambda a, m: m.update(chars=m["chars"][:-1])
+    )
     msg = load_error(path)
     assert "tokenizer has 26 ids" in msg and "vocab_size 27" in msg
 
 
 def test_unsorted_characters(saved, tmp_path):
-    path = rewrite(saved, tmp_path / "u.npz",
-                   lambda a, m: m.update(chars=m["chars"][::-1]))
+    path = rewrite(
+        saved,
+        tmp_path / "u.npz",
+        lambda a, m: m.update(chars=m["chars"][::-1]),
+    )
     assert "sorted unique characters" in load_error(path)
 
 
@@ -163,6 +183,9 @@ def test_non_finite_weights(saved, tmp_path):
 
 
 def test_pickled_data_is_refused_not_run(saved, tmp_path):
-    path = rewrite(saved, tmp_path / "p.npz",
-                   lambda a, m: a.update(wte=np.array([object()])))
+    path = rewrite(
+        saved,
+        tmp_path / "p.npz",
+        lambda a, m: a.update(wte=np.array([object()])),
+    )
     assert "allow_pickle" in load_error(path)

@@ -47,6 +47,7 @@ def recursive_topo_sort(root):
             for child in node._children:
                 visit(child)
             order.append(node)
+
     visit(root)
     return order
 
@@ -60,17 +61,24 @@ def test_tanh_with_wrong_local_gradient_fails_on_gradient():
     def wrong(v):
         t = math.tanh(v.data)
         return Value(t, (v,), (1 - t,))
-    with pytest.raises(CheckFailed, match=r"^chapter 3, exercise 2: "
-                       r"gradient of tanh at -2.5: got .*difference.*; this "
-                       r"is what a local gradient of 1 - tanh\(x\), not "
-                       r"1 - tanh\(x\)\*\*2 gives$"):
+
+    with pytest.raises(
+        CheckFailed,
+        match=r"^chapter 3, exercise 2: "
+        r"gradient of tanh at -2.5: got .*difference.*; this "
+        r"is what a local gradient of 1 - tanh\(x\), not "
+        r"1 - tanh\(x\)\*\*2 gives$",
+    ):
         autograd.check_tanh(wrong)
 
 
 def test_tanh_without_children_fails_on_gradient():
-    with pytest.raises(CheckFailed, match=r"gradient of tanh at -2.5: got 0"
-                       r".*; this is what a result without v as its child "
-                       r"\(no gradient reaches v\) gives$"):
+    with pytest.raises(
+        CheckFailed,
+        match=r"gradient of tanh at -2.5: got 0"
+        r".*; this is what a result without v as its child "
+        r"\(no gradient reaches v\) gives$",
+    ):
         autograd.check_tanh(lambda v: Value(math.tanh(v.data)))
 
 
@@ -93,6 +101,7 @@ def test_directional_through_the_partial_derivatives_passes(capsys):
             down[i] -= h
             total += d * (f(up) - f(down)) / (2 * h)
         return total
+
     autograd.check_directional(by_coordinates)
     assert "✓ directional_derivative" in capsys.readouterr().out
 
@@ -100,25 +109,34 @@ def test_directional_through_the_partial_derivatives_passes(capsys):
 def test_directional_one_sided_names_the_mistake():
     def one_sided(f, xs, v, h=1e-5):
         return (f([x + h * d for x, d in zip(xs, v)]) - f(xs)) / h
-    with pytest.raises(CheckFailed, match=r"^chapter 3, exercise 3: "
-                       r"derivative of x0 \* x1 \+ x2\*\*3 at \[1.5, -2.0, "
-                       r"0.5\] along \[.*\]: got .*; this is what a "
-                       r"one-sided difference \(f\(x \+ h v\) - f\(x\)\) / "
-                       r"h gives$"):
+
+    with pytest.raises(
+        CheckFailed,
+        match=r"^chapter 3, exercise 3: "
+        r"derivative of x0 \* x1 \+ x2\*\*3 at \[1.5, -2.0, "
+        r"0.5\] along \[.*\]: got .*; this is what a "
+        r"one-sided difference \(f\(x \+ h v\) - f\(x\)\) / "
+        r"h gives$",
+    ):
         autograd.check_directional(one_sided)
 
 
 def test_directional_without_the_factor_2_names_it():
-    with pytest.raises(CheckFailed, match=r"this is what dividing by h, not "
-                                          r"2 h gives$"):
+    with pytest.raises(
+        CheckFailed,
+        match=r"this is what dividing by h, not "
+        r"2 h gives$",
+    ):
         autograd.check_directional(
-            lambda f, xs, v: 2 * directional_derivative(f, xs, v))
+            lambda f, xs, v: 2 * directional_derivative(f, xs, v)
+        )
 
 
 def test_directional_that_ignores_the_direction_fails():
     with pytest.raises(CheckFailed, match=r"derivative of x0 \* x1"):
         autograd.check_directional(
-            lambda f, xs, v: directional_derivative(f, xs, [1.0] * len(v)))
+            lambda f, xs, v: directional_derivative(f, xs, [1.0] * len(v))
+        )
 
 
 def test_topo_sort_passes_an_iterative_solution(capsys):
@@ -127,8 +145,11 @@ def test_topo_sort_passes_an_iterative_solution(capsys):
 
 
 def test_topo_sort_recursive_fails_on_the_deep_chain():
-    with pytest.raises(CheckFailed, match=r"chain of 10000 additions: hit "
-                       r"Python's recursion limit"):
+    with pytest.raises(
+        CheckFailed,
+        match=r"chain of 10000 additions: hit "
+        r"Python's recursion limit",
+    ):
         autograd.check_topo_sort(recursive_topo_sort)
 
 
@@ -149,6 +170,7 @@ def test_topo_sort_without_dedup_fails_on_repeats():
                 stack.append((node, True))
                 stack.extend((c, False) for c in reversed(node._children))
         return order
+
     with pytest.raises(CheckFailed, match=r"also appears at position"):
         autograd.check_topo_sort(no_dedup)
 
@@ -156,6 +178,7 @@ def test_topo_sort_without_dedup_fails_on_repeats():
 def test_topo_sort_missing_leaves_fails_on_count():
     def no_leaves(root):
         return [n for n in topo_sort(root) if n._children]
+
     with pytest.raises(CheckFailed, match=r"missing"):
         autograd.check_topo_sort(no_leaves)
 
@@ -165,12 +188,18 @@ def test_overwritten_grad_passes_the_measured_number(capsys):
     assert "✓ dL/da with = instead of +=" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("wrong, hint", [
-    (-2, "that is the right gradient"),
-    (4, "that is the contribution through L = d \\* a"),
-    (6, "is too large"),
-])
+@pytest.mark.parametrize(
+    "wrong, hint",
+    [
+        (-2, "that is the right gradient"),
+        (4, "that is the contribution through L = d \\* a"),
+        (6, "is too large"),
+    ],
+)
 def test_overwritten_grad_typical_mistakes_get_their_hint(wrong, hint):
-    with pytest.raises(CheckFailed, match=r"^chapter 3, exercise 1: "
-                       r"dL/da with = instead of \+=: .*" + hint):
+    with pytest.raises(
+        CheckFailed,
+        match=r"^chapter 3, exercise 1: "
+        r"dL/da with = instead of \+=: .*" + hint,
+    ):
         autograd.check_overwritten_grad(lambda: wrong)

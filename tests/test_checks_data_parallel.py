@@ -18,13 +18,20 @@ def test_shard_sizes_passes(capsys):
     assert "✓ shard_sizes" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("wrong, mistake", [
-    (lambda B, N: [B // N] * N, "dropping the rest"),
-    (lambda B, N: [B // N] * (N - 1) + [B // N + B % N],
-     "whole remainder to the last"),
-    (lambda B, N: [B // N] * (N - B % N) + [B // N + 1] * (B % N),
-     "remainder to the last processes"),
-])
+@pytest.mark.parametrize(
+    "wrong, mistake",
+    [
+        (lambda B, N: [B // N] * N, "dropping the rest"),
+        (
+            lambda B, N: [B // N] * (N - 1) + [B // N + B % N],
+            "whole remainder to the last",
+        ),
+        (
+            lambda B, N: [B // N] * (N - B % N) + [B // N + 1] * (B % N),
+            "remainder to the last processes",
+        ),
+    ],
+)
 def test_shard_sizes_names_each_typical_slip(wrong, mistake):
     with pytest.raises(CheckFailed, match=mistake):
         checks.check_shard_sizes(wrong)
@@ -44,12 +51,17 @@ def test_global_mean_passes(capsys):
     assert "✓ global_mean" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("wrong, mistake", [
-    (lambda m, c: sum(m) / len(m), "mean of means"),
-    (lambda m, c: sum(a * b for a, b in zip(m, c)), "without dividing"),
-    (lambda m, c: sum(a * b for a, b in zip(m, c)) / len(m),
-     "number of processes"),
-])
+@pytest.mark.parametrize(
+    "wrong, mistake",
+    [
+        (lambda m, c: sum(m) / len(m), "mean of means"),
+        (lambda m, c: sum(a * b for a, b in zip(m, c)), "without dividing"),
+        (
+            lambda m, c: sum(a * b for a, b in zip(m, c)) / len(m),
+            "number of processes",
+        ),
+    ],
+)
 def test_global_mean_names_each_typical_slip(wrong, mistake):
     with pytest.raises(CheckFailed, match=mistake):
         checks.check_global_mean(wrong)
@@ -64,11 +76,14 @@ def test_ring_bytes_passes(capsys):
     assert "✓ ring_bytes" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("wrong, mistake", [
-    (lambda n, s, N: (N - 1) / N * n * s, "reduce-scatter only"),
-    (lambda n, s, N: 2 * (N - 1) * n * s, "whole gradient"),
-    (lambda n, s, N: 2 * (N - 1) / N * n, "elements instead of bytes"),
-])
+@pytest.mark.parametrize(
+    "wrong, mistake",
+    [
+        (lambda n, s, N: (N - 1) / N * n * s, "reduce-scatter only"),
+        (lambda n, s, N: 2 * (N - 1) * n * s, "whole gradient"),
+        (lambda n, s, N: 2 * (N - 1) / N * n, "elements instead of bytes"),
+    ],
+)
 def test_ring_bytes_names_each_typical_slip(wrong, mistake):
     with pytest.raises(CheckFailed, match=mistake):
         checks.check_ring_bytes(wrong)

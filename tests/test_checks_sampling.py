@@ -25,23 +25,31 @@ def test_temperature_passes_the_reference(capsys):
 
 def test_temperature_multiplied_instead_of_divided_fails():
     def times_t(logits, temperature):
-        return apply_temperature([z * temperature ** 2 for z in logits],
-                                 temperature)
+        return apply_temperature(
+            [z * temperature**2 for z in logits], temperature
+        )
 
-    with pytest.raises(CheckFailed, match=r"^chapter 10, exercise 2: "
-                       r"probabilities with temperature 0\.1 at token \d+: "
-                       r"got .*difference.*; this is what multiplying the "
-                       r"logits by the temperature instead of dividing "
-                       r"gives$"):
+    with pytest.raises(
+        CheckFailed,
+        match=r"^chapter 10, exercise 2: "
+        r"probabilities with temperature 0\.1 at token \d+: "
+        r"got .*difference.*; this is what multiplying the "
+        r"logits by the temperature instead of dividing "
+        r"gives$",
+    ):
         sampling.check_temperature(times_t)
 
 
 def test_temperature_left_out_names_it():
-    with pytest.raises(CheckFailed, match=r"temperature 0\.1 at token \d+: "
-                                          r".*; this is what leaving out the "
-                                          r"temperature gives$"):
+    with pytest.raises(
+        CheckFailed,
+        match=r"temperature 0\.1 at token \d+: "
+        r".*; this is what leaving out the "
+        r"temperature gives$",
+    ):
         sampling.check_temperature(
-            lambda logits, t: apply_temperature(logits, 1.0))
+            lambda logits, t: apply_temperature(logits, 1.0)
+        )
 
 
 def test_temperature_without_max_subtraction_reports_the_overflow():
@@ -49,13 +57,16 @@ def test_temperature_without_max_subtraction_reports_the_overflow():
         exps = [math.exp(z / temperature) for z in logits]
         return [e / sum(exps) for e in exps]
 
-    with pytest.raises(CheckFailed, match="overflowed at temperature 0.1.*"
-                       "subtract the largest logit"):
+    with pytest.raises(
+        CheckFailed,
+        match="overflowed at temperature 0.1.*subtract the largest logit",
+    ):
         sampling.check_temperature(naive)
 
 
-def my_generate(params, cfg, rng, temperature, argmax=False,
-                keep_bos=False, stop=True):
+def my_generate(
+    params, cfg, rng, temperature, argmax=False, keep_bos=False, stop=True
+):
     """Right by default; keep_bos or stop=False give the BOS mistakes."""
     bos = cfg.vocab_size - 1
     cache = gpt_scalar.new_kv_cache(cfg)
@@ -75,8 +86,9 @@ def my_generate(params, cfg, rng, temperature, argmax=False,
     return out
 
 
-def complete(params, cfg, rng, temperature, prefix, bos=True, draw=False,
-             whole=True):
+def complete(
+    params, cfg, rng, temperature, prefix, bos=True, draw=False, whole=True
+):
     """Right by default; the flags give the typical mistakes."""
     end = cfg.vocab_size - 1
     cache = gpt_scalar.new_kv_cache(cfg)
@@ -106,31 +118,50 @@ def test_complete_passes_the_reference(capsys):
 def test_complete_with_an_empty_prefix_is_generate():
     params = sampling._model(1)
     got = complete(params, sampling.CFG, random.Random(5), 0.7, [])
-    assert got == gpt_scalar.generate(params, sampling.CFG,
-                                      random.Random(5), 0.7)
+    assert got == gpt_scalar.generate(
+        params, sampling.CFG, random.Random(5), 0.7
+    )
 
 
-@pytest.mark.parametrize("flags, message", [
-    ({"whole": False}, r"completion 1 of prefix \[0\]: got .*; this is what "
-     "returning only the drawn letters, without the prefix gives"),
-    ({"bos": False}, r"completion \d of prefix \[0\]: got .*; this is what "
-     "leaving out the BOS at position 0 gives"),
-    ({"draw": True}, r"completion 1 of prefix \[0\]: the ids agree but the "
-     r"random stream does not; .*none for the prefix itself")])
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (
+            {"whole": False},
+            r"completion 1 of prefix \[0\]: got .*; this is what "
+            "returning only the drawn letters, without the prefix gives",
+        ),
+        (
+            {"bos": False},
+            r"completion \d of prefix \[0\]: got .*; this is what "
+            "leaving out the BOS at position 0 gives",
+        ),
+        (
+            {"draw": True},
+            r"completion 1 of prefix \[0\]: the ids agree but the "
+            r"random stream does not; .*none for the prefix itself",
+        ),
+    ],
+)
 def test_complete_names_the_mistake(flags, message):
-    with pytest.raises(CheckFailed, match=rf"^chapter 10, exercise 4: "
-                                          rf"{message}$"):
+    with pytest.raises(
+        CheckFailed,
+        match=rf"^chapter 10, exercise 4: "
+        rf"{message}$",
+    ):
         sampling.check_complete(lambda *a: complete(*a, **flags))
 
 
 def test_complete_with_bos_in_the_ids_names_the_mistake():
     def keeps_bos(params, cfg, rng, temperature, prefix):
         out = complete(params, cfg, rng, temperature, prefix)
-        return out + [cfg.vocab_size - 1] if len(out) < cfg.block_size \
-            else out
+        return out + [cfg.vocab_size - 1] if len(out) < cfg.block_size else out
 
-    with pytest.raises(CheckFailed, match=r"this is what keeping the final "
-                                          r"BOS in the list gives$"):
+    with pytest.raises(
+        CheckFailed,
+        match=r"this is what keeping the final "
+        r"BOS in the list gives$",
+    ):
         sampling.check_complete(keeps_bos)
 
 
@@ -146,23 +177,28 @@ def test_complete_that_draws_extra_random_numbers_fails():
 
 def cold_names(params, cfg):
     rng = random.Random(0)
-    return len({tuple(gpt_numpy.generate(params, cfg, rng, 0.01))
-                for _ in range(20)})
+    return len(
+        {tuple(gpt_numpy.generate(params, cfg, rng, 0.01)) for _ in range(20)}
+    )
 
 
 def test_cold_names_passes_the_measured_count(capsys):
     params = gpt_numpy.init_params(sampling.CFG, random.Random(0))
-    sampling.check_cold_names(lambda: cold_names(params, sampling.CFG),
-                              params, sampling.CFG)
+    sampling.check_cold_names(
+        lambda: cold_names(params, sampling.CFG), params, sampling.CFG
+    )
     assert " is right (measured " in capsys.readouterr().out
 
 
 def test_cold_names_of_twenty_gets_the_hint():
     params = gpt_numpy.init_params(sampling.CFG, random.Random(0))
-    with pytest.raises(CheckFailed, match=r"^chapter 10, exercise 1: "
-                       r"distinct names among 20 at temperature 0\.01: 20 "
-                       r"is not it; every name different is what a high "
-                       r"temperature gives"):
+    with pytest.raises(
+        CheckFailed,
+        match=r"^chapter 10, exercise 1: "
+        r"distinct names among 20 at temperature 0\.01: 20 "
+        r"is not it; every name different is what a high "
+        r"temperature gives",
+    ):
         sampling.check_cold_names(lambda: 20, params, sampling.CFG)
 
 
@@ -186,20 +222,25 @@ def test_greedy_that_never_stops_at_bos_fails():
             out.append(token)
         return out
 
-    with pytest.raises(CheckFailed, match=r"^chapter 10, exercise 3: greedy "
-                                          r"ids of model \d+: got .*; this is"
-                                          r" what not stopping at BOS gives$"):
+    with pytest.raises(
+        CheckFailed,
+        match=r"^chapter 10, exercise 3: greedy "
+        r"ids of model \d+: got .*; this is"
+        r" what not stopping at BOS gives$",
+    ):
         sampling.check_greedy(no_stop)
 
 
 def test_greedy_that_keeps_the_final_bos_names_it():
     def keeps_bos(params, cfg):
         out = greedy(params, cfg)
-        return out + [cfg.vocab_size - 1] if len(out) < cfg.block_size \
-            else out
+        return out + [cfg.vocab_size - 1] if len(out) < cfg.block_size else out
 
-    with pytest.raises(CheckFailed, match=r"this is what keeping the final "
-                                          r"BOS in the list gives$"):
+    with pytest.raises(
+        CheckFailed,
+        match=r"this is what keeping the final "
+        r"BOS in the list gives$",
+    ):
         sampling.check_greedy(keeps_bos)
 
 
@@ -209,16 +250,20 @@ def test_greedy_returning_none_fails_clearly():
 
 
 def test_greedy_without_a_length_limit_fails_clearly():
-    def endless(params, cfg):   # never stops: BOS is never the argmax
+    def endless(params, cfg):  # never stops: BOS is never the argmax
         cache = gpt_scalar.new_kv_cache(cfg)
         token, out, pos = cfg.vocab_size - 1, [], 0
         while True:
             logits = gpt_scalar.gpt(token, pos, cache, params, cfg)
-            token = max(range(cfg.vocab_size - 1),
-                        key=lambda i: logits[i].data)
+            token = max(
+                range(cfg.vocab_size - 1), key=lambda i: logits[i].data
+            )
             out.append(token)
             pos += 1
 
-    with pytest.raises(CheckFailed, match=r"greedy \(model 0\) raised "
-                                          r"IndexError: .*block_size"):
+    with pytest.raises(
+        CheckFailed,
+        match=r"greedy \(model 0\) raised "
+        r"IndexError: .*block_size",
+    ):
         sampling.check_greedy(endless)

@@ -31,16 +31,24 @@ def test_paired_se_passes_the_reference(capsys):
     assert "✓ paired_se" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("kwargs, mistake", [
-    ({"unpaired": True}, "treating the runs as unpaired"),
-    ({"ddof": 0}, "dividing by n instead of n - 1"),
-    ({"root": False}, "reporting the standard deviation of the "
-                      "differences"),
-])
+@pytest.mark.parametrize(
+    "kwargs, mistake",
+    [
+        ({"unpaired": True}, "treating the runs as unpaired"),
+        ({"ddof": 0}, "dividing by n instead of n - 1"),
+        (
+            {"root": False},
+            "reporting the standard deviation of the differences",
+        ),
+    ],
+)
 def test_paired_se_names_each_slip(kwargs, mistake):
-    with pytest.raises(CheckFailed, match=r"^chapter 17, exercise 1: the "
-                       r"paired standard error over 5 seeds: .*this is "
-                       r"what " + re.escape(mistake)):
+    with pytest.raises(
+        CheckFailed,
+        match=r"^chapter 17, exercise 1: the "
+        r"paired standard error over 5 seeds: .*this is "
+        r"what " + re.escape(mistake),
+    ):
         scaling.check_paired_se(lambda a, b: paired_se(a, b, **kwargs))
 
 
@@ -62,8 +70,9 @@ def exponent(sizes, losses, floor, subtract=True, sign=-1):
     xs = [math.log(n) for n in sizes]
     ys = [math.log(y - floor if subtract else y) for y in losses]
     mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
-    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) \
-        / sum((x - mx) ** 2 for x in xs)
+    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum(
+        (x - mx) ** 2 for x in xs
+    )
     return sign * slope
 
 
@@ -75,28 +84,33 @@ def test_exponent_passes_the_reference(capsys):
 def test_exponent_without_the_floor_names_it():
     with pytest.raises(CheckFailed, match="without subtracting the floor"):
         scaling.check_exponent(
-            lambda s, l, e: exponent(s, l, e, subtract=False))
+            lambda s, loss, e: exponent(s, loss, e, subtract=False)
+        )
 
 
 def test_exponent_with_the_slope_sign_names_it():
     with pytest.raises(CheckFailed, match="alpha is minus the slope"):
-        scaling.check_exponent(lambda s, l, e: exponent(s, l, e, sign=1))
+        scaling.check_exponent(lambda s, loss, e: exponent(s, loss, e, sign=1))
 
 
 def test_exponent_may_not_call_the_package():
     from microgpt.experiments.scaling import fit_line
 
     def lazy(sizes, losses, floor):
-        return -fit_line([math.log(n) for n in sizes],
-                         [math.log(y - floor) for y in losses])[0]
+        return -fit_line(
+            [math.log(n) for n in sizes], [math.log(y - floor) for y in losses]
+        )[0]
 
     with pytest.raises(CheckFailed, match="fit_line"):
         scaling.check_exponent(lazy)
 
 
 def best_under_budget(runs, budget, factor=6, ignore=False):
-    fits = [r for r in runs
-            if ignore or factor * r["params"] * r["tokens"] <= budget]
+    fits = [
+        r
+        for r in runs
+        if ignore or factor * r["params"] * r["tokens"] <= budget
+    ]
     return min(fits, key=lambda r: r["loss"])["params"]
 
 
@@ -105,15 +119,22 @@ def test_best_under_budget_passes_the_reference(capsys):
     assert "✓ best_under_budget" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("kwargs, mistake", [
-    ({"ignore": True}, "the best run of all"),
-    ({"factor": 1}, "C = N D without the factor 6"),
-])
+@pytest.mark.parametrize(
+    "kwargs, mistake",
+    [
+        ({"ignore": True}, "the best run of all"),
+        ({"factor": 1}, "C = N D without the factor 6"),
+    ],
+)
 def test_best_under_budget_names_each_slip(kwargs, mistake):
-    with pytest.raises(CheckFailed, match=r"^chapter 17, exercise 3: .*"
-                       r"this is what " + re.escape(mistake)):
+    with pytest.raises(
+        CheckFailed,
+        match=r"^chapter 17, exercise 3: .*"
+        r"this is what " + re.escape(mistake),
+    ):
         scaling.check_best_under_budget(
-            lambda runs, c: best_under_budget(runs, c, **kwargs))
+            lambda runs, c: best_under_budget(runs, c, **kwargs)
+        )
 
 
 def test_worst_ablation_takes_the_right_letter(capsys):
@@ -121,21 +142,22 @@ def test_worst_ablation_takes_the_right_letter(capsys):
     assert "✓ the removal that costs the most" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("letter, hint", [("a", "half of the parameters"),
-                                          ("c", "causal mask")])
+@pytest.mark.parametrize(
+    "letter, hint", [("a", "half of the parameters"), ("c", "causal mask")]
+)
 def test_worst_ablation_wrong_letters_get_their_hint(letter, hint):
     with pytest.raises(CheckFailed, match=hint):
         scaling.check_worst_ablation(lambda: letter)
 
 
 def test_the_worst_ablation_answer_is_what_the_stored_table_says():
-    from microgpt.course.checks.questions import digest
+    from microgpt.course.checks.questions import find_key, load_key
     from microgpt.experiments import stored
 
     table = stored("ablations")["table"]
-    worst = max((v for v in table if v != "full"),
-                key=lambda v: table[v]["diff"])
+    worst = max(
+        (v for v in table if v != "full"), key=lambda v: table[v]["diff"]
+    )
     letter = {"no MLP": "a", "no residuals": "b", "no positions": "c"}
-    assert digest("microgpt ch17 worst ablation", letter[worst]) == (
-        "7abdf100c0b6121050a3e7de5dc6fd65"
-        "9f267d7ca7724a8c8eae96696012c7fd")
+    key = load_key(find_key())
+    assert key["microgpt ch17 worst ablation"]["answer"] == letter[worst]

@@ -6,7 +6,7 @@ import math
 import pytest
 
 from microgpt.course.checks import CheckFailed, text
-from microgpt.course.checks.questions import digest
+from microgpt.course.checks.questions import find_key, load_key
 
 pytestmark = pytest.mark.data
 
@@ -37,15 +37,20 @@ def test_a_right_merge_step_passes(capsys):
     assert "✓ merge_step" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("kwargs, named", [
-    ({"tie": "first"}, "breaking a tie by the pair seen first"),
-    ({"right": True}, "merging from the right"),
-])
+@pytest.mark.parametrize(
+    "kwargs, named",
+    [
+        ({"tie": "first"}, "breaking a tie by the pair seen first"),
+        ({"right": True}, "merging from the right"),
+    ],
+)
 def test_a_merge_step_mistake_is_named(kwargs, named):
-    with pytest.raises(CheckFailed, match=r"^chapter 16, exercise 1: "
-                       r"merge_step\(.*" + named):
-        text.check_merge_step(lambda ids, new: merge_step(ids, new,
-                                                          **kwargs))
+    with pytest.raises(
+        CheckFailed,
+        match=r"^chapter 16, exercise 1: "
+        r"merge_step\(.*" + named,
+    ):
+        text.check_merge_step(lambda ids, new: merge_step(ids, new, **kwargs))
 
 
 def test_a_merge_step_that_returns_nothing_fails():
@@ -72,12 +77,19 @@ def test_right_bits_per_char_pass(capsys):
     assert "✓ bits_per_char" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("wrong, named", [
-    (lambda ls, ps: sum(ls) / sum(len(p) for p in ps),
-     "leaving the loss in nats"),
-    (lambda ls, ps: sum(ls) / (math.log(2) * len(ps)),
-     "dividing by the number of tokens"),
-])
+@pytest.mark.parametrize(
+    "wrong, named",
+    [
+        (
+            lambda ls, ps: sum(ls) / sum(len(p) for p in ps),
+            "leaving the loss in nats",
+        ),
+        (
+            lambda ls, ps: sum(ls) / (math.log(2) * len(ps)),
+            "dividing by the number of tokens",
+        ),
+    ],
+)
 def test_bits_per_char_mistakes_are_named(wrong, named):
     with pytest.raises(CheckFailed, match=named):
         text.check_bits_per_char(wrong)
@@ -97,6 +109,7 @@ def test_the_embedding_share_question(capsys):
 def test_the_embedding_share_mistakes_are_named():
     from microgpt.config import ModelConfig
     from microgpt.cost import num_params
+
     cfg = ModelConfig(vocab_size=1024, **text.MODEL)
     N, table = num_params(cfg), 1024 * cfg.n_embd
     share = text._share(1024)
@@ -104,10 +117,12 @@ def test_the_embedding_share_mistakes_are_named():
     # Leaving wpe out is close to the truth: the tolerance must tell them
     # apart.
     assert abs(no_wpe - share) > 0.002
-    for wrong, named in [(no_wpe, "position table wpe"),
-                         (table / (N - table), "rest of the model"),
-                         (100 * share, "percentage"),
-                         (0.2, "count it from the shapes")]:
+    for wrong, named in [
+        (no_wpe, "position table wpe"),
+        (table / (N - table), "rest of the model"),
+        (100 * share, "percentage"),
+        (0.2, "count it from the shapes"),
+    ]:
         with pytest.raises(CheckFailed, match=named):
             text.check_embedding_share(lambda: wrong)
 
@@ -115,8 +130,7 @@ def test_the_embedding_share_mistakes_are_named():
 def test_the_choice_question(capsys):
     text.check_why_bits_per_char(lambda: "b")
     assert "(b) is right" in capsys.readouterr().out
-    assert digest("text-per-token", "b") in open(
-        text.__file__, encoding="utf-8").read()
+    assert load_key(find_key())["text-per-token"]["answer"] == "b"
     for wrong in ("a", "c"):
         with pytest.raises(CheckFailed, match="Comparing like for like"):
             text.check_why_bits_per_char(lambda: wrong)

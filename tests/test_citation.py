@@ -24,7 +24,8 @@ def validator():
     with open(SCHEMA, encoding="utf-8") as f:
         schema = json.load(f)
     return jsonschema.Draft7Validator(
-        schema, format_checker=jsonschema.FormatChecker())
+        schema, format_checker=jsonschema.FormatChecker()
+    )
 
 
 def test_citation_is_valid_cff(citation, validator):
@@ -58,11 +59,13 @@ def test_readme_says_how_to_cite():
 
 
 def test_the_introduction_says_how_to_cite(citation):
-    with open(ROOT / "book" / "01_introduction.ipynb",
-              encoding="utf-8") as f:
+    with open(ROOT / "book" / "01_introduction.ipynb", encoding="utf-8") as f:
         cells = json.load(f)["cells"]
-    prose = "".join("".join(c["source"]) for c in cells
-                    if c["cell_type"] == "markdown")
+    prose = "".join(
+        "".join(c["source"]) for c in cells if c["cell_type"] == "markdown"
+    )
     assert "## How to cite" in prose and "CITATION.cff" in prose
-    assert f"version\n{citation['version']}" in prose or \
-        f"version {citation['version']}" in prose
+    assert (
+        f"version\n{citation['version']}" in prose
+        or f"version {citation['version']}" in prose
+    )

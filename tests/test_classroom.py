@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from test_workflows import actionlint
 
 from microgpt.course import classroom
 from microgpt.course.assignments import write_copies
 from microgpt.course.checks.exercise import all_exercises
-from test_workflows import actionlint
 
 pytestmark = pytest.mark.assignments
 
@@ -44,8 +44,9 @@ def steps():
 
 
 def install_line():
-    [install] = [s["run"] for s in steps() if "pip install" in s.get("run",
-                                                                     "")]
+    [install] = [
+        s["run"] for s in steps() if "pip install" in s.get("run", "")
+    ]
     return install
 
 
@@ -64,11 +65,18 @@ def test_the_workflow_passes_actionlint(handout):
 def test_it_installs_this_release_and_the_versions_tested_here():
     pins = dict(PIN.findall(install_line()))
     assert pins.pop("microgpt-book") == importlib.metadata.version(
-        "microgpt-book")
+        "microgpt-book"
+    )
     assert '"microgpt-book[torch]==' in install_line()
     # What the chapters import and what the grader runs them with.
-    assert {"torch", "numpy", "matplotlib", "ipywidgets", "nbclient",
-            "ipykernel"} <= set(pins)
+    assert {
+        "torch",
+        "numpy",
+        "matplotlib",
+        "ipywidgets",
+        "nbclient",
+        "ipykernel",
+    } <= set(pins)
     for name, pinned in pins.items():
         here = importlib.metadata.version(name).split("+")[0]  # 2.13.0+cpu
         assert pinned == here, name
@@ -77,21 +85,31 @@ def test_it_installs_this_release_and_the_versions_tested_here():
 def run_after_install(folder, summary):
     """The workflow's run steps after the install, as a runner runs them."""
     runs = [s.get("run") for s in steps()]
-    after = runs[runs.index(install_line()) + 1:]
-    env = dict(os.environ, GITHUB_STEP_SUMMARY=str(summary),
-               PATH=os.pathsep.join([str(Path(sys.executable).parent),
-                                     os.environ["PATH"]]))
+    after = runs[runs.index(install_line()) + 1 :]
+    env = dict(
+        os.environ,
+        GITHUB_STEP_SUMMARY=str(summary),
+        PATH=os.pathsep.join(
+            [str(Path(sys.executable).parent), os.environ["PATH"]]
+        ),
+    )
     for run in filter(None, after):
         # GitHub's default shell for a run step on Linux
-        proc = subprocess.run(["bash", "--noprofile", "--norc", "-eo",
-                               "pipefail", "-c", run], cwd=folder, env=env,
-                              capture_output=True, text=True, timeout=600)
+        proc = subprocess.run(
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", run],
+            cwd=folder,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         assert proc.returncode == 0, (run, proc.stdout, proc.stderr)
 
 
 @pytest.mark.parametrize("solved", [False, True], ids=["blank", "solved"])
 def test_its_steps_grade_the_repository_and_write_the_points(
-        handout, tmp_path, solved):
+    handout, tmp_path, solved
+):
     repo = tmp_path / "ada"
     repo.mkdir()
     shutil.copytree(handout / ".github", repo / ".github")
@@ -101,8 +119,9 @@ def test_its_steps_grade_the_repository_and_write_the_points(
     run_after_install(repo, summary)
     ours = [e for e in all_exercises() if e.chapter == 2]
     assert len(ours) >= 2
-    with open(repo / "grades" / "gradebook.csv", newline="",
-              encoding="utf-8") as f:
+    with open(
+        repo / "grades" / "gradebook.csv", newline="", encoding="utf-8"
+    ) as f:
         [row] = list(csv.DictReader(f))
     got = sum(int(row[e.key]) for e in ours)
     assert got == (sum(e.points for e in ours) if solved else 0)
@@ -121,8 +140,11 @@ def test_its_steps_grade_the_repository_and_write_the_points(
 
 
 def test_a_missing_gradebook_is_one_clear_error(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "microgpt.course.classroom",
-                           str(tmp_path)], capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "microgpt.course.classroom", str(tmp_path)],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 2
     assert "cannot read the gradebook in" in done.stderr
     assert "Traceback" not in done.stderr

@@ -18,51 +18,72 @@ pytestmark = pytest.mark.cli
 @pytest.fixture(scope="module")
 def model(tmp_path_factory, docs):
     """A small checkpoint to sample from."""
-    run = train.run("numpy", docs, ModelConfig(n_embd=8, n_head=2),
-                    TrainConfig(num_steps=2, num_samples=1))
+    run = train.run(
+        "numpy",
+        docs,
+        ModelConfig(n_embd=8, n_head=2),
+        TrainConfig(num_steps=2, num_samples=1),
+    )
     path = tmp_path_factory.mktemp("model") / "model.npz"
-    return checkpoint.save(path, run.params, run.model_config,
-                           run.tokenizer)
+    return checkpoint.save(path, run.params, run.model_config, run.tokenizer)
 
 
-@pytest.mark.parametrize("args, fragments", [
-    (["--n-head", "3"],
-     ["--n-embd (16) must be divisible by --n-head (3)"]),
-    (["--n-layer", "0"], ["--n-layer must be a positive integer, got 0"]),
-    (["--steps", "-5"], ["--steps must", "-5"]),
-    (["--temperature", "0"], ["--temperature must", "positive number"]),
-    (["--temperature", "1e-310"], ["--temperature must be at least"]),
-    (["--lr", "nan"], ["--lr must", "nan"]),
-    (["--beta1", "1"], ["--beta1 must", "[0, 1)"]),
-    (["--beta2", "-0.5"], ["--beta2 must", "[0, 1)"]),
-    (["--eps", "0"], ["--eps must"]),
-    (["--batch-size", "0"], ["--batch-size must"]),
-    (["--num-samples", "0"], ["--num-samples must"]),
-    (["--save", ""], ["--save needs a file path"]),
-    (["--save", "."], ["--save .: is a folder"]),
-    (["--log", ""], ["--log needs a file path"]),
-    (["--impl", "numpy", "--device", "cpu"], ["--device", "torch only"]),
-    (["--impl", "scalar", "--dtype", "float32"], ["--dtype", "torch only"]),
-    (["--impl", "torch", "--device", "warp9"], ["bad --device 'warp9'"]),
-    (["--impl", "torch", "--device", "cuda:99"], ["--device cuda:99"]),
-    (["--impl", "torch", "--device", "meta"], ["--device meta: microgpt "
-                                               "runs on cpu, cuda or "
-                                               "cuda:N"]),
-    (["--impl", "torch", "--device", "mps"], ["--device mps: microgpt"]),
-    (["--impl", "torch", "--device", "xpu"], ["--device xpu: microgpt"]),
-    (["--impl", "torch", "--device", "cpu:1"], ["--device cpu:1: micro"]),
-    (["--batch-size", "40000"], ["--batch-size 40000 is more than the "
-                                 "32033 documents", "at most 32033"]),
-    (["--save", "/nonexistent/dir/m.npz"], ["--save", "does not exist"]),
-    (["--log", "/nonexistent/dir/l.jsonl"], ["--log", "does not exist"]),
-    (["--val-fraction", "1"], ["--val-fraction must be at least 0 and "
-                               "below 1, got 1.0"]),
-    (["--val-fraction", "-0.1"], ["--val-fraction must", "-0.1"]),
-    (["--val-fraction", "nan"], ["--val-fraction must", "nan"]),
-    (["--val-fraction", "0.1", "--eval-every", "-1"],
-     ["--eval-every must be 0 or more steps, got -1"]),
-    (["--eval-every", "50"], ["--eval-every needs --val-fraction"]),
-])
+@pytest.mark.parametrize(
+    "args, fragments",
+    [
+        (
+            ["--n-head", "3"],
+            ["--n-embd (16) must be divisible by --n-head (3)"],
+        ),
+        (["--n-layer", "0"], ["--n-layer must be a positive integer, got 0"]),
+        (["--steps", "-5"], ["--steps must", "-5"]),
+        (["--temperature", "0"], ["--temperature must", "positive number"]),
+        (["--temperature", "1e-310"], ["--temperature must be at least"]),
+        (["--lr", "nan"], ["--lr must", "nan"]),
+        (["--beta1", "1"], ["--beta1 must", "[0, 1)"]),
+        (["--beta2", "-0.5"], ["--beta2 must", "[0, 1)"]),
+        (["--eps", "0"], ["--eps must"]),
+        (["--batch-size", "0"], ["--batch-size must"]),
+        (["--num-samples", "0"], ["--num-samples must"]),
+        (["--save", ""], ["--save needs a file path"]),
+        (["--save", "."], ["--save .: is a folder"]),
+        (["--log", ""], ["--log needs a file path"]),
+        (["--impl", "numpy", "--device", "cpu"], ["--device", "torch only"]),
+        (
+            ["--impl", "scalar", "--dtype", "float32"],
+            ["--dtype", "torch only"],
+        ),
+        (["--impl", "torch", "--device", "warp9"], ["bad --device 'warp9'"]),
+        (["--impl", "torch", "--device", "cuda:99"], ["--device cuda:99"]),
+        (
+            ["--impl", "torch", "--device", "meta"],
+            ["--device meta: microgpt runs on cpu, cuda or cuda:N"],
+        ),
+        (["--impl", "torch", "--device", "mps"], ["--device mps: microgpt"]),
+        (["--impl", "torch", "--device", "xpu"], ["--device xpu: microgpt"]),
+        (["--impl", "torch", "--device", "cpu:1"], ["--device cpu:1: micro"]),
+        (
+            ["--batch-size", "40000"],
+            [
+                "--batch-size 40000 is more than the 32033 documents",
+                "at most 32033",
+            ],
+        ),
+        (["--save", "/nonexistent/dir/m.npz"], ["--save", "does not exist"]),
+        (["--log", "/nonexistent/dir/l.jsonl"], ["--log", "does not exist"]),
+        (
+            ["--val-fraction", "1"],
+            ["--val-fraction must be at least 0 and below 1, got 1.0"],
+        ),
+        (["--val-fraction", "-0.1"], ["--val-fraction must", "-0.1"]),
+        (["--val-fraction", "nan"], ["--val-fraction must", "nan"]),
+        (
+            ["--val-fraction", "0.1", "--eval-every", "-1"],
+            ["--eval-every must be 0 or more steps, got -1"],
+        ),
+        (["--eval-every", "50"], ["--eval-every needs --val-fraction"]),
+    ],
+)
 def test_bad_train_settings_give_one_line(args, fragments):
     assert_one_line_error(microgpt("train", *args), *fragments)
 
@@ -70,77 +91,105 @@ def test_bad_train_settings_give_one_line(args, fragments):
 def test_holding_out_every_document_gives_one_line(tmp_path):
     two = tmp_path / "two.txt"
     two.write_text("emma\nolivia\n")
-    assert_one_line_error(microgpt("train", "--data", str(two),
-                                   "--val-fraction", "0.9"),
-                          "--val-fraction 0.9", "leaves none to train on")
+    assert_one_line_error(
+        microgpt("train", "--data", str(two), "--val-fraction", "0.9"),
+        "--val-fraction 0.9",
+        "leaves none to train on",
+    )
 
 
 def test_a_missing_package_gives_one_line(tmp_path):
     (tmp_path / "torch.py").write_text(
-        "raise ImportError('torch is not installed here')\n")
-    result = microgpt("train", "--impl", "torch", "--steps", "1",
-                      env={"PYTHONPATH": str(tmp_path)})
-    assert_one_line_error(result, "--impl torch needs a missing package",
-                          "torch is not installed here")
+        "raise ImportError('torch is not installed here')\n"
+    )
+    result = microgpt(
+        "train",
+        "--impl",
+        "torch",
+        "--steps",
+        "1",
+        env={"PYTHONPATH": str(tmp_path)},
+    )
+    assert_one_line_error(
+        result,
+        "--impl torch needs a missing package",
+        "torch is not installed here",
+    )
 
 
 def test_an_error_message_stays_on_one_line(capsys):
     cli._error("first line\nsecond line")
-    assert capsys.readouterr().err == \
-        "microgpt: error: first line second line\n"
+    assert (
+        capsys.readouterr().err == "microgpt: error: first line second line\n"
+    )
 
 
 def test_a_missing_dataset_gives_one_line(tmp_path):
     missing = tmp_path / "none.txt"
-    assert_one_line_error(microgpt("train", "--data", str(missing)),
-                          "not found", str(missing))
-    assert_one_line_error(microgpt("train", env={"MICROGPT_DATA":
-                                                 str(missing)}),
-                          "MICROGPT_DATA", str(missing))
+    assert_one_line_error(
+        microgpt("train", "--data", str(missing)), "not found", str(missing)
+    )
+    assert_one_line_error(
+        microgpt("train", env={"MICROGPT_DATA": str(missing)}),
+        "MICROGPT_DATA",
+        str(missing),
+    )
 
 
 def test_an_empty_dataset_gives_one_line(tmp_path):
     empty = tmp_path / "empty.txt"
     empty.write_text("\n\n")
-    assert_one_line_error(microgpt("train", "--data", str(empty)),
-                          "empty", str(empty))
+    assert_one_line_error(
+        microgpt("train", "--data", str(empty)), "empty", str(empty)
+    )
 
 
 def test_a_corrupt_dataset_gives_one_line(tmp_path):
     corrupt = tmp_path / "names.txt"
     corrupt.write_text("emma\nolivia\n")
-    assert_one_line_error(microgpt("train", env={"MICROGPT_DATA":
-                                                 str(corrupt)}),
-                          str(corrupt), "sha256")
+    assert_one_line_error(
+        microgpt("train", env={"MICROGPT_DATA": str(corrupt)}),
+        str(corrupt),
+        "sha256",
+    )
     binary = tmp_path / "names.bin"
     binary.write_bytes(b"\xff\xfe\xfa")
-    assert_one_line_error(microgpt("train", "--data", str(binary)),
-                          "UTF-8")
+    assert_one_line_error(microgpt("train", "--data", str(binary)), "UTF-8")
 
 
-@pytest.mark.parametrize("make, fragment", [
-    (lambda p, good: None, "no such checkpoint file"),
-    (lambda p, good: p.write_text("emma\n"), "not an .npz archive"),
-    (lambda p, good: p.write_bytes(good.read_bytes()[:300]),
-     "truncated or corrupt"),
-], ids=["missing", "text", "truncated"])
-def test_a_bad_checkpoint_gives_one_line(model, tmp_path, make,
-                                         fragment):
+@pytest.mark.parametrize(
+    "make, fragment",
+    [
+        (lambda p, good: None, "no such checkpoint file"),
+        (lambda p, good: p.write_text("emma\n"), "not an .npz archive"),
+        (
+            lambda p, good: p.write_bytes(good.read_bytes()[:300]),
+            "truncated or corrupt",
+        ),
+    ],
+    ids=["missing", "text", "truncated"],
+)
+def test_a_bad_checkpoint_gives_one_line(model, tmp_path, make, fragment):
     path = tmp_path / "bad.npz"
     make(path, model)
-    assert_one_line_error(microgpt("sample", "--load", str(path)),
-                          str(path), fragment)
+    assert_one_line_error(
+        microgpt("sample", "--load", str(path)), str(path), fragment
+    )
 
 
-@pytest.mark.parametrize("args, fragment", [
-    (["--num-samples", "0"], "--num-samples must be a positive integer"),
-    (["--temperature", "-1"], "--temperature must"),
-    (["--impl", "scalar", "--device", "cpu"], "torch only"),
-    (["--impl", "torch", "--device", "meta"], "--device meta: microgpt"),
-])
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["--num-samples", "0"], "--num-samples must be a positive integer"),
+        (["--temperature", "-1"], "--temperature must"),
+        (["--impl", "scalar", "--device", "cpu"], "torch only"),
+        (["--impl", "torch", "--device", "meta"], "--device meta: microgpt"),
+    ],
+)
 def test_bad_sample_settings_give_one_line(model, args, fragment):
     assert_one_line_error(
-        microgpt("sample", "--load", str(model), *args), fragment)
+        microgpt("sample", "--load", str(model), *args), fragment
+    )
 
 
 # -- sizes: refused up front, with what they need and what there is -----------
@@ -151,18 +200,25 @@ def no_more_memory_than(limit):
     return lambda: resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
-@pytest.mark.parametrize("args", [["--n-embd", "65536"],
-                                  ["--block-size", "1000000000"],
-                                  ["--n-layer", "1000000"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--n-embd", "65536"],
+        ["--block-size", "1000000000"],
+        ["--n-layer", "1000000"],
+    ],
+)
 def test_sizes_beyond_memory_are_refused_before_any_work(args):
-    result = microgpt("train", *args,
-                      preexec_fn=no_more_memory_than(4 << 30))
-    assert_one_line_error(result, "this run would need about",
-                          "GB of memory, and this machine has", "free")
+    result = microgpt("train", *args, preexec_fn=no_more_memory_than(4 << 30))
+    assert_one_line_error(
+        result,
+        "this run would need about",
+        "GB of memory, and this machine has",
+        "free",
+    )
 
 
-def test_the_estimate_is_held_against_the_memory_there_is(
-        monkeypatch, capsys):
+def test_the_estimate_is_held_against_the_memory_there_is(monkeypatch, capsys):
     monkeypatch.setattr(cost, "memory_available", lambda: 20 << 20)
     assert cli.main(["train", "--n-embd", "512", "--steps", "1"]) == 1
     out, err = capsys.readouterr()
@@ -182,12 +238,22 @@ def test_running_out_of_memory_anyway_is_one_line(monkeypatch, capsys):
 
 
 def test_a_large_step_is_announced_before_training():
-    result = microgpt("train", "--n-embd", "512", "--batch-size", "16",
-                      "--steps", "1", "--num-samples", "1")
+    result = microgpt(
+        "train",
+        "--n-embd",
+        "512",
+        "--batch-size",
+        "16",
+        "--steps",
+        "1",
+        "--num-samples",
+        "1",
+    )
     assert result.returncode == 0, result.stderr
     first = result.stderr.splitlines()[0]
-    assert first.startswith("microgpt: note: each step trains 16 "
-                            "documents, some ")
+    assert first.startswith(
+        "microgpt: note: each step trains 16 documents, some "
+    )
     assert "GFLOP" in first and "times a step of the original" in first
 
 
@@ -204,8 +270,9 @@ def test_ctrl_c_while_the_libraries_load_is_one_line(tmp_path):
         assert result.stdout == ""
 
 
-@pytest.mark.parametrize("args", [["--lr", "1e300"],
-                                  ["--lr", "1e100", "--batch-size", "8"]])
+@pytest.mark.parametrize(
+    "args", [["--lr", "1e300"], ["--lr", "1e100", "--batch-size", "8"]]
+)
 def test_a_diverging_run_says_so_in_one_line_and_nothing_else(args):
     result = microgpt("train", *args, "--steps", "5")
     assert result.returncode == 1
@@ -217,10 +284,16 @@ def test_a_diverging_run_says_so_in_one_line_and_nothing_else(args):
 def test_a_dataset_that_is_not_a_file_says_what_it_is(tmp_path):
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)  # reading it would wait for a writer forever
-    assert_one_line_error(microgpt("train", "--data", str(tmp_path)),
-                          f"the dataset {tmp_path} is a folder")
-    assert_one_line_error(microgpt("train", "--data", str(fifo)),
-                          f"the dataset {fifo} is not a regular file")
-    assert_one_line_error(microgpt("train", env={"MICROGPT_DATA":
-                                                 str(tmp_path)}),
-                          "is a folder", "MICROGPT_DATA")
+    assert_one_line_error(
+        microgpt("train", "--data", str(tmp_path)),
+        f"the dataset {tmp_path} is a folder",
+    )
+    assert_one_line_error(
+        microgpt("train", "--data", str(fifo)),
+        f"the dataset {fifo} is not a regular file",
+    )
+    assert_one_line_error(
+        microgpt("train", env={"MICROGPT_DATA": str(tmp_path)}),
+        "is a folder",
+        "MICROGPT_DATA",
+    )

@@ -12,16 +12,25 @@ pytestmark = pytest.mark.model
 
 def test_model_defaults_are_the_originals():
     cfg = ModelConfig()
-    assert (cfg.n_layer, cfg.n_embd, cfg.block_size, cfg.n_head) == \
-        (1, 16, 16, 4)
+    assert (cfg.n_layer, cfg.n_embd, cfg.block_size, cfg.n_head) == (
+        1,
+        16,
+        16,
+        4,
+    )
     assert cfg.vocab_size == 27  # 26 letters and BOS
     assert cfg.head_dim == 4
 
 
 def test_train_defaults_are_the_originals():
     cfg = TrainConfig()
-    assert (cfg.num_steps, cfg.learning_rate, cfg.beta1, cfg.beta2,
-            cfg.eps_adam) == (1000, 0.01, 0.85, 0.99, 1e-8)
+    assert (
+        cfg.num_steps,
+        cfg.learning_rate,
+        cfg.beta1,
+        cfg.beta2,
+        cfg.eps_adam,
+    ) == (1000, 0.01, 0.85, 0.99, 1e-8)
     assert (cfg.seed, cfg.temperature, cfg.num_samples) == (42, 0.5, 20)
     assert cfg.batch_size == 1  # one document per step
 
@@ -40,13 +49,22 @@ def test_head_dim_splits_the_width():
 
 def test_other_valid_values_are_accepted():
     ModelConfig(vocab_size=2, n_layer=3, n_embd=8, block_size=1, n_head=2)
-    TrainConfig(num_steps=1, learning_rate=1, beta1=0.0, beta2=0.999,
-                eps_adam=1e-12, seed=-7, temperature=2.0, num_samples=1,
-                batch_size=64)
+    TrainConfig(
+        num_steps=1,
+        learning_rate=1,
+        beta1=0.0,
+        beta2=0.999,
+        eps_adam=1e-12,
+        seed=-7,
+        temperature=2.0,
+        num_samples=1,
+        batch_size=64,
+    )
 
 
-@pytest.mark.parametrize("field", ["vocab_size", "n_layer", "n_embd",
-                                   "block_size", "n_head"])
+@pytest.mark.parametrize(
+    "field", ["vocab_size", "n_layer", "n_embd", "block_size", "n_head"]
+)
 @pytest.mark.parametrize("value", [0, -1, 1.5, True, "16", None])
 def test_model_sizes_must_be_positive_integers(field, value):
     with pytest.raises(ValueError) as e:
@@ -65,8 +83,7 @@ def test_n_embd_must_be_divisible_by_n_head(n_embd, n_head):
     assert str(n_embd) in msg and str(n_head) in msg
 
 
-@pytest.mark.parametrize("field", ["num_steps", "num_samples",
-                                   "batch_size"])
+@pytest.mark.parametrize("field", ["num_steps", "num_samples", "batch_size"])
 @pytest.mark.parametrize("value", [0, -3, 2.0, False])
 def test_counts_must_be_positive_integers(field, value):
     with pytest.raises(ValueError) as e:
@@ -75,10 +92,10 @@ def test_counts_must_be_positive_integers(field, value):
     assert f"TrainConfig.{field}" in msg and repr(value) in msg
 
 
-@pytest.mark.parametrize("field", ["learning_rate", "eps_adam",
-                                   "temperature"])
-@pytest.mark.parametrize("value", [0, 0.0, -0.5, math.inf, math.nan, "1",
-                                   True])
+@pytest.mark.parametrize("field", ["learning_rate", "eps_adam", "temperature"])
+@pytest.mark.parametrize(
+    "value", [0, 0.0, -0.5, math.inf, math.nan, "1", True]
+)
 def test_rates_must_be_positive_finite_numbers(field, value):
     with pytest.raises(ValueError) as e:
         TrainConfig(**{field: value})

@@ -16,9 +16,14 @@ NAMES = ["emma", "olivia", "ava", "isabella", "sophia"]
 LENGTHS = [len(n) + 1 for n in NAMES]  # predictions per document
 
 
-@pytest.mark.parametrize("cfg", [
-    ModelConfig(), ModelConfig(n_layer=3, n_embd=8, n_head=2),
-    ModelConfig(vocab_size=5, block_size=100, n_embd=12, n_head=3)])
+@pytest.mark.parametrize(
+    "cfg",
+    [
+        ModelConfig(),
+        ModelConfig(n_layer=3, n_embd=8, n_head=2),
+        ModelConfig(vocab_size=5, block_size=100, n_embd=12, n_head=3),
+    ],
+)
 def test_the_formula_counts_every_weight(cfg):
     assert cost.num_params(cfg) == num_params(cfg)
 
@@ -35,8 +40,11 @@ def test_one_document_is_taken_at_its_longest_a_batch_at_its_mean():
 def test_every_size_makes_the_estimate_grow(impl):
     cfg, tcfg = ModelConfig(), TrainConfig()
     base = cost.memory_needed(impl, cfg, tcfg, LENGTHS)
-    for bigger in (replace(cfg, n_layer=2), replace(cfg, n_embd=32),
-                   replace(cfg, block_size=1000)):
+    for bigger in (
+        replace(cfg, n_layer=2),
+        replace(cfg, n_embd=32),
+        replace(cfg, block_size=1000),
+    ):
         assert cost.memory_needed(impl, bigger, tcfg, LENGTHS) > base
     more = replace(tcfg, num_samples=10**6)
     assert cost.memory_needed(impl, cfg, more, LENGTHS) > base
@@ -49,18 +57,25 @@ def test_the_twins_differ_as_their_floats_do():
     cfg, tcfg = ModelConfig(n_embd=256), TrainConfig()
     scalar, numpy, torch64, torch32 = (
         cost.memory_needed(impl, cfg, tcfg, LENGTHS, size)
-        for impl, size in [("scalar", 8), ("numpy", 8), ("torch", 8),
-                           ("torch", 4)])
+        for impl, size in [
+            ("scalar", 8),
+            ("numpy", 8),
+            ("torch", 8),
+            ("torch", 4),
+        ]
+    )
     assert scalar > 10 * numpy  # a Value object per number
     assert torch32 < torch64
 
 
 def test_the_original_needs_little_and_absurd_sizes_terabytes():
     tcfg = TrainConfig()
-    assert cost.memory_needed("numpy", ModelConfig(), tcfg, LENGTHS) \
-        < 10e6
-    for huge in (ModelConfig(n_embd=65536), ModelConfig(n_layer=10**6),
-                 ModelConfig(block_size=10**9)):
+    assert cost.memory_needed("numpy", ModelConfig(), tcfg, LENGTHS) < 10e6
+    for huge in (
+        ModelConfig(n_embd=65536),
+        ModelConfig(n_layer=10**6),
+        ModelConfig(block_size=10**9),
+    ):
         assert cost.memory_needed("numpy", huge, tcfg, LENGTHS) > 100e9
 
 
@@ -69,12 +84,15 @@ def test_a_need_beyond_what_is_free_is_refused_with_both_numbers():
     cost.check_memory(10**15, None)  # unknown: no refusal
     with pytest.raises(ValueError) as e:
         cost.check_memory(3.5e9, 512e6, "cuda:0")
-    assert str(e.value).startswith("this run would need about 3.5 GB of "
-                                   "memory, and cuda:0 has 512 MB free")
+    assert str(e.value).startswith(
+        "this run would need about 3.5 GB of "
+        "memory, and cuda:0 has 512 MB free"
+    )
 
 
-@pytest.mark.skipif(not os.path.exists("/proc/meminfo"),
-                    reason="needs Linux's /proc/meminfo")
+@pytest.mark.skipif(
+    not os.path.exists("/proc/meminfo"), reason="needs Linux's /proc/meminfo"
+)
 def test_the_memory_free_is_read_from_the_system():
     free = cost.memory_available()
     assert isinstance(free, int) and free > 0
@@ -91,22 +109,23 @@ def test_without_proc_or_sysconf_the_memory_free_is_unknown(monkeypatch):
     monkeypatch.setattr(builtins, "open", no_proc)
     if hasattr(os, "sysconf"):
         assert cost.memory_available() > 0  # the fallback
-    monkeypatch.setattr(os, "sysconf", lambda name: int("no such"),
-                        raising=False)
+    monkeypatch.setattr(
+        os, "sysconf", lambda name: int("no such"), raising=False
+    )
     assert cost.memory_available() is None
 
 
 def test_a_batch_larger_than_the_dataset_is_refused():
     tcfg = TrainConfig(batch_size=6)
-    with pytest.raises(ValueError, match="--batch-size 6 is more than the "
-                                         "5 documents"):
+    with pytest.raises(
+        ValueError, match="--batch-size 6 is more than the 5 documents"
+    ):
         cost.check_run("numpy", ModelConfig(), tcfg, NAMES)
 
 
 def test_only_a_large_step_is_announced(monkeypatch):
     monkeypatch.setattr(cost, "memory_available", lambda: 1 << 40)
-    assert cost.check_run("numpy", ModelConfig(), TrainConfig(),
-                          NAMES) is None
+    assert cost.check_run("numpy", ModelConfig(), TrainConfig(), NAMES) is None
     wide = ModelConfig(n_embd=1024, n_head=4)
     note = cost.check_run("numpy", wide, TrainConfig(batch_size=5), NAMES)
     assert note.startswith("each step trains 5 documents, some ")

@@ -34,7 +34,7 @@ class FakeResponse:
     def read(self, n):
         if self.fail_after is not None and self.pos >= self.fail_after:
             raise self.error
-        chunk = self.body[self.pos:self.pos + n]
+        chunk = self.body[self.pos : self.pos + n]
         self.pos += len(chunk)
         return chunk
 
@@ -104,8 +104,9 @@ def test_documents_are_the_stripped_non_blank_lines(real_data):
 # -- resolution order: argument, MICROGPT_DATA, cache, download ---------------
 
 
-def test_an_argument_wins_over_everything(cache, monkeypatch, real_data,
-                                          tmp_path):
+def test_an_argument_wins_over_everything(
+    cache, monkeypatch, real_data, tmp_path
+):
     monkeypatch.setenv(data.ENV_VAR, str(real_data))
     write(cache, "cached\n")
     mine = write(tmp_path / "mine.txt", " ann \n\n bob\n")
@@ -120,15 +121,17 @@ def test_a_users_own_file_is_not_checksum_checked(cache, tmp_path):
 
 
 def test_the_environment_variable_comes_before_the_cache(
-        cache, monkeypatch, real_data, net):
+    cache, monkeypatch, real_data, net
+):
     write(cache, "not the dataset\n")  # would fail its checksum
     monkeypatch.setenv(data.ENV_VAR, str(real_data))
     assert resolve_data_path() == real_data
     assert net.urls == []
 
 
-def test_the_environment_variable_must_name_a_file(cache, monkeypatch,
-                                                   tmp_path):
+def test_the_environment_variable_must_name_a_file(
+    cache, monkeypatch, tmp_path
+):
     missing = tmp_path / "nowhere.txt"
     monkeypatch.setenv(data.ENV_VAR, str(missing))
     with pytest.raises(DataError) as e:
@@ -136,8 +139,9 @@ def test_the_environment_variable_must_name_a_file(cache, monkeypatch,
     assert data.ENV_VAR in str(e.value) and str(missing) in str(e.value)
 
 
-def test_the_environment_variable_is_checksum_checked(cache, monkeypatch,
-                                                      tmp_path):
+def test_the_environment_variable_is_checksum_checked(
+    cache, monkeypatch, tmp_path
+):
     # It stands in for the real names.txt (tests and CI use it), so a wrong
     # file there is an error; a file of your own goes by --data / argument.
     wrong = write(tmp_path / "names.txt", "amy\n")
@@ -169,7 +173,8 @@ def test_a_corrupt_cache_names_the_file_and_both_hashes(cache, net):
 
 
 def test_no_cache_downloads_the_pinned_file_into_the_cache(
-        cache, real_data, net):
+    cache, real_data, net
+):
     body = real_data.read_bytes()
     net.respond = lambda url, timeout: FakeResponse(body)
     assert resolve_data_path() == cache
@@ -194,11 +199,15 @@ def test_a_checksum_mismatch_names_the_file_and_both_hashes(cache, net):
     assert os.listdir(cache.parent) == []
 
 
-@pytest.mark.parametrize("error", [
-    ConnectionResetError("connection reset by peer"),
-    TimeoutError("timed out"),
-    http.client.IncompleteRead(b"partial", 1000),
-], ids=["reset", "timeout", "incomplete"])
+@pytest.mark.parametrize(
+    "error",
+    [
+        ConnectionResetError("connection reset by peer"),
+        TimeoutError("timed out"),
+        http.client.IncompleteRead(b"partial", 1000),
+    ],
+    ids=["reset", "timeout", "incomplete"],
+)
 def test_a_download_cut_short_leaves_nothing(cache, real_data, net, error):
     body = real_data.read_bytes()
     # Fail after the first chunk, so a partial file really exists.
@@ -225,8 +234,9 @@ def test_a_failing_connection_is_a_data_error(cache, net):
 # -- bad files given by path --------------------------------------------------
 
 
-@pytest.mark.parametrize("text", ["", "\n", "  \n\t\n"],
-                         ids=["empty", "newline", "blank"])
+@pytest.mark.parametrize(
+    "text", ["", "\n", "  \n\t\n"], ids=["empty", "newline", "blank"]
+)
 def test_an_empty_dataset_is_an_error(tmp_path, text):
     path = write(tmp_path / "empty.txt", text)
     with pytest.raises(DataError) as e:
@@ -249,12 +259,13 @@ def test_a_binary_file_is_an_error(tmp_path):
     assert "UTF-8" in str(e.value) and str(path) in str(e.value)
 
 
-def test_a_folder_or_a_fifo_is_named_for_what_it_is(tmp_path,
-                                                    monkeypatch):
+def test_a_folder_or_a_fifo_is_named_for_what_it_is(tmp_path, monkeypatch):
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)  # never opened: reading it would wait for a writer
-    for path, what in [(tmp_path, "is a folder"),
-                       (fifo, "is not a regular file")]:
+    for path, what in [
+        (tmp_path, "is a folder"),
+        (fifo, "is not a regular file"),
+    ]:
         with pytest.raises(DataError) as e:
             load_docs(path)
         assert f"the dataset {path} {what}" in str(e.value)
@@ -262,3 +273,47 @@ def test_a_folder_or_a_fifo_is_named_for_what_it_is(tmp_path,
         with pytest.raises(DataError) as e:
             load_docs()
         assert f"{path} (from ${data.ENV_VAR}) {what}" in str(e.value)
+
+
+# -- the held-out split -------------------------------------------------------
+
+
+def test_a_split_is_a_seeded_partition_in_file_order():
+    docs = [f"name{i}" for i in range(50)]
+    train_docs, val_docs = data.split_docs(docs, 0.2, seed=7)
+    assert len(val_docs) == 10 and len(train_docs) == 40
+    assert sorted(train_docs + val_docs) == sorted(docs)
+    assert train_docs == [d for d in docs if d not in val_docs]
+    assert val_docs == [d for d in docs if d in val_docs]  # file order
+    assert data.split_docs(docs, 0.2, seed=7) == (train_docs, val_docs)
+    assert data.split_docs(docs, 0.2, seed=8)[1] != val_docs
+
+
+def test_a_split_draws_from_its_own_generator():
+    import random
+
+    random.seed(1)
+    before = random.random()
+    random.seed(1)
+    data.split_docs(["a", "b", "c", "d"], 0.5)
+    assert random.random() == before  # the global stream is untouched
+
+
+def test_the_default_split_of_names_is_fixed(docs):
+    train_docs, val_docs = data.split_docs(docs, 0.1)
+    assert (len(train_docs), len(val_docs)) == (28830, 3203)
+    assert val_docs[:3] == ["olivia", "avery", "victoria"]
+
+
+@pytest.mark.parametrize(
+    "fraction", [0, 1, -0.1, 1.5, float("nan"), True, "0.1"]
+)
+def test_a_fraction_outside_zero_to_one_is_refused(fraction):
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        data.split_docs(["a", "b", "c"], fraction)
+
+
+def test_a_split_keeps_at_least_one_of_each():
+    assert len(data.split_docs(["a", "b", "c"], 0.01)[1]) == 1
+    with pytest.raises(ValueError, match="leaves none to train on"):
+        data.split_docs(["a", "b"], 0.9)

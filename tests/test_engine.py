@@ -36,13 +36,14 @@ OPS = {
     "truediv": lambda a, b: a / b,
     "rtruediv": lambda a, b: 2.0 / b,
     "neg": lambda a, b: -a,
-    "pow": lambda a, b: a ** 3,
-    "pow_neg_half": lambda a, b: b ** -0.5,
+    "pow": lambda a, b: a**3,
+    "pow_neg_half": lambda a, b: b**-0.5,
     "exp": lambda a, b: exp(a),
     "log": lambda a, b: log(b),
     "relu": lambda a, b: relu(a),
-    "composite": lambda a, b: (exp(a * b + b ** 2) / (a - 3.0 * b)
-                               + log(a * a) * relu(b - a)),
+    "composite": lambda a, b: (
+        exp(a * b + b**2) / (a - 3.0 * b) + log(a * a) * relu(b - a)
+    ),
 }
 
 
@@ -72,7 +73,7 @@ def test_each_operation_matches_finite_differences(op, x, y):
 
 def test_a_reused_node_sums_its_gradients():
     a = Value(3.0)
-    b = a * a + a   # a used three times
+    b = a * a + a  # a used three times
     b.backward()
     assert a.grad == 2 * 3.0 + 1
 
@@ -96,7 +97,7 @@ def build_graph(leaves, seed, n_ops=40):
     for _ in range(n_ops):
         a, b = rng.choice(nodes), rng.choice(nodes)
         nodes.append(rng.choice([a + b, a * b, a * 0.5 + b]))
-    return sum(nodes[len(leaves):])
+    return sum(nodes[len(leaves) :])
 
 
 LEAVES = [0.9, 1.2, 0.6, 1.4]

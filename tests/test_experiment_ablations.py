@@ -37,8 +37,12 @@ def test_the_stored_result_covers_the_full_plan():
     for variant in plan["variants"]:
         assert len(result["losses"][variant]) == len(plan["seeds"])
         row = result["table"][variant]
-        diffs = [a - b for a, b in zip(result["losses"][variant],
-                                       result["losses"]["full"])]
+        diffs = [
+            a - b
+            for a, b in zip(
+                result["losses"][variant], result["losses"]["full"]
+            )
+        ]
         assert row["diff"] == pytest.approx(sum(diffs) / len(diffs))
     assert len(result["wte_seed0"]) == 27
     assert len(result["head_removed"]) == len(plan["seeds"])
@@ -47,8 +51,18 @@ def test_the_stored_result_covers_the_full_plan():
 def test_the_quick_plan_reproduces_the_stored_first_seed(tmp_path):
     out = tmp_path / "quick.json"
     done = subprocess.run(
-        [sys.executable, "-m", "microgpt.experiments", "ablations",
-         "--quick", "--out", str(out)], capture_output=True, text=True)
+        [
+            sys.executable,
+            "-m",
+            "microgpt.experiments",
+            "ablations",
+            "--quick",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
     quick = json.loads(out.read_text())
     assert quick["plan"]["seeds"] == [0]

@@ -18,8 +18,8 @@ def test_fit_line_recovers_a_line():
 
 
 def test_fit_power_law_recovers_exact_points():
-    xs = [100 * 2 ** k for k in range(8)]
-    ys = [1.5 + 12 * x ** -0.4 for x in xs]
+    xs = [100 * 2**k for k in range(8)]
+    ys = [1.5 + 12 * x**-0.4 for x in xs]
     e, a, alpha = scaling.fit_power_law(xs, ys, steps=3000)
     assert e == pytest.approx(1.5, abs=2e-3)
     assert alpha == pytest.approx(0.4, rel=0.02)
@@ -28,14 +28,17 @@ def test_fit_power_law_recovers_exact_points():
 
 def test_without_a_floor_the_fit_is_the_log_log_line():
     xs = [10, 100, 1000, 10000]
-    ys = [3 * x ** -0.25 for x in xs]
+    ys = [3 * x**-0.25 for x in xs]
     e, a, alpha = scaling.fit_power_law(xs, ys)
     assert e == 0 and alpha == pytest.approx(0.25) and a == pytest.approx(3)
 
 
 def test_frontier_takes_the_best_run_within_each_budget():
-    runs = [{"compute": 10, "loss": 3.0}, {"compute": 100, "loss": 2.5},
-            {"compute": 50, "loss": 2.0}]
+    runs = [
+        {"compute": 10, "loss": 3.0},
+        {"compute": 100, "loss": 2.5},
+        {"compute": 50, "loss": 2.0},
+    ]
     got = scaling.frontier(runs, [5, 20, 60, 200])
     assert [r["budget"] for r in got] == [20, 60, 200]
     assert [r["loss"] for r in got] == [3.0, 2.0, 2.0]
@@ -61,8 +64,7 @@ def test_the_stored_result_covers_the_grid():
     result = stored("scaling")
     plan = result["plan"]
     assert plan == json.loads(json.dumps(scaling.FULL))
-    want = len(plan["n_layer"]) * len(plan["n_embd"]) \
-        * len(plan["num_steps"])
+    want = len(plan["n_layer"]) * len(plan["n_embd"]) * len(plan["num_steps"])
     assert len(result["runs"]) == want
     for r in result["runs"]:
         assert r["compute"] == 6 * r["params"] * r["tokens"]
@@ -72,8 +74,18 @@ def test_the_stored_result_covers_the_grid():
 def test_the_quick_plan_reproduces_the_smallest_stored_point(tmp_path):
     out = tmp_path / "quick.json"
     done = subprocess.run(
-        [sys.executable, "-m", "microgpt.experiments", "scaling",
-         "--quick", "--out", str(out)], capture_output=True, text=True)
+        [
+            sys.executable,
+            "-m",
+            "microgpt.experiments",
+            "scaling",
+            "--quick",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
     (quick,) = json.loads(out.read_text())["runs"]
     first = stored("scaling")["runs"][0]

@@ -34,8 +34,7 @@ def test_the_stored_result_holds_the_full_plan(quick):
         assert p["tokens_seen"] == p["num_steps"] * 16 * 32
     # The stored smallest point is what the quick plan reproduces.
     first, again = result["points"][0], quick["points"][0]
-    assert abs(first["val_bits_per_char"]
-               - again["val_bits_per_char"]) < 1e-6
+    assert abs(first["val_bits_per_char"] - again["val_bits_per_char"]) < 1e-6
     # More merges, fewer tokens for the same text.
     cpt = {p["tokens"]: p["chars_per_token"] for p in result["points"]}
     assert cpt["chars"] == 1 < cpt[512] < cpt[1024]

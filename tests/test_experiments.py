@@ -44,13 +44,24 @@ def test_an_unknown_experiment_is_refused_by_the_parser(capsys):
 def test_an_output_in_a_missing_folder_is_refused_before_the_run(tmp_path):
     out = tmp_path / "missing" / "result.json"
     proc = subprocess.run(
-        [sys.executable, "-m", "microgpt.experiments", "gpt_vs_ngram",
-         "--quick", "--out", str(out)],
-        capture_output=True, text=True, timeout=600)
+        [
+            sys.executable,
+            "-m",
+            "microgpt.experiments",
+            "gpt_vs_ngram",
+            "--quick",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 1
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(
-        "microgpt.experiments: error:"), proc.stderr
+        "microgpt.experiments: error:"
+    ), proc.stderr
     assert "does not exist" in lines[0] and str(out) in lines[0]
     assert not out.exists()
     assert "wrote" not in proc.stdout

@@ -6,18 +6,18 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 from nbval.plugin import get_sanitize_patterns
 
-from microgpt import figures, gpt_numpy, train
-from microgpt.config import ModelConfig, TrainConfig
+from microgpt import figures
 
 pytestmark = pytest.mark.model  # chapters 6, 9 and 10 show the players
 
 SANITIZE = Path(__file__).resolve().parents[1] / "book" / "sanitize.cfg"
-FRAME = re.compile(r'frames\[\d+\] = "data:image/png;base64,'
-                   r'([A-Za-z0-9+/=\\\n]+)"')
+FRAME = re.compile(
+    r'frames\[\d+\] = "data:image/png;base64,'
+    r'([A-Za-z0-9+/=\\\n]+)"'
+)
 
 
 def player(frames=(1, 2, 3), alt="a line, steeper in each frame"):
@@ -36,8 +36,10 @@ def player(frames=(1, 2, 3), alt="a line, steeper in each frame"):
 
 def pngs(html):
     """The frames' PNG files, in order."""
-    return [base64.b64decode(data.replace("\\\n", ""))
-            for data in FRAME.findall(html)]
+    return [
+        base64.b64decode(data.replace("\\\n", ""))
+        for data in FRAME.findall(html)
+    ]
 
 
 def test_a_player_has_one_picture_per_frame_and_closes_its_figure():
@@ -68,7 +70,9 @@ def test_a_changed_template_is_refused():
     with pytest.raises(ValueError, match="no icon"):
         figures.self_contained(
             '<link rel="stylesheet" href="x"><img id=x>'
-            '<i class="fa fa-new"></i>', "alt")
+            '<i class="fa fa-new"></i>',
+            "alt",
+        )
 
 
 def test_the_sanitizer_masks_ids_and_pixels_but_not_the_frame_count():
@@ -88,39 +92,16 @@ def test_the_sanitizer_masks_ids_and_pixels_but_not_the_frame_count():
     assert not re.search("[0-9a-f]{32}", sanitized(a.html))
 
 
-@pytest.fixture(scope="module")
-def small():
-    return (ModelConfig(n_embd=8, n_head=2, block_size=8),
-            TrainConfig(num_steps=6))
-
-
-def test_snapshots_come_from_the_run_itself(docs, small):
-    cfg, tcfg = small
-    losses, snaps = figures.train_with_snapshots(gpt_numpy, docs, cfg,
-                                                 tcfg, [0, 2, 6])
-    result = train.run("numpy", docs, cfg, tcfg)
-    assert losses == result.losses
-    assert sorted(snaps) == [0, 2, 6]
-    rng, _, _ = train.prepare(docs, tcfg.seed)
-    start = gpt_numpy.to_weights(gpt_numpy.init_params(cfg, rng))
-    final = gpt_numpy.to_weights(result.params)
-    for name in final:
-        assert np.array_equal(snaps[0][name], start[name])
-        assert np.array_equal(snaps[6][name], final[name])
-        assert not np.array_equal(snaps[2][name], snaps[6][name])
-
-
-def test_snapshots_are_copies(docs, small):
-    cfg, tcfg = small
-    _, snaps = figures.train_with_snapshots(gpt_numpy, docs, cfg, tcfg,
-                                            [1, 2])
-    assert not np.array_equal(snaps[1]["wte"], snaps[2]["wte"])
-
-
 def test_the_models_do_not_import_matplotlib():
-    code = ("import sys, microgpt.figures, microgpt.gpt_numpy, "
-            "microgpt.gpt_scalar, microgpt.train; "
-            "print('matplotlib' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], check=True,
-                         capture_output=True, text=True).stdout
+    code = (
+        "import sys, microgpt.figures, microgpt.gpt_numpy, "
+        "microgpt.gpt_scalar, microgpt.train; "
+        "print('matplotlib' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     assert out.strip() == "False"

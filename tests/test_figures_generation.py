@@ -30,8 +30,10 @@ def test_the_filtering_picture_cuts_where_the_package_does(top_k, top_p):
     fig = generation.top_filtering(top_k, top_p)
     shown = " ".join(texts(fig))
     assert f"top-k, k = {top_k}: keep the {kept_k} largest" in shown
-    assert f"top-p, p = {top_p:g}: keep {kept_p}, together " \
+    assert (
+        f"top-p, p = {top_p:g}: keep {kept_p}, together "
         f"{probs[:kept_p].sum():.2f}" in shown
+    )
     assert draw.layout_problems(fig) == []
 
 
@@ -39,8 +41,9 @@ def test_the_filtering_picture_cuts_where_the_package_does(top_k, top_p):
 def test_the_cache_picture_counts_the_positions_run(steps):
     fig = generation.kv_cache_work(steps)
     shown = texts(fig)
-    assert f"{steps * (steps + 1) // 2} positions run for {steps} " \
-        "tokens" in shown
+    assert (
+        f"{steps * (steps + 1) // 2} positions run for {steps} tokens" in shown
+    )
     assert f"{steps} positions run for {steps} tokens" in shown
     # one "run" cell per position run: the triangle and the diagonal
     assert shown.count("run") == steps * (steps + 1) // 2 + steps

@@ -23,10 +23,14 @@ def texts(fig):
 def test_the_splits_are_numpys_and_only_the_right_one_keeps_rows():
     x, right, wrong = numpy_primer.head_splits(3, 2, 2)
     assert x.tolist() == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11]]
-    assert right.tolist() == [[[0, 1], [4, 5], [8, 9]],
-                              [[2, 3], [6, 7], [10, 11]]]
-    assert wrong.tolist() == [[[0, 1], [2, 3], [4, 5]],
-                              [[6, 7], [8, 9], [10, 11]]]
+    assert right.tolist() == [
+        [[0, 1], [4, 5], [8, 9]],
+        [[2, 3], [6, 7], [10, 11]],
+    ]
+    assert wrong.tolist() == [
+        [[0, 1], [2, 3], [4, 5]],
+        [[6, 7], [8, 9], [10, 11]],
+    ]
     assert numpy_primer.first_mixed(right, 4) is None
     assert numpy_primer.first_mixed(wrong, 4) == (0, 1)
 
@@ -34,12 +38,12 @@ def test_the_splits_are_numpys_and_only_the_right_one_keeps_rows():
 def test_the_layers_head_split_is_the_right_one():
     # The package splits a batch of rows (B, T, C) the same way.
     from microgpt.layers_numpy import split_heads
+
     x, right, _ = numpy_primer.head_splits(4, 2, 2)
     assert np.array_equal(split_heads(x[None], 2)[0], right)
 
 
-@pytest.mark.parametrize("shape", [(3, 2, 2), (4, 2, 2), (5, 4, 1),
-                                   (2, 2, 1)])
+@pytest.mark.parametrize("shape", [(3, 2, 2), (4, 2, 2), (5, 4, 1), (2, 2, 1)])
 def test_the_picture_shows_every_number_and_clips_nothing(shape):
     T, n_head, head_dim = shape
     fig = numpy_primer.head_reshape(T, n_head, head_dim)
@@ -47,7 +51,8 @@ def test_the_picture_shows_every_number_and_clips_nothing(shape):
     numbers = [s for s in shown if s.isdigit()]
     # Each number appears in x and in both splits.
     assert sorted(numbers, key=int) == sorted(
-        [str(v) for v in range(T * n_head * head_dim)] * 3, key=int)
+        [str(v) for v in range(T * n_head * head_dim)] * 3, key=int
+    )
     assert draw.layout_problems(fig) == []
     assert fig.get_size_inches()[0] <= draw.MAX_WIDTH
 

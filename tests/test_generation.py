@@ -14,15 +14,23 @@ pytestmark = pytest.mark.numpy
 
 TWINS = (gpt_scalar, gpt_numpy, gpt_torch)
 CFG = ModelConfig(n_embd=8, n_head=2, block_size=8)
-OPTIONS = [{"top_k": 1}, {"top_k": 3}, {"top_k": 27}, {"top_p": 0.05},
-           {"top_p": 0.5}, {"top_p": 0.9}, {"top_p": 1.0},
-           {"top_k": 5, "top_p": 0.7}]
+OPTIONS = [
+    {"top_k": 1},
+    {"top_k": 3},
+    {"top_k": 27},
+    {"top_p": 0.05},
+    {"top_p": 0.5},
+    {"top_p": 0.9},
+    {"top_p": 1.0},
+    {"top_k": 5, "top_p": 0.7},
+]
 
 
 def weights(seed):
     """A random small model's weights, as the twins load them."""
-    return gpt_numpy.to_weights(gpt_numpy.init_params(CFG,
-                                                      random.Random(seed)))
+    return gpt_numpy.to_weights(
+        gpt_numpy.init_params(CFG, random.Random(seed))
+    )
 
 
 def as_twin(twin, probs):
@@ -37,16 +45,19 @@ def as_twin(twin, probs):
 def filtered(twin, probs, **options):
     """twin.top_filter(probs, ...) as a list of floats."""
     out = twin.top_filter(as_twin(twin, probs), **options)
-    return [float(p) for p in (out.tolist() if hasattr(out, "tolist")
-                               else out)]
+    return [
+        float(p) for p in (out.tolist() if hasattr(out, "tolist") else out)
+    ]
 
 
 def names(twin, w, seed, n=12, temperature=1.0, **options):
     """n names drawn by twin's generate from one seeded stream."""
     params = twin.from_weights(w)
     rng = random.Random(seed)
-    return [twin.generate(params, CFG, rng, temperature, **options)
-            for _ in range(n)], rng.getstate()
+    return [
+        twin.generate(params, CFG, rng, temperature, **options)
+        for _ in range(n)
+    ], rng.getstate()
 
 
 def greedy(w):
@@ -69,28 +80,32 @@ PROBS = [0.1, 0.3, 0.2, 0.3, 0.1]
 
 
 @pytest.mark.parametrize("twin", TWINS, ids=lambda t: t.__name__)
-@pytest.mark.parametrize("options, kept", [
-    ({"top_k": 1}, [1]),           # a tie at the top: the smaller id
-    ({"top_k": 2}, [1, 3]),
-    ({"top_k": 3}, [1, 2, 3]),
-    ({"top_k": 4}, [0, 1, 2, 3]),  # a tie at the k-th: the smaller id
-    ({"top_k": 9}, [0, 1, 2, 3, 4]),
-    ({"top_p": 0.3}, [1]),         # reached exactly: no more tokens
-    ({"top_p": 0.31}, [1, 3]),
-    ({"top_p": 0.6}, [1, 3]),
-    ({"top_p": 0.61}, [1, 2, 3]),
-    ({"top_p": 1.0}, [0, 1, 2, 3, 4]),
-    ({"top_k": 2, "top_p": 0.5}, [1]),  # p of what top-k left
-    ({"top_k": 3, "top_p": 0.5}, [1, 3]),
-])
-def test_the_filter_keeps_the_likeliest_and_renormalises(twin, options,
-                                                         kept):
+@pytest.mark.parametrize(
+    "options, kept",
+    [
+        ({"top_k": 1}, [1]),  # a tie at the top: the smaller id
+        ({"top_k": 2}, [1, 3]),
+        ({"top_k": 3}, [1, 2, 3]),
+        ({"top_k": 4}, [0, 1, 2, 3]),  # a tie at the k-th: the smaller id
+        ({"top_k": 9}, [0, 1, 2, 3, 4]),
+        ({"top_p": 0.3}, [1]),  # reached exactly: no more tokens
+        ({"top_p": 0.31}, [1, 3]),
+        ({"top_p": 0.6}, [1, 3]),
+        ({"top_p": 0.61}, [1, 2, 3]),
+        ({"top_p": 1.0}, [0, 1, 2, 3, 4]),
+        ({"top_k": 2, "top_p": 0.5}, [1]),  # p of what top-k left
+        ({"top_k": 3, "top_p": 0.5}, [1, 3]),
+    ],
+)
+def test_the_filter_keeps_the_likeliest_and_renormalises(twin, options, kept):
     out = filtered(twin, PROBS, **options)
     assert [i for i, p in enumerate(out) if p > 0] == kept
     assert sum(out) == pytest.approx(1, abs=1e-15)
     total = sum(PROBS[i] for i in kept)
-    assert out == pytest.approx([PROBS[i] / total if i in kept else 0
-                                 for i in range(len(PROBS))], abs=1e-15)
+    assert out == pytest.approx(
+        [PROBS[i] / total if i in kept else 0 for i in range(len(PROBS))],
+        abs=1e-15,
+    )
 
 
 @pytest.mark.parametrize("twin", TWINS, ids=lambda t: t.__name__)
@@ -104,7 +119,7 @@ def test_the_filter_agrees_across_twins_on_random_distributions(twin):
             assert out == ref, options
             order = sorted(range(27), key=lambda i: -probs[i])
             kept = [i for i in order if out[i] > 0]
-            assert kept == order[:len(kept)]  # a head of the ranking
+            assert kept == order[: len(kept)]  # a head of the ranking
             assert sum(out) == pytest.approx(1, abs=1e-12)
             if "top_k" in options:
                 assert len(kept) <= options["top_k"]
@@ -113,8 +128,9 @@ def test_the_filter_agrees_across_twins_on_random_distributions(twin):
             elif "top_k" not in options:
                 mass = np.cumsum([probs[i] for i in kept])
                 assert mass[-1] >= options["top_p"] * (1 - 1e-12)
-                assert len(kept) == 1 or \
-                    mass[-2] < options["top_p"] * (1 + 1e-12)
+                assert len(kept) == 1 or mass[-2] < options["top_p"] * (
+                    1 + 1e-12
+                )
 
 
 # -- generate -----------------------------------------------------------------
@@ -123,8 +139,9 @@ def test_the_filter_agrees_across_twins_on_random_distributions(twin):
 @pytest.mark.parametrize("options", OPTIONS, ids=str)
 def test_the_twins_draw_the_same_names(options):
     w = weights(1)
-    drawn = [names(twin, w, seed=3, temperature=0.8, **options)
-             for twin in TWINS]
+    drawn = [
+        names(twin, w, seed=3, temperature=0.8, **options) for twin in TWINS
+    ]
     assert drawn[0] == drawn[1] == drawn[2]
 
 
@@ -142,8 +159,11 @@ def test_top_1_and_a_tiny_top_p_are_greedy(twin):
 def test_keeping_every_token_is_plain_sampling(twin):
     w = weights(2)
     plain = names(twin, w, seed=5, n=30)
-    for options in ({"top_k": CFG.vocab_size}, {"top_p": 1.0},
-                    {"top_k": 100, "top_p": 1.0}):
+    for options in (
+        {"top_k": CFG.vocab_size},
+        {"top_p": 1.0},
+        {"top_k": 100, "top_p": 1.0},
+    ):
         assert names(twin, w, seed=5, n=30, **options) == plain, options
 
 
@@ -163,16 +183,19 @@ def test_a_filter_draws_only_kept_tokens(twin):
 
 
 @pytest.mark.parametrize("twin", TWINS, ids=lambda t: t.__name__)
-@pytest.mark.parametrize("options, message", [
-    ({"top_k": 0}, "top_k must be a positive integer, got 0"),
-    ({"top_k": -3}, "top_k must be a positive integer, got -3"),
-    ({"top_k": 2.0}, "top_k must be a positive integer, got 2.0"),
-    ({"top_k": True}, "top_k must be a positive integer, got True"),
-    ({"top_p": 0}, "top_p must be a number in (0, 1], got 0"),
-    ({"top_p": 1.5}, "top_p must be a number in (0, 1], got 1.5"),
-    ({"top_p": float("nan")}, "top_p must be a number in (0, 1], got nan"),
-    ({"top_p": "0.5"}, "top_p must be a number in (0, 1], got '0.5'"),
-])
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"top_k": 0}, "top_k must be a positive integer, got 0"),
+        ({"top_k": -3}, "top_k must be a positive integer, got -3"),
+        ({"top_k": 2.0}, "top_k must be a positive integer, got 2.0"),
+        ({"top_k": True}, "top_k must be a positive integer, got True"),
+        ({"top_p": 0}, "top_p must be a number in (0, 1], got 0"),
+        ({"top_p": 1.5}, "top_p must be a number in (0, 1], got 1.5"),
+        ({"top_p": float("nan")}, "top_p must be a number in (0, 1], got nan"),
+        ({"top_p": "0.5"}, "top_p must be a number in (0, 1], got '0.5'"),
+    ],
+)
 def test_bad_filters_are_refused(twin, options, message):
     params = twin.from_weights(weights(0))
     with pytest.raises(ValueError) as e:
@@ -192,8 +215,12 @@ def test_the_train_config_checks_its_filters():
 
 def test_train_run_passes_the_filters_to_the_samples(docs):
     cfg = ModelConfig(n_embd=8, n_head=2)
-    run = train.run("numpy", docs[:50], cfg,
-                    TrainConfig(num_steps=2, num_samples=3, top_k=1))
+    run = train.run(
+        "numpy",
+        docs[:50],
+        cfg,
+        TrainConfig(num_steps=2, num_samples=3, top_k=1),
+    )
     assert len(set(run.samples)) == 1  # greedy: the same name each time
 
 
@@ -203,20 +230,26 @@ def test_train_run_passes_the_filters_to_the_samples(docs):
 @pytest.fixture(scope="module")
 def model(tmp_path_factory, docs):
     """A small checkpoint to sample from."""
-    run = train.run("numpy", docs, ModelConfig(n_embd=8, n_head=2),
-                    TrainConfig(num_steps=20, num_samples=1))
+    run = train.run(
+        "numpy",
+        docs,
+        ModelConfig(n_embd=8, n_head=2),
+        TrainConfig(num_steps=20, num_samples=1),
+    )
     path = tmp_path_factory.mktemp("model") / "model.npz"
-    return checkpoint.save(path, run.params, run.model_config,
-                           run.tokenizer)
+    return checkpoint.save(path, run.params, run.model_config, run.tokenizer)
 
 
 @pytest.mark.cli
-@pytest.mark.parametrize("args, fragment", [
-    (["--top-k", "0"], "--top-k must be a positive integer, got 0"),
-    (["--top-p", "0"], "--top-p must be a number in (0, 1], got 0.0"),
-    (["--top-p", "1.5"], "--top-p must be a number in (0, 1], got 1.5"),
-    (["--top-p", "nan"], "--top-p must be a number in (0, 1], got nan"),
-])
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["--top-k", "0"], "--top-k must be a positive integer, got 0"),
+        (["--top-p", "0"], "--top-p must be a number in (0, 1], got 0.0"),
+        (["--top-p", "1.5"], "--top-p must be a number in (0, 1], got 1.5"),
+        (["--top-p", "nan"], "--top-p must be a number in (0, 1], got nan"),
+    ],
+)
 @pytest.mark.parametrize("command", ["train", "sample"])
 def test_bad_filters_on_the_command_line(model, command, args, fragment):
     where = ["--load", str(model)] if command == "sample" else []
@@ -228,21 +261,42 @@ def test_bad_filters_on_the_command_line(model, command, args, fragment):
 def test_sample_with_the_filters(model):
     weights_, cfg, tok = checkpoint.load(model)
     params = gpt_numpy.from_weights(weights_)
-    for args, options in ((["--top-k", "1"], {"top_k": 1}),
-                          (["--top-p", "0.8", "--top-k", "5"],
-                           {"top_k": 5, "top_p": 0.8})):
-        result = microgpt("sample", "--load", str(model), "--num-samples",
-                          "6", "--seed", "3", *args)
+    for args, options in (
+        (["--top-k", "1"], {"top_k": 1}),
+        (["--top-p", "0.8", "--top-k", "5"], {"top_k": 5, "top_p": 0.8}),
+    ):
+        result = microgpt(
+            "sample",
+            "--load",
+            str(model),
+            "--num-samples",
+            "6",
+            "--seed",
+            "3",
+            *args,
+        )
         assert result.returncode == 0, result.stderr
-        expected = train.sample(gpt_numpy, params, tok, cfg,
-                                random.Random(3), 0.5, 6, **options)
+        expected = train.sample(
+            gpt_numpy, params, tok, cfg, random.Random(3), 0.5, 6, **options
+        )
         assert samples_of(result.stdout) == expected
 
 
 @pytest.mark.cli
 def test_train_with_a_filter_says_so():
-    result = microgpt("train", "--steps", "2", "--n-embd", "8", "--n-head",
-                      "2", "--num-samples", "3", "--top-k", "1")
+    result = microgpt(
+        "train",
+        "--steps",
+        "2",
+        "--n-embd",
+        "8",
+        "--n-head",
+        "2",
+        "--num-samples",
+        "3",
+        "--top-k",
+        "1",
+    )
     assert result.returncode == 0, result.stderr
     assert "--- 3 samples at temperature 0.5, top-k 1 ---" in result.stdout
     assert len(set(samples_of(result.stdout))) == 1

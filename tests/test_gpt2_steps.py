@@ -15,15 +15,15 @@ def test_each_step_switches_on_one_more_difference():
     plan = gpt2_steps.FULL
     first = gpt2_steps.config_of(plan, 65, "microgpt")
     last = gpt2_steps.config_of(plan, 65, "dropout")
-    assert (first.norm, first.activation, first.bias) == ("rms", "relu",
-                                                          False)
+    assert (first.norm, first.activation, first.bias) == ("rms", "relu", False)
     assert last == first.gpt2()  # the whole path ends at GPT-2's recipe
     changed = []
     before = first
     for name in plan["steps"][1:]:
         cfg = gpt2_steps.config_of(plan, 65, name)
-        changed.append(sum(getattr(cfg, f) != getattr(before, f)
-                           for f in vars(cfg)))
+        changed.append(
+            sum(getattr(cfg, f) != getattr(before, f) for f in vars(cfg))
+        )
         before = cfg
     # One difference per step; the norm's move and GPT-2's init are two
     # fields each.
@@ -40,14 +40,12 @@ def test_paired_standard_error():
 
 def test_the_quick_plan_reproduces_the_stored_first_point(tmp_path):
     out = tmp_path / "quick.json"
-    assert experiments.main(["gpt2_steps", "--quick", "--out",
-                             str(out)]) == 0
+    assert experiments.main(["gpt2_steps", "--quick", "--out", str(out)]) == 0
     quick = json.loads(out.read_text())
     assert quick["plan"]["steps"] == ["microgpt"]
     assert quick["plan"]["seeds"] == [0]
     full = stored("gpt2_steps")
     assert full["plan"]["steps"] == gpt2_steps.FULL["steps"]
     again = quick["bpc"]["microgpt"][0]
-    assert abs(again - full["bpc"]["microgpt"][0]) <= \
-        gpt2_steps.REPRODUCE_TOL
+    assert abs(again - full["bpc"]["microgpt"][0]) <= gpt2_steps.REPRODUCE_TOL
     assert 1.0 < again < math.log2(65)  # better than a uniform guess

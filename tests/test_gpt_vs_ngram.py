@@ -28,5 +28,9 @@ def test_the_stored_result_holds_the_full_plan():
         assert all(1.5 < x < 3.5 for x in r["held_out_loss"])
     # The stored quick point reproduces the quick plan's run.
     first = result["rows"][0]["held_out_loss"][0]
-    assert abs(first - gpt_vs_ngram.run(quick=True)["rows"][0][
-        "held_out_loss"][0]) < 1e-9
+    assert (
+        abs(
+            first - gpt_vs_ngram.run(quick=True)["rows"][0]["held_out_loss"][0]
+        )
+        < 1e-9
+    )

@@ -21,9 +21,20 @@ TOP = sum(e.points for e in EXERCISES)
 
 
 def grade(submissions, out, *args):
-    return subprocess.run([sys.executable, "-m", "microgpt.course.grade",
-                           str(submissions), "--out", str(out), *args],
-                          capture_output=True, text=True, timeout=1800)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "microgpt.course.grade",
+            str(submissions),
+            "--out",
+            str(out),
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
 
 
 def gradebook(out):
@@ -44,8 +55,11 @@ def replace_answer(nb_path, name, body):
     nb = json.loads(nb_path.read_text(encoding="utf-8"))
     for cell in nb["cells"]:
         src = "".join(cell["source"])
-        if cell["cell_type"] == "code" and f"def {name}(" in src \
-                and "raise NotImplementedError" in src:
+        if (
+            cell["cell_type"] == "code"
+            and f"def {name}(" in src
+            and "raise NotImplementedError" in src
+        ):
             cell["source"] = body
             break
     else:
@@ -64,18 +78,27 @@ def test_a_small_class(tmp_path, handout):
         shutil.copy(handout / ch, subs / "mixed")
     # mixed: one right answer, one that calls the package, one with a
     # typical mistake, the rest unwritten; broken: not a notebook.
-    replace_answer(subs / "mixed" / "02_data.ipynb", "decode_sample",
-                   "from microgpt.data import Tokenizer\n"
-                   "def decode_sample(ids, chars):\n"
-                   "    return Tokenizer(tuple(chars)).decode(ids)\n")
-    replace_answer(subs / "mixed" / "02_data.ipynb", "frame_bos_first",
-                   "def frame_bos_first(doc, chars):\n"
-                   "    return [0] + [chars.index(c) + 1 for c in doc]"
-                   " + [0]\n")
-    replace_answer(subs / "mixed" / "02_data.ipynb", "last_pairs",
-                   "def last_pairs(tokens, block_size):\n"
-                   "    n = min(block_size, len(tokens) - 1)\n"
-                   "    return tokens[:n], tokens[1:n + 1]\n")
+    replace_answer(
+        subs / "mixed" / "02_data.ipynb",
+        "decode_sample",
+        "from microgpt.data import Tokenizer\n"
+        "def decode_sample(ids, chars):\n"
+        "    return Tokenizer(tuple(chars)).decode(ids)\n",
+    )
+    replace_answer(
+        subs / "mixed" / "02_data.ipynb",
+        "frame_bos_first",
+        "def frame_bos_first(doc, chars):\n"
+        "    return [0] + [chars.index(c) + 1 for c in doc]"
+        " + [0]\n",
+    )
+    replace_answer(
+        subs / "mixed" / "02_data.ipynb",
+        "last_pairs",
+        "def last_pairs(tokens, block_size):\n"
+        "    n = min(block_size, len(tokens) - 1)\n"
+        "    return tokens[:n], tokens[1:n + 1]\n",
+    )
     (subs / "broken" / "02_data.ipynb").write_text("{not json")
     out = tmp_path / "grades"
     done = grade(subs, out)
@@ -91,38 +114,59 @@ def test_a_small_class(tmp_path, handout):
     assert book["mixed"]["02.3"] == "1" and book["mixed"]["02.4"] == "0"
     assert int(book["mixed"]["total"]) == 1
     assert all(r["out of"] == str(TOP) for r in book.values())
-    feedback = {p.stem: p.read_text(encoding="utf-8")
-                for p in (out / "feedback").glob("*.html")}
+    feedback = {
+        p.stem: p.read_text(encoding="utf-8")
+        for p in (out / "feedback").glob("*.html")
+    }
     assert set(feedback) == set(book)
     assert "chapter 2, exercise 4 is not written yet" in feedback["blank"]
-    assert "02_data.ipynb could not be opened: it is not a notebook" in \
-        feedback["broken"]
-    assert "your answer calls microgpt.data.Tokenizer.decode" in \
-        feedback["mixed"]
-    assert "this is what taking the first pairs (the chapter&#x27;s " \
+    assert (
+        "02_data.ipynb could not be opened: it is not a notebook"
+        in feedback["broken"]
+    )
+    assert (
+        "your answer calls microgpt.data.Tokenizer.decode" in feedback["mixed"]
+    )
+    assert (
+        "this is what taking the first pairs (the chapter&#x27;s "
         "inputs_and_targets) gives" in feedback["mixed"]
+    )
     # The same marks a second time.
     again = tmp_path / "again"
     assert grade(subs, again).returncode == 0
-    assert (again / "gradebook.csv").read_bytes() == \
-        (out / "gradebook.csv").read_bytes()
+    assert (again / "gradebook.csv").read_bytes() == (
+        out / "gradebook.csv"
+    ).read_bytes()
 
 
 def test_an_endless_notebook_is_stopped_and_the_rest_still_counts(
-        tmp_path, handout):
+    tmp_path, handout
+):
     student = tmp_path / "subs" / "ada"
     student.mkdir(parents=True)
     shutil.copy(BOOK / "02_data.ipynb", student)
-    nb = {"cells": [{"cell_type": "code", "execution_count": None,
-                     "id": "loop", "metadata": {}, "outputs": [],
-                     "source": "while True:\n    pass\n"}],
-          "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    nb = {
+        "cells": [
+            {
+                "cell_type": "code",
+                "execution_count": None,
+                "id": "loop",
+                "metadata": {},
+                "outputs": [],
+                "source": "while True:\n    pass\n",
+            }
+        ],
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
     (student / "06_attention.ipynb").write_text(json.dumps(nb))
     out = tmp_path / "grades"
     done = grade(tmp_path / "subs", out, "--limit", "20")
     assert done.returncode == 0, done.stderr
     assert gradebook(out)["ada"]["total"] == str(
-        sum(e.points for e in EXERCISES if e.chapter == 2))
+        sum(e.points for e in EXERCISES if e.chapter == 2)
+    )
     page = (out / "feedback" / "ada.html").read_text(encoding="utf-8")
     assert "06_attention.ipynb did not finish within 20 s" in page
 
@@ -131,27 +175,41 @@ def test_an_endless_notebook_is_stopped_and_the_rest_still_counts(
 def test_whole_books_score_zero_blank_and_full_solved(tmp_path, handout):
     subs = tmp_path / "subs"
     shutil.copytree(handout, subs / "blank")
-    shutil.copytree(BOOK, subs / "solved",
-                    ignore=shutil.ignore_patterns("*.md", "*.bib", "*.cfg",
-                                                  "_*"))
+    shutil.copytree(
+        BOOK,
+        subs / "solved",
+        ignore=shutil.ignore_patterns("*.md", "*.bib", "*.cfg", "_*"),
+    )
     out = tmp_path / "grades"
     done = grade(subs, out)
     assert done.returncode == 0, done.stderr
     book = gradebook(out)
     assert book["blank"]["total"] == "0"
     assert book["solved"]["total"] == str(TOP), {
-        k: v for k, v in book["solved"].items() if v == "0"}
+        k: v for k, v in book["solved"].items() if v == "0"
+    }
     assert f"blank: 0 / {TOP}" in done.stdout
 
 
-@pytest.mark.parametrize("args, message", [
-    (["missing-folder"], "is not a folder of submissions"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["missing-folder"], "is not a folder of submissions"),
+    ],
+)
 def test_bad_arguments_are_one_line(tmp_path, args, message):
-    done = subprocess.run([sys.executable, "-m", "microgpt.course.grade",
-                           str(tmp_path / args[0]), "--out",
-                           str(tmp_path / "g")], capture_output=True,
-                          text=True)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "microgpt.course.grade",
+            str(tmp_path / args[0]),
+            "--out",
+            str(tmp_path / "g"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 2 and message in done.stderr
     assert "Traceback" not in done.stderr
 
@@ -161,8 +219,10 @@ def test_grades_are_never_written_over(tmp_path):
     (tmp_path / "g").mkdir()
     (tmp_path / "g" / "keep.txt").write_text("mine")
     done = grade(tmp_path / "subs", tmp_path / "g")
-    assert done.returncode == 2 and "exists; the grader creates its " \
-        "folder itself" in done.stderr
+    assert (
+        done.returncode == 2
+        and "exists; the grader creates its folder itself" in done.stderr
+    )
     assert (tmp_path / "g" / "keep.txt").read_text() == "mine"
 
 
@@ -171,8 +231,11 @@ def test_the_teaching_page_states_the_declared_points():
     stated = {}
     for line in page.splitlines():
         cells = [c.strip() for c in line.strip("|").split("|")]
-        if len(cells) == 3 and cells[0][:1].isdigit() and "." in \
-                cells[0].split()[0]:
+        if (
+            len(cells) == 3
+            and cells[0][:1].isdigit()
+            and "." in cells[0].split()[0]
+        ):
             chapter = int(cells[0].split(".")[0])
             stated[chapter] = [int(p) for p in cells[1].split(",")]
     declared = {}

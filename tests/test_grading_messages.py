@@ -10,7 +10,9 @@ EXERCISES = {e.key: e for e in all_exercises()}
 
 def check_of(key):
     import importlib
+
     from microgpt.course.checks.exercise import CHAPTERS
+
     ex = EXERCISES[key]
     name = next(m for m, c in CHAPTERS.items() if c == ex.chapter)
     module = importlib.import_module(f"microgpt.course.checks.{name}")
@@ -20,10 +22,14 @@ def check_of(key):
 @pytest.mark.parametrize("key", ["02.2", "02.3", "02.4", "06.1"])
 def test_an_answer_returning_none_is_asked_about_return(key):
     def answer(*args, **kwargs):
-        result = 1          # computed, then not returned
+        result = 1  # computed, then not returned
         del result
-    with pytest.raises(CheckFailed, match=r"returned None: did you "
-                                          r"forget `return`\?"):
+
+    with pytest.raises(
+        CheckFailed,
+        match=r"returned None: did you "
+        r"forget `return`\?",
+    ):
         check_of(key)(answer)
 
 

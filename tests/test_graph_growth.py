@@ -20,12 +20,15 @@ def test_the_graph_of_a_step_is_nearly_linear_in_the_positions():
     nodes = {}
     for T in (1, 2, 4, 8, 16):
         doc = stream_docs(docs, tok, T + 1, 1)[0]
-        nodes[T] = len(topological_order(
-            gpt_scalar.doc_loss(params, doc, cfg)))
+        nodes[T] = len(
+            topological_order(gpt_scalar.doc_loss(params, doc, cfg))
+        )
     # The counts chapter 13 prints; the graph depends on nothing random.
     assert nodes == {1: 11227, 2: 19047, 4: 34987, 8: 68051, 16: 138947}
-    added = [(nodes[b] - nodes[a]) / (b - a)
-             for a, b in ((1, 2), (2, 4), (4, 8), (8, 16))]
+    added = [
+        (nodes[b] - nodes[a]) / (b - a)
+        for a, b in ((1, 2), (2, 4), (4, 8), (8, 16))
+    ]
     # Each position adds nearly the same: attention's share that grows
     # with the position stays within an eighth of the first increment.
     assert added == sorted(added)
@@ -71,8 +74,13 @@ def test_a_longer_document_gets_more_full_collections():
     # fresh interpreter, so that the heap is the step's own.
     import subprocess
     import sys
-    out = subprocess.run([sys.executable, "-c", FULL_PASSES],
-                         capture_output=True, text=True, timeout=300,
-                         check=True).stdout
+
+    out = subprocess.run(
+        [sys.executable, "-c", FULL_PASSES],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    ).stdout
     short, long = map(int, out.split())
     assert long >= 1 and long > short

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from microgpt.bench import heap
+from microgpt import heap
 from microgpt.bench.tools import heap_churn
 
 pytestmark = pytest.mark.efficiency
@@ -18,7 +18,7 @@ GLIBC = platform.libc_ver()[0] == "glibc"
 # free bytes kept in the heap), frees it and reads them again.
 PROBE = """
 import ctypes, sys
-from microgpt.bench.heap import keep_freed_memory
+from microgpt.heap import keep_freed_memory
 class Info(ctypes.Structure):
     _fields_ = [(n, ctypes.c_size_t) for n in
                 "arena ordblks smblks hblks hblkhd usmblks fsmblks "
@@ -39,9 +39,13 @@ print(alive.hblkhd - before.hblkhd, after.fordblks - before.fordblks)
 
 
 def probe(mode):
-    done = subprocess.run([sys.executable, "-c", PROBE, mode],
-                          capture_output=True, text=True, timeout=60,
-                          check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, mode],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     return [int(n) for n in done.stdout.split()]
 
 

@@ -16,9 +16,13 @@ ROOT = Path(__file__).resolve().parents[1]
 TEMPLATES = ROOT / ".github" / "ISSUE_TEMPLATE"
 FORMS = ("erratum.yml", "bug.yml", "question.yml")
 # The body element types of GitHub's issue forms and what each requires.
-TYPES = {"markdown": ("value",), "input": ("label",),
-         "textarea": ("label",), "dropdown": ("label", "options"),
-         "checkboxes": ("label", "options")}
+TYPES = {
+    "markdown": ("value",),
+    "input": ("label",),
+    "textarea": ("label",),
+    "dropdown": ("label", "options"),
+    "checkboxes": ("label", "options"),
+}
 
 
 def form(name):
@@ -29,11 +33,13 @@ def check_form(data):
     """Raise AssertionError unless data is a valid issue form."""
     assert isinstance(data, dict), "a form is a mapping"
     for key in ("name", "description", "body"):
-        assert isinstance(data.get(key), (str, list)) and data[key], \
+        assert isinstance(data.get(key), (str, list)) and data[key], (
             f"the form needs a non-empty {key}"
+        )
     assert isinstance(data["body"], list)
-    assert any(e.get("type") != "markdown" for e in data["body"]), \
+    assert any(e.get("type") != "markdown" for e in data["body"]), (
         "a form needs at least one field besides markdown"
+    )
     ids = []
     for element in data["body"]:
         kind = element.get("type")
@@ -44,12 +50,15 @@ def check_form(data):
         if kind != "markdown":
             ids.append(element.get("id"))
             required = (element.get("validations") or {}).get(
-                "required", False)
+                "required", False
+            )
             assert isinstance(required, bool)
     named = [i for i in ids if i is not None]
     assert len(named) == len(set(named)), "ids must be unique"
-    assert all(isinstance(i, str) and i.replace("_", "").replace(
-        "-", "").isalnum() for i in named), "ids are letters, -, _"
+    assert all(
+        isinstance(i, str) and i.replace("_", "").replace("-", "").isalnum()
+        for i in named
+    ), "ids are letters, -, _"
 
 
 @pytest.mark.parametrize("name", FORMS)
@@ -65,24 +74,45 @@ def test_the_erratum_form_asks_what_is_wrong_and_what_is_right():
 
 def test_the_folder_holds_the_forms_and_a_config():
     assert sorted(p.name for p in TEMPLATES.iterdir()) == sorted(
-        FORMS + ("config.yml",))
+        FORMS + ("config.yml",)
+    )
     config = form("config.yml")
     assert config == {"blank_issues_enabled": False}
 
 
-@pytest.mark.parametrize("broken, message", [
-    ({"name": "x", "description": "y"}, "non-empty body"),
-    ({"name": "x", "description": "y",
-      "body": [{"type": "text", "attributes": {"label": "a"}}]},
-     "unknown body element type"),
-    ({"name": "x", "description": "y",
-      "body": [{"type": "input", "attributes": {}}]},
-     "attributes.label"),
-    ({"name": "x", "description": "y",
-      "body": [{"type": "input", "id": "a", "attributes": {"label": "a"}},
-               {"type": "input", "id": "a", "attributes": {"label": "b"}}]},
-     "unique"),
-])
+@pytest.mark.parametrize(
+    "broken, message",
+    [
+        ({"name": "x", "description": "y"}, "non-empty body"),
+        (
+            {
+                "name": "x",
+                "description": "y",
+                "body": [{"type": "text", "attributes": {"label": "a"}}],
+            },
+            "unknown body element type",
+        ),
+        (
+            {
+                "name": "x",
+                "description": "y",
+                "body": [{"type": "input", "attributes": {}}],
+            },
+            "attributes.label",
+        ),
+        (
+            {
+                "name": "x",
+                "description": "y",
+                "body": [
+                    {"type": "input", "id": "a", "attributes": {"label": "a"}},
+                    {"type": "input", "id": "a", "attributes": {"label": "b"}},
+                ],
+            },
+            "unique",
+        ),
+    ],
+)
 def test_the_check_rejects_broken_forms(broken, message):
     with pytest.raises(AssertionError, match=message):
         check_form(broken)

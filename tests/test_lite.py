@@ -20,18 +20,26 @@ without them the tests that run Pyodide fail, saying so: they are never
 skipped. The build needs PyPI, as every wheel build here does.
 """
 
-import importlib.metadata
-import importlib.util
 import json
 import zipfile
 
 import pytest
 import yaml
+from lite_harness import (
+    CHAPTERS,
+    LITE,
+    NAME,
+    ROOT,
+    VERSION,
+    WHEEL,
+    config,
+    kernel_settings,
+    lite_site,
+    runs_pytorch,
+    sha256,
+)
 
 from microgpt.data import DATA_SHA256
-from lite_harness import (CHAPTERS, LITE, NAME, ROOT, VERSION, WHEEL, code,
-                          config, kernel_settings, lite_site, runs_pytorch,
-                          sha256, site)
 
 pytestmark = pytest.mark.lite
 
@@ -39,25 +47,32 @@ pytestmark = pytest.mark.lite
 def test_the_lite_chapters_are_those_that_do_not_run_pytorch():
     """The set-up cells' [torch] extra and the chapters' code agree."""
     assert {p.stem for p in CHAPTERS if runs_pytorch(p)} == {
-        p.stem for p in CHAPTERS if p not in LITE}
+        p.stem for p in CHAPTERS if p not in LITE
+    }
     assert "12_pytorch" not in {p.stem for p in LITE}
     assert len(LITE) >= 10  # the rule must not empty the site
 
 
 def test_the_site_holds_the_lite_chapters_as_committed(site):
     files = site / "files"
-    found = sorted(p.relative_to(files).as_posix()
-                   for p in files.rglob("*") if p.is_file())
-    assert found == sorted([f"book/{p.name}" for p in LITE]
-                           + [lite_site.DATASET])
+    found = sorted(
+        p.relative_to(files).as_posix()
+        for p in files.rglob("*")
+        if p.is_file()
+    )
+    assert found == sorted(
+        [f"book/{p.name}" for p in LITE] + [lite_site.DATASET]
+    )
     for path in LITE:
         assert (files / "book" / path.name).read_bytes() == path.read_bytes()
     assert sha256(files / lite_site.DATASET) == DATA_SHA256
     # The contents the app lists: what a reader sees in its file browser.
-    listed = json.loads((site / "api" / "contents" / "book" / "all.json"
-                         ).read_text())["content"]
+    listed = json.loads(
+        (site / "api" / "contents" / "book" / "all.json").read_text()
+    )["content"]
     assert sorted(e["name"] for e in listed) == sorted(
-        [p.name for p in LITE] + ["data"])
+        [p.name for p in LITE] + ["data"]
+    )
 
 
 def test_the_sites_index_holds_this_wheel(site):
@@ -81,13 +96,15 @@ def test_the_sites_index_holds_this_wheel(site):
 
 def test_the_kernel_is_pointed_at_the_dataset_and_nothing_else(site):
     settings = kernel_settings(site)
-    assert settings["loadPyodideOptions"] == {"env": {
-        "MICROGPT_DATA": f"{lite_site.DRIVE}/{lite_site.DATASET}"}}
+    assert settings["loadPyodideOptions"] == {
+        "env": {"MICROGPT_DATA": f"{lite_site.DRIVE}/{lite_site.DATASET}"}
+    }
     # Pyodide from its CDN, at the kernel's own version (README).
     assert "pyodideUrl" not in settings
     assert not settings.get("disablePyPIFallback")
-    assert sorted(e["name"] for e in config(site)["federated_extensions"]
-                  ) == sorted(lite_site.EXTENSIONS)
+    assert sorted(
+        e["name"] for e in config(site)["federated_extensions"]
+    ) == sorted(lite_site.EXTENSIONS)
 
 
 def test_the_launch_button_is_on_the_lite_chapters_only(monkeypatch):
@@ -95,10 +112,11 @@ def test_the_launch_button_is_on_the_lite_chapters_only(monkeypatch):
         srcdir = str(ROOT)
 
     def page(docname, buttons=()):
-        context = {"header_buttons": list(buttons),
-                   "pathto": lambda uri, resource: f"../{uri}"}
-        lite_site.add_launch_button(App, docname, "page.html", context,
-                                    None)
+        context = {
+            "header_buttons": list(buttons),
+            "pathto": lambda uri, resource: f"../{uri}",
+        }
+        lite_site.add_launch_button(App, docname, "page.html", context, None)
         return context["header_buttons"]
 
     monkeypatch.delenv(lite_site.ENV_VAR, raising=False)
@@ -113,38 +131,48 @@ def test_the_launch_button_is_on_the_lite_chapters_only(monkeypatch):
         [group] = buttons
         assert group["label"] == "launch-buttons"
         [button] = group["buttons"]
-        assert button["url"] == (f"../lite/notebooks/index.html"
-                                 f"?path={docname}.ipynb")
+        assert button["url"] == (
+            f"../lite/notebooks/index.html?path={docname}.ipynb"
+        )
         assert button["text"] == "JupyterLite"
     assert page("book/appendix_api") == []
     # Beside the theme's Binder and Colab buttons, in the same menu.
-    binder = {"type": "group", "label": "launch-buttons",
-              "buttons": [{"text": "Binder"}]}
+    binder = {
+        "type": "group",
+        "label": "launch-buttons",
+        "buttons": [{"text": "Binder"}],
+    }
     [group] = page("book/03_autograd", [binder])
     assert [b["text"] for b in group["buttons"]] == ["Binder", "JupyterLite"]
 
 
 def test_the_book_loads_the_extension():
     from jupyter_book.config import get_final_config
-    config, _ = get_final_config(user_yaml=ROOT / "_config.yml",
-                                 cli_config={"latex_individualpages": False},
-                                 sourcedir=ROOT)
+
+    config, _ = get_final_config(
+        user_yaml=ROOT / "_config.yml",
+        cli_config={"latex_individualpages": False},
+        sourcedir=ROOT,
+    )
     assert "lite_site" in config["extensions"]
 
 
 def test_the_pages_workflow_publishes_the_site_with_the_book():
-    wf = yaml.safe_load((ROOT / ".github" / "workflows" / "pages.yml"
-                         ).read_text(encoding="utf-8"))
+    wf = yaml.safe_load(
+        (ROOT / ".github" / "workflows" / "pages.yml").read_text(
+            encoding="utf-8"
+        )
+    )
     job = wf["jobs"]["build"]
     lite = job["env"][lite_site.ENV_VAR]
     runs = [s.get("run", "") + s.get("uses", "") for s in job["steps"]]
     book = next(i for i, r in enumerate(runs) if "jupyter-book build" in r)
     [built] = [i for i, r in enumerate(runs) if "lite_site.py" in r]
-    upload = next(i for i, r in enumerate(runs)
-                  if "upload-pages-artifact" in r)
+    upload = next(
+        i for i, r in enumerate(runs) if "upload-pages-artifact" in r
+    )
     assert book < built < upload
-    assert runs[built].split()[-1] == (
-        f'"_build/html/${lite_site.ENV_VAR}"')
+    assert runs[built].split()[-1] == (f'"_build/html/${lite_site.ENV_VAR}"')
     assert lite == "lite"
     assert job["steps"][upload]["with"]["path"] == "_build/html"
 

@@ -12,8 +12,6 @@ lite_harness.py.
 """
 
 import ast
-import importlib.metadata
-import importlib.util
 import json
 import re
 import shutil
@@ -22,9 +20,16 @@ import sys
 import zipfile
 
 import pytest
-
-from lite_harness import (LITE, NAME, PYODIDE, WHEEL, code, config, imported,
-                          kernel_settings, lite_site, site)
+from lite_harness import (
+    LITE,
+    NAME,
+    PYODIDE,
+    WHEEL,
+    code,
+    imported,
+    kernel_settings,
+    lite_site,
+)
 
 pytestmark = pytest.mark.lite
 
@@ -70,9 +75,14 @@ json.dumps({"python": list(sys.version_info[:2]),
 
 def stdlib_imports():
     """The standard library modules the lite chapters import."""
-    return sorted({name for path in LITE
-                   for name in imported(ast.parse(code(path)), False)
-                   if name.split(".")[0] in sys.stdlib_module_names})
+    return sorted(
+        {
+            name
+            for path in LITE
+            for name in imported(ast.parse(code(path)), False)
+            if name.split(".")[0] in sys.stdlib_module_names
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -80,14 +90,19 @@ def pyodide():
     """node and the pinned npm package; a clear failure if missing."""
     node = shutil.which("node")
     if node is None:
-        pytest.fail("node is missing: install Node.js (18 or newer)",
-                    pytrace=False)
+        pytest.fail(
+            "node is missing: install Node.js (18 or newer)", pytrace=False
+        )
     package = PYODIDE / "node_modules" / "pyodide" / "package.json"
     if not package.is_file():
-        pytest.fail("Pyodide is missing: npm ci --prefix tests/pyodide "
-                    "(.ci/run does it)", pytrace=False)
+        pytest.fail(
+            "Pyodide is missing: npm ci --prefix tests/pyodide "
+            "(.ci/run does it)",
+            pytrace=False,
+        )
     pinned = json.loads((PYODIDE / "package.json").read_text())[
-        "dependencies"]["pyodide"]
+        "dependencies"
+    ]["pyodide"]
     installed = json.loads(package.read_text())["version"]
     assert installed == pinned, "run npm ci --prefix tests/pyodide again"
     return node
@@ -118,28 +133,40 @@ def in_pyodide(site, served, pyodide):
     env = kernel_settings(site)["loadPyodideOptions"]["env"]
     data = env["MICROGPT_DATA"]
     assert data.startswith(lite_site.DRIVE + "/")
-    job = {"env": env, "wheels": [f"{served}pypi/{WHEEL}"],
-           # The kernel sees the site's files under /drive.
-           "files": {data: served + "files" + data[len(lite_site.DRIVE):]},
-           "code": f"MODULES = {stdlib_imports()!r}\n{IN_PYODIDE}"}
-    proc = subprocess.run([pyodide, str(PYODIDE / "run.mjs")],
-                          input=json.dumps(job), capture_output=True,
-                          text=True, timeout=300)
+    job = {
+        "env": env,
+        "wheels": [f"{served}pypi/{WHEEL}"],
+        # The kernel sees the site's files under /drive.
+        "files": {data: served + "files" + data[len(lite_site.DRIVE) :]},
+        "code": f"MODULES = {stdlib_imports()!r}\n{IN_PYODIDE}",
+    }
+    proc = subprocess.run(
+        [pyodide, str(PYODIDE / "run.mjs")],
+        input=json.dumps(job),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def test_the_npm_pyodide_is_the_kernels():
     from jupyterlite_pyodide_kernel import constants
+
     pinned = json.loads((PYODIDE / "package.json").read_text())[
-        "dependencies"]["pyodide"]
+        "dependencies"
+    ]["pyodide"]
     assert pinned == constants.PYODIDE_VERSION
 
 
 def test_the_wheel_runs_the_engine_in_pyodide(in_pyodide, expected_run):
     from jupyterlite_pyodide_kernel import constants
-    assert ".".join(map(str, in_pyodide["python"])) == \
-        constants.PYODIDE_PYTHON_VERSION
+
+    assert (
+        ".".join(map(str, in_pyodide["python"]))
+        == constants.PYODIDE_PYTHON_VERSION
+    )
     assert "/site-packages/microgpt/" in in_pyodide["package"]
     # c = a*b + a**2: dc/da = b + 2a, dc/db = a.
     assert in_pyodide["value"] == [-2.0, 1.0, 2.0]
@@ -158,20 +185,29 @@ def lock_imports():
 def pip_installed(path):
     """Import names of what a chapter's own %pip lines install."""
     source = json.loads(path.read_text(encoding="utf-8"))["cells"]
-    lines = re.findall(r"%pip install ([^\n]*)",
-                       "\n".join("".join(c["source"]) for c in source))
-    names = {re.split(r"[\[=<>~!;]", arg)[0]
-             for line in lines for arg in line.split()
-             if not arg.startswith("-")}
+    lines = re.findall(
+        r"%pip install ([^\n]*)",
+        "\n".join("".join(c["source"]) for c in source),
+    )
+    names = {
+        re.split(r"[\[=<>~!;]", arg)[0]
+        for line in lines
+        for arg in line.split()
+        if not arg.startswith("-")
+    }
     return {"microgpt" if n == NAME else n.replace("-", "_") for n in names}
 
 
 @pytest.mark.parametrize("path", LITE, ids=lambda p: p.stem)
 def test_what_a_lite_chapter_imports_is_there_in_the_browser(
-        path, in_pyodide, site):
+    path, in_pyodide, site
+):
     with zipfile.ZipFile(site / "pypi" / WHEEL) as whl:
-        modules = {n[:-3].replace("/", ".").removesuffix(".__init__")
-                   for n in whl.namelist() if n.endswith(".py")}
+        modules = {
+            n[:-3].replace("/", ".").removesuffix(".__init__")
+            for n in whl.namelist()
+            if n.endswith(".py")
+        }
     available = lock_imports() | pip_installed(path)
     missing = []
     for name in sorted(imported(ast.parse(code(path)))):

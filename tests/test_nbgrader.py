@@ -23,8 +23,9 @@ def test_every_chapter_carries_the_metadata_of_its_exercises():
     exercises = all_exercises()
     assert exercises and len({e.key for e in exercises}) == len(exercises)
     for path in CHAPTERS:
-        assert not stamp(path, exercises, write=False), \
+        assert not stamp(path, exercises, write=False), (
             f"{path.name}: run python -m microgpt.course.nbgrader book"
+        )
 
 
 def test_points_in_the_notebooks_are_the_declared_points():
@@ -41,15 +42,21 @@ def test_points_in_the_notebooks_are_the_declared_points():
 
 def test_chapter_numbers_come_from_file_names():
     assert [chapter_of(p) for p in CHAPTERS] == [
-        int(p.name[:2]) for p in CHAPTERS]
+        int(p.name[:2]) for p in CHAPTERS
+    ]
     assert [chapter_of(p) for p in CHAPTERS][:14] == list(range(1, 15))
 
 
 def nbgrader(course, *args):
     env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}")
-    proc = subprocess.run([str(BIN / "nbgrader"), *args], cwd=course,
-                          env=env, capture_output=True, text=True,
-                          timeout=600)
+    proc = subprocess.run(
+        [str(BIN / "nbgrader"), *args],
+        cwd=course,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc
 
@@ -58,22 +65,30 @@ def test_nbgrader_generates_and_autogrades_a_chapter(tmp_path):
     course = tmp_path / "course"
     (course / "source" / "ch02").mkdir(parents=True)
     (course / "nbgrader_config.py").write_text(
-        'c = get_config()\nc.CourseDirectory.course_id = "microgpt"\n')
+        'c = get_config()\nc.CourseDirectory.course_id = "microgpt"\n'
+    )
     shutil.copy(ROOT / "book" / "02_data.ipynb", course / "source" / "ch02")
     nbgrader(course, "generate_assignment", "ch02", "--force")
     released = course / "release" / "ch02" / "02_data.ipynb"
     text = released.read_text(encoding="utf-8")
     assert "BEGIN SOLUTION" not in text and "NotImplementedError" in text
-    for name, source in (("blank", released),
-                         ("solved", ROOT / "book" / "02_data.ipynb")):
+    for name, source in (
+        ("blank", released),
+        ("solved", ROOT / "book" / "02_data.ipynb"),
+    ):
         nbgrader(course, "db", "student", "add", name)
         (course / "submitted" / name / "ch02").mkdir(parents=True)
         shutil.copy(source, course / "submitted" / name / "ch02")
     nbgrader(course, "autograde", "ch02")
     from nbgrader.api import Gradebook
+
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        scores = {s: (gb.find_submission("ch02", s).score,
-                      gb.find_submission("ch02", s).max_score)
-                  for s in ("blank", "solved")}
+        scores = {
+            s: (
+                gb.find_submission("ch02", s).score,
+                gb.find_submission("ch02", s).max_score,
+            )
+            for s in ("blank", "solved")
+        }
     top = sum(e.points for e in all_exercises() if e.chapter == 2)
     assert scores == {"blank": (0, top), "solved": (top, top)}

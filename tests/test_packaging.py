@@ -29,20 +29,33 @@ ROOT = Path(__file__).resolve().parents[1]
 # reads, the original's recorded run, which chapter 14's check reads, the
 # workflow the student copies carry, and the experiments' stored results,
 # which chapters 8 and 15-18 read.
-PACKAGE_DATA = ("microgpt/bench/stored.json",
-                "microgpt/course/original_run.json",
-                "microgpt/course/classroom.yml") + tuple(
-    f"microgpt/experiments/results/{p.name}" for p in sorted(
-        (ROOT / "microgpt" / "experiments" / "results").glob("*.json")))
+PACKAGE_DATA = (
+    "microgpt/bench/stored.json",
+    "microgpt/course/original_run.json",
+    "microgpt/course/classroom.yml",
+) + tuple(
+    f"microgpt/experiments/results/{p.name}"
+    for p in sorted(
+        (ROOT / "microgpt" / "experiments" / "results").glob("*.json")
+    )
+)
 NAME, DIST = "microgpt-book", "microgpt_book"
 
 
 def run(cmd, **kwargs):
     """Run cmd; fail with its output unless it succeeds."""
-    proc = subprocess.run([str(c) for c in cmd], capture_output=True,
-                          text=True, timeout=600, **kwargs)
-    assert proc.returncode == 0, (cmd, proc.stdout[-3000:],
-                                  proc.stderr[-3000:])
+    proc = subprocess.run(
+        [str(c) for c in cmd],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        **kwargs,
+    )
+    assert proc.returncode == 0, (
+        cmd,
+        proc.stdout[-3000:],
+        proc.stderr[-3000:],
+    )
     return proc
 
 
@@ -65,10 +78,26 @@ def installed(dist, tmp_path_factory):
     run([sys.executable, "-m", "venv", "--without-pip", venv])
     python = venv / "bin" / "python"
     pins = venv.parent / "constraints.txt"
-    pins.write_text("".join(f"{dep}=={importlib.metadata.version(dep)}\n"
-                            for dep in ("numpy", "tqdm")))
-    run([sys.executable, "-m", "pip", "--python", python, "install",
-         "--disable-pip-version-check", "-c", pins, dist[1]])
+    pins.write_text(
+        "".join(
+            f"{dep}=={importlib.metadata.version(dep)}\n"
+            for dep in ("numpy", "tqdm")
+        )
+    )
+    run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            python,
+            "install",
+            "--disable-pip-version-check",
+            "-c",
+            pins,
+            dist[1],
+        ]
+    )
     return venv / "bin"
 
 
@@ -81,11 +110,22 @@ def test_the_wheel_is_the_package_and_nothing_else(dist):
     for name in names:
         top = name.split("/")[0]
         assert top == "microgpt" or re.fullmatch(
-            rf"{DIST}-[\w.]+\.dist-info", top), name
-        assert name.endswith((".py", "METADATA", "WHEEL", "RECORD",
-                              "entry_points.txt", "top_level.txt")) \
-            or ".dist-info/licenses/" in name \
-            or name in PACKAGE_DATA, name
+            rf"{DIST}-[\w.]+\.dist-info", top
+        ), name
+        assert (
+            name.endswith(
+                (
+                    ".py",
+                    "METADATA",
+                    "WHEEL",
+                    "RECORD",
+                    "entry_points.txt",
+                    "top_level.txt",
+                )
+            )
+            or ".dist-info/licenses/" in name
+            or name in PACKAGE_DATA
+        ), name
     assert "microgpt/cli.py" in names
     assert "microgpt/course/checks/__init__.py" in names
     assert set(PACKAGE_DATA) <= set(names)
@@ -96,9 +136,11 @@ def test_the_sdist_has_no_book_tests_or_data(dist):
         names = [n.split("/", 1)[1] for n in tar.getnames() if "/" in n]
     for name in names:
         assert not name.startswith(("book/", "tests/", ".github/")), name
-        assert not name.endswith((".txt", ".json", ".npz", ".ipynb")) \
-            or name.startswith(f"{DIST}.egg-info/") \
-            or name in PACKAGE_DATA, name
+        assert (
+            not name.endswith((".txt", ".json", ".npz", ".ipynb"))
+            or name.startswith(f"{DIST}.egg-info/")
+            or name in PACKAGE_DATA
+        ), name
     assert "pyproject.toml" in names and "README.md" in names
     assert "microgpt/gpt_numpy.py" in names
 
@@ -145,11 +187,13 @@ def test_no_module_reaches_into_the_repository(dist):
 
 def test_metadata_is_complete(dist):
     with zipfile.ZipFile(dist[1]) as wheel:
-        info = next(n for n in wheel.namelist()
-                    if n.endswith(".dist-info/METADATA"))
+        info = next(
+            n for n in wheel.namelist() if n.endswith(".dist-info/METADATA")
+        )
         meta = email.parser.Parser().parsestr(wheel.read(info).decode())
-        entry_points = wheel.read(info.replace("METADATA", "entry_points.txt")
-                                  ).decode()
+        entry_points = wheel.read(
+            info.replace("METADATA", "entry_points.txt")
+        ).decode()
     assert meta["Name"] == NAME
     assert meta["Requires-Python"] == ">=3.11"
     assert meta["License-Expression"] == "MIT"
@@ -166,30 +210,55 @@ def test_metadata_is_complete(dist):
 def test_the_installed_command_trains_and_samples(installed, tmp_path):
     """From a folder outside the repository, with only MICROGPT_DATA."""
     from microgpt.data import resolve_data_path
+
     data = resolve_data_path()  # MICROGPT_DATA, else the checked cache
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env["MICROGPT_DATA"] = str(Path(data).resolve())
     exe = installed / "microgpt"
     assert not tmp_path.resolve().is_relative_to(ROOT)
 
-    where = run([installed / "python", "-c",
-                 "import microgpt; print(microgpt.__file__)"],
-                cwd=tmp_path, env=env).stdout.strip()
+    where = run(
+        [
+            installed / "python",
+            "-c",
+            "import microgpt; print(microgpt.__file__)",
+        ],
+        cwd=tmp_path,
+        env=env,
+    ).stdout.strip()
     assert Path(where).is_relative_to(installed.parent), where
     # Chapter 13 reads the stored benchmark from the package itself.
-    bench = run([installed / "python", "-c", "from microgpt.bench.report "
-                 "import stored; print(stored()['machine']['cores'])"],
-                cwd=tmp_path, env=env).stdout.strip()
+    bench = run(
+        [
+            installed / "python",
+            "-c",
+            "from microgpt.bench.report "
+            "import stored; print(stored()['machine']['cores'])",
+        ],
+        cwd=tmp_path,
+        env=env,
+    ).stdout.strip()
     assert bench.isdigit(), bench
     # The student copies read their grading workflow from it too.
-    yml = run([installed / "python", "-c", "from microgpt.course.classroom "
-               "import workflow; print(workflow(), end='')"],
-              cwd=tmp_path, env=env).stdout
+    yml = run(
+        [
+            installed / "python",
+            "-c",
+            "from microgpt.course.classroom "
+            "import workflow; print(workflow(), end='')",
+        ],
+        cwd=tmp_path,
+        env=env,
+    ).stdout
     assert yml == (ROOT / "microgpt/course/classroom.yml").read_text(
-        encoding="utf-8")
+        encoding="utf-8"
+    )
 
-    train = run([exe, "train", "--steps", "3", "--save", "m.npz"],
-                cwd=tmp_path, env=env)
+    train = run(
+        [exe, "train", "--steps", "3", "--save", "m.npz"],
+        cwd=tmp_path,
+        env=env,
+    )
     for line in ("num docs: 32033", "vocab size: 27", "num params: 4192"):
         assert line in train.stdout.splitlines(), train.stdout
     assert len(re.findall(r"^sample +\d+: ", train.stdout, re.M)) == 20

@@ -42,8 +42,13 @@ print(json.dumps({
 
 def paths_taken(env=None):
     """The SIMD paths NumPy, OpenBLAS and PyTorch take in a new process."""
-    out = subprocess.run([sys.executable, "-c", PROBE], env=env, check=True,
-                         capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     return json.loads(out)
 
 
@@ -58,8 +63,9 @@ def narrower_env(taken):
     numpy_on = taken["numpy"]
     if "X86_V4" in numpy_on:
         env["NPY_DISABLE_CPU_FEATURES"] = " ".join(
-            f for f in numpy_on if f != "X86_V3")
-        env["OPENBLAS_CORETYPE"] = "Haswell"        # AVX2 kernels
+            f for f in numpy_on if f != "X86_V3"
+        )
+        env["OPENBLAS_CORETYPE"] = "Haswell"  # AVX2 kernels
         env["ATEN_CPU_CAPABILITY"] = "avx2"
     else:
         env["NPY_DISABLE_CPU_FEATURES"] = " ".join(numpy_on)
@@ -81,15 +87,35 @@ def test_the_narrower_paths_are_really_taken():
 def test_every_notebook_prints_the_same_on_narrower_simd():
     env = narrower_env(paths_taken())
     # The project's pytest settings (nbval, strict, sanitized) apply.
-    cmd = [sys.executable, "-m", "pytest", "book", "-p", "no:xdist",
-           "-p", "no:cacheprovider", "-q", "--no-header", "-rf"]
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=1200)
-    switched = {k: env[k] for k in ("NPY_DISABLE_CPU_FEATURES",
-                                    "OPENBLAS_CORETYPE",
-                                    "ATEN_CPU_CAPABILITY") if k in env}
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "book",
+        "-p",
+        "no:xdist",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "--no-header",
+        "-rf",
+    ]
+    proc = subprocess.run(
+        cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200
+    )
+    switched = {
+        k: env[k]
+        for k in (
+            "NPY_DISABLE_CPU_FEATURES",
+            "OPENBLAS_CORETYPE",
+            "ATEN_CPU_CAPABILITY",
+        )
+        if k in env
+    }
     assert proc.returncode == 0, (
         f"with {switched} these notebook outputs differ from the stored "
         "ones: print fewer digits, or assert a bound and print that\n"
-        + proc.stdout[-8000:] + proc.stderr[-2000:])
+        + proc.stdout[-8000:]
+        + proc.stderr[-2000:]
+    )
     assert " passed" in proc.stdout and "no tests ran" not in proc.stdout

@@ -34,8 +34,7 @@ def test_each_schematic_is_readable_at_a_phones_width(name):
     width, _ = fig.get_size_inches()
     assert width <= draw.MAX_WIDTH and fig.dpi == draw.DPI
     assert draw.layout_problems(fig) == []
-    sizes = [t.get_fontsize() for t in fig.findobj(plt.Text)
-             if t.get_text()]
+    sizes = [t.get_fontsize() for t in fig.findobj(plt.Text) if t.get_text()]
     assert sizes and min(sizes) >= draw.MIN_SIZE
     assert fig.schematic_boxes  # some labels are checked against boxes
 
@@ -116,13 +115,28 @@ def test_the_packing_row_is_chapter_13s_first_row():
     # row holds the three short names in 14 positions, with no padding.
     from microgpt import gpt_numpy
     from microgpt.data import Tokenizer
+
     names = ("ava", "yuheng", "jo", "christopher")
     tok = Tokenizer.from_docs(list(names))
     cfg = ModelConfig(vocab_size=tok.vocab_size)
     pos = gpt_numpy.batch_arrays([tok.frame(n) for n in names], cfg)[3]
     shown = texts(figures.packing())
-    assert shown[:14] == ["BOS", "a", "v", "a", "BOS", "y", "u", "h", "e",
-                          "n", "g", "BOS", "j", "o"]
+    assert shown[:14] == [
+        "BOS",
+        "a",
+        "v",
+        "a",
+        "BOS",
+        "y",
+        "u",
+        "h",
+        "e",
+        "n",
+        "g",
+        "BOS",
+        "j",
+        "o",
+    ]
     assert shown[15:29] == [str(p) for p in pos[0]]
     assert "padding" not in shown
     padded = texts(figures.packing(width=16))
@@ -153,15 +167,18 @@ def picture_cells():
     The notebooks are the chapters and the appendix's NumPy primer.
     """
     drawn = {}
-    for path in sorted([*BOOK.glob("[0-9][0-9]_*.ipynb"),
-                        *BOOK.glob("appendix_*.ipynb")]):
+    for path in sorted(
+        [*BOOK.glob("[0-9][0-9]_*.ipynb"), *BOOK.glob("appendix_*.ipynb")]
+    ):
         cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
         for cell in cells:
             source = "".join(cell["source"])
-            match = re.search(r"from microgpt\.figures import (\w+)",
-                              source)
-            if cell["cell_type"] == "code" and match and \
-                    match.group(1) in figures.SCHEMATICS:
+            match = re.search(r"from microgpt\.figures import (\w+)", source)
+            if (
+                cell["cell_type"] == "code"
+                and match
+                and match.group(1) in figures.SCHEMATICS
+            ):
                 assert "hide-input" in cell["metadata"].get("tags", [])
                 drawn[match.group(1)] = path.name
     return drawn
@@ -170,7 +187,6 @@ def picture_cells():
 def test_every_schematic_is_drawn_in_a_chapter_from_2_to_13():
     drawn = picture_cells()
     assert set(drawn) == set(figures.SCHEMATICS)
-    chapters = {int(name[:2]) for name in drawn.values()
-                if name[:2].isdigit()}
+    chapters = {int(name[:2]) for name in drawn.values() if name[:2].isdigit()}
     # Every chapter of microgpt itself; the chapters beyond it may add.
     assert set(range(1, 14)) <= chapters

@@ -18,8 +18,13 @@ pytestmark = pytest.mark.book
 
 BOOK = Path(__file__).resolve().parents[1] / "book"
 CHAPTERS = sorted(BOOK.glob("[01][0-9]_*.ipynb"))
-RUN_TORCH = {"01_introduction", "12_pytorch", "17_scaling", "18_gpt2",
-             "19_data_parallel"}
+RUN_TORCH = {
+    "01_introduction",
+    "12_pytorch",
+    "17_scaling",
+    "18_gpt2",
+    "19_data_parallel",
+}
 
 # Runs a cell in IPython with pip replaced by a recorder; the package
 # counts as missing when the first argument is "missing".
@@ -44,9 +49,13 @@ def code_cells(path):
 
 
 def run_cell(source, package):
-    proc = subprocess.run([sys.executable, "-c", RUNNER, package],
-                          input=source, capture_output=True, text=True,
-                          check=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", RUNNER, package],
+        input=source,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     *printed, result = proc.stdout.splitlines()
     return printed, json.loads(result)
 
@@ -64,8 +73,9 @@ def test_each_chapter_opens_with_the_set_up_cell(path):
     assert "remove-cell" in first["metadata"]["tags"]  # not on the page
     assert first["outputs"] == []
     pinned = re.findall(r"microgpt-book(?:\[torch\])?==([\w.]+)", source)
-    assert pinned and set(pinned) == {version("microgpt-book")}, \
+    assert pinned and set(pinned) == {version("microgpt-book")}, (
         "the set-up cell must install the version the book is built with"
+    )
     # The chapters that run the PyTorch twin ask for the torch extra.
     assert ("[torch]" in source) == (path.stem in RUN_TORCH)
 
@@ -76,8 +86,9 @@ def test_set_up_does_nothing_where_the_package_is():
     assert result == {"ok": True, "pip": []} and printed == []
 
 
-@pytest.mark.parametrize("path", [CHAPTERS[1], CHAPTERS[11]],
-                         ids=lambda p: p.stem)
+@pytest.mark.parametrize(
+    "path", [CHAPTERS[1], CHAPTERS[11]], ids=lambda p: p.stem
+)
 def test_set_up_installs_the_release_where_the_package_is_missing(path):
     source = "".join(code_cells(path)[0]["source"])
     printed, result = run_cell(source, "missing")

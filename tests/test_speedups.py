@@ -16,16 +16,17 @@ def test_row_sum_is_sum_over_the_last_axis():
         x = rs.standard_normal(shape)
         got = row_sum(x)
         assert got.shape == shape[:-1] + (1,)
-        assert np.allclose(got, x.sum(-1, keepdims=True), rtol=1e-13,
-                           atol=1e-13)
+        assert np.allclose(
+            got, x.sum(-1, keepdims=True), rtol=1e-13, atol=1e-13
+        )
 
 
 def plain_adam(data, g, m, v, lr, t, b1, b2, eps):
     """Adam's update as Adam.step's docstring writes it."""
     m = b1 * m + (1 - b1) * g
-    v = b2 * v + (1 - b2) * g ** 2
-    m_hat, v_hat = m / (1 - b1 ** t), v / (1 - b2 ** t)
-    return data - lr * m_hat / (v_hat ** 0.5 + eps), m, v
+    v = b2 * v + (1 - b2) * g**2
+    m_hat, v_hat = m / (1 - b1**t), v / (1 - b2**t)
+    return data - lr * m_hat / (v_hat**0.5 + eps), m, v
 
 
 @pytest.mark.parametrize("t", [1, 2, 50])
@@ -48,11 +49,16 @@ def test_exp_and_row_sum_gives_each_rows_softmax():
     x[..., 0, 1:] = -np.inf  # a masked row keeps one entry
     e, total = exp_and_row_sum(x)
     plain = np.exp(x - x.max(-1, keepdims=True))
-    assert np.allclose(e / total, plain / plain.sum(-1, keepdims=True),
-                       rtol=1e-14, atol=0)
+    assert np.allclose(
+        e / total, plain / plain.sum(-1, keepdims=True), rtol=1e-14, atol=0
+    )
     # one row 1000 below the other: the shared shift would leave it all
     # zeros, so each row gets its own
     far = np.array([[0.0, 1.0, 2.0], [-1000.0, -999.0, -998.0]])
     e, total = exp_and_row_sum(far)
-    assert np.allclose(e / total, [[0.09003057, 0.24472847, 0.66524096]] * 2,
-                       rtol=1e-7, atol=0)
+    assert np.allclose(
+        e / total,
+        [[0.09003057, 0.24472847, 0.66524096]] * 2,
+        rtol=1e-7,
+        atol=0,
+    )

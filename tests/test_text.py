@@ -33,7 +33,7 @@ class Body:
         self.body, self.pos = body, 0
 
     def read(self, n):
-        chunk = self.body[self.pos:self.pos + n]
+        chunk = self.body[self.pos : self.pos + n]
         self.pos += len(chunk)
         return chunk
 
@@ -64,8 +64,9 @@ def cache(monkeypatch, tmp_path):
 
 def test_the_real_corpus_is_the_pinned_file(real_text):
     assert data.sha256_of(real_text) == text.TEXT.sha256
-    assert text.TEXT.sha256 == hashlib.sha256(
-        real_text.read_bytes()).hexdigest()
+    assert (
+        text.TEXT.sha256 == hashlib.sha256(real_text.read_bytes()).hexdigest()
+    )
     assert text.TEXT.url.endswith("tinyshakespeare/input.txt")
     corpus = text.load_text()
     assert len(corpus) == 1115394
@@ -73,8 +74,9 @@ def test_the_real_corpus_is_the_pinned_file(real_text):
     assert text.CharTokenizer.from_text(corpus).vocab_size == 65
 
 
-def test_the_environment_variable_is_used_and_checked(cache, monkeypatch,
-                                                      tmp_path):
+def test_the_environment_variable_is_used_and_checked(
+    cache, monkeypatch, tmp_path
+):
     wrong = tmp_path / "input.txt"
     wrong.write_text("To be, or not to be\n", encoding="utf-8")
     monkeypatch.setenv("MICROGPT_TEXT", str(wrong))
@@ -92,8 +94,11 @@ def test_the_environment_variable_is_used_and_checked(cache, monkeypatch,
 def test_a_download_is_checked_and_cached(cache, monkeypatch, real_text):
     path = data.cache_path(text.TEXT)
     assert path.name == "tinyshakespeare.txt"
-    monkeypatch.setattr(urllib.request, "urlopen",
-                        lambda url, timeout=None: Body(b"<html>404</html>"))
+    monkeypatch.setattr(
+        urllib.request,
+        "urlopen",
+        lambda url, timeout=None: Body(b"<html>404</html>"),
+    )
     with pytest.raises(DataError, match="nothing was saved"):
         text.load_text()
     assert os.listdir(path.parent) == []  # no partial or temporary file
@@ -167,7 +172,7 @@ def test_windows_are_seeded_slices_within_the_text():
     assert a == b
     assert a != text.windows(ids, 8, 50, random.Random(4))
     for w in a:
-        assert len(w) == 9 and w == ids[w[0]:w[0] + 9]
+        assert len(w) == 9 and w == ids[w[0] : w[0] + 9]
     starts = {w[0] for w in text.windows(ids, 8, 2000, random.Random(0))}
     assert starts == set(range(92))  # every start that fits, and no other
     assert text.windows(ids, 99, 3, random.Random(0)) == [ids] * 3
@@ -200,28 +205,30 @@ def test_the_twins_train_on_windows_without_bos():
     assert loss_np == pytest.approx(np.mean(each), rel=1e-12)
     nats, count = text.total_nats(gpt_numpy, p_np, ids, cfg)
     assert count == 39
-    direct = sum(gpt_numpy.batch_loss(p_np, [w], cfg) * (len(w) - 1)
-                 for w in text.eval_windows(ids, cfg.block_size))
+    direct = sum(
+        gpt_numpy.batch_loss(p_np, [w], cfg) * (len(w) - 1)
+        for w in text.eval_windows(ids, cfg.block_size)
+    )
     assert nats == pytest.approx(direct, rel=1e-12)
 
 
 def test_bits_per_char_divides_by_characters_in_base_2():
     assert text.bits_per_char(math.log(2) * 10, 10) == pytest.approx(1)
     assert text.bits_per_char(math.log(65) * 7, 7) == pytest.approx(
-        math.log2(65))
+        math.log2(65)
+    )
 
 
 def test_generate_is_seeded_and_crops_its_context():
     cfg = ModelConfig(vocab_size=5, n_embd=8, n_head=2, block_size=4)
     params = gpt_numpy.init_params(cfg, random.Random(1))
-    a = text.generate(gpt_numpy, params, cfg, [0], 12, random.Random(2),
-                      1.0)
-    b = text.generate(gpt_numpy, params, cfg, [0], 12, random.Random(2),
-                      1.0)
+    a = text.generate(gpt_numpy, params, cfg, [0], 12, random.Random(2), 1.0)
+    b = text.generate(gpt_numpy, params, cfg, [0], 12, random.Random(2), 1.0)
     assert a == b and len(a) == 12 and all(0 <= i < 5 for i in a)
     sc = gpt_scalar.init_params(cfg, random.Random(1))
-    assert text.generate(gpt_scalar, sc, cfg, [0], 12, random.Random(2),
-                         1.0) == a
+    assert (
+        text.generate(gpt_scalar, sc, cfg, [0], 12, random.Random(2), 1.0) == a
+    )
     with pytest.raises(ValueError, match="prompt"):
         text.generate(gpt_numpy, params, cfg, [], 3, random.Random(0), 1.0)
 
@@ -232,12 +239,24 @@ def test_generate_is_seeded_and_crops_its_context():
 def test_a_run_is_seeded_measures_the_tail_and_samples_its_prompt():
     tok = text.CharTokenizer.from_text("abcd \n")
     head, tail = "abcd abcd\n" * 20, "abcd dcba\n" * 3
-    cfg = ModelConfig(vocab_size=tok.vocab_size, n_embd=8, n_head=2,
-                      block_size=8)
+    cfg = ModelConfig(
+        vocab_size=tok.vocab_size, n_embd=8, n_head=2, block_size=8
+    )
     tcfg = TrainConfig(num_steps=6, batch_size=2, num_samples=2, seed=3)
-    runs = [text.run("numpy", head, tok, cfg, tcfg, val_text=tail,
-                     eval_every=3, sample_length=5, prompt="ab")
-            for _ in range(2)]
+    runs = [
+        text.run(
+            "numpy",
+            head,
+            tok,
+            cfg,
+            tcfg,
+            val_text=tail,
+            eval_every=3,
+            sample_length=5,
+            prompt="ab",
+        )
+        for _ in range(2)
+    ]
     a, b = runs
     assert a.losses == b.losses and a.samples == b.samples
     assert [s for s, _, _ in a.val_losses] == [0, 3, 6]

@@ -50,8 +50,9 @@ def test_frame_puts_bos_on_both_sides(tok):
     assert tok.frame("") == [tok.bos, tok.bos]
 
 
-@pytest.mark.parametrize("text, bad", [("ab!", "!"), ("José", "J"),
-                                       ("zoë", "ë"), ("a b", " ")])
+@pytest.mark.parametrize(
+    "text, bad", [("ab!", "!"), ("José", "J"), ("zoë", "ë"), ("a b", " ")]
+)
 def test_an_unknown_character_is_named(tok, text, bad):
     with pytest.raises(ValueError) as e:
         tok.encode(text)

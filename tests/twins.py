@@ -51,15 +51,17 @@ def assert_grads_close(got, expected, tol=PARITY):
 def twin_params(twin, cfg, seed=0, **options):
     """The same fresh weights as scalar parameters and as twin's."""
     weights = init_weights(cfg, random.Random(seed))
-    return (gpt_scalar.from_weights(weights),
-            twin.from_weights(weights, **options))
+    return (
+        gpt_scalar.from_weights(weights),
+        twin.from_weights(weights, **options),
+    )
 
 
 def pick_docs(names, cfg, k=3):
     """k framed names, the last the longest (cut when it outgrows cfg)."""
     shuffled, tok = names
     longest = max(shuffled, key=len)
-    return [tok.frame(n) for n in shuffled[:k - 1] + [longest]]
+    return [tok.frame(n) for n in shuffled[: k - 1] + [longest]]
 
 
 def numeric_grad(f, x, eps=1e-6):

@@ -48,12 +48,17 @@ def mathjax_es5():
     spec = importlib.util.find_spec("mathjax")
     es5 = None
     if spec and spec.submodule_search_locations:
-        es5 = (Path(next(iter(spec.submodule_search_locations)))
-               / "static" / "mathjax" / "es5")
+        es5 = (
+            Path(next(iter(spec.submodule_search_locations)))
+            / "static"
+            / "mathjax"
+            / "es5"
+        )
     if es5 is None or not (es5 / MATHJAX_BUNDLE).is_file():
         raise ExtensionError(
             f"book_html: MathJax 3 is missing; install {MATHJAX_PACKAGE} "
-            "(pip install -r requirements.txt)")
+            "(pip install -r requirements.txt)"
+        )
     return es5
 
 
@@ -62,8 +67,10 @@ def configure(app, config):
     mathjax_es5()  # fail before reading anything if it is missing
     config.mathjax_path = f"{MATHJAX_DIR}/{MATHJAX_BUNDLE}"
     if "navbar_persistent" not in config.html_theme_options:
-        config.html_theme_options = {**config.html_theme_options,
-                                     "navbar_persistent": []}
+        config.html_theme_options = {
+            **config.html_theme_options,
+            "navbar_persistent": [],
+        }
 
 
 def copy_mathjax(app):
@@ -78,10 +85,17 @@ def copy_mathjax(app):
     es5 = mathjax_es5()
     target = Path(app.outdir) / "_static" / MATHJAX_DIR
     shutil.copytree(
-        es5, target, dirs_exist_ok=True,
+        es5,
+        target,
+        dirs_exist_ok=True,
         ignore=lambda folder, names: [
-            n for n in names if Path(folder) == es5
-            and n.endswith(".js") and n != MATHJAX_BUNDLE])
+            n
+            for n in names
+            if Path(folder) == es5
+            and n.endswith(".js")
+            and n != MATHJAX_BUNDLE
+        ],
+    )
     # MathJax is Apache-2.0: its licence goes with it.
     shutil.copy2(es5.parent / "LICENSE", target / "LICENSE")
 
@@ -98,8 +112,10 @@ def tidy_scripts(app, pagename, templatename, context, doctree):
             continue
         # Sphinx 7 stores the same inline script once with filename
         # None and once with "", so they compare unequal.
-        key = (getattr(js, "filename", js) or "",
-               tuple(sorted(attributes.items())))
+        key = (
+            getattr(js, "filename", js) or "",
+            tuple(sorted(attributes.items())),
+        )
         if key not in seen:
             seen.add(key)
             kept.append(js)

@@ -51,7 +51,8 @@ CHAPTERS = "[01][0-9]_*.ipynb"
 DISTRIBUTION = "microgpt-book"
 # The set-up cell's requirement: the distribution, its extra, its version.
 REQUIREMENT = re.compile(
-    r"%pip install .*?\bmicrogpt-book(\[torch\])?==([\w.]+)")
+    r"%pip install .*?\bmicrogpt-book(\[torch\])?==([\w.]+)"
+)
 # Where the lite kernel mounts the site's files (the JupyterLite drive).
 DRIVE = "/drive"
 DATASET = "book/data/names.txt"  # in the site's files
@@ -63,8 +64,10 @@ LAUNCH_APP = "notebooks"
 ENV_VAR = "BOOK_JUPYTERLITE_PATH"
 # The lab extensions the site takes from this environment: the kernel, and
 # the widget manager that draws an ipywidget once it is installed.
-EXTENSIONS = ("@jupyterlite/pyodide-kernel-extension",
-              "@jupyter-widgets/jupyterlab-manager")
+EXTENSIONS = (
+    "@jupyterlite/pyodide-kernel-extension",
+    "@jupyter-widgets/jupyterlab-manager",
+)
 
 
 def set_up_requirement(path):
@@ -80,21 +83,27 @@ def set_up_requirement(path):
 
 def lite_chapters(book=BOOK):
     """The chapters whose set-up cell does not ask for PyTorch, in order."""
-    return [path for path in sorted(Path(book).glob(CHAPTERS))
-            if not set_up_requirement(path)[0]]
+    return [
+        path
+        for path in sorted(Path(book).glob(CHAPTERS))
+        if not set_up_requirement(path)[0]
+    ]
 
 
 @functools.cache
 def lite_docnames(srcdir):
     """The lite chapters as Sphinx docnames ("book/02_data"), once a run."""
-    return frozenset(path.relative_to(srcdir).with_suffix("").as_posix()
-                     for path in lite_chapters(Path(srcdir) / "book"))
+    return frozenset(
+        path.relative_to(srcdir).with_suffix("").as_posix()
+        for path in lite_chapters(Path(srcdir) / "book")
+    )
 
 
 def kernel_settings():
     """The Pyodide kernel's settings in the site's jupyter-lite.json."""
-    return {"loadPyodideOptions": {
-        "env": {"MICROGPT_DATA": f"{DRIVE}/{DATASET}"}}}
+    return {
+        "loadPyodideOptions": {"env": {"MICROGPT_DATA": f"{DRIVE}/{DATASET}"}}
+    }
 
 
 def extensions():
@@ -102,8 +111,10 @@ def extensions():
     share = Path(sys.prefix) / "share" / "jupyter" / "labextensions"
     missing = [name for name in EXTENSIONS if not (share / name).is_dir()]
     if missing:
-        raise SystemExit(f"missing from {share}: {', '.join(missing)} "
-                         "(pip install -r requirements.txt)")
+        raise SystemExit(
+            f"missing from {share}: {', '.join(missing)} "
+            "(pip install -r requirements.txt)"
+        )
     return [share / name for name in EXTENSIONS]
 
 
@@ -113,8 +124,11 @@ def write_json(path, data):
 
 def build_wheel(dist):
     """The package's wheel, built as release.yml builds it (via the sdist)."""
-    subprocess.run([sys.executable, "-m", "build", "--outdir", str(dist),
-                    str(ROOT)], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "build", "--outdir", str(dist), str(ROOT)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     wheels = sorted(Path(dist).glob("*.whl"))
     if len(wheels) != 1:
         raise RuntimeError(f"expected one wheel in {dist}, found {wheels}")
@@ -140,8 +154,10 @@ def replace_site(out):
     out = Path(out)
     if out.is_dir() and any(out.iterdir()):
         if not (out / "jupyter-lite.json").is_file():
-            raise SystemExit(f"{out} is not empty and holds no JupyterLite "
-                             "site: refusing to replace it")
+            raise SystemExit(
+                f"{out} is not empty and holds no JupyterLite "
+                "site: refusing to replace it"
+            )
         shutil.rmtree(out)
 
 
@@ -160,30 +176,45 @@ def build(out):
                 raise SystemExit(
                     f"{path.name} installs {DISTRIBUTION}=={pinned}, but "
                     f"this checkout builds {wheel.name}: the site's index "
-                    "would not have it")
+                    "would not have it"
+                )
         write_contents(tmp / "contents", data)
         # The lite folder's own jupyter-lite.json is the base the
         # build adds to (the piplite index URLs, the extensions).
-        write_json(tmp / "jupyter-lite.json", {
-            "jupyter-lite-schema-version": 0,
-            "jupyter-config-data": {
-                "litePluginSettings": {KERNEL_PLUGIN: kernel_settings()}}})
-        write_json(tmp / "jupyter_lite_config.json", {
-            "LiteBuildConfig": {
-                "contents": [str(tmp / "contents")],
-                "output_dir": str(out),
-                "apps": list(APPS),
-                "no_sourcemaps": True,
-                # The extensions the site needs, not whatever else
-                # this environment has installed for JupyterLab.
-                "ignore_sys_prefix": ["federated_extensions"],
-                "federated_extensions": [str(p) for p in extensions()]},
-            "PipliteAddon": {"piplite_urls": [str(wheel)]}})
+        write_json(
+            tmp / "jupyter-lite.json",
+            {
+                "jupyter-lite-schema-version": 0,
+                "jupyter-config-data": {
+                    "litePluginSettings": {KERNEL_PLUGIN: kernel_settings()}
+                },
+            },
+        )
+        write_json(
+            tmp / "jupyter_lite_config.json",
+            {
+                "LiteBuildConfig": {
+                    "contents": [str(tmp / "contents")],
+                    "output_dir": str(out),
+                    "apps": list(APPS),
+                    "no_sourcemaps": True,
+                    # The extensions the site needs, not whatever else
+                    # this environment has installed for JupyterLab.
+                    "ignore_sys_prefix": ["federated_extensions"],
+                    "federated_extensions": [str(p) for p in extensions()],
+                },
+                "PipliteAddon": {"piplite_urls": [str(wheel)]},
+            },
+        )
         replace_site(out)
         # Run in the temporary lite folder, where the build keeps its
         # task database and cache: nothing is written into the repository.
-        subprocess.run([sys.executable, "-m", "jupyterlite_core", "build"],
-                       cwd=tmp, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [sys.executable, "-m", "jupyterlite_core", "build"],
+            cwd=tmp,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         return wheel.name
 
 
@@ -195,10 +226,13 @@ def lite_path(environ):
 def launch_button(pathto, lite, docname):
     """The theme's link button that opens `docname` in the lite site."""
     url = pathto(f"{lite}/{LAUNCH_APP}/index.html", 1)
-    return {"type": "link", "text": "JupyterLite",
-            "tooltip": "Launch via JupyterLite",
-            "icon": "_static/images/logo_jupyterlite.svg",
-            "url": f"{url}?path={quote(docname + '.ipynb')}"}
+    return {
+        "type": "link",
+        "text": "JupyterLite",
+        "tooltip": "Launch via JupyterLite",
+        "icon": "_static/images/logo_jupyterlite.svg",
+        "url": f"{url}?path={quote(docname + '.ipynb')}",
+    }
 
 
 def add_launch_button(app, pagename, templatename, context, doctree):
@@ -213,15 +247,19 @@ def add_launch_button(app, pagename, templatename, context, doctree):
         return
     if pagename not in lite_docnames(Path(app.srcdir)):
         return
-    group = next((b for b in buttons if b.get("label") == "launch-buttons"),
-                 None)
+    group = next(
+        (b for b in buttons if b.get("label") == "launch-buttons"), None
+    )
     if group is None:  # no Binder or Colab: the menu as the theme makes it
-        group = {"type": "group", "tooltip": "Launch interactive content",
-                 "icon": "fas fa-rocket", "buttons": [],
-                 "label": "launch-buttons"}
+        group = {
+            "type": "group",
+            "tooltip": "Launch interactive content",
+            "icon": "fas fa-rocket",
+            "buttons": [],
+            "label": "launch-buttons",
+        }
         buttons.insert(0, group)
-    group["buttons"].append(
-        launch_button(context["pathto"], lite, pagename))
+    group["buttons"].append(launch_button(context["pathto"], lite, pagename))
 
 
 def setup(app):
@@ -233,10 +271,13 @@ def main(argv=None):
     import argparse
 
     parser = argparse.ArgumentParser(
-        prog="lite_site.py", description="Build the JupyterLite site of "
-        "the chapters that do not need PyTorch.")
-    parser.add_argument("out", help="the site's folder, e.g. "
-                        "_build/html/lite (replaced)")
+        prog="lite_site.py",
+        description="Build the JupyterLite site of "
+        "the chapters that do not need PyTorch.",
+    )
+    parser.add_argument(
+        "out", help="the site's folder, e.g. _build/html/lite (replaced)"
+    )
     args = parser.parse_args(argv)
     name = build(args.out)
     print(f"built the JupyterLite site in {args.out} with {name}")

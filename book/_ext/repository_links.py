@@ -32,8 +32,10 @@ def repository_options(environ):
         "path_to_docs": "",  # _config.yml is at the repository's root
         "use_repository_button": True,
         "use_issues_button": True,
-        "launch_buttons": {"binderhub_url": BINDERHUB_URL,
-                           "colab_url": COLAB_URL},
+        "launch_buttons": {
+            "binderhub_url": BINDERHUB_URL,
+            "colab_url": COLAB_URL,
+        },
     }
 
 
@@ -44,8 +46,10 @@ def point_at_repository(app, config):
         return
     theme = dict(config.html_theme_options)
     # Keep _config.yml's other launch settings (notebook_interface).
-    options["launch_buttons"] = {**theme.get("launch_buttons", {}),
-                                 **options["launch_buttons"]}
+    options["launch_buttons"] = {
+        **theme.get("launch_buttons", {}),
+        **options["launch_buttons"],
+    }
     theme.update(options)
     config.html_theme_options = theme
 

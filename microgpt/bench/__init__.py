@@ -5,8 +5,8 @@
 - :mod:`microgpt.bench.tools`: the step timer, the NumPy call counter and
   the inputs; ``report.py``: the table, the ratios and the
   stored run (``stored.json``) that the efficiency chapter reads.
-- :mod:`microgpt.bench.heap`: keeping freed memory in the process (glibc
-  only); the benchmark and ``microgpt train --keep-freed-memory`` use it.
+- The benchmark keeps freed memory in the process as
+  ``microgpt train --keep-freed-memory`` does, with :mod:`microgpt.heap`.
 
 The model never imports this package.
 """

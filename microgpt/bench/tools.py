@@ -12,7 +12,6 @@ import subprocess
 import sys
 import time
 
-
 # -- threads ----------------------------------------------------------------
 
 
@@ -27,6 +26,7 @@ def limit_threads(n):
         os.environ[var] = str(n)
     try:
         from threadpoolctl import threadpool_limits
+
         threadpool_limits(n)
     except ImportError:
         pass
@@ -50,30 +50,40 @@ def stream_docs(names, tokenizer, length, count):
     while len(stream) < length * count:
         stream += tokenizer.frame(names[i % len(names)])[:-1]
         i += 1
-    return [stream[j * length:(j + 1) * length] for j in range(count)]
+    return [stream[j * length : (j + 1) * length] for j in range(count)]
 
 
 # -- timing -----------------------------------------------------------------
 
 
 def stepper(name, cfg, batched, device):
-    """A fresh model of impl name and step(x): one training step on x."""
+    """A fresh model of impl name and step(x): one training step on x.
+
+    x is a batch of token sequences when batched, else one sequence,
+    which the step trains on as a batch of one.
+    """
     from ..config import TrainConfig
     from ..train import get_impl
+
     impl = get_impl(name)
     kw = {"device": device} if name == "torch" else {}
     params = impl.init_params(cfg, random.Random(0), **kw)
     opt = impl.Adam(params, TrainConfig())
-    train = impl.train_step_batch if batched else impl.train_step
+
+    def train(x):
+        batch = x if batched else [x]
+        return impl.train_step(params, opt, batch, 0.001, cfg)
+
     if name == "torch" and device.type == "cuda":
         import torch
 
         def step(x):
-            train(params, opt, x, 0.001, cfg)
+            train(x)
             # GPU work is queued; the clock must wait for it.
             torch.cuda.synchronize(device)
+
         return step
-    return lambda x: train(params, opt, x, 0.001, cfg)
+    return train
 
 
 def time_steps(cases, repeat_s):
@@ -109,8 +119,10 @@ def time_steps(cases, repeat_s):
                 step(inputs[j % len(inputs)])
             times[key].append((time.perf_counter() - t0) / n)
             done[key] += n
-    return {key: (statistics.median(t), plan[key], len(t))
-            for key, t in times.items()}
+    return {
+        key: (statistics.median(t), plan[key], len(t))
+        for key, t in times.items()
+    }
 
 
 # -- page faults -----------------------------------------------------------
@@ -122,7 +134,7 @@ import json, random, resource, statistics, sys, time
 from microgpt import gpt_numpy
 from microgpt.config import ModelConfig, TrainConfig
 from microgpt.data import load_docs
-from microgpt.bench.heap import keep_freed_memory
+from microgpt.heap import keep_freed_memory
 from microgpt.train import prepare
 kept = keep_freed_memory() if sys.argv[1] == "keep" else False
 _, names, tok = prepare(load_docs(), 42)
@@ -131,12 +143,12 @@ batch = [tok.frame(name) for name in names[:64]]
 params = gpt_numpy.init_params(cfg, random.Random(0))
 opt = gpt_numpy.Adam(params, TrainConfig())
 for _ in range(10):  # warm-up: the first steps grow the heap
-    gpt_numpy.train_step_batch(params, opt, batch, 0.001, cfg)
+    gpt_numpy.train_step(params, opt, batch, 0.001, cfg)
 faults, times = resource.getrusage(resource.RUSAGE_SELF).ru_minflt, []
 for _ in range(int(sys.argv[2])):
     t0 = time.perf_counter()
     for _ in range(10):
-        gpt_numpy.train_step_batch(params, opt, batch, 0.001, cfg)
+        gpt_numpy.train_step(params, opt, batch, 0.001, cfg)
     times.append((time.perf_counter() - t0) / 10)
 faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults
 print(json.dumps({"kept": kept, "step_ms": statistics.median(times) * 1e3,
@@ -152,11 +164,15 @@ def heap_churn(keep, repeats=5):
     whether it calls heap.keep_freed_memory first.
     """
     mode = "keep" if keep else "plain"
-    done = subprocess.run([sys.executable, "-c", CHURN, mode, str(repeats)],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-c", CHURN, mode, str(repeats)],
+        capture_output=True,
+        text=True,
+    )
     if done.returncode != 0:
-        raise RuntimeError(f"the {mode} page-fault run failed:\n"
-                           f"{done.stderr[-2000:]}")
+        raise RuntimeError(
+            f"the {mode} page-fault run failed:\n{done.stderr[-2000:]}"
+        )
     return json.loads(done.stdout)
 
 

@@ -22,8 +22,11 @@ WORKFLOW = Path(".github", "workflows", "grade.yml")
 
 def workflow():
     """The text of the workflow a handout carries."""
-    return files(__package__).joinpath("classroom.yml").read_text(
-        encoding="utf-8")
+    return (
+        files(__package__)
+        .joinpath("classroom.yml")
+        .read_text(encoding="utf-8")
+    )
 
 
 def points_table(gradebook):
@@ -33,23 +36,31 @@ def points_table(gradebook):
         rows = list(csv.DictReader(f))
     out = []
     for row in rows:
-        out += [f"### {row['student']}: {row['total']} / {row['out of']}"
-                " points", "",
-                "| exercise | points | out of |", "| --- | ---: | ---: |"]
-        out += [f"| {e} | {row[e.key]} | {e.points} |"
-                for e in exercises]
-        out += ["", "Each exercise's message, and why a notebook could "
-                "not run if one could not: the feedback page in the "
-                "run's artifact `grades`.", ""]
+        out += [
+            f"### {row['student']}: {row['total']} / {row['out of']} points",
+            "",
+            "| exercise | points | out of |",
+            "| --- | ---: | ---: |",
+        ]
+        out += [f"| {e} | {row[e.key]} | {e.points} |" for e in exercises]
+        out += [
+            "",
+            "Each exercise's message, and why a notebook could "
+            "not run if one could not: the feedback page in the "
+            "run's artifact `grades`.",
+            "",
+        ]
     return "\n".join(out)
 
 
 def main(argv=None):
     """Print the points of the gradebook in GRADES as Markdown."""
-    p = argparse.ArgumentParser(prog="python -m microgpt.course.classroom",
-                                description=main.__doc__)
-    p.add_argument("grades", help="the folder python -m "
-                   "microgpt.course.grade wrote")
+    p = argparse.ArgumentParser(
+        prog="python -m microgpt.course.classroom", description=main.__doc__
+    )
+    p.add_argument(
+        "grades", help="the folder python -m microgpt.course.grade wrote"
+    )
     args = p.parse_args(argv)
     try:
         print(points_table(Path(args.grades) / "gradebook.csv"))

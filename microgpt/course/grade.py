@@ -10,11 +10,15 @@ GRADES, a folder it creates before any notebook runs:
 - ``gradebook.csv``: a row per student, a column per exercise with the
   points earned, then the total and the maximum;
 - ``feedback/STUDENT.html``: every exercise with its points and the
-  check's own message, and a line for each notebook that was missing,
-  unreadable, ignored, or did not finish in time.
+  check's own message (✓ or ✗), a line for each notebook that was
+  missing, unreadable, ignored, or did not finish in time, and each
+  question answered in words, not auto-graded, with the student's text
+  for the instructor to read.
 
-An exercise scores its points when its check passes while the notebook
-runs, and zero otherwise (not written, wrong, not run). A check's result
+``--chapters 2,3,5`` (or ``--handout FOLDER``, the handout the class was
+given) grades the chapters assigned, and only those. An exercise scores
+its points when its check passes while the notebook runs, and zero
+otherwise (not written, wrong, not run, or not handed in). A check's result
 counts only when it comes from a cell that calls that check, through
 the runner's pipe; where a cell reports an exercise more often than it
 calls the check, or reports it both passed and failed, the exercise
@@ -23,6 +27,7 @@ unless ``--trusted`` says the work is trusted.
 """
 
 import argparse
+import ast
 import concurrent.futures
 import csv
 import html
@@ -37,12 +42,13 @@ import time
 from pathlib import Path
 
 from .. import outputs
-from . import sandbox
+from . import assignments, handout, sandbox
+from .checks import questions
 from .checks.exercise import all_exercises
 
-LIMIT_S = 300       # per notebook
-MEMORY = 2 << 30    # bytes per notebook
-PROCESSES = 256     # per notebook
+LIMIT_S = 300  # per notebook
+MEMORY = 2 << 30  # bytes per notebook
+PROCESSES = 256  # per notebook
 # The handout's names: two digits, an underscore, lower-case words.
 HANDOUT_NAME = re.compile(r"^(\d\d)_[a-z][a-z0-9_]*\.ipynb$")
 
@@ -52,21 +58,34 @@ HANDOUT_NAME = re.compile(r"^(\d\d)_[a-z][a-z0-9_]*\.ipynb$")
 TAMPERING = [
     (r"__code__|__globals__|__closure__", "reaches into a function's code"),
     (r"\bsys\.modules\b", "uses sys.modules"),
-    (r"\bimportlib\.(?:reload|import_module)\b|__import__\s*\(",
-     "imports a module by name"),
-    (r"getsource|\.__file__\b|__loader__|\bget_data\s*\(",
-     "reads a module's source"),
-    (r"_reference|\b_record\b|_TurnedOff|_guarded|UsedThePackage"
-     r"|\bEXERCISES\b", "uses the checks' internals"),
-    (r"MICROGPT_RESULTS|/proc/|\bos\.(?:write|fdopen|dup2?)\s*\(",
-     "looks for the grader's results"),
-    (r"\b\w*checks?\.\w+\s*=(?!=)|\bsetattr\s*\(",
-     "replaces an attribute of a module or object"),
+    (
+        r"\bimportlib\.(?:reload|import_module)\b|__import__\s*\(",
+        "imports a module by name",
+    ),
+    (
+        r"getsource|\.__file__\b|__loader__|\bget_data\s*\(",
+        "reads a module's source",
+    ),
+    (
+        r"_reference|\b_record\b|_TurnedOff|_guarded|UsedThePackage"
+        r"|\bEXERCISES\b",
+        "uses the checks' internals",
+    ),
+    (
+        r"MICROGPT_RESULTS|/proc/|\bos\.(?:write|fdopen|dup2?)\s*\(",
+        "looks for the grader's results",
+    ),
+    (
+        r"\b\w*checks?\.\w+\s*=(?!=)|\bsetattr\s*\(",
+        "replaces an attribute of a module or object",
+    ),
     (r"(?<![\w.])(?:exec|eval|compile)\s*\(", "runs code from a string"),
-    (r"[\"']status[\"']\s*:|[\"']exercise[\"']\s*:",
-     "writes result-like lines"),
+    (
+        r"[\"']status[\"']\s*:|[\"']exercise[\"']\s*:",
+        "writes result-like lines",
+    ),
 ]
-NOTEBOOK_BYTES = 50 << 20   # larger notebooks are not scanned for flags
+NOTEBOOK_BYTES = 50 << 20  # larger notebooks are not scanned for flags
 
 
 def flags(path):
@@ -75,9 +94,13 @@ def flags(path):
         if path.stat().st_size > NOTEBOOK_BYTES:
             return [f"{path.name}: too large to scan"]
         cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
-        code = ["".join(c["source"]) if isinstance(c["source"], list)
-                else str(c["source"]) for c in cells
-                if c.get("cell_type") == "code"]
+        code = [
+            "".join(c["source"])
+            if isinstance(c["source"], list)
+            else str(c["source"])
+            for c in cells
+            if c.get("cell_type") == "code"
+        ]
     except (OSError, ValueError, KeyError, TypeError):
         return []
     found = []
@@ -102,11 +125,13 @@ def private_copy(folder, into):
             if entry.name.startswith("."):
                 continue
             private_copy(Path(entry.path), into / entry.name)
-        elif entry.is_file(follow_symlinks=False) and \
-                entry.stat(follow_symlinks=False).st_size \
-                <= sandbox.FILE_BYTES:
-            shutil.copyfile(entry.path, into / entry.name,
-                            follow_symlinks=False)
+        elif (
+            entry.is_file(follow_symlinks=False)
+            and entry.stat(follow_symlinks=False).st_size <= sandbox.FILE_BYTES
+        ):
+            shutil.copyfile(
+                entry.path, into / entry.name, follow_symlinks=False
+            )
 
 
 def run_notebook(path, limit_s, trusted=False, memory=MEMORY):
@@ -116,25 +141,44 @@ def run_notebook(path, limit_s, trusted=False, memory=MEMORY):
         work = Path(tmp) / "work"
         private_copy(path.parent, work)
         if trusted:
-            argv = [sys.executable, "-m", "microgpt.course.runner",
-                    str(work / path.name), str(limit_s)]
-            env = {k: v for k, v in os.environ.items()
-                   if not k.startswith("MICROGPT_RESULTS")}
+            argv = [
+                sys.executable,
+                "-m",
+                "microgpt.course.runner",
+                str(work / path.name),
+                str(limit_s),
+            ]
+            env = {
+                k: v
+                for k, v in os.environ.items()
+                if not k.startswith("MICROGPT_RESULTS")
+            }
             env["JUPYTER_RUNTIME_DIR"] = str(Path(tmp) / "jupyter")
-            env["TMPDIR"] = tmp     # its temporary files go with it
+            env["TMPDIR"] = tmp  # its temporary files go with it
             cwd = work
         else:
-            argv = sandbox.command(work, [
-                sys.executable, "-m", "microgpt.course.runner",
-                f"{sandbox.INSIDE}/{path.name}", str(limit_s)])
+            argv = sandbox.command(
+                work,
+                [
+                    sys.executable,
+                    "-m",
+                    "microgpt.course.runner",
+                    f"{sandbox.INSIDE}/{path.name}",
+                    str(limit_s),
+                ],
+            )
             env, cwd = None, None
         try:
-            proc = subprocess.Popen(argv, env=env, cwd=cwd,
-                                    stdin=subprocess.DEVNULL,
-                                    stdout=subprocess.PIPE,
-                                    stderr=subprocess.DEVNULL,
-                                    start_new_session=True,
-                                    preexec_fn=limits.enter)
+            proc = subprocess.Popen(
+                argv,
+                env=env,
+                cwd=cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+                preexec_fn=limits.enter,
+            )
             try:
                 # The runner kills its kernel at the limit; this is a
                 # backstop.
@@ -155,18 +199,67 @@ def run_notebook(path, limit_s, trusted=False, memory=MEMORY):
         elif "results" in record:
             cells.append(record)
     if state is None:
-        state = {"status": "failed", "message": "it stopped before the "
-                 "end (out of memory, or too many processes)"}
+        state = {
+            "status": "failed",
+            "message": "it stopped before the "
+            "end (out of memory, or too many processes)",
+        }
     return state, cells
 
 
-def verdicts(cells, exercises):
+def calls(source, name):
+    """How often a cell's code calls the function `name` (calls in its
+    comments and strings do not count)."""
+    try:
+        from IPython.core.inputtransformer2 import TransformerManager
+
+        tree = ast.parse(TransformerManager().transform_cell(source))
+    except (ImportError, SyntaxError, ValueError):
+        return len(re.findall(rf"\b{re.escape(name)}\s*\(", source))
+    return sum(
+        1
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and name in (getattr(node.func, "id", None),
+                     getattr(node.func, "attr", None))
+    )
+
+
+def _judged(ex, result, answer_key):
+    """A choice exercise's verdict from the letter its check recorded,
+    compared with the answer key here, outside the sandbox; any other
+    exercise's result as it came."""
+    asked = {q: e for q, e in (answer_key or {}).items()
+             if e.get("exercise") == ex.key}
+    chosen = [c for c in result.get("choices") or []
+              if isinstance(c, list) and len(c) == 3]
+    if result["status"] != "passed" or not (asked or chosen):
+        return result
+    if not asked:
+        return {"status": "not graded", "message": f"{ex}: a choice "
+                "question, and the grader was given no answer key"}
+    for question, entry in asked.items():
+        letters = [c for c in chosen if c[0] == question]
+        if not letters:
+            return {"status": "failed", "message": f"{ex}: no letter was "
+                    "recorded by the check"}
+        verdict = questions.judge(entry, str(letters[-1][1]),
+                                  str(letters[-1][2]))
+        if verdict is not None:
+            return {"status": "failed", "message": f"{ex}: {verdict}"}
+    return {"status": "passed", "message": f"{ex}: the right letter"}
+
+
+def verdicts(cells, exercises, answer_key=None):
     """The result of each exercise (key -> dict) from the cells' reports.
 
     A report counts only from a cell whose source calls the exercise's
     check; a cell reporting an exercise more often than it calls the
     check, or both passed and not, gives zero with a message. A later
-    cell's verdict replaces an earlier one's (a check run twice).
+    cell's verdict replaces an earlier one's (a check run twice). A
+    choice question's letter is judged here with the answer key
+    `answer_key` ({question: entry}, see
+    microgpt.course.checks.questions).
     """
     by_key = {e.key: e for e in exercises}
     got = {}
@@ -179,22 +272,28 @@ def verdicts(cells, exercises):
             seen.setdefault(ex.key, []).append(r)
         for key, results in seen.items():
             ex = by_key[key]
-            calls = len(re.findall(rf"\b{re.escape(ex.check)}\s*\(",
-                                   source))
-            if calls == 0:
+            n_calls = calls(source, ex.check)
+            if n_calls == 0:
                 continue
             statuses = {str(r.get("status")) for r in results}
-            if len(results) > calls or (
-                    "passed" in statuses and len(statuses) > 1):
-                got[key] = {"status": "failed", "message":
-                            f"{ex}: the check's result was reported more "
-                            "often than the check ran; results written "
-                            "by anything but the check do not count"}
+            if len(results) > n_calls or (
+                "passed" in statuses and len(statuses) > 1
+            ):
+                got[key] = {
+                    "status": "failed",
+                    "message": f"{ex}: the check's result was reported more "
+                    "often than the check ran; results written "
+                    "by anything but the check do not count",
+                }
                 continue
             r = results[-1]
-            got[key] = {"status": "passed" if statuses == {"passed"}
-                        else str(r.get("status", "failed")),
-                        "message": str(r.get("message", ""))[:2000]}
+            got[key] = _judged(ex, {
+                "status": "passed"
+                if statuses == {"passed"}
+                else str(r.get("status", "failed")),
+                "message": str(r.get("message", ""))[:2000],
+                "choices": r.get("choices"),
+            }, answer_key)
     return got
 
 
@@ -209,21 +308,23 @@ def students_in(folder):
     folder = Path(folder)
     notes = []
     entries = sorted(os.scandir(folder), key=lambda e: e.name)
-    subs = [e for e in entries if not e.name.startswith(".")
-            and e.is_dir()]
+    subs = [e for e in entries if not e.name.startswith(".") and e.is_dir()]
     if not any(any(Path(e.path).glob("*.ipynb")) for e in subs):
         return [folder.resolve()], notes
     students = []
     for e in subs:
         if e.is_symlink():
-            notes.append(f"{e.name}: a symbolic link, not a folder; "
-                         "not graded")
+            notes.append(
+                f"{e.name}: a symbolic link, not a folder; not graded"
+            )
         else:
             students.append(Path(e.path))
     for e in entries:
         if e.name.endswith(".ipynb") and not e.is_dir():
-            notes.append(f"{e.name}: a notebook at the top of {folder}, "
-                         "outside any student's folder; not graded")
+            notes.append(
+                f"{e.name}: a notebook at the top of {folder}, "
+                "outside any student's folder; not graded"
+            )
     return students, notes
 
 
@@ -234,16 +335,20 @@ def notebooks_of(student):
         if not e.name.endswith(".ipynb"):
             continue
         if e.is_symlink():
-            notes.append(f"{e.name} is a symbolic link, not a notebook "
-                         "file; it was not graded (submit the notebook "
-                         "itself)")
+            notes.append(
+                f"{e.name} is a symbolic link, not a notebook "
+                "file; it was not graded (submit the notebook "
+                "itself)"
+            )
             continue
         if not e.is_file(follow_symlinks=False):
             continue
         match = HANDOUT_NAME.match(e.name)
         if match is None:
-            notes.append(f"{e.name} was not graded: only notebooks with "
-                         "the handout's names (such as 02_data.ipynb) are")
+            notes.append(
+                f"{e.name} was not graded: only notebooks with "
+                "the handout's names (such as 02_data.ipynb) are"
+            )
             continue
         chosen.setdefault(match.group(1), []).append(Path(e.path))
     graded = []
@@ -251,68 +356,153 @@ def notebooks_of(student):
         paths.sort(key=lambda p: (len(p.name), p.name))
         graded.append(paths[0])
         for other in paths[1:]:
-            notes.append(f"{other.name} was not graded: {paths[0].name} "
-                         "is the handout's notebook of that chapter")
+            notes.append(
+                f"{other.name} was not graded: {paths[0].name} "
+                "is the handout's notebook of that chapter"
+            )
     return graded, notes
 
 
-def grade(submissions, limit_s=LIMIT_S, workers=None, trusted=False,
-          memory=MEMORY):
+def grade(
+    submissions, limit_s=LIMIT_S, workers=None, trusted=False, memory=MEMORY,
+    key=None, chapters=None,
+):
     """(exercises, grades, notes): grades maps a student's name to
-    {"scores", "notes"}; notes are lines for the instructor."""
-    exercises = all_exercises()
+    {"scores", "notes", "flags", "explained"}; notes are lines for the
+    instructor.
+
+    key: the choice questions' answer key ({question: entry}); by
+    default the key of the repository this package runs from, if any.
+    chapters: the chapter numbers assigned (default: every chapter); the
+    other chapters' notebooks are not run, and their exercises are not in
+    the grades.
+    """
+    exercises = [e for e in all_exercises()
+                 if chapters is None or e.chapter in chapters]
     jobs = {}
     students, class_notes = students_in(submissions)
-    plans = {s.name: notebooks_of(s) for s in students}
+    if key is None and questions.find_key() is not None:
+        key = questions.load_key(questions.find_key())
+    if not key:
+        class_notes.append("no answer key (--key): the choice questions "
+                           "are not graded")
+    plans = {s.name: assigned(notebooks_of(s), chapters)
+             for s in students}
     with concurrent.futures.ThreadPoolExecutor(
-            workers or os.cpu_count() or 1) as pool:
+        workers or os.cpu_count() or 1
+    ) as pool:
         for student in students:
             for nb in plans[student.name][0]:
                 jobs[student.name, nb.name] = pool.submit(
-                    run_notebook, nb, limit_s, trusted, memory)
+                    run_notebook, nb, limit_s, trusted, memory
+                )
     grades = {}
     for student in students:
         got, notes = {}, list(plans[student.name][1])
-        runs = {nb: f.result() for (s, nb), f in jobs.items()
-                if s == student.name}
+        runs = {
+            nb: f.result() for (s, nb), f in jobs.items() if s == student.name
+        }
         if not runs:
             notes.append("no notebooks (.ipynb) in this folder")
         for nb, (state, cells) in sorted(runs.items()):
             if state["status"] == "timed out":
-                notes.append(f"{nb} did not finish within "
-                             f"{state['seconds']:g} s; the exercises it "
-                             "had not reached score zero")
+                notes.append(
+                    f"{nb} did not finish within "
+                    f"{state['seconds']:g} s; the exercises it "
+                    "had not reached score zero"
+                )
             elif state["status"] == "unreadable":
                 notes.append(state.get("message", f"{nb} is unreadable"))
             elif state["status"] != "finished":
-                notes.append(f"{nb} could not be run to the end "
-                             f"({state.get('message', '')})")
-            got.update(verdicts(cells, exercises))
+                notes.append(
+                    f"{nb} could not be run to the end "
+                    f"({state.get('message', '')})"
+                )
+            got.update(verdicts(cells, exercises, key))
         scores = []
         for ex in exercises:
             r = got.get(ex.key)
             if r is None:
-                r = {"status": "not run", "message": "the check of "
-                     f"{ex} did not run in any notebook"}
+                r = not_graded(ex, plans[student.name][0])
             points = ex.points if r["status"] == "passed" else 0
             scores.append((ex, points, r["status"], r.get("message", "")))
-        flagged = [line for nb in plans[student.name][0]
-                   for line in flags(nb)]
-        grades[student.name] = {"scores": scores, "notes": notes,
-                                "flags": flagged}
+        flagged = [line for nb in plans[student.name][0] for line in flags(nb)]
+        explained = [row for nb in plans[student.name][0]
+                     for row in explain_answers(nb)]
+        grades[student.name] = {
+            "scores": scores,
+            "notes": notes,
+            "flags": flagged,
+            "explained": explained,
+        }
     return exercises, grades, class_notes
+
+
+def handout_chapters(folder):
+    """The chapter numbers of a handout: those of its notebooks."""
+    if not folder.is_dir():
+        raise ValueError(f"--handout {folder}: not a folder")
+    found = sorted({int(m.group(1)) for p in folder.glob("*.ipynb")
+                    if (m := HANDOUT_NAME.match(p.name))})
+    if not found:
+        raise ValueError(f"--handout {folder}: no chapter notebooks "
+                         "(such as 02_data.ipynb) in it")
+    return found
+
+
+def assigned(plan, chapters):
+    """A student's (notebooks, notes) with only the assigned chapters'
+    notebooks graded; a note says which others were left."""
+    graded, notes = plan
+    if chapters is None:
+        return plan
+    keep = [nb for nb in graded if int(nb.name[:2]) in chapters]
+    notes = list(notes) + [
+        f"{nb.name} was not graded: chapter {int(nb.name[:2])} was not "
+        "assigned" for nb in graded if nb not in keep]
+    return keep, notes
+
+
+def not_graded(ex, notebooks):
+    """The result of an exercise no check reported: its chapter's
+    notebook was not handed in, or its check did not run in it."""
+    mine = [nb.name for nb in notebooks if int(nb.name[:2]) == ex.chapter]
+    if not mine:
+        return {"status": "not handed in", "message": "no notebook of "
+                f"chapter {ex.chapter} was handed in"}
+    return {"status": "not run", "message": f"the check of {ex} did not "
+            f"run in {mine[0]}: its cell is missing, or the notebook "
+            "stopped before it"}
+
+
+def explain_answers(path):
+    """Each question in words a notebook answers: (key, question, text),
+    its text cut to a length an instructor reads."""
+    try:
+        if path.stat().st_size > NOTEBOOK_BYTES:
+            return []
+        rows = handout.explain_answers(path)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return []
+    return [(k, q[:200], a[:5000]) for k, q, a in rows]
 
 
 def write_gradebook(path, exercises, grades):
     with open(path, "w", newline="", encoding="utf-8") as f:
         out = csv.writer(f)
-        out.writerow(["student"] + [e.key for e in exercises]
-                     + ["total", "out of", "flags"])
+        out.writerow(
+            ["student"]
+            + [e.key for e in exercises]
+            + ["total", "out of", "flags"]
+        )
         top = sum(e.points for e in exercises)
         for name, g in grades.items():
             points = [p for _, p, _, _ in g["scores"]]
-            out.writerow([name] + points + [sum(points), top,
-                                            "; ".join(g.get("flags", []))])
+            out.writerow(
+                [name]
+                + points
+                + [sum(points), top, "; ".join(g.get("flags", []))]
+            )
 
 
 def feedback_page(name, g):
@@ -322,76 +512,176 @@ def feedback_page(name, g):
     rows = "\n".join(
         f"<tr><td>{e}</td><td>{p} / {e.points}</td><td>{html.escape(s)}"
         f"</td><td>{html.escape(m)}</td></tr>"
-        for e, p, s, m in g["scores"])
-    notes = "".join(f"<li>{html.escape(n)}</li>" for n in g["notes"]
-                    + [f"flagged for the instructor to read: {f}"
-                       for f in g.get("flags", [])])
-    return (f"<!doctype html>\n<meta charset='utf-8'>\n<title>Feedback:"
-            f" {html.escape(name)}</title>\n<h1>{html.escape(name)}: "
-            f"{total} / {top} points</h1>\n"
-            + (f"<ul>{notes}</ul>\n" if notes else "")
-            + "<table>\n<tr><th>exercise</th><th>points</th><th>result"
-            f"</th><th>the check said</th></tr>\n{rows}\n</table>\n")
+        for e, p, s, m in g["scores"]
+    )
+    notes = "".join(
+        f"<li>{html.escape(n)}</li>"
+        for n in g["notes"]
+        + [
+            f"flagged for the instructor to read: {f}"
+            for f in g.get("flags", [])
+        ]
+    )
+    words = "\n".join(
+        f"<tr><td>{html.escape(_exercise_name(k))}: {html.escape(q)}</td>"
+        "<td>not auto-graded</td><td style='white-space: pre-wrap'>"
+        f"{html.escape(a) if a else '(no answer written)'}</td></tr>"
+        for k, q, a in g.get("explained", [])
+    )
+    return (
+        f"<!doctype html>\n<meta charset='utf-8'>\n<title>Feedback:"
+        f" {html.escape(name)}</title>\n<h1>{html.escape(name)}: "
+        f"{total} / {top} points</h1>\n"
+        + (f"<ul>{notes}</ul>\n" if notes else "")
+        + "<table>\n<tr><th>exercise</th><th>points</th><th>result"
+        f"</th><th>the check said</th></tr>\n{rows}\n</table>\n"
+        + (
+            "<h2>Questions answered in words</h2>\n<table>\n<tr><th>"
+            "question</th><th>result</th><th>the answer</th></tr>\n"
+            f"{words}\n</table>\n" if words else ""
+        )
+    )
+
+
+def _exercise_name(key):
+    """ "07.5" -> "chapter 7, exercise 5" (a key as written, otherwise)."""
+    chapter, _, number = key.partition(".")
+    if chapter.isdigit() and number.isdigit():
+        return f"chapter {int(chapter)}, exercise {int(number)}"
+    return key
 
 
 def write_grades(out, exercises, grades):
     """Write the gradebook and feedback into the new folder out."""
+
     def fill(folder):
         (folder / "feedback").mkdir()
         write_gradebook(folder / "gradebook.csv", exercises, grades)
         for name, g in grades.items():
             (folder / "feedback" / f"{name}.html").write_text(
-                feedback_page(name, g), encoding="utf-8")
+                feedback_page(name, g), encoding="utf-8"
+            )
 
     outputs.atomic_folder(out, fill)
 
+
 def main(argv=None):
-    p = argparse.ArgumentParser(prog="python -m microgpt.course.grade",
-                                description=__doc__.splitlines()[0])
-    p.add_argument("submissions", help="a folder with one folder per "
-                   "student, each with that student's notebooks")
-    p.add_argument("--out", required=True,
-                   help="the folder to create for the grades")
-    p.add_argument("--limit", type=float, default=LIMIT_S, metavar="S",
-                   help=f"seconds per notebook (default {LIMIT_S})")
-    p.add_argument("--memory", type=float, default=MEMORY / 2**30,
-                   metavar="GIB", help="memory per notebook, GiB "
-                   f"(default {MEMORY / 2**30:g})")
-    p.add_argument("--workers", type=int, default=None, metavar="N",
-                   help="notebooks run at once (default: the cores)")
-    p.add_argument("--trusted", action="store_true",
-                   help="grade without the bubblewrap sandbox (only "
-                   "work you trust)")
+    p = argparse.ArgumentParser(
+        prog="python -m microgpt.course.grade",
+        description=__doc__.splitlines()[0],
+    )
+    p.add_argument(
+        "submissions",
+        help="a folder with one folder per "
+        "student, each with that student's notebooks",
+    )
+    p.add_argument(
+        "--out", required=True, help="the folder to create for the grades"
+    )
+    p.add_argument(
+        "--limit",
+        type=float,
+        default=LIMIT_S,
+        metavar="S",
+        help=f"seconds per notebook (default {LIMIT_S})",
+    )
+    p.add_argument(
+        "--memory",
+        type=float,
+        default=MEMORY / 2**30,
+        metavar="GIB",
+        help=f"memory per notebook, GiB (default {MEMORY / 2**30:g})",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="notebooks run at once (default: the cores)",
+    )
+    p.add_argument(
+        "--key",
+        metavar="FILE",
+        help="the choice questions' answer key (default: "
+        f"{questions.KEY_FILE} of the repository the package runs from)",
+    )
+    p.add_argument(
+        "--chapters",
+        metavar="LIST",
+        help="the chapters assigned, such as 2,3,5 or 2-5 (default: those "
+        "of --handout, else every chapter)",
+    )
+    p.add_argument(
+        "--handout",
+        metavar="FOLDER",
+        help="the handout the class was given: its chapters are the ones "
+        "assigned",
+    )
+    p.add_argument(
+        "--trusted",
+        action="store_true",
+        help="grade without the bubblewrap sandbox (only work you trust)",
+    )
     args = p.parse_args(argv)
     sub, out = Path(args.submissions), Path(args.out)
     if not sub.is_dir() or sub.is_symlink():
         p.error(f"{sub} is not a folder of submissions")
     if not out.parent.is_dir():
         p.error(f"{out}: folder {out.parent} does not exist")
-    if args.limit <= 0 or args.memory <= 0 or (
-            args.workers is not None and args.workers < 1):
+    if (
+        args.limit <= 0
+        or args.memory <= 0
+        or (args.workers is not None and args.workers < 1)
+    ):
         p.error("--limit, --memory and --workers must be positive")
+    chapters = None
+    try:
+        if args.chapters:
+            chapters = assignments.chapter_list(args.chapters)
+        elif args.handout:
+            chapters = handout_chapters(Path(args.handout))
+    except ValueError as e:
+        p.error(str(e))
+    key = None
+    if args.key:
+        try:
+            key = questions.load_key(args.key)
+        except OSError as e:
+            p.error(f"--key {args.key}: cannot read it ({e.strerror or e})")
+        except (ValueError, KeyError, TypeError):
+            p.error(f"--key {args.key}: not an answer key (a JSON file "
+                    f"like the book's {questions.KEY_FILE})")
     if not args.trusted:
         why = sandbox.problem()
         if why:
             p.error(why)
     try:
-        out.mkdir()     # exclusively: no one else's folder is written
+        out.mkdir()  # exclusively: no one else's folder is written
     except FileExistsError:
-        p.error(f"{out} exists; the grader creates its folder itself: "
-                "choose a new one")
+        p.error(
+            f"{out} exists; the grader creates its folder itself: "
+            "choose a new one"
+        )
     except OSError as e:
         p.error(f"{out}: cannot create it ({e.strerror or e})")
     start = time.monotonic()
     try:
-        exercises, grades, notes = grade(sub, args.limit, args.workers,
-                                         args.trusted,
-                                         int(args.memory * 2**30))
+        exercises, grades, notes = grade(
+            sub,
+            args.limit,
+            args.workers,
+            args.trusted,
+            int(args.memory * 2**30),
+            key=key,
+            chapters=chapters,
+        )
         write_grades(out, exercises, grades)
     except KeyboardInterrupt:
         shutil.rmtree(out, ignore_errors=True)
-        print("microgpt.course.grade: interrupted; nothing was written",
-              file=sys.stderr)
+        print(
+            "microgpt.course.grade: interrupted; nothing was written",
+            file=sys.stderr,
+        )
         return 130
     except OSError as e:
         print(f"microgpt.course.grade: error: {e}", file=sys.stderr)
@@ -402,9 +692,11 @@ def main(argv=None):
     for name, g in grades.items():
         total = sum(p for _, p, _, _ in g["scores"])
         print(f"{name}: {total} / {top}")
-    print(f"wrote {out / 'gradebook.csv'} and {len(grades)} feedback "
-          f"pages in {time.monotonic() - start:.0f} s"
-          + (" (trusted: no sandbox)" if args.trusted else ""))
+    print(
+        f"wrote {out / 'gradebook.csv'} and {len(grades)} feedback "
+        f"pages in {time.monotonic() - start:.0f} s"
+        + (" (trusted: no sandbox)" if args.trusted else "")
+    )
     return 0
 
 

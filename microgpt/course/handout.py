@@ -16,21 +16,40 @@ from pathlib import Path
 LABEL = re.compile(r"^\(([\w-]+)\)=[ \t]*\n", re.M)
 REF = re.compile(r"\{ref\}`([^`<]*?)(?:\s*<([\w-]+)>)?`")
 CITE = re.compile(r"\{cite(?::\w+)?\}`([^`]+)`")
-INCLUDE = re.compile(r"```\{literalinclude\} (\S+)\n((?::[\w-]+:[^\n]*\n)*)"
-                     r"```")
+INCLUDE = re.compile(
+    r"```\{literalinclude\} (\S+)\n((?::[\w-]+:[^\n]*\n)*)"
+    r"```"
+)
+# An exercise's statement starts with its number in bold: "**Exercise 5
+# (explain: ...).**" or "**3. Weights you can draw.**".
+NUMBERED = re.compile(r"^\*\*(?:Exercise )?(\d+)\b[^*\n]*\*\*", re.M)
+# The metadata key of the cell where a student answers a question in words.
+EXPLAIN = "microgpt_explain"
+YOUR_ANSWER = "**Your answer** (in words; not auto-graded):"
+# The glossary's block: a term on a line, its definition indented below.
+GLOSSARY = re.compile(r"```\{glossary\}\n(.*?)\n```", re.S)
 # A question's worked answer, collapsed in the book: a solution, so the
-# handout leaves it out.
-ANSWER = re.compile(r"^:::\{admonition\} Answer[ \t]*\n(?:.*\n)*?:::[ \t]*"
-                    r"(?:\n|$)", re.M)
+# handout leaves it out, unless the instructor hands out the answers.
+ANSWER = re.compile(
+    r"^:::\{admonition\} Answer[ \t]*\n(?:.*\n)*?:::[ \t]*"
+    r"(?:\n|$)",
+    re.M,
+)
 
 
-def labels(book):
-    """label -> how a reader names it, from each page's first lines."""
+def labels(book, here=()):
+    """label -> how a reader names it, from each page's first lines.
+
+    here: the names of the pages that travel with the handout; a reference
+    to one of them says where it is.
+    """
     out = {}
     for page in sorted(Path(book).glob("*.ipynb")) + sorted(
-            Path(book).glob("*.md")):
+        Path(book).glob("*.md")
+    ):
         if page.suffix == ".ipynb":
             import nbformat
+
             cells = nbformat.read(page, as_version=4).cells
             text = cells[0].source if cells else ""
         else:
@@ -40,9 +59,13 @@ def labels(book):
         if label and title:
             head = page.name.split("_", 1)[0]
             is_chapter = page.suffix == ".ipynb" and head.isdigit()
-            out[label.group(1)] = (f"chapter {int(head)} ({title.group(1)})"
-                                   if is_chapter else
-                                   f'the page "{title.group(1)}"')
+            out[label.group(1)] = (
+                f"chapter {int(head)} ({title.group(1)})"
+                if is_chapter
+                else f'the page "{title.group(1)}"'
+                + (f" ({page.name} in this folder)" if page.name in here
+                   else "")
+            )
     return out
 
 
@@ -56,11 +79,17 @@ def citations(bib):
         year = re.search(r"year\s*=\s*\{?(\d{4})", entry)
         if not (key and authors and year):
             continue
-        names = [a.split(",")[0].strip("{} ")
-                 for a in authors.group(1).split(" and ")]
-        who = (names[0] if len(names) == 1 else
-               f"{names[0]} and {names[1]}" if len(names) == 2 else
-               f"{names[0]} et al.")
+        names = [
+            a.split(",")[0].strip("{} ")
+            for a in authors.group(1).split(" and ")
+        ]
+        who = (
+            names[0]
+            if len(names) == 1
+            else f"{names[0]} and {names[1]}"
+            if len(names) == 2
+            else f"{names[0]} et al."
+        )
         out[key.group(1)] = f"{who} {year.group(1)}"
     return out
 
@@ -73,7 +102,7 @@ def _pyobject(source, name):
         node = next(n for n in nodes if getattr(n, "name", None) == part)
         nodes = node.body
     start = min([node.lineno] + [d.lineno for d in node.decorator_list])
-    return source.splitlines()[start - 1:node.end_lineno]
+    return source.splitlines()[start - 1 : node.end_lineno]
 
 
 def include(path, options):
@@ -83,18 +112,25 @@ def include(path, options):
     if "pyobject" in options:
         lines = _pyobject(source, options["pyobject"])
     if "start-at" in options:
-        at = next(i for i, line in enumerate(lines)
-                  if options["start-at"].strip('"') in line)
+        at = next(
+            i
+            for i, line in enumerate(lines)
+            if options["start-at"].strip('"') in line
+        )
         lines = lines[at:]
     if "end-before" in options:
-        end = next(i for i, line in enumerate(lines)
-                   if options["end-before"].strip('"') in line)
+        end = next(
+            i
+            for i, line in enumerate(lines)
+            if options["end-before"].strip('"') in line
+        )
         lines = lines[:end]
     return "\n".join(lines)
 
 
 def plain(text, refs, cites, book):
     """Markdown with the book's MyST labels, roles and includes resolved."""
+
     def known(table, key, what):
         if key not in table:
             raise ValueError(f"unknown {what} {key!r}")
@@ -106,21 +142,148 @@ def plain(text, refs, cites, book):
         return known(refs, m.group(1), "cross-reference")
 
     def cite(m):
-        return "(" + "; ".join(known(cites, k.strip(), "citation")
-                               for k in m.group(1).split(",")) + ")"
+        return (
+            "("
+            + "; ".join(
+                known(cites, k.strip(), "citation")
+                for k in m.group(1).split(",")
+            )
+            + ")"
+        )
 
     def code(m):
-        options = dict(line[1:].split(":", 1)
-                       for line in m.group(2).splitlines())
+        options = dict(
+            line[1:].split(":", 1) for line in m.group(2).splitlines()
+        )
         options = {k: v.strip() for k, v in options.items()}
-        return ("```python\n"
-                + include(Path(book) / m.group(1), options) + "\n```")
+        return (
+            "```python\n" + include(Path(book) / m.group(1), options) + "\n```"
+        )
 
     text = LABEL.sub("", text)
     text = ANSWER.sub("", text)
+    text = GLOSSARY.sub(lambda m: _definitions(m.group(1)), text)
     text = INCLUDE.sub(code, text)
     text = REF.sub(ref, text)
+    # "the page {ref}`ch-notation`" would say "the page" twice.
+    text = re.sub(r"\b(the (?:page|appendix))\s+the page ", r"\1 ", text)
     return CITE.sub(cite, text)
+
+
+def _definitions(block):
+    """A glossary block as plain Markdown: each term in bold, then its
+    definition as a paragraph."""
+    out = []
+    for line in block.splitlines():
+        if line and not line[0].isspace():
+            out += ["", f"**{line.strip()}**"]
+        else:
+            out.append(line.strip())
+    return "\n".join(out).strip() + "\n"
+
+
+# What the book says of its collapsed worked answers, as a handout
+# without them says it.
+_COLLAPSED = [
+    (r"has\s+a\s+worked\s+answer,\s+collapsed\s+below\s+it",
+     "has a self-check list below it, and a cell for your answer"),
+    (r"its\s+answer\s+is\s+collapsed\s+below\s+it",
+     "a self-check list and a cell for your answer follow it"),
+    (r"The\s+answers\s+in\s+words\s+are\s+collapsed\s+below\s+their"
+     r"\s+questions",
+     "Each question answered in words is followed by a self-check list "
+     "and a cell for your answer"),
+]
+
+
+def without_answers(text):
+    """text with its sentences about collapsed worked answers rewritten
+    for a handout that has a self-check list in their place."""
+    for pattern, instead in _COLLAPSED:
+        text = re.sub(pattern, instead, text)
+    return text
+
+
+def explained(text):
+    """(number, question, worked answer) of the question in words that a
+    Markdown cell asks, or None: such a question has its worked answer
+    collapsed below it, and is the last numbered statement before it."""
+    answer = ANSWER.search(text)
+    if answer is None:
+        return None
+    numbered = list(NUMBERED.finditer(text[: answer.start()]))
+    if not numbered:
+        return None
+    last = numbered[-1]
+    question = text[last.start() : answer.start()].strip()
+    worked = answer.group(0).split("\n", 2)[2].rsplit(":::", 1)[0]
+    return int(last.group(1)), question, worked.strip()
+
+
+# The verbs that open a sentence asking for something in words.
+_ASKING = {"Explain", "Say", "Describe", "Compare", "Argue", "Name",
+           "Predict", "Show", "Tell", "Give"}
+
+
+def rubric(question):
+    """A self-check list for a question in words: each thing it asks, and
+    what every good answer does."""
+    body = " ".join(NUMBERED.sub("", question, count=1).split())
+    sentences = re.split(r"(?<=[.?!])\s+(?=[A-Z(])", body)
+    asked = []
+    for i, q in enumerate(sentences):
+        if q.endswith("?") or q.split(" ", 1)[0] in _ASKING:
+            # "Why?" alone says nothing: the sentence before says what.
+            if len(q.split()) < 4 and i > 0:
+                q = f"{sentences[i - 1]} {q}"
+            asked.append(q)
+    items = [f"- [ ] It answers this: {q}" for q in asked]
+    items += [
+        "- [ ] Each claim comes with its reason: the mechanism of the "
+        "chapter that makes it so, not only the name of one.",
+        "- [ ] It uses the chapter's terms and symbols, each in the "
+        "chapter's meaning.",
+    ]
+    return ("**Check your own answer** (not auto-graded: the grader lists "
+            "your answer for your instructor to read):\n\n"
+            + "\n".join(items))
+
+
+def with_points(text, points):
+    """text with "(N points)" after each numbered statement that points
+    gives ({number: points}); a question in words says it is read, not
+    auto-graded."""
+    read = explained(text)
+
+    def mark(m):
+        n = int(m.group(1))
+        if read is not None and n == read[0]:
+            return m.group(0) + " *(answered in words: not auto-graded)*"
+        if n not in points:
+            return m.group(0)
+        p = points[n]
+        return m.group(0) + f" *({p} point{'s' if p != 1 else ''})*"
+
+    return NUMBERED.sub(mark, text)
+
+
+def explain_answers(path):
+    """(exercise key, question, answer text) of each question in words
+    a student's notebook answers, from the cells a handout marks."""
+    import json
+
+    cells = json.loads(Path(path).read_text(encoding="utf-8"))["cells"]
+    out = []
+    for cell in cells:
+        meta = (cell.get("metadata") or {}).get(EXPLAIN)
+        if not isinstance(meta, dict):
+            continue
+        source = cell.get("source", "")
+        text = "".join(source) if isinstance(source, list) else str(source)
+        text = text.replace(YOUR_ANSWER, "", 1).strip()
+        out.append((str(meta.get("exercise", "")),
+                    str(meta.get("question", "")), text))
+    return out
 
 
 def readme():
@@ -158,15 +321,28 @@ starting Jupyter: `export MICROGPT_DATA=/absolute/path/to/names.txt`.
 
 ## How an exercise works
 
-An exercise's cell holds the start of a function and
-`raise NotImplementedError`: replace that line with your code. The cell
-after it runs the check, which prints one line:
+Each exercise shows its points beside its title. An exercise's cell
+holds the start of a function and `raise NotImplementedError`: replace
+that line with your code. The cell after it runs the check, which prints
+one line:
 
 - `✓ ...: matches the reference`: done;
 - `… chapter N, exercise M is not written yet`: the notebook runs on;
 - `✗ chapter N, exercise M: ...`: where your answer first differs from
   the reference, by how much, and, for a common mistake, which one it
-  looks like.
+  looks like; when your function raised an error, the call that raised
+  it, with its inputs. The notebook runs on here too, so that Run All
+  shows every check's verdict in one run, as the grader sees them.
+
+A question answered in words is not graded by a check: below it, a list
+says what a complete answer does (or, where your instructor hands out
+the worked answers, one is collapsed there), and a cell marked
+"Your answer" holds yours. The grader lists that cell's text for your
+instructor to read.
+
+The book's notation (`appendix_notation.md`), its glossary
+(`appendix_glossary.md`) and its NumPy primer (`appendix_numpy.ipynb`)
+are in this folder too: the chapters refer to them.
 
 While a check runs your answer, the package's own version of what the
 exercise asks for is turned off: calling it fails the check, and the

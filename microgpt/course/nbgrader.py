@@ -29,27 +29,57 @@ def cell_ids(ex):
 def wanted(nb, chapter, exercises):
     """(cell index, nbgrader metadata) for every graded cell of nb."""
     mine = [e for e in exercises if e.chapter == chapter]
-    answers = [i for i, c in enumerate(nb.cells)
-               if c.cell_type == "code" and BEGIN in c.source]
+    answers = [
+        i
+        for i, c in enumerate(nb.cells)
+        if c.cell_type == "code" and BEGIN in c.source
+    ]
     if len(answers) != len(mine):
-        raise ValueError(f"chapter {chapter}: {len(answers)} solution "
-                         f"cells for {len(mine)} exercises")
+        raise ValueError(
+            f"chapter {chapter}: {len(answers)} solution "
+            f"cells for {len(mine)} exercises"
+        )
     out = []
     for ex, answer in zip(mine, answers):
-        calls = [i for i, c in enumerate(nb.cells) if i > answer
-                 and c.cell_type == "code"
-                 and re.search(rf"\b{ex.check}\(", c.source)]
+        calls = [
+            i
+            for i, c in enumerate(nb.cells)
+            if i > answer
+            and c.cell_type == "code"
+            and re.search(rf"\b{ex.check}\(", c.source)
+        ]
         if not calls:
-            raise ValueError(f"{ex}: no cell after its solution calls "
-                             f"{ex.check}")
+            raise ValueError(
+                f"{ex}: no cell after its solution calls {ex.check}"
+            )
         answer_id, check_id = cell_ids(ex)
-        out.append((answer, {"grade": False, "grade_id": answer_id,
-                             "locked": False, "schema_version": 3,
-                             "solution": True, "task": False}))
-        out.append((calls[0], {"grade": True, "grade_id": check_id,
-                               "locked": True, "points": ex.points,
-                               "schema_version": 3, "solution": False,
-                               "task": False}))
+        out.append(
+            (
+                answer,
+                {
+                    "grade": False,
+                    "grade_id": answer_id,
+                    "locked": False,
+                    "schema_version": 3,
+                    "solution": True,
+                    "task": False,
+                },
+            )
+        )
+        out.append(
+            (
+                calls[0],
+                {
+                    "grade": True,
+                    "grade_id": check_id,
+                    "locked": True,
+                    "points": ex.points,
+                    "schema_version": 3,
+                    "solution": False,
+                    "task": False,
+                },
+            )
+        )
     return out
 
 
@@ -62,6 +92,7 @@ def chapter_of(path):
 def stamp(path, exercises, write=True):
     """Set the metadata in the notebook at path; True if it changed."""
     import nbformat
+
     nb = nbformat.read(path, as_version=4)
     changed = False
     for i, meta in wanted(nb, chapter_of(path), exercises):
@@ -74,23 +105,31 @@ def stamp(path, exercises, write=True):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(prog="python -m microgpt.course.nbgrader",
-                                description=__doc__.splitlines()[0])
-    p.add_argument("book", nargs="?", default="book",
-                   help="the folder of the chapters (default: book)")
-    p.add_argument("--check", action="store_true",
-                   help="change nothing; exit 1 if metadata is missing")
+    p = argparse.ArgumentParser(
+        prog="python -m microgpt.course.nbgrader",
+        description=__doc__.splitlines()[0],
+    )
+    p.add_argument(
+        "book",
+        nargs="?",
+        default="book",
+        help="the folder of the chapters (default: book)",
+    )
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="change nothing; exit 1 if metadata is missing",
+    )
     args = p.parse_args(argv)
     exercises = all_exercises()
-    chapters = sorted(n for n in Path(args.book).glob("*.ipynb")
-                      if chapter_of(n))
+    chapters = sorted(
+        n for n in Path(args.book).glob("*.ipynb") if chapter_of(n)
+    )
     if not chapters:
         p.error(f"{args.book}: no chapter notebooks (NN_*.ipynb)")
-    stale = [n for n in chapters
-             if stamp(n, exercises, write=not args.check)]
+    stale = [n for n in chapters if stamp(n, exercises, write=not args.check)]
     for n in stale:
-        print(f"{n}: {'lacks' if args.check else 'updated'} nbgrader "
-              "metadata")
+        print(f"{n}: {'lacks' if args.check else 'updated'} nbgrader metadata")
     return 1 if args.check and stale else 0
 
 

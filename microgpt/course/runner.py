@@ -30,9 +30,11 @@ from pathlib import Path
 from .checks.exercise import RESULTS_FD_VAR
 
 SKIP_TAG = "skip-when-grading"
-RESULT_BYTES = 1 << 20      # the most a notebook's checks may report
-DIED = ("its kernel stopped before the end: it ran out of memory, or "
-        "something ended it")
+RESULT_BYTES = 1 << 20  # the most a notebook's checks may report
+DIED = (
+    "its kernel stopped before the end: it ran out of memory, or "
+    "something ended it"
+)
 
 
 def _client(nb, folder, seconds):
@@ -43,15 +45,26 @@ def _client(nb, folder, seconds):
 
     class ThisPython(KernelSpecManager):
         def get_kernel_spec(self, kernel_name):
-            return KernelSpec(argv=[sys.executable, "-m",
-                                    "ipykernel_launcher", "-f",
-                                    "{connection_file}"],
-                              display_name="Python 3", language="python")
+            return KernelSpec(
+                argv=[
+                    sys.executable,
+                    "-m",
+                    "ipykernel_launcher",
+                    "-f",
+                    "{connection_file}",
+                ],
+                display_name="Python 3",
+                language="python",
+            )
 
-    km = KernelManager(kernel_spec_manager=ThisPython(),
-                       kernel_name="python3")
-    return NotebookClient(nb, km=km, timeout=seconds, allow_errors=True,
-                          resources={"metadata": {"path": str(folder)}})
+    km = KernelManager(kernel_spec_manager=ThisPython(), kernel_name="python3")
+    return NotebookClient(
+        nb,
+        km=km,
+        timeout=seconds,
+        allow_errors=True,
+        resources={"metadata": {"path": str(folder)}},
+    )
 
 
 def unreadable(path, error):
@@ -65,8 +78,10 @@ def unreadable(path, error):
         why = "it is not a notebook's JSON (damaged, or not a notebook)"
     else:
         why = "it is not a notebook Jupyter can open"
-    return (f"{name} could not be opened: {why}; open it in Jupyter, "
-            "check that it shows your work, and save it again")
+    return (
+        f"{name} could not be opened: {why}; open it in Jupyter, "
+        "check that it shows your work, and save it again"
+    )
 
 
 def run(path, seconds, emit, on_timeout):
@@ -78,14 +93,16 @@ def run(path, seconds, emit, on_timeout):
     kernel's messages for ever).
     """
     import nbformat
+
     path = Path(path)
     try:
         nb = nbformat.read(path, as_version=4)
     except Exception as e:  # any way a file can fail to be a notebook
         return {"status": "unreadable", "message": unreadable(path, e)}
     for cell in nb.cells:
-        if (cell.cell_type == "code"
-                and SKIP_TAG in cell.metadata.get("tags", [])):
+        if cell.cell_type == "code" and SKIP_TAG in cell.metadata.get(
+            "tags", []
+        ):
             cell.source = "pass  # skipped while grading"
     read_end, write_end = os.pipe()
     fcntl.fcntl(read_end, fcntl.F_SETFL, os.O_NONBLOCK)
@@ -102,7 +119,7 @@ def run(path, seconds, emit, on_timeout):
                 break
             if not chunk:
                 break
-            data += chunk[:budget[0]]
+            data += chunk[: budget[0]]
             budget[0] -= len(chunk)
         return data
 
@@ -117,15 +134,17 @@ def run(path, seconds, emit, on_timeout):
             if isinstance(r, dict):
                 results.append(r)
         if results:
-            emit({"cell": cell_index, "source": cell.source,
-                  "results": results})
-        cell.outputs = []       # a flood of output is not kept
+            emit(
+                {"cell": cell_index, "source": cell.source, "results": results}
+            )
+        cell.outputs = []  # a flood of output is not kept
 
     client.on_cell_executed = after_cell
 
     def stop():
-        process = getattr(getattr(client.km, "provisioner", None),
-                          "process", None)
+        process = getattr(
+            getattr(client.km, "provisioner", None), "process", None
+        )
         if process is not None:
             process.kill()
         on_timeout({"status": "timed out", "seconds": seconds})
@@ -137,10 +156,14 @@ def run(path, seconds, emit, on_timeout):
         # A kernel killed mid-run (out of memory, say) leaves nbclient
         # waiting for a reply that never comes: say so at once.
         while not finishing.wait(0.5):
-            process = getattr(getattr(client.km, "provisioner", None),
-                              "process", None)
-            if process is not None and process.poll() is not None \
-                    and not finishing.is_set():
+            process = getattr(
+                getattr(client.km, "provisioner", None), "process", None
+            )
+            if (
+                process is not None
+                and process.poll() is not None
+                and not finishing.is_set()
+            ):
                 on_timeout({"status": "failed", "message": DIED})
                 return
 
@@ -153,12 +176,16 @@ def run(path, seconds, emit, on_timeout):
     except Exception as e:
         if type(e).__name__ == "DeadKernelError":
             return {"status": "failed", "message": DIED}
-        return {"status": "failed", "message":
-                f"{type(e).__name__}: {str(e).splitlines()[0]}"[:300]}
+        return {
+            "status": "failed",
+            "message": f"{type(e).__name__}: {str(e).splitlines()[0]}"[:300],
+        }
     finally:
         timer.cancel()
-    return {"status": "finished",
-            "seconds": round(time.monotonic() - start, 1)}
+    return {
+        "status": "finished",
+        "seconds": round(time.monotonic() - start, 1),
+    }
 
 
 def _not_dumpable():

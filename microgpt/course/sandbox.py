@@ -28,14 +28,26 @@ import uuid
 from importlib.resources import files
 from pathlib import Path
 
-INSIDE = "/submission"      # the notebook's private folder, in the sandbox
-INSTALL = ("bubblewrap is not installed: install it (Debian, Ubuntu: "
-           "apt-get install bubblewrap), or pass --trusted to grade "
-           "without a sandbox, only work you trust")
+INSIDE = "/submission"  # the notebook's private folder, in the sandbox
+INSTALL = (
+    "bubblewrap is not installed: install it (Debian, Ubuntu: "
+    "apt-get install bubblewrap), or pass --trusted to grade "
+    "without a sandbox, only work you trust"
+)
 # The files of /etc that Python, fonts and matplotlib read.
-ETC = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "fonts", "localtime",
-       "passwd", "group", "nsswitch.conf", "mime.types", "matplotlibrc")
-FILE_BYTES = 64 << 20       # the largest file a notebook may write
+ETC = (
+    "ld.so.cache",
+    "ld.so.conf",
+    "ld.so.conf.d",
+    "fonts",
+    "localtime",
+    "passwd",
+    "group",
+    "nsswitch.conf",
+    "mime.types",
+    "matplotlibrc",
+)
+FILE_BYTES = 64 << 20  # the largest file a notebook may write
 
 
 def problem():
@@ -43,16 +55,28 @@ def problem():
     bwrap = shutil.which("bwrap")
     if bwrap is None:
         return INSTALL
-    probe = subprocess.run([bwrap, "--ro-bind", "/", "/", "--unshare-all",
-                            "--die-with-parent", "true"],
-                           capture_output=True, text=True)
+    probe = subprocess.run(
+        [
+            bwrap,
+            "--ro-bind",
+            "/",
+            "/",
+            "--unshare-all",
+            "--die-with-parent",
+            "true",
+        ],
+        capture_output=True,
+        text=True,
+    )
     if probe.returncode != 0:
         said = (probe.stderr.strip().splitlines() or ["it failed"])[-1]
-        hint = (" (Ubuntu 23.10 and later restrict user namespaces: "
-                "sudo sysctl -w kernel.apparmor_restrict_unprivileged_"
-                "userns=0, or an AppArmor profile for bwrap)"
-                if "Permission denied" in said or "RTM_NEWADDR" in said
-                else "")
+        hint = (
+            " (Ubuntu 23.10 and later restrict user namespaces: "
+            "sudo sysctl -w kernel.apparmor_restrict_unprivileged_"
+            "userns=0, or an AppArmor profile for bwrap)"
+            if "Permission denied" in said or "RTM_NEWADDR" in said
+            else ""
+        )
         return f"bubblewrap cannot start a sandbox here: {said}{hint}"
     return None
 
@@ -61,7 +85,7 @@ def _bind_system(args):
     """Bind the system's programs and libraries, read-only."""
     for top in ("usr", "bin", "sbin", "lib", "lib32", "lib64"):
         path = Path("/", top)
-        if path.is_symlink():           # a merged /usr: /bin -> usr/bin
+        if path.is_symlink():  # a merged /usr: /bin -> usr/bin
             args += ["--symlink", os.readlink(path), str(path)]
         elif path.is_dir():
             args += ["--ro-bind", str(path), str(path)]
@@ -76,14 +100,29 @@ def command(folder, argv, env=None):
     folder: the private copy, seen inside as INSIDE (the working folder).
     env: extra variables; the rest of the environment is cleared.
     """
-    args = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session",
-            "--cap-drop", "ALL", "--proc", "/proc", "--dev", "/dev",
-            "--tmpfs", "/tmp", "--clearenv"]
+    args = [
+        "bwrap",
+        "--unshare-all",
+        "--die-with-parent",
+        "--new-session",
+        "--cap-drop",
+        "ALL",
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--tmpfs",
+        "/tmp",
+        "--clearenv",
+    ]
     _bind_system(args)
     # The installed package's own folder, which the sandbox reads.
     package = Path(str(files("microgpt"))).resolve()
-    for path in {Path(sys.base_prefix).resolve(),
-                 Path(sys.prefix).resolve(), package}:
+    for path in {
+        Path(sys.base_prefix).resolve(),
+        Path(sys.prefix).resolve(),
+        package,
+    }:
         args += ["--ro-bind", str(path), str(path)]
     for var in ("MICROGPT_DATA", "MICROGPT_TEXT"):
         data = os.environ.get(var)
@@ -91,10 +130,15 @@ def command(folder, argv, env=None):
             real = str(Path(data).resolve())
             args += ["--ro-bind", real, real, "--setenv", var, real]
     args += ["--bind", str(folder), INSIDE, "--chdir", INSIDE]
-    fixed = {"HOME": "/tmp", "PATH": f"{Path(sys.executable).parent}:"
-             "/usr/bin:/bin", "MPLCONFIGDIR": "/tmp/matplotlib",
-             "JUPYTER_RUNTIME_DIR": "/tmp/jupyter", "LANG": "C.UTF-8",
-             "PYTHONDONTWRITEBYTECODE": "1", "MPLBACKEND": "Agg"}
+    fixed = {
+        "HOME": "/tmp",
+        "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+        "MPLCONFIGDIR": "/tmp/matplotlib",
+        "JUPYTER_RUNTIME_DIR": "/tmp/jupyter",
+        "LANG": "C.UTF-8",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "MPLBACKEND": "Agg",
+    }
     for name, value in {**fixed, **(env or {})}.items():
         args += ["--setenv", name, value]
     return args + ["--"] + list(argv)
@@ -110,15 +154,20 @@ def _own_cgroups():
     for line in lines:
         _, controllers, where = line.split(":", 2)
         for controller in ("memory", "pids"):
-            if controllers == "":                            # cgroup v2
+            if controllers == "":  # cgroup v2
                 base = Path("/sys/fs/cgroup") / where.lstrip("/")
                 if (base / f"{controller}.max").exists() or (
-                        controller == "memory"
-                        and (base / "memory.max").exists()):
+                    controller == "memory" and (base / "memory.max").exists()
+                ):
                     found.append((controller, base, 2))
             elif controller in controllers.split(","):
-                found.append((controller, Path("/sys/fs/cgroup", controller)
-                              / where.lstrip("/"), 1))
+                found.append(
+                    (
+                        controller,
+                        Path("/sys/fs/cgroup", controller) / where.lstrip("/"),
+                        1,
+                    )
+                )
     return found
 
 
@@ -141,9 +190,14 @@ class Limits:
                 continue
             try:
                 if controller == "memory":
-                    (group / ("memory.max" if version == 2 else
-                              "memory.limit_in_bytes")).write_text(
-                        str(memory))
+                    (
+                        group
+                        / (
+                            "memory.max"
+                            if version == 2
+                            else "memory.limit_in_bytes"
+                        )
+                    ).write_text(str(memory))
                 else:
                     (group / "pids.max").write_text(str(processes))
             except OSError:
@@ -156,10 +210,16 @@ class Limits:
 
     def describe(self):
         """How memory and processes are limited, in words."""
-        memory = ("a memory cgroup" if self.cgroup_memory
-                  else "RLIMIT_AS (each process)")
-        pids = ("a pids cgroup" if self.cgroup_pids
-                else "RLIMIT_NPROC (not applied to root)")
+        memory = (
+            "a memory cgroup"
+            if self.cgroup_memory
+            else "RLIMIT_AS (each process)"
+        )
+        pids = (
+            "a pids cgroup"
+            if self.cgroup_pids
+            else "RLIMIT_NPROC (not applied to root)"
+        )
         return f"memory by {memory}, processes by {pids}"
 
     def enter(self):
@@ -169,11 +229,11 @@ class Limits:
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_BYTES, FILE_BYTES))
         if not self.cgroup_memory:
-            resource.setrlimit(resource.RLIMIT_AS,
-                               (self.memory, self.memory))
+            resource.setrlimit(resource.RLIMIT_AS, (self.memory, self.memory))
         if not self.cgroup_pids:
-            resource.setrlimit(resource.RLIMIT_NPROC,
-                               (self.processes, self.processes))
+            resource.setrlimit(
+                resource.RLIMIT_NPROC, (self.processes, self.processes)
+            )
 
     def close(self):
         """Kill whatever is left in the groups, and remove them."""

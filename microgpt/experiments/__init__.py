@@ -18,5 +18,6 @@ RESULTS = files(__package__).joinpath("results")
 
 def stored(name):
     """The stored result of experiment name, as written by its command."""
-    return json.loads(RESULTS.joinpath(f"{name}.json").read_text(
-        encoding="utf-8"))
+    return json.loads(
+        RESULTS.joinpath(f"{name}.json").read_text(encoding="utf-8")
+    )

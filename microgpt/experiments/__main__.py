@@ -27,13 +27,19 @@ def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="python -m microgpt.experiments",
         description="Run one of the book's long experiments and write its "
-                    "result as JSON.")
-    parser.add_argument("name", choices=sorted(EXPERIMENTS),
-                        help="the experiment to run")
-    parser.add_argument("--out", required=True,
-                        help="the JSON file to write (atomically)")
-    parser.add_argument("--quick", action="store_true",
-                        help="the smallest plan, for a quick check")
+        "result as JSON.",
+    )
+    parser.add_argument(
+        "name", choices=sorted(EXPERIMENTS), help="the experiment to run"
+    )
+    parser.add_argument(
+        "--out", required=True, help="the JSON file to write (atomically)"
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="the smallest plan, for a quick check",
+    )
     args = parser.parse_args(argv)
     # The output is checked before the run, which may take many minutes,
     # so that a wrong path is said at once, not after the work.
@@ -43,13 +49,14 @@ def main(argv=None):
         print(f"microgpt.experiments: error: {e}", file=sys.stderr)
         return 1
     module, function = EXPERIMENTS[args.name]
-    run = getattr(__import__(f"microgpt.experiments.{module}",
-                             fromlist=[function]), function)
+    run = getattr(
+        __import__(f"microgpt.experiments.{module}", fromlist=[function]),
+        function,
+    )
     result = run(quick=args.quick)
     text = json.dumps(result, indent=1, sort_keys=True) + "\n"
     try:
-        outputs.atomic_write(args.out,
-                             lambda f: f.write(text.encode("utf-8")))
+        outputs.atomic_write(args.out, lambda f: f.write(text.encode("utf-8")))
     except OSError as e:
         print(f"microgpt.experiments: error: {e}", file=sys.stderr)
         return 1

@@ -13,10 +13,20 @@ import time
 
 from ..config import ModelConfig, TrainConfig
 
-FULL = {"seeds": [0, 1, 2, 3, 4, 5, 6, 7], "num_steps": 2000,
-        "batch_size": 32, "learning_rate": 0.01,
-        "variants": ["full", "no first norm", "no residuals", "no MLP",
-                     "1 head", "no positions"]}
+FULL = {
+    "seeds": [0, 1, 2, 3, 4, 5, 6, 7],
+    "num_steps": 2000,
+    "batch_size": 32,
+    "learning_rate": 0.01,
+    "variants": [
+        "full",
+        "no first norm",
+        "no residuals",
+        "no MLP",
+        "1 head",
+        "no positions",
+    ],
+}
 # The smallest point of the full plan: the first seed's full model.
 QUICK = dict(FULL, seeds=[0], variants=["full"])
 
@@ -57,20 +67,26 @@ def run(quick=False):
         val = ablation.rows(val_docs, ablation.TOKENIZER, cfg)
         losses[variant] = []
         for seed in plan["seeds"]:
-            tcfg = TrainConfig(num_steps=plan["num_steps"],
-                               batch_size=plan["batch_size"],
-                               learning_rate=plan["learning_rate"],
-                               seed=seed)
-            params = ablation.train(train_docs, cfg, tcfg, switches,
-                                    dtype=torch.float64)
+            tcfg = TrainConfig(
+                num_steps=plan["num_steps"],
+                batch_size=plan["batch_size"],
+                learning_rate=plan["learning_rate"],
+                seed=seed,
+            )
+            params = ablation.train(
+                train_docs, cfg, tcfg, switches, dtype=torch.float64
+            )
             full = ablation.held_out_loss(params, val, cfg, switches)
             losses[variant].append(full)
             if variant != "full":
                 continue
             heads[seed] = [
-                ablation.held_out_loss(params, val, cfg,
-                                       {"silenced": [(0, h)]}) - full
-                for h in range(cfg.n_head)]
+                ablation.held_out_loss(
+                    params, val, cfg, {"silenced": [(0, h)]}
+                )
+                - full
+                for h in range(cfg.n_head)
+            ]
             if embedding is None:
                 embedding = params["wte"].detach().tolist()
     table = {}
@@ -80,11 +96,15 @@ def run(quick=False):
         d, se = paired(diffs)
         table[variant] = {"mean": sum(row) / n, "diff": d, "se": se}
     return {
-        "plan": plan, "dataset": "names.txt, split_docs(docs, 0.1)",
-        "dtype": "float64", "model": vars(ModelConfig()),
-        "params": {v: ablation.num_used(*switches_of(v))
-                   for v in plan["variants"]},
-        "losses": losses, "table": table,
+        "plan": plan,
+        "dataset": "names.txt, split_docs(docs, 0.1)",
+        "dtype": "float64",
+        "model": vars(ModelConfig()),
+        "params": {
+            v: ablation.num_used(*switches_of(v)) for v in plan["variants"]
+        },
+        "losses": losses,
+        "table": table,
         "head_removed": {str(s): d for s, d in heads.items()},
         "wte_seed0": embedding,
         "chars": "".join(ablation.TOKENIZER.chars) + "<BOS>",

@@ -30,10 +30,19 @@ STEPS = [
     ("dropout", {"dropout": 0.1}),
 ]
 
-FULL = {"seeds": [0, 1, 2], "num_steps": 800, "batch_size": 16,
-        "learning_rate": 1e-2, "n_layer": 2, "n_head": 4, "n_embd": 64,
-        "block_size": 64, "held_out": 0.1, "eval_chars": 20000,
-        "steps": [name for name, _ in STEPS]}
+FULL = {
+    "seeds": [0, 1, 2],
+    "num_steps": 800,
+    "batch_size": 16,
+    "learning_rate": 1e-2,
+    "n_layer": 2,
+    "n_head": 4,
+    "n_embd": 64,
+    "block_size": 64,
+    "held_out": 0.1,
+    "eval_chars": 20000,
+    "steps": [name for name, _ in STEPS],
+}
 # The smallest point of the full plan: microgpt's model, the first seed.
 QUICK = dict(FULL, seeds=[0], steps=["microgpt"])
 # How far a re-run of QUICK may land from the stored point, in bits per
@@ -47,9 +56,13 @@ def config_of(plan, vocab_size, upto):
     """The GPT2Config with the switches of every step up to upto."""
     from ..gpt2 import GPT2Config
 
-    cfg = GPT2Config(vocab_size=vocab_size, block_size=plan["block_size"],
-                     n_layer=plan["n_layer"], n_head=plan["n_head"],
-                     n_embd=plan["n_embd"])
+    cfg = GPT2Config(
+        vocab_size=vocab_size,
+        block_size=plan["block_size"],
+        n_layer=plan["n_layer"],
+        n_head=plan["n_head"],
+        n_embd=plan["n_embd"],
+    )
     for name, switches in STEPS:
         cfg = replace(cfg, **switches)
         if name == upto:
@@ -78,18 +91,21 @@ def train_one(cfg, plan, train_ids, seed):
     model = GPT(cfg)
     model.reset_parameters(torch.Generator().manual_seed(seed))
     model.train()
-    opt = torch.optim.Adam(model.parameters(), lr=plan["learning_rate"],
-                           betas=(0.9, 0.99))
+    opt = torch.optim.Adam(
+        model.parameters(), lr=plan["learning_rate"], betas=(0.9, 0.99)
+    )
     rng = random.Random(seed)  # the same windows for every step
     n = plan["num_steps"]
     for step in range(n):
         for group in opt.param_groups:  # linear decay to zero
             group["lr"] = plan["learning_rate"] * (1 - step / n)
-        batch = torch.tensor(windows(train_ids, cfg.block_size,
-                                     plan["batch_size"], rng))
-        logits = model(batch[:, :-1])              # (B, T, vocab)
+        batch = torch.tensor(
+            windows(train_ids, cfg.block_size, plan["batch_size"], rng)
+        )
+        logits = model(batch[:, :-1])  # (B, T, vocab)
         loss = torch.nn.functional.cross_entropy(
-            logits.flatten(0, 1), batch[:, 1:].flatten())
+            logits.flatten(0, 1), batch[:, 1:].flatten()
+        )
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -106,9 +122,10 @@ def bits_per_char(model, ids, block_size):
     with torch.no_grad():
         for w in eval_windows(ids, block_size):
             w = torch.tensor([w])
-            logits = model(w[:, :-1])              # (1, T, vocab)
+            logits = model(w[:, :-1])  # (1, T, vocab)
             total += torch.nn.functional.cross_entropy(
-                logits[0], w[0, 1:], reduction="sum").item()
+                logits[0], w[0, 1:], reduction="sum"
+            ).item()
             count += w.shape[1] - 1
     return total / count / math.log(2)
 
@@ -127,14 +144,18 @@ def run(quick=False):
         train_text, val_text = split_text(text, plan["held_out"])
         tok = CharTokenizer.from_text(text)
         train_ids = tok.encode(train_text)
-        val_ids = tok.encode(val_text[:plan["eval_chars"]])
+        val_ids = tok.encode(val_text[: plan["eval_chars"]])
         bpc, params, started = {}, {}, time.perf_counter()
         for name in plan["steps"]:
             cfg = config_of(plan, tok.vocab_size, name)
-            bpc[name] = [bits_per_char(train_one(cfg, plan, train_ids, s),
-                                       val_ids, cfg.block_size)
-                         for s in plan["seeds"]]
+            bpc[name] = [
+                bits_per_char(
+                    train_one(cfg, plan, train_ids, s), val_ids, cfg.block_size
+                )
+                for s in plan["seeds"]
+            ]
             from ..gpt2 import GPT
+
             params[name] = GPT(cfg).num_params()
         table, before = {}, None
         for name, row in bpc.items():
@@ -146,11 +167,16 @@ def run(quick=False):
         return {
             "plan": plan,
             "dataset": "tinyshakespeare.txt, split_text(text, held_out); "
-                       "the first eval_chars of the tail",
-            "dtype": "float32", "threads": 1,
-            "configs": {n: asdict(config_of(plan, tok.vocab_size, n))
-                        for n in plan["steps"]},
-            "params": params, "bpc": bpc, "table": table,
+            "the first eval_chars of the tail",
+            "dtype": "float32",
+            "threads": 1,
+            "configs": {
+                n: asdict(config_of(plan, tok.vocab_size, n))
+                for n in plan["steps"]
+            },
+            "params": params,
+            "bpc": bpc,
+            "table": table,
             "seconds": round(time.perf_counter() - started, 1),
         }
     finally:

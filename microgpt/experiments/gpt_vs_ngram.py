@@ -26,10 +26,12 @@ QUICK_PLAN = {"budgets": ((1, 1000),), "seeds": (42,)}
 
 def held_out_loss(train_docs, val_docs, batch_size, num_steps, seed):
     """The GPT's held-out loss after one training run."""
-    tcfg = TrainConfig(batch_size=batch_size, num_steps=num_steps,
-                       seed=seed, num_samples=1)
-    trained = train_run("numpy", train_docs, ModelConfig(), tcfg,
-                        val_docs=val_docs)
+    tcfg = TrainConfig(
+        batch_size=batch_size, num_steps=num_steps, seed=seed, num_samples=1
+    )
+    trained = train_run(
+        "numpy", train_docs, ModelConfig(), tcfg, val_docs=val_docs
+    )
     return trained.val_losses[-1][1]
 
 
@@ -40,21 +42,31 @@ def run(quick=False):
     rows = []
     start = time.perf_counter()
     for batch_size, num_steps in plan["budgets"]:
-        losses = [held_out_loss(train_docs, val_docs, batch_size,
-                                num_steps, seed)
-                  for seed in plan["seeds"]]
-        rows.append({"batch_size": batch_size, "num_steps": num_steps,
-                     "names_seen": batch_size * num_steps,
-                     "passes": batch_size * num_steps / len(train_docs),
-                     "seeds": list(plan["seeds"]),
-                     "held_out_loss": losses})
-    return {"plan": {"budgets": [list(b) for b in plan["budgets"]],
-                     "seeds": list(plan["seeds"]),
-                     "held_out": HELD_OUT,
-                     "model": vars(ModelConfig()),
-                     "implementation": "numpy",
-                     "optimizer": "the original's Adam and schedule"},
-            "train_names": len(train_docs),
-            "held_out_names": len(val_docs),
-            "rows": rows,
-            "elapsed_s": time.perf_counter() - start}
+        losses = [
+            held_out_loss(train_docs, val_docs, batch_size, num_steps, seed)
+            for seed in plan["seeds"]
+        ]
+        rows.append(
+            {
+                "batch_size": batch_size,
+                "num_steps": num_steps,
+                "names_seen": batch_size * num_steps,
+                "passes": batch_size * num_steps / len(train_docs),
+                "seeds": list(plan["seeds"]),
+                "held_out_loss": losses,
+            }
+        )
+    return {
+        "plan": {
+            "budgets": [list(b) for b in plan["budgets"]],
+            "seeds": list(plan["seeds"]),
+            "held_out": HELD_OUT,
+            "model": vars(ModelConfig()),
+            "implementation": "numpy",
+            "optimizer": "the original's Adam and schedule",
+        },
+        "train_names": len(train_docs),
+        "held_out_names": len(val_docs),
+        "rows": rows,
+        "elapsed_s": time.perf_counter() - start,
+    }

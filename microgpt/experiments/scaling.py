@@ -15,9 +15,14 @@ import numpy as np
 
 from ..config import ModelConfig, TrainConfig
 
-FULL = {"n_layer": [1, 2, 4], "n_embd": [8, 16, 32, 64],
-        "num_steps": [300, 1000, 3000], "batch_size": 32,
-        "learning_rate": 0.01, "seed": 0}
+FULL = {
+    "n_layer": [1, 2, 4],
+    "n_embd": [8, 16, 32, 64],
+    "num_steps": [300, 1000, 3000],
+    "batch_size": 32,
+    "learning_rate": 0.01,
+    "seed": 0,
+}
 # The smallest point of the full plan.
 QUICK = dict(FULL, n_layer=[1], n_embd=[8], num_steps=[300])
 
@@ -44,11 +49,11 @@ def fit_power_law(xs, losses, steps=2000):
     top = min(losses)
     for i in range(steps):
         e = top * i / steps
-        slope, icpt = fit_line([math.log(x) for x in xs],
-                               [math.log(y - e) for y in losses])
+        slope, icpt = fit_line(
+            [math.log(x) for x in xs], [math.log(y - e) for y in losses]
+        )
         a, alpha = math.exp(icpt), -slope
-        err = sum((e + a * x ** -alpha - y) ** 2
-                  for x, y in zip(xs, losses))
+        err = sum((e + a * x**-alpha - y) ** 2 for x, y in zip(xs, losses))
         if best is None or err < best[0]:
             best = (err, e, a, alpha)
     return best[1:]
@@ -82,20 +87,33 @@ def run(quick=False):
             cfg = ModelConfig(n_layer=n_layer, n_embd=n_embd)
             val = ablation.rows(val_docs, ablation.TOKENIZER, cfg)
             for steps in plan["num_steps"]:
-                tcfg = TrainConfig(num_steps=steps,
-                                   batch_size=plan["batch_size"],
-                                   learning_rate=plan["learning_rate"],
-                                   seed=plan["seed"])
+                tcfg = TrainConfig(
+                    num_steps=steps,
+                    batch_size=plan["batch_size"],
+                    learning_rate=plan["learning_rate"],
+                    seed=plan["seed"],
+                )
                 params = ablation.train(train_docs, cfg, tcfg)
                 n = num_params(cfg)
                 d = tokens_seen(train_docs, cfg, tcfg)
-                runs.append({
-                    "n_layer": n_layer, "n_embd": n_embd, "steps": steps,
-                    "params": n, "tokens": d, "compute": 6 * n * d,
-                    "loss": ablation.held_out_loss(params, val, cfg)})
-    return {"plan": plan, "dtype": "float32",
-            "dataset": "names.txt, split_docs(docs, 0.1)", "runs": runs,
-            "seconds": round(time.perf_counter() - started, 1)}
+                runs.append(
+                    {
+                        "n_layer": n_layer,
+                        "n_embd": n_embd,
+                        "steps": steps,
+                        "params": n,
+                        "tokens": d,
+                        "compute": 6 * n * d,
+                        "loss": ablation.held_out_loss(params, val, cfg),
+                    }
+                )
+    return {
+        "plan": plan,
+        "dtype": "float32",
+        "dataset": "names.txt, split_docs(docs, 0.1)",
+        "runs": runs,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
 
 
 def tokens_seen(train_docs, cfg, tcfg):
@@ -105,6 +123,6 @@ def tokens_seen(train_docs, cfg, tcfg):
     docs = list(train_docs)
     random.Random(tcfg.seed).shuffle(docs)
     ids = ablation.rows(docs, ablation.TOKENIZER, cfg)
-    per_row = (ids[:, 1:] >= 0).sum(axis=1)        # (N,) targets per name
+    per_row = (ids[:, 1:] >= 0).sum(axis=1)  # (N,) targets per name
     take = np.arange(tcfg.num_steps * tcfg.batch_size) % len(docs)
     return int(per_row[take].sum())

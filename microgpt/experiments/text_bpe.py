@@ -18,8 +18,15 @@ from ..bpe import BPE
 from ..config import ModelConfig, TrainConfig
 from ..cost import num_params
 from ..data import sha256_of
-from ..text import (CharTokenizer, load_text, resolve_text_path, run as
-                    text_run, split_text)
+from ..text import (
+    CharTokenizer,
+    load_text,
+    resolve_text_path,
+    split_text,
+)
+from ..text import (
+    run as text_run,
+)
 
 HELD_OUT = 0.1
 # "chars", or the vocabulary size of a byte-level BPE: 256 is the bytes
@@ -43,24 +50,39 @@ def tokenizer_for(spec, corpus, head):
 def train_point(tokenizer, head, tail, num_steps):
     """One run: its held-out loss per token and bits per character."""
     cfg = ModelConfig(vocab_size=tokenizer.vocab_size, **MODEL)
-    tcfg = TrainConfig(num_steps=num_steps, num_samples=1,
-                       temperature=SAMPLE["temperature"], **TRAIN)
-    result = text_run("numpy", head, tokenizer, cfg, tcfg, val_text=tail,
-                      sample_length=SAMPLE["length"],
-                      prompt=SAMPLE["prompt"])
+    tcfg = TrainConfig(
+        num_steps=num_steps,
+        num_samples=1,
+        temperature=SAMPLE["temperature"],
+        **TRAIN,
+    )
+    result = text_run(
+        "numpy",
+        head,
+        tokenizer,
+        cfg,
+        tcfg,
+        val_text=tail,
+        sample_length=SAMPLE["length"],
+        prompt=SAMPLE["prompt"],
+    )
     _, loss, bpc = result.val_losses[-1]
     n_train = len(tokenizer.encode(head))
     embedding = 2 * cfg.vocab_size * cfg.n_embd  # wte and lm_head
-    return {"num_steps": num_steps, "vocab_size": cfg.vocab_size,
-            "num_params": num_params(cfg), "embedding_params": embedding,
-            "train_tokens": n_train,
-            "chars_per_token": len(head) / n_train,
-            "tokens_seen": num_steps * TRAIN["batch_size"]
-            * cfg.block_size,
-            "val_loss_per_token": loss, "val_bits_per_char": bpc,
-            "val_bits_per_char_at_init": result.val_losses[0][2],
-            "last_train_losses": result.losses[-10:],
-            "sample": result.samples[0]}
+    return {
+        "num_steps": num_steps,
+        "vocab_size": cfg.vocab_size,
+        "num_params": num_params(cfg),
+        "embedding_params": embedding,
+        "train_tokens": n_train,
+        "chars_per_token": len(head) / n_train,
+        "tokens_seen": num_steps * TRAIN["batch_size"] * cfg.block_size,
+        "val_loss_per_token": loss,
+        "val_bits_per_char": bpc,
+        "val_bits_per_char_at_init": result.val_losses[0][2],
+        "last_train_losses": result.losses[-10:],
+        "sample": result.samples[0],
+    }
 
 
 def run(quick=False):
@@ -74,17 +96,31 @@ def run(quick=False):
     for spec in plan["tokens"]:
         tokenizer = tokenizer_for(spec, corpus, head)
         for num_steps in plan["steps"]:
-            points.append({"tokens": spec,
-                           **train_point(tokenizer, head, tail,
-                                         num_steps)})
-    return {"plan": {"tokens": list(plan["tokens"]),
-                     "steps": list(plan["steps"]), "held_out": HELD_OUT,
-                     "model": MODEL, "train": TRAIN, "sample": SAMPLE,
-                     "implementation": "numpy", "dtype": "float64",
-                     "budget": "the same steps, windows and tokens per "
-                               "window for every tokenizer"},
-            "corpus": {"name": path.name, "sha256": sha256_of(path),
-                       "characters": len(corpus),
-                       "held_out_characters": len(tail)},
-            "points": points,
-            "elapsed_s": time.perf_counter() - start}
+            points.append(
+                {
+                    "tokens": spec,
+                    **train_point(tokenizer, head, tail, num_steps),
+                }
+            )
+    return {
+        "plan": {
+            "tokens": list(plan["tokens"]),
+            "steps": list(plan["steps"]),
+            "held_out": HELD_OUT,
+            "model": MODEL,
+            "train": TRAIN,
+            "sample": SAMPLE,
+            "implementation": "numpy",
+            "dtype": "float64",
+            "budget": "the same steps, windows and tokens per "
+            "window for every tokenizer",
+        },
+        "corpus": {
+            "name": path.name,
+            "sha256": sha256_of(path),
+            "characters": len(corpus),
+            "held_out_characters": len(tail),
+        },
+        "points": points,
+        "elapsed_s": time.perf_counter() - start,
+    }

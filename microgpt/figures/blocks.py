@@ -3,8 +3,18 @@
 import math
 
 from ..config import ModelConfig
-from .draw import (MUTED, SCHEME, arrow, box, canvas, grid, label, line,
-                   path, shade)
+from .draw import (
+    MUTED,
+    SCHEME,
+    arrow,
+    box,
+    canvas,
+    grid,
+    label,
+    line,
+    path,
+    shade,
+)
 
 
 def _column(ax, x, top, values, cell=(0.55, 0.27), kind="data", name=None):
@@ -19,8 +29,12 @@ def _column(ax, x, top, values, cell=(0.55, 0.27), kind="data", name=None):
 
 def _linear(ax, top):
     """y = W x, one row of W times x giving one entry of y."""
-    W = [[0.5, -1.0, 0.2], [1.0, 0.3, -0.4], [-0.2, 0.8, 0.6],
-         [0.1, -0.5, 1.0]]
+    W = [
+        [0.5, -1.0, 0.2],
+        [1.0, 0.3, -0.4],
+        [-0.2, 0.8, 0.6],
+        [0.1, -0.5, 1.0],
+    ]
     x = [1.0, 2.0, -1.0]
     y = [sum(w * v for w, v in zip(row, x)) for row in W]
     cell = (0.55, 0.27)
@@ -33,12 +47,24 @@ def _linear(ax, top):
     label(ax, 3.15, mid, "\u00b7", size=16)
     _column(ax, 3.35, top - cell[1] / 2, x, name="x  (in,)")
     label(ax, 4.15, mid, "=", size=12)
-    grid(ax, 4.35, top, [[shade(0.45) if i == 0 else SCHEME["data"][0]]
-                         for i in range(4)], cell,
-         [[f"{v:.2f}".replace("-", "\u2212")] for v in y], size=9)
+    grid(
+        ax,
+        4.35,
+        top,
+        [[shade(0.45) if i == 0 else SCHEME["data"][0]] for i in range(4)],
+        cell,
+        [[f"{v:.2f}".replace("-", "\u2212")] for v in y],
+        size=9,
+    )
     label(ax, 4.35 + cell[0] / 2, top + 0.13, "y  (out,)")
-    label(ax, 5.05, top - cell[1] / 2, r"$y_1 = \sum_j W_{1j}\, x_j$",
-          ha="left", size=10)
+    label(
+        ax,
+        5.05,
+        top - cell[1] / 2,
+        r"$y_1 = \sum_j W_{1j}\, x_j$",
+        ha="left",
+        size=10,
+    )
     label(ax, 0.1, mid, "linear", size=11, ha="left", weight="bold")
 
 
@@ -66,8 +92,14 @@ def _rmsnorm(ax, top):
     s = (ms + 1e-5) ** -0.5
     mid = _column(ax, 1.3, top, x, name="x")
     box(ax, 2.55, mid + 0.25, 0.95, 0.42, f"mean x\u00b2\n= {ms:.3f}")
-    box(ax, 3.75, mid + 0.25, 1.05, 0.42,
-        f"\u03c1 = 1/\u221a(\u00b7 + \u03b5)\n= {s:.3f}")
+    box(
+        ax,
+        3.75,
+        mid + 0.25,
+        1.05,
+        0.42,
+        f"\u03c1 = 1/\u221a(\u00b7 + \u03b5)\n= {s:.3f}",
+    )
     arrow(ax, (1.85, mid + 0.25), (2.07, mid + 0.25))
     arrow(ax, (3.03, mid + 0.25), (3.22, mid + 0.25))
     box(ax, 4.55, mid - 0.3, 0.55, 0.34, "\u00d7 s")
@@ -95,8 +127,13 @@ def transformer_block():
     path(ax, [(0.15, y), (6.65, y)])
     label(ax, 0.15, y - 0.22, "x from the embeddings", ha="left")
     label(ax, 6.65, y - 0.22, "x to lm_head", ha="right")
-    label(ax, 3.4, y - 0.22, "the residual stream  (T, 16)",
-          color=SCHEME["data"][1])
+    label(
+        ax,
+        3.4,
+        y - 0.22,
+        "the residual stream  (T, 16)",
+        color=SCHEME["data"][1],
+    )
 
     def sublayer(x0, names, kind_names, first):
         read, add = x0, x0 + 0.45 + 0.82 * len(names)
@@ -110,27 +147,27 @@ def transformer_block():
         ax.add_patch(_circle(add, y))
         label(ax, add, y, "+", size=11)
         if first:
-            label(ax, read - 0.05, y + 0.3, "read", ha="right",
-                  color=MUTED)
+            label(ax, read - 0.05, y + 0.3, "read", ha="right", color=MUTED)
         else:
-            label(ax, add - 0.05, up - 0.4, "add", ha="right",
-                  color=MUTED)
+            label(ax, add - 0.05, up - 0.4, "add", ha="right", color=MUTED)
 
-    sublayer(0.4, ["rmsnorm", "attention", "$W_o$"],
-             ["op", "op", "param"], True)
-    sublayer(3.55, ["rmsnorm", "fc1, relu", "fc2"], ["op", "op", "param"],
-             False)
+    sublayer(
+        0.4, ["rmsnorm", "attention", "$W_o$"], ["op", "op", "param"], True
+    )
+    sublayer(
+        3.55, ["rmsnorm", "fc1, relu", "fc2"], ["op", "op", "param"], False
+    )
     label(ax, 1.85, up + 0.5, "attention sublayer", size=10)
-    label(ax, 5.0, up + 0.5, "MLP sublayer  (16 \u2192 64 \u2192 16)",
-          size=10)
+    label(ax, 5.0, up + 0.5, "MLP sublayer  (16 \u2192 64 \u2192 16)", size=10)
     return fig
 
 
 def _circle(x, y, r=0.13):
     from matplotlib.patches import Circle
 
-    return Circle((x, y), r, fc="white", ec=SCHEME["data"][1], lw=1.3,
-                  zorder=3)
+    return Circle(
+        (x, y), r, fc="white", ec=SCHEME["data"][1], lw=1.3, zorder=3
+    )
 
 
 def model_shapes(cfg=None):
@@ -151,19 +188,36 @@ def model_shapes(cfg=None):
     x, w = 2.6, 3.0
     top = height - 0.3
     box(ax, x, top, 1.6, 0.36, "token ids", kind="data")
-    label(ax, x + 0.9, top, f"T \u2264 {cfg.block_size} positions",
-          ha="left")
+    label(ax, x + 0.9, top, f"T \u2264 {cfg.block_size} positions", ha="left")
     y = top
     for k, (text, kind, shape) in enumerate(steps):
         ny = top - gap * (k + 1)
-        arrow(ax, (x, y - 0.18), (x, ny + 0.18),
-              steps[k - 1][2] if k else "(T,)", "right")
+        arrow(
+            ax,
+            (x, y - 0.18),
+            (x, ny + 0.18),
+            steps[k - 1][2] if k else "(T,)",
+            "right",
+        )
         box(ax, x, ny, w, 0.36, text, kind=kind)
         y = ny
     arrow(ax, (x, y - 0.18), (x, y - 0.5), f"(T, {V})  logits", "right")
     hi, lo = top - gap * 4 + 0.25, top - gap * 5 - 0.25
-    line(ax, [(x - w / 2 - 0.05, hi), (x - w / 2 - 0.2, hi),
-              (x - w / 2 - 0.2, lo), (x - w / 2 - 0.05, lo)])
-    label(ax, x - w / 2 - 0.27, (hi + lo) / 2,
-          f"one block\n\u00d7 {cfg.n_layer}", ha="right", color=MUTED)
+    line(
+        ax,
+        [
+            (x - w / 2 - 0.05, hi),
+            (x - w / 2 - 0.2, hi),
+            (x - w / 2 - 0.2, lo),
+            (x - w / 2 - 0.05, lo),
+        ],
+    )
+    label(
+        ax,
+        x - w / 2 - 0.27,
+        (hi + lo) / 2,
+        f"one block\n\u00d7 {cfg.n_layer}",
+        ha="right",
+        color=MUTED,
+    )
     return fig

@@ -10,26 +10,26 @@ inside its box, inside the canvas, and clear of every other label.
 import matplotlib.pyplot as plt
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Rectangle
 
-DPI = 100        # the notebooks' inline figures
+DPI = 100  # the notebooks' inline figures
 MAX_WIDTH = 7.0  # inches: the width of a page, shrunk to a phone's
-MIN_SIZE = 8     # points: the smallest label
-SIZE = 10        # points: a label's size unless it must shrink
-SMALL = 9        # points: labels on arrows and beside things
-MARGIN = 0.05    # inches kept between a box's edge and its label
+MIN_SIZE = 8  # points: the smallest label
+SIZE = 10  # points: a label's size unless it must shrink
+SMALL = 9  # points: labels on arrows and beside things
+MARGIN = 0.05  # inches kept between a box's edge and its label
 
 # One color per kind of thing, the same in every picture:
 # (face, edge) for boxes, and the color of the text on them.
 SCHEME = {
-    "data": ("#dbe9f6", "#4a7ab0"),    # arrays and vectors
-    "op": ("#fde6cc", "#d9822b"),      # functions and operations
-    "param": ("#dcefd8", "#4f9a4a"),   # learned weights
-    "loss": ("#f6d5d5", "#b03a3a"),    # the loss and what leads to it
-    "plain": ("#f2f2f2", "#8a8a8a"),   # anything else
-    "mask": ("#d0d0d0", "#8a8a8a"),    # positions that may not be seen
+    "data": ("#dbe9f6", "#4a7ab0"),  # arrays and vectors
+    "op": ("#fde6cc", "#d9822b"),  # functions and operations
+    "param": ("#dcefd8", "#4f9a4a"),  # learned weights
+    "loss": ("#f6d5d5", "#b03a3a"),  # the loss and what leads to it
+    "plain": ("#f2f2f2", "#8a8a8a"),  # anything else
+    "mask": ("#d0d0d0", "#8a8a8a"),  # positions that may not be seen
 }
-INK = "#222222"      # text
-MUTED = "#555555"    # arrows and their labels
-GRAD = "#c0392b"     # gradients, flowing back
+INK = "#222222"  # text
+MUTED = "#555555"  # arrows and their labels
+GRAD = "#c0392b"  # gradients, flowing back
 
 
 def canvas(width, height):
@@ -55,14 +55,28 @@ def _fit(ax, text, width, height, size):
         if extent.width <= limit[0] and extent.height <= limit[1]:
             return
         if size <= MIN_SIZE:
-            raise ValueError(f"{text.get_text()!r} does not fit in a box "
-                             f"{width:.2f} x {height:.2f} in at "
-                             f"{MIN_SIZE} pt")
+            raise ValueError(
+                f"{text.get_text()!r} does not fit in a box "
+                f"{width:.2f} x {height:.2f} in at "
+                f"{MIN_SIZE} pt"
+            )
         size = max(MIN_SIZE, size - 0.5)
 
 
-def box(ax, x, y, w, h, text="", kind="op", size=SIZE, sub=None,
-        sub_color=None, round_=True, weight="normal"):
+def box(
+    ax,
+    x,
+    y,
+    w,
+    h,
+    text="",
+    kind="op",
+    size=SIZE,
+    sub=None,
+    sub_color=None,
+    round_=True,
+    weight="normal",
+):
     """A box centered at (x, y), w x h inches, with text fitted inside.
 
     sub is a second line under text, in sub_color (for a gradient under
@@ -70,39 +84,87 @@ def box(ax, x, y, w, h, text="", kind="op", size=SIZE, sub=None,
     """
     face, edge = SCHEME[kind]
     style = "round,pad=0,rounding_size=0.06" if round_ else "square,pad=0"
-    patch = FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle=style,
-                           fc=face, ec=edge, lw=1.2, zorder=2)
+    patch = FancyBboxPatch(
+        (x - w / 2, y - h / 2),
+        w,
+        h,
+        boxstyle=style,
+        fc=face,
+        ec=edge,
+        lw=1.2,
+        zorder=2,
+    )
     ax.add_patch(patch)
-    lines = [(text, INK, 0.0)] if sub is None else [
-        (text, INK, h / 4), (sub, sub_color or INK, -h / 4)]
+    lines = (
+        [(text, INK, 0.0)]
+        if sub is None
+        else [(text, INK, h / 4), (sub, sub_color or INK, -h / 4)]
+    )
     room = (h - 2 * MARGIN) / len(lines)
     for line, color, dy in lines:
         if not line:
             continue
-        t = ax.text(x, y + dy, line, ha="center", va="center",
-                    color=color, zorder=3, fontweight=weight)
+        t = ax.text(
+            x,
+            y + dy,
+            line,
+            ha="center",
+            va="center",
+            color=color,
+            zorder=3,
+            fontweight=weight,
+        )
         _fit(ax, t, w - 2 * MARGIN, room, size)
         ax.figure.schematic_boxes.append((patch, t))
     return patch
 
 
-def label(ax, x, y, text, size=SMALL, color=INK, ha="center",
-          va="center", **kw):
+def label(
+    ax, x, y, text, size=SMALL, color=INK, ha="center", va="center", **kw
+):
     """Free text at (x, y), at least MIN_SIZE points."""
-    return ax.text(x, y, text, fontsize=max(size, MIN_SIZE), color=color,
-                   ha=ha, va=va, zorder=4, **kw)
+    return ax.text(
+        x,
+        y,
+        text,
+        fontsize=max(size, MIN_SIZE),
+        color=color,
+        ha=ha,
+        va=va,
+        zorder=4,
+        **kw,
+    )
 
 
-def arrow(ax, start, end, text=None, side="above", color=MUTED,
-          size=SMALL, dashed=False, lw=1.3):
+def arrow(
+    ax,
+    start,
+    end,
+    text=None,
+    side="above",
+    color=MUTED,
+    size=SMALL,
+    dashed=False,
+    lw=1.3,
+):
     """An arrow from start to end, with text beside its middle.
 
     side is where the text goes: above, below, left or right.
     """
-    ax.add_patch(FancyArrowPatch(
-        start, end, arrowstyle="-|>", mutation_scale=11, color=color,
-        lw=lw, shrinkA=0, shrinkB=0, zorder=1,
-        linestyle=(0, (4, 2)) if dashed else "-"))
+    ax.add_patch(
+        FancyArrowPatch(
+            start,
+            end,
+            arrowstyle="-|>",
+            mutation_scale=11,
+            color=color,
+            lw=lw,
+            shrinkA=0,
+            shrinkB=0,
+            zorder=1,
+            linestyle=(0, (4, 2)) if dashed else "-",
+        )
+    )
     if text:
         _beside(ax, start, end, text, side, color, size)
 
@@ -110,13 +172,27 @@ def arrow(ax, start, end, text=None, side="above", color=MUTED,
 def line(ax, points, color=MUTED, dashed=False):
     """A line through the corners points, without a head."""
     xs, ys = zip(*points)
-    ax.plot(xs, ys, color=color, lw=1.3, zorder=1,
-            linestyle=(0, (4, 2)) if dashed else "-",
-            solid_capstyle="butt")
+    ax.plot(
+        xs,
+        ys,
+        color=color,
+        lw=1.3,
+        zorder=1,
+        linestyle=(0, (4, 2)) if dashed else "-",
+        solid_capstyle="butt",
+    )
 
 
-def path(ax, points, text=None, side="above", color=MUTED, size=SMALL,
-         at=0, dashed=False):
+def path(
+    ax,
+    points,
+    text=None,
+    side="above",
+    color=MUTED,
+    size=SMALL,
+    at=0,
+    dashed=False,
+):
     """An arrow along the corners points; text beside segment at."""
     line(ax, points[:-1], color, dashed)
     arrow(ax, points[-2], points[-1], color=color, dashed=dashed)
@@ -127,16 +203,35 @@ def path(ax, points, text=None, side="above", color=MUTED, size=SMALL,
 def _beside(ax, start, end, text, side, color, size):
     mx, my = (start[0] + end[0]) / 2, (start[1] + end[1]) / 2
     gap = 0.06
-    where = {"above": (mx, my + gap, "center", "bottom"),
-             "below": (mx, my - gap, "center", "top"),
-             "left": (mx - gap, my, "right", "center"),
-             "right": (mx + gap, my, "left", "center")}[side]
-    label(ax, where[0], where[1], text, size=size, color=color,
-          ha=where[2], va=where[3])
+    where = {
+        "above": (mx, my + gap, "center", "bottom"),
+        "below": (mx, my - gap, "center", "top"),
+        "left": (mx - gap, my, "right", "center"),
+        "right": (mx + gap, my, "left", "center"),
+    }[side]
+    label(
+        ax,
+        where[0],
+        where[1],
+        text,
+        size=size,
+        color=color,
+        ha=where[2],
+        va=where[3],
+    )
 
 
-def grid(ax, x, y, colors, cell, texts=None, size=MIN_SIZE, edge="white",
-         text_colors=None):
+def grid(
+    ax,
+    x,
+    y,
+    colors,
+    cell,
+    texts=None,
+    size=MIN_SIZE,
+    edge="white",
+    text_colors=None,
+):
     """A matrix of cells whose top-left corner is at (x, y).
 
     colors[i][j] is cell (i, j)'s face color, row 0 at the top; texts,
@@ -147,14 +242,21 @@ def grid(ax, x, y, colors, cell, texts=None, size=MIN_SIZE, edge="white",
     for i in range(rows):
         for j in range(cols):
             left, bottom = x + j * cell[0], y - (i + 1) * cell[1]
-            patch = Rectangle((left, bottom), *cell, fc=colors[i][j],
-                              ec=edge, lw=1, zorder=2)
+            patch = Rectangle(
+                (left, bottom), *cell, fc=colors[i][j], ec=edge, lw=1, zorder=2
+            )
             ax.add_patch(patch)
             if texts is not None and texts[i][j]:
                 color = text_colors[i][j] if text_colors else INK
-                t = ax.text(left + cell[0] / 2, bottom + cell[1] / 2,
-                            texts[i][j], ha="center", va="center",
-                            color=color, zorder=3)
+                t = ax.text(
+                    left + cell[0] / 2,
+                    bottom + cell[1] / 2,
+                    texts[i][j],
+                    ha="center",
+                    va="center",
+                    color=color,
+                    zorder=3,
+                )
                 _fit(ax, t, cell[0] - 0.02, cell[1] - 0.02, size)
                 ax.figure.schematic_boxes.append((patch, t))
     return x, y - rows * cell[1], cols * cell[0], rows * cell[1]
@@ -181,8 +283,11 @@ def layout_problems(fig, tolerance=0.5):
     if width > MAX_WIDTH + 1e-9:
         problems.append(f"{width:.2f} in wide, more than {MAX_WIDTH}")
     fig.canvas.draw()
-    texts = [t for t in fig.findobj(plt.Text)
-             if t.get_visible() and t.get_text().strip()]
+    texts = [
+        t
+        for t in fig.findobj(plt.Text)
+        if t.get_visible() and t.get_text().strip()
+    ]
     frame = fig.bbox
     boxes = []
     for t in texts:
@@ -191,18 +296,24 @@ def layout_problems(fig, tolerance=0.5):
             problems.append(f"{name} is {t.get_fontsize()} pt")
         box_ = t.get_window_extent()
         boxes.append((name, box_))
-        if (box_.x0 < frame.x0 - tolerance or box_.y0 < frame.y0 - tolerance
-                or box_.x1 > frame.x1 + tolerance
-                or box_.y1 > frame.y1 + tolerance):
+        if (
+            box_.x0 < frame.x0 - tolerance
+            or box_.y0 < frame.y0 - tolerance
+            or box_.x1 > frame.x1 + tolerance
+            or box_.y1 > frame.y1 + tolerance
+        ):
             problems.append(f"{name} leaves the canvas")
     for patch, t in getattr(fig, "schematic_boxes", []):
         outer, inner = patch.get_window_extent(), t.get_window_extent()
-        if (inner.x0 < outer.x0 - tolerance or inner.y0 < outer.y0 - tolerance
-                or inner.x1 > outer.x1 + tolerance
-                or inner.y1 > outer.y1 + tolerance):
+        if (
+            inner.x0 < outer.x0 - tolerance
+            or inner.y0 < outer.y0 - tolerance
+            or inner.x1 > outer.x1 + tolerance
+            or inner.y1 > outer.y1 + tolerance
+        ):
             problems.append(f"{t.get_text()!r} leaves its box")
     for i, (a, ea) in enumerate(boxes):
-        for b, eb in boxes[i + 1:]:
+        for b, eb in boxes[i + 1 :]:
             w = min(ea.x1, eb.x1) - max(ea.x0, eb.x0)
             h = min(ea.y1, eb.y1) - max(ea.y0, eb.y0)
             if w > tolerance and h > tolerance:

@@ -16,16 +16,18 @@ def head_splits(T=3, n_head=2, head_dim=2):
     straight to (n_head, T, head_dim)), as integer arrays.
     """
     n_embd = n_head * head_dim
-    x = np.arange(T * n_embd).reshape(T, n_embd)                # (T, C)
+    x = np.arange(T * n_embd).reshape(T, n_embd)  # (T, C)
     right = x.reshape(T, n_head, head_dim).transpose(1, 0, 2)  # (nh, T, hd)
-    wrong = x.reshape(n_head, T, head_dim)                     # (nh, T, hd)
+    wrong = x.reshape(n_head, T, head_dim)  # (nh, T, hd)
     return x, right, wrong
 
 
 def _cells(values, n_embd):
     """Each number's text and the color of the position it came from."""
-    colors = [[shade(0.35, POSITION_KINDS[v // n_embd % 5]) for v in row]
-              for row in values]
+    colors = [
+        [shade(0.35, POSITION_KINDS[v // n_embd % 5]) for v in row]
+        for row in values
+    ]
     texts = [[str(v) for v in row] for row in values]
     return colors, texts
 
@@ -49,14 +51,19 @@ def head_reshape(T=3, n_head=2, head_dim=2):
     the position (row of x) it comes from: the right split keeps one
     position per row of every head, the wrong one mixes them.
     """
-    if not (2 <= T <= len(POSITION_KINDS) and n_head >= 2
-            and n_head * head_dim <= 4):
-        raise ValueError("the picture has room for 2 <= T <= 5, "
-                         "n_head >= 2 and n_head * head_dim <= 4")
+    if not (
+        2 <= T <= len(POSITION_KINDS)
+        and n_head >= 2
+        and n_head * head_dim <= 4
+    ):
+        raise ValueError(
+            "the picture has room for 2 <= T <= 5, "
+            "n_head >= 2 and n_head * head_dim <= 4"
+        )
     x, right, wrong = head_splits(T, n_head, head_dim)
     C = n_head * head_dim
     cell = (0.34, 0.28)
-    band = T * cell[1] + 0.85   # a caption, head names and a grid
+    band = T * cell[1] + 0.85  # a caption, head names and a grid
     height = 2 * band + 0.15
     fig, ax = canvas(6.9, height)
 
@@ -64,11 +71,13 @@ def head_reshape(T=3, n_head=2, head_dim=2):
     left, top = 0.75, height / 2 + T * cell[1] / 2
     colors, texts = _cells(x, C)
     grid(ax, left, top, colors, cell, texts, size=9)
-    label(ax, left + C * cell[0] / 2, top + 0.15,
-          f"x  (T, n_embd) = ({T}, {C})")
+    label(
+        ax, left + C * cell[0] / 2, top + 0.15, f"x  (T, n_embd) = ({T}, {C})"
+    )
     for t in range(T):
-        label(ax, left - 0.06, top - (t + 0.5) * cell[1], f"pos {t}",
-              ha="right")
+        label(
+            ax, left - 0.06, top - (t + 0.5) * cell[1], f"pos {t}", ha="right"
+        )
     start = (left + C * cell[0] + 0.08, top - T * cell[1] / 2)
 
     mixed = first_mixed(wrong, C)
@@ -77,27 +86,45 @@ def head_reshape(T=3, n_head=2, head_dim=2):
     h, t = mixed
     heads_left = 3.05
     groups = [
-        (right, height - 0.2,
-         f"x.reshape({T}, {n_head}, {head_dim}).transpose(1, 0, 2)",
-         "right: row t of\nevery head is pos t"),
-        (wrong, height - 0.2 - band,
-         f"x.reshape({n_head}, {T}, {head_dim})",
-         f"wrong: head {h}, row {t}\nholds pos "
-         f"{int(wrong[h][t][0]) // C}'s numbers"),
+        (
+            right,
+            height - 0.2,
+            f"x.reshape({T}, {n_head}, {head_dim}).transpose(1, 0, 2)",
+            "right: row t of\nevery head is pos t",
+        ),
+        (
+            wrong,
+            height - 0.2 - band,
+            f"x.reshape({n_head}, {T}, {head_dim})",
+            f"wrong: head {h}, row {t}\nholds pos "
+            f"{int(wrong[h][t][0]) // C}'s numbers",
+        ),
     ]
     for heads, caption_y, caption, verdict in groups:
-        label(ax, heads_left - 0.1, caption_y, caption, ha="left",
-              family="monospace")
+        label(
+            ax,
+            heads_left - 0.1,
+            caption_y,
+            caption,
+            ha="left",
+            family="monospace",
+        )
         grid_top = caption_y - 0.45
         for h in range(n_head):
             x0 = heads_left + h * (head_dim * cell[0] + 0.3)
             colors, texts = _cells(heads[h], C)
             grid(ax, x0, grid_top, colors, cell, texts, size=9)
-            label(ax, x0 + head_dim * cell[0] / 2, grid_top + 0.15,
-                  f"head {h}")
+            label(
+                ax, x0 + head_dim * cell[0] / 2, grid_top + 0.15, f"head {h}"
+            )
         end_x = heads_left + n_head * (head_dim * cell[0] + 0.3) - 0.2
-        label(ax, end_x, grid_top - T * cell[1] / 2, verdict, ha="left",
-              color=INK)
-        arrow(ax, start, (heads_left - 0.08,
-                          grid_top - T * cell[1] / 2))
+        label(
+            ax,
+            end_x,
+            grid_top - T * cell[1] / 2,
+            verdict,
+            ha="left",
+            color=INK,
+        )
+        arrow(ax, start, (heads_left - 0.08, grid_top - T * cell[1] / 2))
     return fig

@@ -1,8 +1,18 @@
 """Schematics of the whole program, the data, autograd and parameters."""
 
 from ..config import ModelConfig
-from .draw import (GRAD, INK, MUTED, SCHEME, arrow, box, canvas, grid,
-                   label, path)
+from .draw import (
+    GRAD,
+    INK,
+    MUTED,
+    SCHEME,
+    arrow,
+    box,
+    canvas,
+    grid,
+    label,
+    path,
+)
 
 
 def pipeline():
@@ -24,23 +34,36 @@ def pipeline():
 
     def edge(name, side):
         x, y, w, _, _ = boxes[name]
-        return {"left": (x - w / 2, y), "right": (x + w / 2, y),
-                "top": (x, y + h / 2), "bottom": (x, y - h / 2)}[side]
+        return {
+            "left": (x - w / 2, y),
+            "right": (x + w / 2, y),
+            "top": (x, y + h / 2),
+            "bottom": (x, y - h / 2),
+        }[side]
 
     arrow(ax, edge("names", "right"), edge("tok", "left"), "a name")
     arrow(ax, edge("tok", "right"), edge("gpt", "left"), "tokens")
     arrow(ax, edge("gpt", "right"), edge("loss", "left"), "logits")
     arrow(ax, edge("loss", "bottom"), edge("back", "top"), "loss", "left")
-    arrow(ax, edge("back", "left"), edge("adam", "right"), "gradients",
-          "below", color=GRAD)
+    arrow(
+        ax,
+        edge("back", "left"),
+        edge("adam", "right"),
+        "gradients",
+        "below",
+        color=GRAD,
+    )
     left = boxes["gpt"][0] - 0.35
-    arrow(ax, (left, boxes["adam"][1] + h / 2),
-          (left, boxes["gpt"][1] - h / 2), "new weights", "left")
-    arrow(ax, edge("gpt", "top"), edge("sample", "bottom"), "trained",
-          "right")
+    arrow(
+        ax,
+        (left, boxes["adam"][1] + h / 2),
+        (left, boxes["gpt"][1] - h / 2),
+        "new weights",
+        "left",
+    )
+    arrow(ax, edge("gpt", "top"), edge("sample", "bottom"), "trained", "right")
     arrow(ax, edge("sample", "right"), edge("new", "left"))
-    label(ax, 1.45, 0.35, "training: 1,000 steps\n(bottom loop)",
-          color=MUTED)
+    label(ax, 1.45, 0.35, "training: 1,000 steps\n(bottom loop)", color=MUTED)
     label(ax, 1.45, 2.75, "sampling: 20 names\n(top row)", color=MUTED)
     return fig
 
@@ -59,26 +82,50 @@ def framing(name="emma"):
     top = height - 0.15
     face, _ = SCHEME["data"]
     grid(ax, left, top, [[face] * n], cell, [chars], size=10)
-    grid(ax, left, top - 0.75, [[SCHEME["plain"][0]] * n], cell,
-         [[str(i) for i in ids]], size=10)
+    grid(
+        ax,
+        left,
+        top - 0.75,
+        [[SCHEME["plain"][0]] * n],
+        cell,
+        [[str(i) for i in ids]],
+        size=10,
+    )
     label(ax, left - 0.12, top - cell[1] / 2, "characters", ha="right")
-    label(ax, left - 0.12, top - 0.75 - cell[1] / 2, "token ids",
-          ha="right")
+    label(ax, left - 0.12, top - 0.75 - cell[1] / 2, "token ids", ha="right")
     for j in range(n):
         x = left + (j + 0.5) * cell[0]
         arrow(ax, (x, top - cell[1]), (x, top - 0.75))
     y = top - 1.5
-    label(ax, left - 0.12, y + 0.05, "context", ha="right",
-          color=SCHEME["data"][1])
-    label(ax, left - 0.12, y - 0.2, "\u2192 next token", ha="right",
-          color=SCHEME["op"][1])
+    label(
+        ax,
+        left - 0.12,
+        y + 0.05,
+        "context",
+        ha="right",
+        color=SCHEME["data"][1],
+    )
+    label(
+        ax,
+        left - 0.12,
+        y - 0.2,
+        "\u2192 next token",
+        ha="right",
+        color=SCHEME["op"][1],
+    )
     small = (cell[0], 0.34)
     for t in range(n - 1):
         row_top = y - t * 0.46
         colors = [[face] * (t + 1) + [SCHEME["op"][0]]]
-        grid(ax, left, row_top, colors, small, [chars[:t + 2]], size=9)
-    label(ax, left - 0.12, y - 0.6 - (n - 3) * 0.23,
-          f"{n - 1} pairs", ha="right", color=MUTED)
+        grid(ax, left, row_top, colors, small, [chars[: t + 2]], size=9)
+    label(
+        ax,
+        left - 0.12,
+        y - 0.6 - (n - 3) * 0.23,
+        f"{n - 1} pairs",
+        ha="right",
+        color=MUTED,
+    )
     return fig
 
 
@@ -104,32 +151,75 @@ def expression_graph():
     fig, ax = canvas(6.8, 3.75)
     w, h = 0.82, 0.6
     col = [0.5, 1.4, 2.3, 3.2, 4.1, 5.0, 5.95]
-    where = {"a": (col[0], 2.55), "b": (col[0], 1.75), "e": (col[2], 2.15),
-             "c": (col[2], 1.25), "d": (col[4], 1.7), "L": (col[6], 1.7)}
-    ops = {"*1": (col[1], 2.15, "\u00d7", ["a", "b"], "e"),
-           "+": (col[3], 1.7, "+", ["e", "c"], "d"),
-           "*2": (col[5], 1.7, "\u00d7", ["d"], "L")}
+    where = {
+        "a": (col[0], 2.55),
+        "b": (col[0], 1.75),
+        "e": (col[2], 2.15),
+        "c": (col[2], 1.25),
+        "d": (col[4], 1.7),
+        "L": (col[6], 1.7),
+    }
+    ops = {
+        "*1": (col[1], 2.15, "\u00d7", ["a", "b"], "e"),
+        "+": (col[3], 1.7, "+", ["e", "c"], "d"),
+        "*2": (col[5], 1.7, "\u00d7", ["d"], "L"),
+    }
     for name, (x, y) in where.items():
         node = nodes[name]
-        box(ax, x, y, w, h, f"{name} = {_num(node.data)}", kind="data",
-            sub=f"grad {_num(node.grad)}", sub_color=GRAD)
+        box(
+            ax,
+            x,
+            y,
+            w,
+            h,
+            f"{name} = {_num(node.data)}",
+            kind="data",
+            sub=f"grad {_num(node.grad)}",
+            sub_color=GRAD,
+        )
     for x, y, text, ins, out in ops.values():
         box(ax, x, y, 0.5, 0.34, text, kind="op")
         for name in ins:
             nx, ny = where[name]
-            path(ax, [(nx + w / 2, ny), (x - 0.3, ny), (x - 0.3, y),
-                      (x - 0.25, y)])
+            path(
+                ax,
+                [(nx + w / 2, ny), (x - 0.3, ny), (x - 0.3, y), (x - 0.25, y)],
+            )
         arrow(ax, (x + 0.25, y), (where[out][0] - w / 2, y))
     # a's second use: straight into the last product
-    path(ax, [(col[0], 2.55 + h / 2), (col[0], 3.1), (col[5], 3.1),
-              (col[5], 1.7 + 0.17)])
-    label(ax, 1.0, 2.75, "a is used twice: its grad is the sum "
-          "of two paths, 4 + (\u22126)", ha="left", color=MUTED)
-    arrow(ax, (0.3, 3.55), (6.5, 3.55),
-          "forward: each value from its inputs", "below", color=INK)
-    arrow(ax, (6.5, 0.35), (0.3, 0.35),
-          "backward: each grad from the grads of what it feeds", "below",
-          color=GRAD)
+    path(
+        ax,
+        [
+            (col[0], 2.55 + h / 2),
+            (col[0], 3.1),
+            (col[5], 3.1),
+            (col[5], 1.7 + 0.17),
+        ],
+    )
+    label(
+        ax,
+        1.0,
+        2.75,
+        "a is used twice: its grad is the sum of two paths, 4 + (\u22126)",
+        ha="left",
+        color=MUTED,
+    )
+    arrow(
+        ax,
+        (0.3, 3.55),
+        (6.5, 3.55),
+        "forward: each value from its inputs",
+        "below",
+        color=INK,
+    )
+    arrow(
+        ax,
+        (6.5, 0.35),
+        (0.3, 0.35),
+        "backward: each grad from the grads of what it feeds",
+        "below",
+        color=GRAD,
+    )
     label(ax, 0.1, 0.85, "L = (a b + c) a", size=10, ha="left")
     return fig
 
@@ -146,9 +236,19 @@ def state_dict(cfg=None):
     def matrix(name, x, top, text=None):
         rows, cols = shapes[name]
         w, h = cols * s, rows * s
-        box(ax, x + w / 2, top - h / 2, w, h, f"{rows}\n\u00d7\n{cols}"
-            if w < 0.7 and h > 0.9 else f"{rows} \u00d7 {cols}",
-            kind="param", round_=False, size=9)
+        box(
+            ax,
+            x + w / 2,
+            top - h / 2,
+            w,
+            h,
+            f"{rows}\n\u00d7\n{cols}"
+            if w < 0.7 and h > 0.9
+            else f"{rows} \u00d7 {cols}",
+            kind="param",
+            round_=False,
+            size=9,
+        )
         label(ax, x + w / 2, top + 0.12, text or name.split(".")[-1])
         return w, h
 
@@ -159,25 +259,47 @@ def state_dict(cfg=None):
     x0 = 1.4  # the block's frame
     size = shapes["layer0.attn_wq"][1] * s
     for k, name in enumerate(["attn_wq", "attn_wk", "attn_wv", "attn_wo"]):
-        matrix(f"layer0.{name}", x0 + 0.25 + (k % 2) * (size + 0.5),
-               top - (k // 2) * (size + 0.45))
+        matrix(
+            f"layer0.{name}",
+            x0 + 0.25 + (k % 2) * (size + 0.5),
+            top - (k // 2) * (size + 0.45),
+        )
     fc2_top = top - 2 * (size + 0.45)
     w2, _ = matrix("layer0.mlp_fc2", x0 + 0.25, fc2_top)
     matrix("layer0.mlp_fc1", x0 + 0.25 + w2 + 0.45, top)
     right = x0 + 0.25 + w2 + 0.45 + shapes["layer0.mlp_fc1"][1] * s + 0.25
     ax.add_patch(_frame(x0, 0.3, right - x0, top + 0.35 - 0.3))
-    label(ax, (x0 + right) / 2, 0.15,
-          "layer 0: attention and MLP" if cfg.n_layer == 1
-          else f"one of {cfg.n_layer} layers", color=MUTED)
+    label(
+        ax,
+        (x0 + right) / 2,
+        0.15,
+        "layer 0: attention and MLP"
+        if cfg.n_layer == 1
+        else f"one of {cfg.n_layer} layers",
+        color=MUTED,
+    )
     matrix("lm_head", right + 0.35, top)
-    label(ax, right + 0.35 + shapes["lm_head"][1] * s / 2, 1.55,
-          f"{num_params(cfg):,}\nnumbers\nin all", color=MUTED)
+    label(
+        ax,
+        right + 0.35 + shapes["lm_head"][1] * s / 2,
+        1.55,
+        f"{num_params(cfg):,}\nnumbers\nin all",
+        color=MUTED,
+    )
     return fig
 
 
 def _frame(x, y, w, h):
     from matplotlib.patches import FancyBboxPatch
 
-    return FancyBboxPatch((x, y), w, h,
-                          boxstyle="round,pad=0,rounding_size=0.1",
-                          fc="none", ec="#9a9a9a", lw=1, ls="--", zorder=0)
+    return FancyBboxPatch(
+        (x, y),
+        w,
+        h,
+        boxstyle="round,pad=0,rounding_size=0.1",
+        fc="none",
+        ec="#9a9a9a",
+        lw=1,
+        ls="--",
+        zorder=0,
+    )

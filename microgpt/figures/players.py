@@ -1,4 +1,4 @@
-"""Figures that move, for the book: frame players and training snapshots.
+"""Figures that move, for the book: frame players.
 
 A frame player is matplotlib's ``Animation.to_jshtml``: every frame is a
 PNG inside the HTML, and a slider and buttons in plain JavaScript flip
@@ -29,8 +29,10 @@ ICONS = {
     "fa-fast-forward": "M2 3v10l5-5zM7 3v10l5-5zM12 3h2v10h-2z",
     "fa-plus": "M7 3h2v4h4v2H9v4H7V9H3V7h4z",
 }
-SVG = ('<svg viewBox="0 0 16 16" width="14" height="14" '
-       'fill="currentColor" aria-hidden="true"><path d="{}"/></svg>')
+SVG = (
+    '<svg viewBox="0 0 16 16" width="14" height="14" '
+    'fill="currentColor" aria-hidden="true"><path d="{}"/></svg>'
+)
 
 # The frame scales down with the page, the slider is as wide as the frame,
 # and the buttons fit in one row at a phone's width.
@@ -75,8 +77,7 @@ def self_contained(html, alt):
     """
     html, links = re.subn(r"<link\b[^>]*>\s*", "", html)
     html = re.sub(r'<i class="fa ([^"]*)"></i>', _icon, html)
-    html, images = re.subn(r'<img id=', f'<img alt="{escape(alt)}" id=',
-                           html)
+    html, images = re.subn(r"<img id=", f'<img alt="{escape(alt)}" id=', html)
     if links != 1 or images != 1 or "<i " in html or "://" in html:
         raise ValueError("matplotlib's player template has changed")
     return f'<div class="microgpt-player">\n{STYLE}{html}</div>\n'
@@ -99,8 +100,9 @@ def frame_player(fig, draw, frames, alt, interval=500):
     # The writer behind Animation.to_jshtml, fed directly: an
     # Animation would draw every frame once more before saving it.
     frames = list(frames)
-    writer = HTMLWriter(fps=1000 / interval, embed_frames=True,
-                        default_mode="once")
+    writer = HTMLWriter(
+        fps=1000 / interval, embed_frames=True, default_mode="once"
+    )
     with TemporaryDirectory() as folder:
         path = Path(folder, "player.html")
         with writer.saving(fig, path, dpi=fig.dpi):
@@ -113,26 +115,3 @@ def frame_player(fig, draw, frames, alt, interval=500):
         html = path.read_text(encoding="utf-8")
     plt.close(fig)
     return Player(self_contained(html, alt), len(frames))
-
-
-def train_with_snapshots(impl, docs, cfg, tcfg, steps):
-    """Train as train.run does, keeping the weights after chosen steps.
-
-    impl is a twin module (gpt_numpy is the fast one). Returns the losses
-    of all tcfg.num_steps steps and a dict that maps each of steps to the
-    weights (impl.to_weights) after that many updates: 0 is the initial
-    model. impl.from_weights turns a snapshot back into a model.
-    """
-    from ..train import prepare, train
-
-    rng, docs, tokenizer = prepare(docs, tcfg.seed)
-    params = impl.init_params(cfg, rng)
-    wanted = set(steps)
-    snapshots = {0: impl.to_weights(params)} if 0 in wanted else {}
-
-    def keep(step, loss):
-        if step in wanted:
-            snapshots[step] = impl.to_weights(params)
-
-    losses = train(impl, params, docs, tokenizer, cfg, tcfg, keep)
-    return losses, snapshots

@@ -36,35 +36,49 @@ def text_windows(block_size=8, starts=(2, 19), held_out=9):
     for k, s in enumerate(starts, start=1):
         left = x0 + s * cell[0]
         right = left + (block_size + 1) * cell[0]
-        ax.plot([left, left, right, right],
-                [top + 0.04, top + 0.12, top + 0.12, top + 0.04],
-                color=MUTED, lw=1.2)
-        label(ax, (left + right) / 2, top + 0.24,
-              f"window {k}: start {s}", color=INK)
+        ax.plot(
+            [left, left, right, right],
+            [top + 0.04, top + 0.12, top + 0.12, top + 0.04],
+            color=MUTED,
+            lw=1.2,
+        )
+        label(
+            ax,
+            (left + right) / 2,
+            top + 0.24,
+            f"window {k}: start {s}",
+            color=INK,
+        )
     tail_mid = x0 + (n - held_out / 2) * cell[0]
     label(ax, tail_mid, top + 0.24, "held-out tail", color=INK)
     # The first window, spread out below: inputs over targets.
     s = starts[0]
     wide = (0.5, 0.34)
     left = 0.2 + 1.2
-    rows = [("inputs", SNIPPET[s:s + block_size]),
-            ("targets", SNIPPET[s + 1:s + block_size + 1])]
+    rows = [
+        ("inputs", SNIPPET[s : s + block_size]),
+        ("targets", SNIPPET[s + 1 : s + block_size + 1]),
+    ]
     y = 1.75
     for r, (name, chars) in enumerate(rows):
         yy = y - r * 0.85
-        grid(ax, left, yy, [[window] * block_size], wide,
-             [[shown(c) for c in chars]], size=10)
-        label(ax, left - 0.12, yy - wide[1] / 2, name, ha="right",
-              color=INK)
+        grid(
+            ax,
+            left,
+            yy,
+            [[window] * block_size],
+            wide,
+            [[shown(c) for c in chars]],
+            size=10,
+        )
+        label(ax, left - 0.12, yy - wide[1] / 2, name, ha="right", color=INK)
     for t in range(block_size):
         cx = left + (t + 0.5) * wide[0]
         arrow(ax, (cx, y - wide[1] - 0.03), (cx, y - 0.85 + 0.03))
         label(ax, cx, 0.22, f"t={t}", color=MUTED, size=8)
     right = left + block_size * wide[0] + 0.12
-    label(ax, right, 1.2 + 0.12, "each input predicts", ha="left",
-          color=MUTED)
-    label(ax, right, 1.2 - 0.12, "the target below it", ha="left",
-          color=MUTED)
+    label(ax, right, 1.2 + 0.12, "each input predicts", ha="left", color=MUTED)
+    label(ax, right, 1.2 - 0.12, "the target below it", ha="left", color=MUTED)
     return fig
 
 
@@ -80,8 +94,13 @@ def bpe_merges(word="low lower lowest", steps=3):
     tok_rows = []
     for k in range(steps + 1):
         tok = BPE(tuple(merges[:k]))
-        tok_rows.append([tok.token_bytes(i).decode("utf-8")
-                         for c in chunks(word) for i in tok.encode(c)])
+        tok_rows.append(
+            [
+                tok.token_bytes(i).decode("utf-8")
+                for c in chunks(word)
+                for i in tok.encode(c)
+            ]
+        )
     fig, ax = canvas(6.9, 0.55 * (steps + 1) + 0.5)
     unit = 0.27
     for k, tokens in enumerate(tok_rows):
@@ -89,16 +108,37 @@ def bpe_merges(word="low lower lowest", steps=3):
         x = 1.65
         for tkn in tokens:
             w = unit * len(tkn)
-            box(ax, x + w / 2, y - 0.2, w - 0.03, 0.34, shown(tkn)
-                if len(tkn) == 1 else tkn.replace(" ", "\u2423"),
-                kind="data" if len(tkn) == 1 else "op", round_=False,
-                size=10)
+            box(
+                ax,
+                x + w / 2,
+                y - 0.2,
+                w - 0.03,
+                0.34,
+                shown(tkn) if len(tkn) == 1 else tkn.replace(" ", "\u2423"),
+                kind="data" if len(tkn) == 1 else "op",
+                round_=False,
+                size=10,
+            )
             x += w
-        name = "bytes" if k == 0 else \
-            f"merge {k}: " + "+".join(
-                BPE(tuple(merges)).token_bytes(i).decode("utf-8")
-                .replace(" ", "\u2423") for i in merges[k - 1])
+        name = (
+            "bytes"
+            if k == 0
+            else f"merge {k}: "
+            + "+".join(
+                BPE(tuple(merges))
+                .token_bytes(i)
+                .decode("utf-8")
+                .replace(" ", "\u2423")
+                for i in merges[k - 1]
+            )
+        )
         label(ax, 1.55, y - 0.2, name, ha="right", color=INK)
-        label(ax, x + 0.1, y - 0.2, f"{len(tokens)} tokens", ha="left",
-              color=MUTED)
+        label(
+            ax,
+            x + 0.1,
+            y - 0.2,
+            f"{len(tokens)} tokens",
+            ha="left",
+            color=MUTED,
+        )
     return fig

@@ -20,16 +20,29 @@ def _reference_overwritten_grad():
     return a.grad
 
 
-@exercise(1, points=1)
+@exercise(1, points=1, forbids=(_reference_overwritten_grad,))
 def check_overwritten_grad(broken_grad):
     """What dL/da comes out as when backward overwrites instead of adds."""
     truth = _reference_overwritten_grad()
-    number("dL/da with = instead of +=", broken_grad, truth, 1e-9,
-           [(-2.0, "that is the right gradient, which += gives; change "
-             "+= to = in backward and run it again"),
-            (4.0, "that is the contribution through L = d * a; in "
-             "reverse topological order, which edge into a comes last? "
-             "(see 'Topological order and backward')")])
+    number(
+        "dL/da with = instead of +=",
+        broken_grad,
+        truth,
+        1e-9,
+        [
+            (
+                -2.0,
+                "that is the right gradient, which += gives; change "
+                "+= to = in backward and run it again",
+            ),
+            (
+                4.0,
+                "that is the contribution through L = d * a; in "
+                "reverse topological order, which edge into a comes last? "
+                "(see 'Topological order and backward')",
+            ),
+        ],
+    )
 
 
 def _as_value(what, out):
@@ -45,37 +58,56 @@ def check_tanh(tanh):
     for x in (-2.5, -0.3, 0.0, 0.7, 3.1):
         v = Value(x)
         out = _as_value(f"tanh(Value({x}))", tanh(v))
-        check_close(f"tanh(Value({x})).data", out.data, math.tanh(x),
-                    tol=1e-12)
+        check_close(
+            f"tanh(Value({x})).data", out.data, math.tanh(x), tol=1e-12
+        )
         out.backward()
         t = math.tanh(x)
-        check_close(f"gradient of tanh at {x}", v.grad, 1 - t * t,
-                    tol=1e-12, mistakes={
-                        "a local gradient of 1 - tanh(x), not "
-                        "1 - tanh(x)**2": 1 - t,
-                        "a result without v as its child (no gradient "
-                        "reaches v)": 0.0})
+        check_close(
+            f"gradient of tanh at {x}",
+            v.grad,
+            1 - t * t,
+            tol=1e-12,
+            mistakes={
+                "a local gradient of 1 - tanh(x), not 1 - tanh(x)**2": 1 - t,
+                "a result without v as its child (no gradient reaches v)": 0.0,
+            },
+        )
     # Inside a bigger graph: the chain rule, and a node used twice.
     v = Value(0.4)
     y = _as_value("tanh(v * v)", tanh(v * v))
     (y + y).backward()
     t = math.tanh(0.16)
-    check_close("gradient of tanh(v*v) + tanh(v*v) at 0.4", v.grad,
-                2 * (1 - t * t) * 2 * 0.4, tol=1e-12)
+    check_close(
+        "gradient of tanh(v*v) + tanh(v*v) at 0.4",
+        v.grad,
+        2 * (1 - t * t) * 2 * 0.4,
+        tol=1e-12,
+    )
     passed("tanh")
 
 
 def _test_functions():
     """(name, f, point) triples; f maps a list of Values or floats."""
     return [
-        ("x0 * x1 + x2**3", lambda x: x[0] * x[1] + x[2] ** 3,
-         [1.5, -2.0, 0.5]),
-        ("exp(x0) / (1 + x1 * x1)",
-         lambda x: (x[0].exp() if isinstance(x[0], Value)
-                    else math.exp(x[0])) / (1 + x[1] * x[1]),
-         [0.3, 0.8]),
-        ("x0 * x0 * x0 - 4 * x0 + 1 / x1", lambda x: x[0] * x[0] * x[0]
-         - 4 * x[0] + 1 / x[1], [1.25, -0.6]),
+        (
+            "x0 * x1 + x2**3",
+            lambda x: x[0] * x[1] + x[2] ** 3,
+            [1.5, -2.0, 0.5],
+        ),
+        (
+            "exp(x0) / (1 + x1 * x1)",
+            lambda x: (
+                (x[0].exp() if isinstance(x[0], Value) else math.exp(x[0]))
+                / (1 + x[1] * x[1])
+            ),
+            [0.3, 0.8],
+        ),
+        (
+            "x0 * x0 * x0 - 4 * x0 + 1 / x1",
+            lambda x: x[0] * x[0] * x[0] - 4 * x[0] + 1 / x[1],
+            [1.25, -0.6],
+        ),
     ]
 
 
@@ -84,9 +116,11 @@ def _mistaken_directional(f, point, v):
     h = 1e-5  # the exercise's default step
     up = [x + h * d for x, d in zip(point, v)]
     down = [x - h * d for x, d in zip(point, v)]
-    return {"a one-sided difference (f(x + h v) - f(x)) / h":
-            (f(up) - f(point)) / h,
-            "dividing by h, not 2 h": (f(up) - f(down)) / h}
+    return {
+        "a one-sided difference (f(x + h v) - f(x)) / h": (f(up) - f(point))
+        / h,
+        "dividing by h, not 2 h": (f(up) - f(down)) / h,
+    }
 
 
 @exercise(3, points=2)
@@ -102,9 +136,14 @@ def check_directional(directional_derivative, seed=0):
             got = directional_derivative(f, list(point), list(v))
             # Central differences are accurate to about 1e-8 here;
             # one-sided ones only to about 1e-5, and fail this tolerance.
-            check_close(f"derivative of {name} at {point} along "
-                        f"{[round(d, 3) for d in v]}", got, exact, tol=1e-6,
-                        mistakes=_mistaken_directional(f, point, v))
+            check_close(
+                f"derivative of {name} at {point} along "
+                f"{[round(d, 3) for d in v]}",
+                got,
+                exact,
+                tol=1e-6,
+                mistakes=_mistaken_directional(f, point, v),
+            )
     passed("directional_derivative")
 
 
@@ -127,14 +166,18 @@ def _check_order(where, got, expected):
     position = {}
     for i, node in enumerate(got):
         if id(node) in position:
-            raise CheckFailed(f"{where}: the node at position {i} "
-                              f"(data={node.data:.6g}) also appears at "
-                              f"position {position[id(node)]}")
+            raise CheckFailed(
+                f"{where}: the node at position {i} "
+                f"(data={node.data:.6g}) also appears at "
+                f"position {position[id(node)]}"
+            )
         position[id(node)] = i
     missing = [n for n in expected if id(n) not in position]
     if missing or len(got) != len(expected):
-        raise CheckFailed(f"{where}: got {len(got)} nodes, expected "
-                          f"{len(expected)} ({len(missing)} missing)")
+        raise CheckFailed(
+            f"{where}: got {len(got)} nodes, expected "
+            f"{len(expected)} ({len(missing)} missing)"
+        )
     for i, node in enumerate(got):
         for child in node._children:
             j = position[id(child)]
@@ -142,7 +185,8 @@ def _check_order(where, got, expected):
                 raise CheckFailed(
                     f"{where}: the node at position {i} "
                     f"(data={node.data:.6g}) comes before its child "
-                    f"at position {j} (data={child.data:.6g})")
+                    f"at position {j} (data={child.data:.6g})"
+                )
 
 
 @exercise(4, points=3, forbids=(topological_order,))
@@ -156,8 +200,7 @@ def check_topo_sort(topo_sort, seed=0, depth=10_000):
     for trial in range(5):
         root = _random_graph(rng)
         expected = topological_order(root)  # before the solution runs
-        _check_order(f"random graph #{trial}", list(topo_sort(root)),
-                     expected)
+        _check_order(f"random graph #{trial}", list(topo_sort(root)), expected)
     chain = Value(0.0)
     for _ in range(depth):
         chain = chain + 1.0
@@ -166,7 +209,9 @@ def check_topo_sort(topo_sort, seed=0, depth=10_000):
     try:
         got = list(topo_sort(chain))
     except RecursionError:
-        raise CheckFailed(f"{where}: hit Python's recursion limit; walk the "
-                          f"graph with an explicit stack") from None
+        raise CheckFailed(
+            f"{where}: hit Python's recursion limit; walk the "
+            f"graph with an explicit stack"
+        ) from None
     _check_order(where, got, expected)
     passed("topo_sort")

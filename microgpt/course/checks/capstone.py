@@ -21,9 +21,8 @@ import random
 import types
 from importlib import resources
 
-from ... import data, engine, gpt_numpy, gpt_scalar, params
+from ... import data, engine, gpt_numpy, gpt_scalar, params, train
 from ... import layers_numpy as layers
-from ... import train
 from ...config import ModelConfig, TrainConfig
 from . import CheckFailed, check_close, passed
 from .exercise import exercise
@@ -38,26 +37,29 @@ def recorded():
     """The original's run: {"loss_per_step": [float], "samples": [str]}."""
     path = resources.files("microgpt.course") / "original_run.json"
     run = json.loads(path.read_text(encoding="utf-8"))
-    return {"loss_per_step": [float(x) for x in run["loss_per_step"]],
-            "samples": list(run["samples"])}
+    return {
+        "loss_per_step": [float(x) for x in run["loss_per_step"]],
+        "samples": list(run["samples"]),
+    }
 
 
 def _model_functions():
     """Every plain function and method of the package's model."""
     out = []
-    for module in (engine, params, gpt_scalar, layers, gpt_numpy,
-                   train, data):
+    for module in (engine, params, gpt_scalar, layers, gpt_numpy, train, data):
         for obj in vars(module).values():
             inside = [obj]
             if isinstance(obj, type) and obj.__module__ == module.__name__:
                 inside = list(vars(obj).values())
             for fn in inside:
-                fn = getattr(fn, "__func__", fn)    # class methods
-                fn = getattr(fn, "fget", fn)        # properties
-                if (isinstance(fn, types.FunctionType)
-                        and fn.__module__ == module.__name__
-                        and not fn.__code__.co_freevars
-                        and fn.__name__ != "load_docs"):
+                fn = getattr(fn, "__func__", fn)  # class methods
+                fn = getattr(fn, "fget", fn)  # properties
+                if (
+                    isinstance(fn, types.FunctionType)
+                    and fn.__module__ == module.__name__
+                    and not fn.__code__.co_freevars
+                    and fn.__name__ != "load_docs"
+                ):
                     out.append(fn)
     return out
 
@@ -69,22 +71,25 @@ def _reference_names(docs, steps, num_samples):
     model = gpt_numpy.init_params(cfg, rng)
     opt = gpt_numpy.Adam(model, tcfg)
     for s in range(steps):
-        gpt_numpy.train_step(model, opt, tok.frame(docs[s]),
-                             train.lr_at(s, tcfg), cfg)
-    return train.sample(gpt_numpy, model, tok, cfg, rng, tcfg.temperature,
-                        num_samples)
+        gpt_numpy.train_step(
+            model, opt, [tok.frame(docs[s])], train.lr_at(s, tcfg), cfg
+        )
+    return train.sample(
+        gpt_numpy, model, tok, cfg, rng, tcfg.temperature, num_samples
+    )
 
 
 def _no_eps_rmsnorm(x):
     ms = sum(xi * xi for xi in x) / len(x)
-    return [xi * ms ** -0.5 for xi in x]
+    return [xi * ms**-0.5 for xi in x]
 
 
 def _unscaled(attention):
     # q times sqrt(d_head) cancels the division inside attention;
     # with d_head = 4 both are exact, so this is the unscaled model.
     return lambda q, keys, values, cfg: attention(
-        [qi * cfg.head_dim ** 0.5 for qi in q], keys, values, cfg)
+        [qi * cfg.head_dim**0.5 for qi in q], keys, values, cfg
+    )
 
 
 def _losses_with(docs, steps, kind):
@@ -97,10 +102,11 @@ def _losses_with(docs, steps, kind):
         rng.shuffle(docs)
     tok = data.Tokenizer.from_docs(docs)
     model = gpt_scalar.init_params(cfg, rng)
-    flat = gpt_scalar.flat_params(model)
     opt = gpt_scalar.Adam(model, tcfg)
-    patch = {"rmsnorm": _no_eps_rmsnorm,
-             "attention": _unscaled(gpt_scalar.attention)}.get(kind)
+    patch = {
+        "rmsnorm": _no_eps_rmsnorm,
+        "attention": _unscaled(gpt_scalar.attention),
+    }.get(kind)
     saved = getattr(gpt_scalar, kind) if patch else None
     losses = []
     try:
@@ -108,11 +114,14 @@ def _losses_with(docs, steps, kind):
             setattr(gpt_scalar, kind, patch)
         for s in range(steps):
             tokens = tok.frame(docs[s])
-            tokens = {"no start BOS": tokens[1:],
-                      "no end BOS": tokens[:-1]}.get(kind, tokens)
-            lr = {"lr + 1": lr0 * (1 - (s + 1) / n),
-                  "lr constant": lr0}.get(kind, lr0 * (1 - s / n))
-            loss = gpt_scalar.doc_loss(model, tokens, cfg)
+            tokens = {
+                "no start BOS": tokens[1:],
+                "no end BOS": tokens[:-1],
+            }.get(kind, tokens)
+            lr = {"lr + 1": lr0 * (1 - (s + 1) / n), "lr constant": lr0}.get(
+                kind, lr0 * (1 - s / n)
+            )
+            loss = gpt_scalar.batch_loss(model, [tokens], cfg)
             loss.backward()
             losses.append(loss.data)
             if kind == "betas swapped":
@@ -120,7 +129,7 @@ def _losses_with(docs, steps, kind):
             if kind == "no correction":
                 # beta ** t underflows to 0 for so large a t, so
                 # the step divides m and v by exactly 1.
-                opt.t = 10 ** 6
+                opt.t = 10**6
             opt.step(lr)
     finally:
         if patch:
@@ -130,37 +139,47 @@ def _losses_with(docs, steps, kind):
 
 # The typical mistakes, by what the answer did: each one's kind.
 _BEFORE_ANY_UPDATE = {
-    "attention scores not divided by the square root of d_head":
-    "attention",
+    "attention scores not divided by the square root of d_head": "attention",
     "rmsnorm without its epsilon": "rmsnorm",
     "names without BOS at the start": "no start BOS",
     "names without BOS at the end": "no end BOS",
-    "the names not shuffled (or shuffled after the initial draws)":
-    "unshuffled",
+    (
+        "the names not shuffled (or shuffled after the initial draws)"
+    ): "unshuffled",
 }
 _AFTER_UPDATES = {
-    "a learning-rate decay off by one step (1 - (step + 1) / 1000)":
-    "lr + 1",
+    "a learning-rate decay off by one step (1 - (step + 1) / 1000)": "lr + 1",
     "a constant learning rate": "lr constant",
-    "Adam without bias correction (m and v in place of m_hat and v_hat)":
-    "no correction",
+    (
+        "Adam without bias correction (m and v in place of m_hat and v_hat)"
+    ): "no correction",
     "Adam's two betas swapped": "betas swapped",
 }
 
 
 def _where_to_look(step):
     if step == 1:
-        return ("; the loss before any update differs: look at the "
-                "shuffle, the tokenizer, the initial draws (their order "
-                "and standard deviation), the forward pass and the loss")
-    return ("; the losses agree up to here, so the forward pass is "
-            "right: look at the backward pass, Adam and the learning "
-            "rate")
+        return (
+            "; the loss before any update differs: look at the "
+            "shuffle, the tokenizer, the initial draws (their order "
+            "and standard deviation), the forward pass and the loss"
+        )
+    return (
+        "; the losses agree up to here, so the forward pass is "
+        "right: look at the backward pass, Adam and the learning "
+        "rate"
+    )
 
 
 def _compare_losses(losses, expected, docs):
-    step = next((i for i, (a, b) in enumerate(zip(losses, expected))
-                 if not abs(a - b) <= TOL * max(1.0, abs(b))), None)
+    step = next(
+        (
+            i
+            for i, (a, b) in enumerate(zip(losses, expected))
+            if not abs(a - b) <= TOL * max(1.0, abs(b))
+        ),
+        None,
+    )
     if step is None:
         return
     k = step + 1
@@ -169,12 +188,20 @@ def _compare_losses(losses, expected, docs):
     # the few scalar steps it costs to see whether the answer made it.
     mistakes = {}
     if k <= 3:
-        for name, m in (_BEFORE_ANY_UPDATE if k == 1
-                        else _AFTER_UPDATES).items():
+        for name, m in (
+            _BEFORE_ANY_UPDATE if k == 1 else _AFTER_UPDATES
+        ).items():
             mistakes[name] = _losses_with(docs, k, m)
     try:
-        check_close("loss", losses[:k], expected[:k], TOL, axes=("step",),
-                    first=1, mistakes=mistakes)
+        check_close(
+            "loss",
+            losses[:k],
+            expected[:k],
+            TOL,
+            axes=("step",),
+            first=1,
+            mistakes=mistakes,
+        )
     except CheckFailed as e:
         if e.mistake is not None:
             raise
@@ -185,7 +212,7 @@ def _as_float(x):
     return float(getattr(x, "data", x))
 
 
-@exercise(1, points=5, forbids=_model_functions())
+@exercise(1, points=5, forbids=(*_model_functions(), _reference_names))
 def check_capstone(microgpt, steps=STEPS):
     """microgpt(docs, rng, steps, num_samples) -> (losses, names).
 
@@ -198,12 +225,16 @@ def check_capstone(microgpt, steps=STEPS):
     run = recorded()
     out = microgpt(list(docs), random.Random(42), steps, 20)
     if not isinstance(out, tuple) or len(out) != 2:
-        raise CheckFailed("microgpt must return a tuple (losses, names), "
-                          f"got {type(out).__name__}")
+        raise CheckFailed(
+            "microgpt must return a tuple (losses, names), "
+            f"got {type(out).__name__}"
+        )
     losses, names = [_as_float(x) for x in out[0]], list(out[1])
     if len(losses) != steps:
-        raise CheckFailed(f"microgpt returned {len(losses)} losses for "
-                          f"{steps} steps, expected one per step")
+        raise CheckFailed(
+            f"microgpt returned {len(losses)} losses for "
+            f"{steps} steps, expected one per step"
+        )
     _compare_losses(losses, run["loss_per_step"][:steps], docs)
     if steps == 1000:
         expected, whose = run["samples"], "the original's"
@@ -211,8 +242,9 @@ def check_capstone(microgpt, steps=STEPS):
         expected = _reference_names(docs, steps, 20)
         whose = f"the package's after {steps} steps"
     if len(names) != len(expected):
-        raise CheckFailed(f"microgpt returned {len(names)} names, "
-                          f"expected {len(expected)}")
+        raise CheckFailed(
+            f"microgpt returned {len(names)} names, expected {len(expected)}"
+        )
     for i, (a, b) in enumerate(zip(names, expected), start=1):
         if a != b:
             raise CheckFailed(
@@ -220,5 +252,6 @@ def check_capstone(microgpt, steps=STEPS):
                 "losses match, so the model is right: look at sampling "
                 "(temperature 0.5, one draw per position with "
                 "rng.choices, a stop at BOS or after 16 positions, and "
-                "the stream: shuffle, initial draws, then the names)")
+                "the stream: shuffle, initial draws, then the names)"
+            )
     passed(f"microgpt ({steps} of 1000 steps, and 20 names)")

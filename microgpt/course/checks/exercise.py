@@ -9,24 +9,30 @@ points, forbids=...)``. The decorator makes the check:
   top to bottom goes on to the end (under a grader it counts as failed);
   ``check.passed`` says whether its last run passed, for a cell that
   goes on to use the answer;
-- grade honestly: while the answer runs, the package functions that would
-  answer the exercise, and the check module's own ``_reference*``
-  helpers, raise instead of answering;
+- grade honestly: while the answer runs, the functions the check
+  declares in ``forbids`` (the package's own that would answer the
+  exercise, and the check module's reference helpers) raise instead of
+  answering;
 - record its result, one JSON line, on the pipe whose descriptor
   ``MICROGPT_RESULTS_FD`` gives (microgpt.course.grade's runner), or in
-  the file that ``MICROGPT_RESULTS`` names; and show a failure as one
-  line in IPython.
+  the file that ``MICROGPT_RESULTS`` names, with the check's ✓ line when
+  it passed;
+- show a failure as one line "✗ ...". In a notebook run by no grader it
+  prints that line and returns, so that Run All goes on to the end and
+  shows every check's verdict, as a grader's run does; under a grader,
+  and outside IPython (a test), it raises ``CheckFailed``. When the
+  answer raised, the message shows the call, with its inputs in brief.
 
 ``EXERCISES`` holds every declared exercise, in the book's order; the
 points are stated here once, for both graders.
 """
 
 import collections.abc
+import contextlib
 import functools
 import json
 import os
 import sys
-import types
 from dataclasses import dataclass
 
 from . import CheckFailed
@@ -35,12 +41,27 @@ RESULTS_VAR = "MICROGPT_RESULTS"
 RESULTS_FD_VAR = "MICROGPT_RESULTS_FD"
 
 # The check modules, in the book's order: chapter numbers.
-CHAPTERS = {"intro": 1, "data": 2, "autograd": 3, "parameters": 4,
-            "blocks": 5, "attention": 6, "transformer": 7, "loss": 8,
-            "training": 9, "sampling": 10, "numpy_backward": 11,
-            "pytorch": 12, "efficiency": 13, "capstone": 14,
-            "generation": 15, "text": 16, "scaling": 17, "gpt2": 18,
-            "data_parallel": 19}
+CHAPTERS = {
+    "intro": 1,
+    "data": 2,
+    "autograd": 3,
+    "parameters": 4,
+    "blocks": 5,
+    "attention": 6,
+    "transformer": 7,
+    "loss": 8,
+    "training": 9,
+    "sampling": 10,
+    "numpy_backward": 11,
+    "pytorch": 12,
+    "efficiency": 13,
+    "capstone": 14,
+    "generation": 15,
+    "text": 16,
+    "scaling": 17,
+    "gpt2": 18,
+    "data_parallel": 19,
+}
 
 
 @dataclass(frozen=True)
@@ -50,7 +71,7 @@ class Exercise:
     chapter: int
     number: int
     points: int
-    check: str          # the check function's name, as the notebook calls it
+    check: str  # the check function's name, as the notebook calls it
 
     @property
     def key(self):
@@ -80,18 +101,36 @@ class UsedThePackage(BaseException):
 
 def grading():
     """True under a grader: nbgrader's autograde or microgpt.course.grade."""
-    return bool(os.environ.get("NBGRADER_EXECUTION")
-                or os.environ.get(RESULTS_VAR)
-            or os.environ.get(RESULTS_FD_VAR))
+    return bool(
+        os.environ.get("NBGRADER_EXECUTION")
+        or os.environ.get(RESULTS_VAR)
+        or os.environ.get(RESULTS_FD_VAR)
+    )
+
+
+# The letters chosen in the check that runs now: (question, letter, hint)
+# for the grader to compare with its answer key.
+_CHOSEN = []
+
+
+def chose(question, letter, hint=""):
+    """Note a choice question's letter, for the grader to judge."""
+    _CHOSEN.append([question, letter, hint])
 
 
 def _record(ex, status, message=""):
     fd, path = os.environ.get(RESULTS_FD_VAR), os.environ.get(RESULTS_VAR)
     if not (fd or path):
         return
-    line = {"exercise": ex.key, "check": ex.check, "status": status,
-            "points": ex.points if status == "passed" else 0,
-            "message": message}
+    line = {
+        "exercise": ex.key,
+        "check": ex.check,
+        "status": status,
+        "points": ex.points if status == "passed" else 0,
+        "message": message,
+    }
+    if _CHOSEN:
+        line["choices"] = list(_CHOSEN)
     if fd:
         os.write(int(fd), (json.dumps(line) + "\n").encode())
         return
@@ -102,9 +141,11 @@ def _record(ex, status, message=""):
 def _raiser(fn):
     """A code object with fn's name that raises UsedThePackage."""
     name = f"{fn.__module__}.{fn.__qualname__}"
-    src = (f"def {fn.__name__}(*args, **kwargs):\n"
-           f"    raise __import__({__name__!r}, fromlist=['_'])"
-           f".UsedThePackage({name!r})\n")
+    src = (
+        f"def {fn.__name__}(*args, **kwargs):\n"
+        f"    raise __import__({__name__!r}, fromlist=['_'])"
+        f".UsedThePackage({name!r})\n"
+    )
     scope = {}
     exec(compile(src, f"<turned off: {name}>", "exec"), scope)
     return scope[fn.__name__].__code__
@@ -116,6 +157,7 @@ def _attribute_raiser(owner, name):
 
     def off(*args, **kwargs):
         raise UsedThePackage(f"{where}.{name}")
+
     return off
 
 
@@ -133,16 +175,18 @@ class _TurnedOff:
         functions = [f for f in functions if not isinstance(f, tuple)]
         for fn in functions:
             if fn.__code__.co_freevars:
-                raise TypeError(f"cannot turn off {fn.__qualname__}: "
-                                "it is a closure")
-        self.functions = [(fn, fn.__code__, _raiser(fn))
-                          for fn in functions]
+                raise TypeError(
+                    f"cannot turn off {fn.__qualname__}: it is a closure"
+                )
+        self.functions = [(fn, fn.__code__, _raiser(fn)) for fn in functions]
 
     def __enter__(self):
         for fn, _, off in self.functions:
             fn.__code__ = off
-        self.saved = [(owner, name, owner.__dict__.get(name, _MISSING))
-                      for owner, name in self.attributes]
+        self.saved = [
+            (owner, name, owner.__dict__.get(name, _MISSING))
+            for owner, name in self.attributes
+        ]
         for owner, name in self.attributes:
             setattr(owner, name, _attribute_raiser(owner, name))
 
@@ -150,7 +194,7 @@ class _TurnedOff:
         for fn, code, _ in self.functions:
             fn.__code__ = code
         for owner, name, value in reversed(self.saved):
-            if value is _MISSING:   # inherited: the class's own goes again
+            if value is _MISSING:  # inherited: the class's own goes again
                 delattr(owner, name)
             else:
                 setattr(owner, name, value)
@@ -162,11 +206,12 @@ _MISSING = object()
 def _guarded(answer, turned_off):
     """The answer, run with the package's own versions turned off."""
     if not callable(answer):
-        raise CheckFailed(f"expected a function, got "
-                          f"{type(answer).__name__}")
+        raise CheckFailed(f"expected a function, got {type(answer).__name__}")
 
     @functools.wraps(answer)
     def run(*args, **kwargs):
+        # Described before the call, since an answer may change its inputs.
+        call = _call_shown(answer, args, kwargs)
         try:
             with turned_off:
                 out = answer(*args, **kwargs)
@@ -181,10 +226,41 @@ def _guarded(answer, turned_off):
         except NotImplementedError as e:
             raise _Stub() from e
         except Exception as e:
-            e._from_the_answer = True   # not the check's own stumble
+            # Kept, so that the check's verdict can tell the answer's
+            # error from the check's own stumble.
+            _ANSWER_ERRORS.append((e, call))
             raise
+
     run.returned_none = False
     return run
+
+
+def _brief(x, depth=0):
+    """A short description of one input: its values when they are few,
+    else its type and size."""
+    if hasattr(x, "shape") and hasattr(x, "dtype"):
+        return f"{type(x).__name__} of shape {tuple(x.shape)}"
+    if isinstance(x, dict):
+        return f"a dict of {len(x)} entries"
+    if isinstance(x, (list, tuple)):
+        if depth >= 2 or len(x) > 12:
+            return f"a {type(x).__name__} of {len(x)} items"
+        inner = ", ".join(_brief(i, depth + 1) for i in x)
+        return f"[{inner}]" if isinstance(x, list) else f"({inner})"
+    if hasattr(x, "data") and hasattr(x, "grad"):
+        return f"Value({_brief(x.data, depth + 1)})"
+    shown = repr(x)
+    return shown if len(shown) <= 60 else shown[:57] + "..."
+
+
+def _call_shown(answer, args, kwargs):
+    """How the check called the answer: name(inputs), briefly."""
+    parts = [_brief(a) for a in args]
+    parts += [f"{k}={_brief(v)}" for k, v in kwargs.items()]
+    inputs = ", ".join(parts)
+    if len(inputs) > 300:
+        inputs = inputs[:297] + "..."
+    return f"{getattr(answer, '__name__', 'your function')}({inputs})"
 
 
 def _forgot_return(guarded):
@@ -194,68 +270,137 @@ def _forgot_return(guarded):
     return ""
 
 
-def _show_as_one_line(error):
-    # IPython prints what _render_traceback_ returns instead of a traceback.
-    error._render_traceback_ = lambda: [f"✗ {error}"]
-    return error
+def _in_a_notebook():
+    """True where a kernel runs the check: IPython, under no grader."""
+    ipython = sys.modules.get("IPython")
+    return bool(
+        ipython is not None
+        and getattr(ipython, "get_ipython", lambda: None)() is not None
+        and not grading()
+    )
+
+
+def _fail(error, cause=None):
+    """Report a failed check. In a notebook it prints its one line and
+    returns, so that Run All goes on and shows every check's verdict, as
+    a grader's run does; anywhere else (a grader, a test) it raises."""
+    if _in_a_notebook():
+        print(f"✗ {error}", file=sys.stderr)
+        return
+    error.__cause__, error.__suppress_context__ = cause, True
+    raise error  # CheckFailed shows itself as one line
+
+
+class _Said:
+    """A stdout that passes everything on and keeps the ✓ lines."""
+
+    def __init__(self, out):
+        self.out, self.lines = out, []
+
+    def write(self, text):
+        self.lines += [t for t in text.splitlines() if t.startswith("✓")]
+        return self.out.write(text)
+
+    def __getattr__(self, name):
+        return getattr(self.out, name)
+
+
+class AnswerRaised(CheckFailed):
+    """The answer raised an exception: `error` is that exception, and
+    `call` how the check called the answer (its inputs in brief)."""
+
+    def __init__(self, message, error, call):
+        super().__init__(message)
+        self.error, self.call = error, call
+
+
+# The exceptions the answer raised in the check that runs now, each with
+# the call that raised it.
+_ANSWER_ERRORS = []
+
+
+def answer_call(error):
+    """How the check called the answer that raised error; None when the
+    answer did not raise it (the check's own stumble)."""
+    for e, call in _ANSWER_ERRORS:
+        if e is error:
+            return call
+    return None
 
 
 def exercise(number, points, forbids=()):
     """Declare a check as the check of exercise `number` of its chapter."""
+
     def declare(check):
         module = sys.modules[check.__module__]
-        ex = Exercise(CHAPTERS[module.__name__.rsplit(".", 1)[1]], number,
-                      points, check.__name__)
+        ex = Exercise(
+            CHAPTERS[module.__name__.rsplit(".", 1)[1]],
+            number,
+            points,
+            check.__name__,
+        )
         EXERCISES.append(ex)
 
         @functools.wraps(check)
         def run(answer, *args, **kwargs):
             run.passed = False
-            # The module's helpers, once it has defined them all.
-            references = [f for name, f in vars(module).items()
-                          if name.startswith("_reference")
-                          and isinstance(f, types.FunctionType)]
-            turned_off = _TurnedOff(list(forbids) + references)
-            guarded = None
+            turned_off = _TurnedOff(list(forbids))
+            _ANSWER_ERRORS.clear()
+            _CHOSEN.clear()
+            guarded, said = None, _Said(sys.stdout)
             try:
                 guarded = _guarded(answer, turned_off)
-                check(guarded, *args, **kwargs)
+                with contextlib.redirect_stdout(said):
+                    check(guarded, *args, **kwargs)
             except _Stub:
                 message = f"{ex} is not written yet"
                 _record(ex, "not written", message)
                 if grading():
-                    raise _show_as_one_line(NotWritten(message)) from None
+                    raise NotWritten(message) from None
                 print(f"… {message}")
                 return
             except UsedThePackage as e:
-                message = (f"{ex}: your answer calls {e.args[0]}, which "
-                           "is what the exercise asks you to write; the "
-                           "check turns it off while it grades")
+                message = (
+                    f"{ex}: your answer calls {e.args[0]}, which "
+                    "is what the exercise asks you to write; the "
+                    "check turns it off while it grades"
+                )
                 _record(ex, "failed", message)
-                raise _show_as_one_line(CheckFailed(message)) from None
+                return _fail(CheckFailed(message))
             except CheckFailed as e:
                 message = f"{ex}: {e}{_forgot_return(guarded)}"
                 _record(ex, "failed", message)
-                raise _show_as_one_line(CheckFailed(message)) from None
+                return _fail(CheckFailed(message, e.mistake))
             except Exception as e:
-                what = ("your answer raised"
-                        if getattr(e, "_from_the_answer", False) else
-                        "the check could not use what your answer "
-                        "returned:")
-                message = (f"{ex}: {what} {type(e).__name__}: {e}"
-                           f"{_forgot_return(guarded)}")
+                call = answer_call(e)
+                what = (
+                    "your answer raised"
+                    if call is not None
+                    else "the check could not use what your answer returned:"
+                )
+                message = (
+                    f"{ex}: {what} {type(e).__name__}: {e}"
+                    + (f", called as {call}" if call else "")
+                    + _forgot_return(guarded)
+                )
                 _record(ex, "failed", message)
-                raise _show_as_one_line(CheckFailed(message)) from e
-            _record(ex, "passed")
+                if call is not None:
+                    return _fail(AnswerRaised(message, e, call), e)
+                return _fail(CheckFailed(message), e)
+            _record(ex, "passed", said.lines[-1] if said.lines else "")
             run.passed = True
-        run.exercise, run.passed = ex, False
+
+        # What the check turns off, for a test to read.
+        run.exercise, run.passed, run.forbids = ex, False, tuple(forbids)
         return run
+
     return declare
 
 
 def all_exercises():
     """Every exercise of the book, in its order (imports every check)."""
     import importlib
+
     for name in CHAPTERS:
         importlib.import_module(f"{__package__}.{name}")
     return sorted(EXERCISES, key=lambda e: (e.chapter, e.number))

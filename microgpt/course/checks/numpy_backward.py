@@ -19,8 +19,9 @@ def _array(what, got, shape):
         raise CheckFailed(f"{what}: got None; did you forget to return?")
     got = np.asarray(got, dtype=np.float64)
     if got.shape != tuple(shape):
-        raise CheckFailed(f"{what}: expected shape {tuple(shape)}, got "
-                          f"{got.shape}")
+        raise CheckFailed(
+            f"{what}: expected shape {tuple(shape)}, got {got.shape}"
+        )
     return got
 
 
@@ -38,10 +39,18 @@ def check_rmsnorm_dot(rmsnorm_dot):
     dx = layers.rmsnorm_backward(dout, cache)
     truth = float(np.abs((x * dx).sum(-1)).max())
     questions.number(
-        "the largest |sum over c of x_c dx_c|", rmsnorm_dot, truth, 0.01,
-        [(float(np.abs((x * dout).sum(-1)).max()),
-          "that is the sum of x_c dout_c, with dout in place of dx; "
-          "RMSNorm's backward takes something out of dout")])
+        "the largest |sum over c of x_c dx_c|",
+        rmsnorm_dot,
+        truth,
+        0.01,
+        [
+            (
+                float(np.abs((x * dout).sum(-1)).max()),
+                "that is the sum of x_c dout_c, with dout in place of dx; "
+                "RMSNorm's backward takes something out of dout",
+            )
+        ],
+    )
 
 
 _LN_EPS = 1e-5
@@ -54,10 +63,13 @@ def _reference_layernorm_backward(dout, x, eps=_LN_EPS):
     the standard deviation; each one's term is one piece of the result.
     """
     xc = x - x.mean(-1, keepdims=True)
-    inv = ((xc * xc).mean(-1, keepdims=True) + eps) ** -0.5    # (B, T, 1)
-    y = xc * inv                                               # (B, T, C)
-    return inv * (dout - dout.mean(-1, keepdims=True)
-                  - y * (dout * y).mean(-1, keepdims=True))
+    inv = ((xc * xc).mean(-1, keepdims=True) + eps) ** -0.5  # (B, T, 1)
+    y = xc * inv  # (B, T, C)
+    return inv * (
+        dout
+        - dout.mean(-1, keepdims=True)
+        - y * (dout * y).mean(-1, keepdims=True)
+    )
 
 
 def _mistaken_layernorm(dout, x):
@@ -67,17 +79,19 @@ def _mistaken_layernorm(dout, x):
     y = xc * inv
     g_mean = dout.mean(-1, keepdims=True)
     proj = y * (dout * y).mean(-1, keepdims=True)
-    return {"RMSNorm's formula on the centred input (no gradient through "
-            "the mean)": inv * (dout - proj),
-            "leaving out the path through the standard deviation":
-            inv * (dout - g_mean),
-            "taking the mean and the standard deviation as constants":
-            inv * dout,
-            "leaving out eps (1e-5)":
-            _reference_layernorm_backward(dout, x, eps=0.0)}
+    return {
+        "RMSNorm's formula on the centred input (no gradient through "
+        "the mean)": inv * (dout - proj),
+        "leaving out the path through the standard deviation": inv
+        * (dout - g_mean),
+        "taking the mean and the standard deviation as constants": inv * dout,
+        "leaving out eps (1e-5)": _reference_layernorm_backward(
+            dout, x, eps=0.0
+        ),
+    }
 
 
-@exercise(3, points=2)
+@exercise(3, points=2, forbids=(_reference_layernorm_backward,))
 def check_layernorm_backward(layernorm_backward, seed=0):
     """layernorm_backward(dout, x) -> dx, for x and dout of shape (B, T, C)."""
     gen = np.random.default_rng(seed)
@@ -87,12 +101,21 @@ def check_layernorm_backward(layernorm_backward, seed=0):
             x = gen.standard_normal(shape) * scale + shift
             dout = gen.standard_normal(shape)
             expected = _reference_layernorm_backward(dout, x)
-            what = (f"dx for x of shape {shape}, scale {scale:g} and "
-                    f"mean {shift:g}")
-            got = _array(what, layernorm_backward(dout.copy(), x.copy()),
-                         shape)
-            check_close(what, got, expected, tol=1e-10, axes=_BTC,
-                        mistakes=_mistaken_layernorm(dout, x))
+            what = (
+                f"dx for x of shape {shape}, scale {scale:g} and "
+                f"mean {shift:g}"
+            )
+            got = _array(
+                what, layernorm_backward(dout.copy(), x.copy()), shape
+            )
+            check_close(
+                what,
+                got,
+                expected,
+                tol=1e-10,
+                axes=_BTC,
+                mistakes=_mistaken_layernorm(dout, x),
+            )
     passed("layernorm_backward")
 
 
@@ -115,25 +138,32 @@ def check_relu_backward(relu_backward, seed=0):
             i = tuple(wrong[0])
             hint = ""
             if np.array_equal(got, dout * (x >= 0)):
-                hint = ("; this is what x >= 0 gives: relu passes no "
-                        "gradient at an input of exactly 0, so use x > 0")
+                hint = (
+                    "; this is what x >= 0 gives: relu passes no "
+                    "gradient at an input of exactly 0, so use x > 0"
+                )
             elif np.array_equal(got, (x > 0) * 1.0):
                 hint = "; this is what the mask alone, without dout, gives"
             raise CheckFailed(
                 f"{what} at {_where(i, _BTC)}: got {float(got[i])!r}, "
                 f"expected {float(expected[i])!r} at an input of "
                 f"{float(x[i])!r} ({len(wrong)} wrong entries in all)"
-                f"{hint}")
+                f"{hint}"
+            )
     passed("relu_backward")
 
 
-@exercise(4, points=2,
-          forbids=(layers.embedding_backward, layers.lookup_backward))
+@exercise(
+    4, points=2, forbids=(layers.embedding_backward, layers.lookup_backward)
+)
 def check_embedding_backward(embedding_backward, seed=0):
     """embedding_backward(dout, idx, vocab_size, block_size) -> dwte, dwpe."""
     gen = np.random.default_rng(seed)
-    for (B, T, C), V, block in (((1, 4, 3), 5, 6), ((2, 5, 16), 27, 16),
-                                ((4, 16, 16), 27, 16)):
+    for (B, T, C), V, block in (
+        ((1, 4, 3), 5, 6),
+        ((2, 5, 16), 27, 16),
+        ((4, 16, 16), 27, 16),
+    ):
         # Few distinct ids, so tokens repeat within and across rows.
         idx = gen.integers(0, max(2, B * T // 3), size=(B, T))
         dout = gen.standard_normal((B, T, C))
@@ -143,26 +173,39 @@ def check_embedding_backward(embedding_backward, seed=0):
         what = f"idx of shape {(B, T)}"
         out = embedding_backward(dout.copy(), idx.copy(), V, block)
         if not isinstance(out, tuple) or len(out) != 2:
-            raise CheckFailed(f"{what}: return a tuple (dwte, dwpe), got "
-                              f"{type(out).__name__}")
+            raise CheckFailed(
+                f"{what}: return a tuple (dwte, dwpe), got "
+                f"{type(out).__name__}"
+            )
         dwte = _array(f"dwte for {what}", out[0], (V, C))
         dwpe = _array(f"dwpe for {what}", out[1], (block, C))
         rows = np.abs(dwte - want_wte).max(axis=1)
         token = int(rows.argmax())
         if rows[token] > 1e-12 * max(1.0, np.abs(want_wte).max()):
             count = int((idx == token).sum())
-            hint = (f"; token {token} occurs {count} times in idx, and its "
-                    f"row must add up the gradients of all of them"
-                    if count > 1 else "")
+            hint = (
+                f"; token {token} occurs {count} times in idx, and its "
+                f"row must add up the gradients of all of them"
+                if count > 1
+                else ""
+            )
             raise CheckFailed(
                 f"dwte for {what}, the row of token {token}: largest "
-                f"difference {rows[token]:.3g}{hint}")
+                f"difference {rows[token]:.3g}{hint}"
+            )
         first_only = np.zeros_like(want_wpe)
         first_only[:T] = dout[0]
-        check_close(f"dwpe for {what}", dwpe, want_wpe, tol=1e-12,
-                    axes=("position", "channel"), mistakes={
-                        "taking the first document's gradient instead of "
-                        "the sum over the documents": first_only})
+        check_close(
+            f"dwpe for {what}",
+            dwpe,
+            want_wpe,
+            tol=1e-12,
+            axes=("position", "channel"),
+            mistakes={
+                "taking the first document's gradient instead of "
+                "the sum over the documents": first_only
+            },
+        )
     passed("embedding_backward")
 
 
@@ -180,10 +223,12 @@ def _reference_softmax_backward(datt, att):
 
 def _mistaken_softmax_backward(datt, att):
     """dscores from the Jacobian's diagonal alone, or the wrong axis."""
-    return {"keeping only the diagonal of the softmax's Jacobian, "
-            "att * (1 - att) * datt,": att * (1 - att) * datt,
-            "a sum over the wrong axis (the queries, not the keys)":
-            att * (datt - (datt * att).sum(-2, keepdims=True))}
+    return {
+        "keeping only the diagonal of the softmax's Jacobian, "
+        "att * (1 - att) * datt,": att * (1 - att) * datt,
+        "a sum over the wrong axis (the queries, not the keys)": att
+        * (datt - (datt * att).sum(-2, keepdims=True)),
+    }
 
 
 def broken_softmax_backward(datt, att):
@@ -199,11 +244,17 @@ def _broken_rows(T=4, seed=1):
     """The query rows in which broken_softmax_backward is wrong."""
     gen = np.random.default_rng(seed)
     shape = (1, 1, T, T)
-    att = layers.softmax(np.where(layers.causal_mask(T),
-                                  gen.standard_normal(shape), -np.inf))
+    att = layers.softmax(
+        np.where(layers.causal_mask(T), gen.standard_normal(shape), -np.inf)
+    )
     datt = gen.standard_normal(shape)
-    wrong = np.abs(broken_softmax_backward(datt, att)
-                   - _reference_softmax_backward(datt, att)) > 1e-12
+    wrong = (
+        np.abs(
+            broken_softmax_backward(datt, att)
+            - _reference_softmax_backward(datt, att)
+        )
+        > 1e-12
+    )
     return sorted(int(t) for t in np.nonzero(wrong.any(-1)[0, 0])[0])
 
 
@@ -212,14 +263,22 @@ def _rows(what, got):
     try:
         rows = sorted({int(t) for t in got})
     except (TypeError, ValueError):
-        raise CheckFailed(f"{what}: expected a list of row numbers, got "
-                          f"{got!r}") from None
+        raise CheckFailed(
+            f"{what}: expected a list of row numbers, got {got!r}"
+        ) from None
     return rows
 
 
-@exercise(5, points=3, forbids=(layers.attention_backward,))
-def check_softmax_backward(softmax_backward, predicted_wrong_rows=None,
-                           seed=0):
+@exercise(
+    5, points=3,
+    forbids=(
+        layers.attention_backward,
+        _reference_softmax_backward,
+    ),
+)
+def check_softmax_backward(
+    softmax_backward, predicted_wrong_rows=None, seed=0
+):
     """softmax_backward(datt, att) -> dscores, the broken version repaired.
 
     predicted_wrong_rows() -> the reader's prediction, made before any
@@ -230,26 +289,39 @@ def check_softmax_backward(softmax_backward, predicted_wrong_rows=None,
     gen = np.random.default_rng(seed)
     for shape in ((1, 1, 4, 4), (2, 4, 5, 5), (1, 4, 16, 16)):
         T = shape[-1]
-        scores = np.where(layers.causal_mask(T),
-                          gen.standard_normal(shape) * 2,
-                          -np.inf)
+        scores = np.where(
+            layers.causal_mask(T), gen.standard_normal(shape) * 2, -np.inf
+        )
         att = layers.softmax(scores)  # causal: zeros above the diagonal
         datt = gen.standard_normal(shape)
         expected = _reference_softmax_backward(datt, att)
         what = f"dscores for attention weights of shape {shape}"
         got = _array(what, softmax_backward(datt.copy(), att.copy()), shape)
-        check_close(what, got, expected, tol=1e-12, axes=_ATTENTION,
-                    mistakes=_mistaken_softmax_backward(datt, att))
+        check_close(
+            what,
+            got,
+            expected,
+            tol=1e-12,
+            axes=_ATTENTION,
+            mistakes=_mistaken_softmax_backward(datt, att),
+        )
     if predicted_wrong_rows is None:
-        raise CheckFailed("check_softmax_backward needs your prediction too: "
-                          "check_softmax_backward(softmax_backward, "
-                          "predicted_wrong_rows)")
+        raise CheckFailed(
+            "check_softmax_backward needs your prediction too: "
+            "check_softmax_backward(softmax_backward, "
+            "predicted_wrong_rows)"
+        )
     predicted = _rows("predicted_wrong_rows()", predicted_wrong_rows())
     measured = _broken_rows()
-    verdict = "as you predicted" if predicted == measured else \
-        f"you predicted {predicted}"
-    print(f"the broken version is wrong in rows {measured} of 4 ({verdict}):"
-          f" row t needs the sum over its own keys, and the broken one "
-          f"sums over the queries of each key; the two agree only when "
-          f"T = 1")
+    verdict = (
+        "as you predicted"
+        if predicted == measured
+        else f"you predicted {predicted}"
+    )
+    print(
+        f"the broken version is wrong in rows {measured} of 4 ({verdict}):"
+        f" row t needs the sum over its own keys, and the broken one "
+        f"sums over the queries of each key; the two agree only when "
+        f"T = 1"
+    )
     passed("softmax_backward")

@@ -28,19 +28,34 @@ def check_cold_names(cold_names, params=None, cfg=None):
     params, cfg: the chapter's trained NumPy model, which the answer is
     about.
     """
+
     def truth():
         if params is None or cfg is None:
-            raise CheckFailed("check_cold_names needs the trained model: "
-                              "check_cold_names(cold_names, params, cfg)")
+            raise CheckFailed(
+                "check_cold_names needs the trained model: "
+                "check_cold_names(cold_names, params, cfg)"
+            )
         rng = random.Random(0)
-        return len({tuple(gpt_numpy.generate(params, cfg, rng, 0.01))
-                    for _ in range(20)})
+        return len(
+            {
+                tuple(gpt_numpy.generate(params, cfg, rng, 0.01))
+                for _ in range(20)
+            }
+        )
 
     questions.number(
-        "distinct names among 20 at temperature 0.01", cold_names, truth,
+        "distinct names among 20 at temperature 0.01",
+        cold_names,
+        truth,
         0.5,
-        [(20, "every name different is what a high temperature gives; "
-          "see \"Temperature\": what does p_i(T) become as T goes to 0?")])
+        [
+            (
+                20,
+                "every name different is what a high temperature gives; "
+                'see "Temperature": what does p_i(T) become as T goes to 0?',
+            )
+        ],
+    )
 
 
 def _reference_probs(logits, temperature):
@@ -51,17 +66,22 @@ def _reference_probs(logits, temperature):
 
 def _mistaken_probs(logits, temperature):
     """The probabilities with the temperature multiplied in, or left out."""
-    return {"multiplying the logits by the temperature instead of "
-            "dividing": _reference_probs(logits, 1 / temperature),
-            "leaving out the temperature": _reference_probs(logits, 1.0)}
+    return {
+        "multiplying the logits by the temperature instead of "
+        "dividing": _reference_probs(logits, 1 / temperature),
+        "leaving out the temperature": _reference_probs(logits, 1.0),
+    }
 
 
-@exercise(2, points=1)
+@exercise(2, points=1, forbids=(_reference_probs,))
 def check_temperature(apply_temperature):
     """apply_temperature(logits, temperature) -> list of probabilities."""
     rng = random.Random(0)
-    cases = [([rng.gauss(0, scale) for _ in range(27)], t)
-             for scale in (1.0, 3.0) for t in (0.1, 0.5, 1.0, 2.0)]
+    cases = [
+        ([rng.gauss(0, scale) for _ in range(27)], t)
+        for scale in (1.0, 3.0)
+        for t in (0.1, 0.5, 1.0, 2.0)
+    ]
     # A confident model has large logits; at a low temperature e^(z/T)
     # overflows unless the largest logit is subtracted first.
     cases.append(([rng.gauss(0, 1) for _ in range(26)] + [90.0], 0.1))
@@ -73,11 +93,17 @@ def check_temperature(apply_temperature):
             raise CheckFailed(
                 f"apply_temperature overflowed at temperature {t} with a "
                 f"largest logit of {max(logits):g}: subtract the largest "
-                "logit before exponentiating") from None
+                "logit before exponentiating"
+            ) from None
         got = [float(p.data if isinstance(p, Value) else p) for p in got]
-        check_close(f"probabilities with temperature {t}", got, expected,
-                    1e-12, axes=("token",),
-                    mistakes=_mistaken_probs(logits, t))
+        check_close(
+            f"probabilities with temperature {t}",
+            got,
+            expected,
+            1e-12,
+            axes=("token",),
+            mistakes=_mistaken_probs(logits, t),
+        )
     passed("apply_temperature (9 cases, temperatures 0.1 to 2)")
 
 
@@ -91,10 +117,12 @@ def _ids(what, fn, *args):
         raise CheckFailed(
             f"{what} {raised(e)}; if the model raised it, generation must "
             f"stop at block_size ({CFG.block_size}) tokens even when BOS "
-            "never comes") from e
+            "never comes"
+        ) from e
     if got is None:
-        raise CheckFailed(f"{what} returned None, expected a list of "
-                          "token ids")
+        raise CheckFailed(
+            f"{what} returned None, expected a list of token ids"
+        )
     return [int(x) for x in got]
 
 
@@ -107,17 +135,21 @@ def _check_ids(what, got, expected, mistakes=()):
     if got == expected:
         return
     mistake = next((m for m, wrong in mistakes if got == wrong), None)
-    if mistake is None and got[:len(expected) + 1] == expected + [
-            CFG.vocab_size - 1]:
-        mistake = ("keeping the final BOS in the list"
-                   if len(got) == len(expected) + 1
-                   else "not stopping at BOS")
+    if mistake is None and got[: len(expected) + 1] == expected + [
+        CFG.vocab_size - 1
+    ]:
+        mistake = (
+            "keeping the final BOS in the list"
+            if len(got) == len(expected) + 1
+            else "not stopping at BOS"
+        )
     hint = f"; this is what {mistake} gives" if mistake else ""
     raise CheckFailed(f"{what}: got {got!r}, expected {expected!r}{hint}")
 
 
-def _reference_complete(params, cfg, rng, temperature, prefix,
-                        bos_first=True, draw_prefix=False):
+def _reference_complete(
+    params, cfg, rng, temperature, prefix, bos_first=True, draw_prefix=False
+):
     """The prefix and what the model draws after it, without the BOS.
 
     bos_first=False and draw_prefix=True give two likely mistakes: no BOS
@@ -136,8 +168,9 @@ def _reference_complete(params, cfg, rng, temperature, prefix,
             token = feed[pos + 1]
             continue
         probs = gpt_scalar.softmax([z / temperature for z in logits])
-        drawn = rng.choices(range(cfg.vocab_size),
-                            weights=[p.data for p in probs])[0]
+        drawn = rng.choices(
+            range(cfg.vocab_size), weights=[p.data for p in probs]
+        )[0]
         token = feed[pos + 1] if forced else drawn
         if forced:
             continue
@@ -149,11 +182,22 @@ def _reference_complete(params, cfg, rng, temperature, prefix,
 
 # (prefix ids, temperature): one letter, none, two, and one that leaves
 # a single position of the context of 8 to draw.
-_PREFIXES = (([0], 0.5), ([], 1.0), ([10, 0], 1.0), ([0, 13, 13, 0, 1, 4,
-                                                      11], 2.0))
+_PREFIXES = (
+    ([0], 0.5),
+    ([], 1.0),
+    ([10, 0], 1.0),
+    ([0, 13, 13, 0, 1, 4, 11], 2.0),
+)
 
 
-@exercise(4, points=2, forbids=(gpt_scalar.generate, sample))
+@exercise(
+    4, points=2,
+    forbids=(
+        gpt_scalar.generate,
+        sample,
+        _reference_complete,
+    ),
+)
 def check_complete(complete):
     """complete(params, cfg, rng, temperature, prefix) -> the name's ids."""
     params = _model(1, bos_boost=1.0)
@@ -161,30 +205,54 @@ def check_complete(complete):
         mine, ref = random.Random(n), random.Random(n)
         for i in range(3):
             state = ref.getstate()
-            expected = _reference_complete(params, CFG, ref, temperature,
-                                           prefix)
+            expected = _reference_complete(
+                params, CFG, ref, temperature, prefix
+            )
             what = f"completion {i + 1} of prefix {prefix}"
-            got = _ids(f"complete ({what})", complete, params, CFG, mine,
-                       temperature, list(prefix))
+            got = _ids(
+                f"complete ({what})",
+                complete,
+                params,
+                CFG,
+                mine,
+                temperature,
+                list(prefix),
+            )
             if got != expected:
-                mistakes = [("returning only the drawn letters, without "
-                             "the prefix", expected[len(prefix):])]
+                mistakes = [
+                    (
+                        "returning only the drawn letters, without the prefix",
+                        expected[len(prefix) :],
+                    )
+                ]
                 for mistake, kw in (
-                        ("leaving out the BOS at position 0",
-                         {"bos_first": False}),
-                        ("drawing a token at the prefix's positions too "
-                         "(feed them, draw nothing)",
-                         {"draw_prefix": True})):
+                    (
+                        "leaving out the BOS at position 0",
+                        {"bos_first": False},
+                    ),
+                    (
+                        "drawing a token at the prefix's positions too "
+                        "(feed them, draw nothing)",
+                        {"draw_prefix": True},
+                    ),
+                ):
                     again = random.Random()
                     again.setstate(state)
-                    mistakes.append((mistake, _reference_complete(
-                        params, CFG, again, temperature, prefix, **kw)))
+                    mistakes.append(
+                        (
+                            mistake,
+                            _reference_complete(
+                                params, CFG, again, temperature, prefix, **kw
+                            ),
+                        )
+                    )
                 _check_ids(what, got, expected, mistakes)
             if mine.getstate() != ref.getstate():
                 raise CheckFailed(
                     f"{what}: the ids agree but the random stream does "
                     "not; draw exactly one rng.choices per token after "
-                    "the prefix, and none for the prefix itself")
+                    "the prefix, and none for the prefix itself"
+                )
     passed("complete (4 prefixes, 3 names each)")
 
 
@@ -202,7 +270,7 @@ def _reference_greedy(params, cfg):
     return out
 
 
-@exercise(3, points=2)
+@exercise(3, points=2, forbids=(_reference_greedy,))
 def check_greedy(greedy):
     """greedy(params, cfg) -> the ids of the most likely continuation."""
     for seed, boost in ((0, 0.0), (2, 2.0), (3, 3.0), (4, 4.0)):

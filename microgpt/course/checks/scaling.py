@@ -29,10 +29,14 @@ def _mistaken_se(variant, full):
     diffs = [a - b for a, b in zip(variant, full)]
     return {
         "treating the runs as unpaired (the two losses' spreads "
-        "combined, sqrt(s_a^2/n + s_b^2/n))":
-            (_std(variant, 1) ** 2 / n + _std(full, 1) ** 2 / n) ** 0.5,
-        "dividing by n instead of n - 1 in the standard deviation":
-            _std(diffs, 0) / n ** 0.5,
+        "combined, sqrt(s_a^2/n + s_b^2/n))": (
+            _std(variant, 1) ** 2 / n + _std(full, 1) ** 2 / n
+        )
+        ** 0.5,
+        "dividing by n instead of n - 1 in the standard deviation": _std(
+            diffs, 0
+        )
+        / n**0.5,
         "reporting the standard deviation of the differences, not its "
         "division by sqrt(n)": _std(diffs, 1),
     }
@@ -44,8 +48,9 @@ def _pair(what, got):
         mean, se = got
         return float(mean), float(se)
     except (TypeError, ValueError):
-        raise CheckFailed(f"{what}: expected a pair (mean, standard "
-                          f"error), got {got!r}") from None
+        raise CheckFailed(
+            f"{what}: expected a pair (mean, standard error), got {got!r}"
+        ) from None
 
 
 @exercise(1, points=2, forbids=(paired,))
@@ -57,30 +62,44 @@ def check_paired_se(paired_se):
         try:
             got = paired_se(list(variant), list(full))
         except (ZeroDivisionError, TypeError) as e:
-            raise CheckFailed(f"paired_se with {n} seeds {raised(e)}") \
-                from None
+            raise CheckFailed(
+                f"paired_se with {n} seeds {raised(e)}"
+            ) from None
         mean, se = _pair(f"paired_se with {n} seeds", got)
-        check_close(f"the mean difference over {n} seeds", mean, want[0],
-                    1e-12, mistakes={"full minus variant (the sign the "
-                                     "other way round)": -want[0]})
-        check_close(f"the paired standard error over {n} seeds", se,
-                    want[1], 1e-12, mistakes=_mistaken_se(variant, full))
+        check_close(
+            f"the mean difference over {n} seeds",
+            mean,
+            want[0],
+            1e-12,
+            mistakes={
+                "full minus variant (the sign the other way round)": -want[0]
+            },
+        )
+        check_close(
+            f"the paired standard error over {n} seeds",
+            se,
+            want[1],
+            1e-12,
+            mistakes=_mistaken_se(variant, full),
+        )
     passed("paired_se (5, 8 and 12 seeds)")
 
 
 def _points(alpha, floor, seed):
     """(sizes, losses) near floor + A N^-alpha, with a little noise."""
     rng = random.Random(seed)
-    sizes = [500 * 2 ** k for k in range(7)]
-    losses = [floor + 9.0 * n ** -alpha * math.exp(rng.gauss(0, 0.01))
-              for n in sizes]
+    sizes = [500 * 2**k for k in range(7)]
+    losses = [
+        floor + 9.0 * n**-alpha * math.exp(rng.gauss(0, 0.01)) for n in sizes
+    ]
     return sizes, losses
 
 
 def _alpha(sizes, losses, floor):
     """The reference: minus the slope of log(L - E) against log N."""
-    slope, _ = fit_line([math.log(n) for n in sizes],
-                        [math.log(y - floor) for y in losses])
+    slope, _ = fit_line(
+        [math.log(n) for n in sizes], [math.log(y - floor) for y in losses]
+    )
     return -slope
 
 
@@ -94,12 +113,18 @@ def check_exponent(exponent):
             got = float(exponent(list(sizes), list(losses), floor))
         except (ValueError, TypeError) as e:
             raise CheckFailed(f"exponent {raised(e)}") from None
-        check_close(f"alpha with floor E = {floor}", got, want, 1e-9,
-                    mistakes={
-                        "fitting log L without subtracting the floor E":
-                            _alpha(sizes, losses, 0.0),
-                        "returning the slope itself (alpha is minus the "
-                        "slope)": -want})
+        check_close(
+            f"alpha with floor E = {floor}",
+            got,
+            want,
+            1e-9,
+            mistakes={
+                "fitting log L without subtracting the floor E": _alpha(
+                    sizes, losses, 0.0
+                ),
+                "returning the slope itself (alpha is minus the slope)": -want,
+            },
+        )
     passed("exponent (two power laws with a floor)")
 
 
@@ -108,11 +133,11 @@ def _runs(seed):
     rng = random.Random(seed)
     runs = []
     for n in (1000, 4000, 16000, 64000):
-        for d in (10 ** 5, 10 ** 6, 10 ** 7):
-            loss = 1.9 + 20 * n ** -0.4 + 40 * d ** -0.3 \
-                + rng.gauss(0, 0.003)
-            runs.append({"params": n, "tokens": d, "compute": 6 * n * d,
-                         "loss": loss})
+        for d in (10**5, 10**6, 10**7):
+            loss = 1.9 + 20 * n**-0.4 + 40 * d**-0.3 + rng.gauss(0, 0.003)
+            runs.append(
+                {"params": n, "tokens": d, "compute": 6 * n * d, "loss": loss}
+            )
     return runs
 
 
@@ -122,22 +147,25 @@ def check_best_under_budget(best_under_budget):
     runs = _runs(0)
     for budget in (1e10, 1e11, 1e12):
         want = frontier(runs, [budget])[0]["params"]
-        bare = [{k: r[k] for k in ("params", "tokens", "loss")}
-                for r in runs]
+        bare = [{k: r[k] for k in ("params", "tokens", "loss")} for r in runs]
         got = best_under_budget(bare, budget)
         if got == want:
             continue
         slips = {
-            min(runs, key=lambda r: r["loss"])["params"]:
-                "the best run of all, whatever its compute",
-            min((r for r in runs if r["params"] * r["tokens"] <= budget),
-                key=lambda r: r["loss"])["params"]:
-                "C = N D without the factor 6",
+            min(runs, key=lambda r: r["loss"])[
+                "params"
+            ]: "the best run of all, whatever its compute",
+            min(
+                (r for r in runs if r["params"] * r["tokens"] <= budget),
+                key=lambda r: r["loss"],
+            )["params"]: "C = N D without the factor 6",
         }
         slips.pop(want, None)
         hint = f"; this is what {slips[got]} gives" if got in slips else ""
-        raise CheckFailed(f"the best run within C = {budget:g}: got "
-                          f"{got!r}, expected {want!r} parameters{hint}")
+        raise CheckFailed(
+            f"the best run within C = {budget:g}: got "
+            f"{got!r}, expected {want!r} parameters{hint}"
+        )
     passed("best_under_budget (budgets 1e10, 1e11, 1e12)")
 
 
@@ -145,13 +173,7 @@ def check_best_under_budget(best_under_budget):
 def check_worst_ablation(worst_ablation):
     """worst_ablation() -> 'a', 'b' or 'c'."""
     questions.choice(
-        "the removal that costs the most held-out loss", worst_ablation,
+        "the removal that costs the most held-out loss",
+        worst_ablation,
         "microgpt ch17 worst ablation",
-        "7abdf100c0b6121050a3e7de5dc6fd65"
-        "9f267d7ca7724a8c8eae96696012c7fd",
-        hints={"a": "the MLP holds half of the parameters, but the "
-                    "table measures what the loss says, not the count; "
-                    "look at the column \"minus full\"",
-               "c": "without wpe a position is still known through what "
-                    "the causal mask lets it see; compare the column "
-                    "\"minus full\" of the table"})
+    )

@@ -51,14 +51,26 @@ def _mistaken_steps(ids, new):
 def _cases():
     """Seeded id lists with ties and runs of one id, and a worked one."""
     rng = random.Random(16)
-    cases = [list(b"aaabdaaabac"), list(b"aaab"), [5, 3, 5, 3, 3, 3],
-             [7, 7, 7, 1, 2, 1, 2]]
+    cases = [
+        list(b"aaabdaaabac"),
+        list(b"aaab"),
+        [5, 3, 5, 3, 3, 3],
+        [7, 7, 7, 1, 2, 1, 2],
+    ]
     for _ in range(20):
         cases.append([rng.randrange(4) for _ in range(rng.randint(2, 12))])
     return cases
 
 
-@exercise(1, points=2, forbids=(bpe.merge, bpe.most_frequent, bpe.train))
+@exercise(
+    1, points=2,
+    forbids=(
+        bpe.merge,
+        bpe.most_frequent,
+        bpe.train,
+        _reference_step,
+    ),
+)
 def check_merge_step(merge_step):
     """merge_step(ids, new) -> (pair, ids with that pair made new)."""
     for ids in _cases():
@@ -66,10 +78,11 @@ def check_merge_step(merge_step):
         expected = _reference_step(list(ids), new)
         got = merge_step(list(ids), new)
         if got is None or len(got) != 2:
-            raise CheckFailed(f"merge_step({ids}, {new}) should return "
-                              f"(pair, merged ids), got {got!r}")
-        pair, merged = tuple(int(i) for i in got[0]), [int(i) for i in
-                                                       got[1]]
+            raise CheckFailed(
+                f"merge_step({ids}, {new}) should return "
+                f"(pair, merged ids), got {got!r}"
+            )
+        pair, merged = tuple(int(i) for i in got[0]), [int(i) for i in got[1]]
         if (pair, merged) == expected:
             continue
         for mistake, wrong in _mistaken_steps(list(ids), new).items():
@@ -77,10 +90,14 @@ def check_merge_step(merge_step):
                 raise CheckFailed(
                     f"merge_step({ids}, {new}) gave {pair}, {merged}; "
                     f"expected {expected[0]}, {expected[1]}: this is "
-                    f"what {mistake} gives", mistake)
-        raise CheckFailed(f"merge_step({ids}, {new}) gave {pair}, "
-                          f"{merged}; expected {expected[0]}, "
-                          f"{expected[1]}")
+                    f"what {mistake} gives",
+                    mistake,
+                )
+        raise CheckFailed(
+            f"merge_step({ids}, {new}) gave {pair}, "
+            f"{merged}; expected {expected[0]}, "
+            f"{expected[1]}"
+        )
     passed(f"merge_step ({len(_cases())} id lists, ties and runs)")
 
 
@@ -89,7 +106,7 @@ def _reference_bpc(losses, pieces):
     return text.bits_per_char(sum(losses), sum(len(p) for p in pieces))
 
 
-@exercise(2, points=1, forbids=(text.bits_per_char,))
+@exercise(2, points=1, forbids=(text.bits_per_char, _reference_bpc))
 def check_bits_per_char(bits_per_char):
     """bits_per_char(losses, pieces) -> bits per character.
 
@@ -98,22 +115,29 @@ def check_bits_per_char(bits_per_char):
     """
     rng = random.Random(2)
     for n in (1, 5, 40):
-        pieces = ["".join(rng.choice("the king ") for _ in
-                          range(rng.randint(1, 4))) for _ in range(n)]
+        pieces = [
+            "".join(rng.choice("the king ") for _ in range(rng.randint(1, 4)))
+            for _ in range(n)
+        ]
         losses = [rng.uniform(0.1, 6.0) for _ in range(n)]
         n_chars = sum(len(p) for p in pieces)
         mistakes = {
-            "leaving the loss in nats (divide by ln 2 for bits)":
-                sum(losses) / n_chars,
-            "dividing by the number of tokens instead of characters":
-                sum(losses) / (math.log(2) * n),
-            "dividing by log2 of e instead of ln 2": sum(losses) / (
-                math.log2(math.e) * n_chars),
+            "leaving the loss in nats (divide by ln 2 for bits)": sum(losses)
+            / n_chars,
+            "dividing by the number of tokens instead of characters": sum(
+                losses
+            )
+            / (math.log(2) * n),
+            "dividing by log2 of e instead of ln 2": sum(losses)
+            / (math.log2(math.e) * n_chars),
         }
-        check_close(f"bits per character of {n} tokens",
-                    bits_per_char(list(losses), list(pieces)),
-                    _reference_bpc(losses, pieces), 1e-9,
-                    mistakes=mistakes)
+        check_close(
+            f"bits per character of {n} tokens",
+            bits_per_char(list(losses), list(pieces)),
+            _reference_bpc(losses, pieces),
+            1e-9,
+            mistakes=mistakes,
+        )
     passed("bits_per_char (1, 5 and 40 tokens)")
 
 
@@ -132,31 +156,42 @@ def check_embedding_share(embedding_share):
     share = _share(1024)
     questions.number(
         "share of the parameters in wte and lm_head at vocab 1024",
-        embedding_share, lambda: share, 0.002,
-        [(table / N, "that counts one of the two tables; the output layer "
-          "lm_head is vocab_size x n_embd too"),
-         (table / (N - table), "that divides one table by the rest of the "
-          "model; the share is both tables over all the parameters"),
-         (2 * table / (N - cfg.block_size * cfg.n_embd),
-          "that leaves the position table wpe (block_size x n_embd) out "
-          "of the parameter count"),
-         (100 * share, "that is a percentage; give the share as a "
-          "fraction between 0 and 1"),
-         (_share(65), "that is the share with the 65 characters")],
+        embedding_share,
+        lambda: share,
+        0.002,
+        [
+            (
+                table / N,
+                "that counts one of the two tables; the output layer "
+                "lm_head is vocab_size x n_embd too",
+            ),
+            (
+                table / (N - table),
+                "that divides one table by the rest of the "
+                "model; the share is both tables over all the parameters",
+            ),
+            (
+                2 * table / (N - cfg.block_size * cfg.n_embd),
+                "that leaves the position table wpe (block_size x n_embd) out "
+                "of the parameter count",
+            ),
+            (
+                100 * share,
+                "that is a percentage; give the share as a "
+                "fraction between 0 and 1",
+            ),
+            (_share(65), "that is the share with the 65 characters"),
+        ],
         advice="count it from the shapes: two tables of vocab_size x "
-               "n_embd over num_params of the whole model")
+        "n_embd over num_params of the whole model",
+    )
 
 
 @exercise(4, points=1)
 def check_why_bits_per_char(why):
     """why() -> 'a', 'b' or 'c': why loss per token misleads here."""
     questions.choice(
-        "why loss per token cannot compare the two tokenizers", why,
+        "why loss per token cannot compare the two tokenizers",
+        why,
         "text-per-token",
-        "bd4e5365769973a35816a1496c248cb040348946ef28c101c2b3febfa1ce2669",
-        hints={"a": "a BPE token stands for more text, so it is harder "
-                    "to guess: a higher loss per token need not be a "
-                    "worse model; see \"Comparing like for like\"",
-               "c": "nats and bits differ by the factor ln 2 only, the "
-                    "same for both models: converting changes no "
-                    "ranking; see \"Comparing like for like\""})
+    )
