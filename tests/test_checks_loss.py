@@ -20,8 +20,9 @@ def naive_cross_entropy(logits, target):
 
 def good_cross_entropy(logits, target):
     top = max(logits)
-    return top + math.log(sum(math.exp(z - top) for z in logits)) \
-        - logits[target]
+    return (
+        top + math.log(sum(math.exp(z - top) for z in logits)) - logits[target]
+    )
 
 
 def letters_loss(params, tokens, cfg, cut=True, mean=True, drop=2):
@@ -30,8 +31,9 @@ def letters_loss(params, tokens, cfg, cut=True, mean=True, drop=2):
     n = len(tokens) - drop
     n = min(cfg.block_size, n) if cut else n
     logits, _ = gpt_scalar.forward(params, tokens[:n], cfg)
-    losses = [-gpt_scalar.softmax(lg)[y].log()
-              for lg, y in zip(logits, tokens[1:])]
+    losses = [
+        -gpt_scalar.softmax(lg)[y].log() for lg, y in zip(logits, tokens[1:])
+    ]
     return (1 / n if mean else 1) * sum(losses)
 
 
@@ -53,14 +55,19 @@ def test_reference_loss_matches_the_package_softmax():
     for logits, target in checks._random_cases(rng, 20):
         probs = gpt_scalar.softmax([Value(z) for z in logits])
         package = -probs[target].log()
-        assert abs(checks._reference_cross_entropy(logits, target)
-                   - package.data) < 1e-12
+        assert (
+            abs(checks._reference_cross_entropy(logits, target) - package.data)
+            < 1e-12
+        )
 
 
 def test_naive_cross_entropy_fails_on_large_logits():
     # The moderate cases pass; the overflow is what the check must catch.
-    with pytest.raises(CheckFailed, match=r"loss of case 5 .* raised "
-                                          r"OverflowError"):
+    with pytest.raises(
+        CheckFailed,
+        match=r"loss of case 5 .* raised "
+        r"OverflowError",
+    ):
         checks.check_cross_entropy(naive_cross_entropy)
 
 
@@ -70,53 +77,72 @@ def test_log_of_an_underflowed_probability_fails():
         exps = [math.exp(z - top) for z in logits]
         return -math.log(exps[target] / sum(exps))
 
-    with pytest.raises(CheckFailed, match=r"loss of case 7 .* raised "
-                                          r"ValueError"):
+    with pytest.raises(
+        CheckFailed,
+        match=r"loss of case 7 .* raised "
+        r"ValueError",
+    ):
         checks.check_cross_entropy(log_of_softmax)
 
 
 def test_cross_entropy_with_wrong_sign_fails_with_the_case():
-    with pytest.raises(CheckFailed, match=r"^chapter 8, exercise 3: loss of "
-                       r"case 0 \(logits .*, target \d+\): got -.*; this is "
-                       r"what a wrong sign \(log p, not -log p\) gives$"):
+    with pytest.raises(
+        CheckFailed,
+        match=r"^chapter 8, exercise 3: loss of "
+        r"case 0 \(logits .*, target \d+\): got -.*; this is "
+        r"what a wrong sign \(log p, not -log p\) gives$",
+    ):
         checks.check_cross_entropy(lambda z, y: -good_cross_entropy(z, y))
 
 
 def test_cross_entropy_without_the_max_added_back_names_it():
     def shifted(logits, target):
         top = max(logits)
-        return math.log(sum(math.exp(z - top) for z in logits)) \
-            - logits[target]
+        return (
+            math.log(sum(math.exp(z - top) for z in logits)) - logits[target]
+        )
 
-    with pytest.raises(CheckFailed, match=r"loss of case 0 .*; this is what "
-                                          r"leaving the largest logit out of "
-                                          r"the log-sum-exp gives$"):
+    with pytest.raises(
+        CheckFailed,
+        match=r"loss of case 0 .*; this is what "
+        r"leaving the largest logit out of "
+        r"the log-sum-exp gives$",
+    ):
         checks.check_cross_entropy(shifted)
 
 
 def test_gradient_without_the_onehot_fails_at_the_target():
     def softmax_only(logits, target):
-        return [g + (i == target)
-                for i, g in enumerate(good_gradient(logits, target))]
+        return [
+            g + (i == target)
+            for i, g in enumerate(good_gradient(logits, target))
+        ]
 
     rng = random.Random(0)
     _, target = checks._random_cases(rng, 1)[0]
-    with pytest.raises(CheckFailed, match=rf"gradient of case 0 \(target "
-                                          rf"{target}\) at logit {target}: "
-                                          r"got .* \(difference 1,.*; this "
-                                          r"is what the softmax without the "
-                                          r"1 subtracted at the target "
-                                          r"gives$"):
+    with pytest.raises(
+        CheckFailed,
+        match=rf"gradient of case 0 \(target "
+        rf"{target}\) at logit {target}: "
+        r"got .* \(difference 1,.*; this "
+        r"is what the softmax without the "
+        r"1 subtracted at the target "
+        r"gives$",
+    ):
         checks.check_cross_entropy_gradient(softmax_only)
 
 
 def test_gradient_with_the_wrong_sign_names_it():
-    with pytest.raises(CheckFailed, match=r"gradient of case 0 .* at logit "
-                                          r"0: .*; this is what a wrong sign "
-                                          r"\(onehot - softmax, not softmax - "
-                                          r"onehot\) gives$"):
+    with pytest.raises(
+        CheckFailed,
+        match=r"gradient of case 0 .* at logit "
+        r"0: .*; this is what a wrong sign "
+        r"\(onehot - softmax, not softmax - "
+        r"onehot\) gives$",
+    ):
         checks.check_cross_entropy_gradient(
-            lambda z, y: [-g for g in good_gradient(z, y)])
+            lambda z, y: [-g for g in good_gradient(z, y)]
+        )
 
 
 def test_gradient_by_autograd_is_turned_off():
@@ -125,8 +151,11 @@ def test_gradient_by_autograd_is_turned_off():
         (-gpt_scalar.softmax(zs)[target].log()).backward()
         return [z.grad for z in zs]
 
-    with pytest.raises(CheckFailed, match=r"your answer calls "
-                                          r"microgpt.engine.Value.backward"):
+    with pytest.raises(
+        CheckFailed,
+        match=r"your answer calls "
+        r"microgpt.engine.Value.backward",
+    ):
         checks.check_cross_entropy_gradient(autograd)
 
 
@@ -256,8 +285,12 @@ def test_cross_entropy_raising_without_a_message_reads_well():
     def bare(logits, target):
         raise ValueError
 
-    with pytest.raises(CheckFailed, match=r"loss of case 0 .* raised "
-                                          r"ValueError \(with no message\);"):
+    with pytest.raises(
+        CheckFailed,
+        match=r"loss of case 0 .* raised "
+        r"ValueError \(with no message\), called as bare\(a list of 27 "
+        r"items, 6\);",
+    ):
         checks.check_cross_entropy(bare)
 
 
@@ -266,14 +299,23 @@ def test_zero_model_loss_passes_ln_27(capsys):
     assert "is right (measured 3.296" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("wrong, hint", [
-    (27, "the number of tokens"), (1 / 27, "the probability of the target"),
-    (math.log2(27), "log base 2"), (0, "a loss of 0 means p = 1"),
-    (3.0, "too small")])
+@pytest.mark.parametrize(
+    "wrong, hint",
+    [
+        (27, "the number of tokens"),
+        (1 / 27, "the probability of the target"),
+        (math.log2(27), "log base 2"),
+        (0, "a loss of 0 means p = 1"),
+        (3.0, "too small"),
+    ],
+)
 def test_zero_model_loss_names_the_mistake(wrong, hint):
-    with pytest.raises(CheckFailed, match=rf"^chapter 8, exercise 1: the "
-                       rf"loss of a model whose weights are all zero: "
-                       rf".* is .*{hint}"):
+    with pytest.raises(
+        CheckFailed,
+        match=rf"^chapter 8, exercise 1: the "
+        rf"loss of a model whose weights are all zero: "
+        rf".* is .*{hint}",
+    ):
         checks.check_zero_model_loss(lambda: wrong)
 
 
@@ -290,9 +332,12 @@ def test_doubled_logits_passes_the_right_letter(letter, capsys):
 
 @pytest.mark.parametrize("letter", ["a", "c"])
 def test_doubled_logits_wrong_letter_points_at_the_section(letter):
-    with pytest.raises(CheckFailed, match=rf"^chapter 8, exercise 2: .*: "
-                       rf"not \({letter}\); the mean initial loss is ln 27 "
-                       rf"\+ var/2.*Why the first loss is close"):
+    with pytest.raises(
+        CheckFailed,
+        match=rf"^chapter 8, exercise 2: .*: "
+        rf"not \({letter}\); the mean initial loss is ln 27 "
+        rf"\+ var/2.*Why the first loss is close",
+    ):
         checks.check_doubled_logits(lambda: letter)
 
 
@@ -301,17 +346,92 @@ def test_doubled_logits_is_what_the_model_does():
     cfg = checks.ModelConfig()
     rng = random.Random(42)
     params = checks.gpt_numpy.init_params(cfg, rng)
-    frames = [[26] + [rng.randrange(26) for _ in range(6)] + [26]
-              for _ in range(100)]
+    frames = [
+        [26] + [rng.randrange(26) for _ in range(6)] + [26] for _ in range(100)
+    ]
 
     def mean(p):
-        return sum(checks.gpt_numpy.doc_loss(p, f, cfg)
-                   for f in frames) / len(frames)
+        return sum(checks.gpt_numpy.batch_loss(p, [f], cfg) for f in frames) / len(
+            frames
+        )
+
     doubled = dict(params, lm_head=2 * params["lm_head"])
-    assert mean(doubled) > mean(params) + 0.02   # (b): it goes up
+    assert mean(doubled) > mean(params) + 0.02  # (b): it goes up
 
 
 def test_doubled_logits_rejects_anything_but_a_letter():
-    with pytest.raises(CheckFailed, match=r"answer with one letter, 'a', "
-                                          r"'b', 'c'; got 2"):
+    with pytest.raises(
+        CheckFailed,
+        match=r"answer with one letter, 'a', "
+        r"'b', 'c'; got 2",
+    ):
         checks.check_doubled_logits(lambda: 2)
+
+
+def naive_gradient(logits, target):
+    exps = [math.exp(z) for z in logits]  # overflows on large logits
+    return [e / sum(exps) - (i == target) for i, e in enumerate(exps)]
+
+
+def test_gradient_with_a_softmax_that_overflows_fails_on_large_logits():
+    with pytest.raises(
+        CheckFailed,
+        match=r"^chapter 8, exercise 4: gradient of case 5 \(logits "
+        r"\[1000\.0, 999\.0, 998\.0\], target 2\) raised OverflowError: "
+        r".*, called as naive_gradient\(\[1000\.0, 999\.0, 998\.0\], 2\); "
+        r"a softmax overflows .* unless it subtracts the largest logit",
+    ):
+        checks.check_cross_entropy_gradient(naive_gradient)
+
+
+def test_gradient_that_overflows_to_nan_fails_on_large_logits():
+    import numpy as np
+
+    def numpy_naive(logits, target):
+        with np.errstate(all="ignore"):
+            e = np.exp(np.array(logits))
+            p = e / e.sum()
+        p[target] -= 1
+        return list(p)
+
+    with pytest.raises(
+        CheckFailed,
+        match=r"gradient of case 5 \(logits \[1000\.0, 999\.0, 998\.0\], "
+        r"target 2\): got \[nan, nan, nan\]; a softmax overflows",
+    ):
+        checks.check_cross_entropy_gradient(numpy_naive)
+
+
+def test_letters_loss_that_keeps_the_pair_from_forward_is_told_to_unpack():
+    def kept_the_pair(params, tokens, cfg):
+        n = min(cfg.block_size, len(tokens) - 2)
+        logits = gpt_scalar.forward(params, tokens[:n], cfg)  # a pair
+        losses = [
+            -gpt_scalar.softmax(lg)[y].log()
+            for lg, y in zip(logits, tokens[1:])
+        ]
+        return (1 / n) * sum(losses)
+
+    with pytest.raises(
+        CheckFailed,
+        match=r"^chapter 8, exercise 5: letters' loss of a 7-token document "
+        r"with block_size 16: your answer raised AttributeError: .*, called "
+        r"as kept_the_pair\(.*\); if that comes from the logits: "
+        r"gpt_scalar.forward returns a pair, \(logits, None\); unpack it",
+    ):
+        checks.check_letters_loss(kept_the_pair)
+
+
+def test_letters_loss_without_the_cut_is_told_to_cut():
+    with pytest.raises(
+        CheckFailed,
+        match=r"^chapter 8, exercise 5: letters' loss of a 19-token document "
+        r"with block_size 16: your answer raised IndexError: .*; a document "
+        r"with more than block_size predictions is cut to its first "
+        r"block_size",
+    ):
+        checks.check_letters_loss(
+            lambda params, tokens, cfg: letters_loss(
+                params, tokens, cfg, cut=False
+            )
+        )

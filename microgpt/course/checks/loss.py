@@ -14,42 +14,69 @@ from .exercise import exercise
 
 # Names as token ids (BOS is 26): a model with all weights zero gives each
 # of them the same loss, whatever their letters.
-_FRAMES = ([26, 4, 12, 12, 0, 26], [26, 24, 20, 7, 4, 13, 6, 26],
-           [26, 9, 14, 26])
+_FRAMES = (
+    [26, 4, 12, 12, 0, 26],
+    [26, 24, 20, 7, 4, 13, 6, 26],
+    [26, 9, 14, 26],
+)
 
 
 @exercise(1, points=1)
 def check_zero_model_loss(zero_model_loss):
     """zero_model_loss() -> the predicted loss of an all-zero model."""
     cfg = ModelConfig()
-    params = {k: np.zeros_like(w) for k, w in
-              gpt_numpy.init_params(cfg, random.Random(0)).items()}
-    truth = float(np.mean([gpt_numpy.doc_loss(params, f, cfg)
-                           for f in _FRAMES]))
-    section = "see \"From logits to a loss\""
+    params = {
+        k: np.zeros_like(w)
+        for k, w in gpt_numpy.init_params(cfg, random.Random(0)).items()
+    }
+    truth = float(
+        np.mean([gpt_numpy.batch_loss(params, [f], cfg) for f in _FRAMES])
+    )
+    section = 'see "From logits to a loss"'
     questions.number(
-        "the loss of a model whose weights are all zero", zero_model_loss,
-        truth, 0.01,
-        [(27, f"that is the number of tokens; the loss is -log p of the "
-          f"target, {section}"),
-         (1 / 27, f"that is the probability of the target; the loss is "
-          f"-log p, {section}"),
-         (math.log2(27), "that is log base 2 (bits); the book's loss uses "
-          "the natural log (nats)"),
-         (0, "a loss of 0 means p = 1 for the target; what probability "
-          "does a model with all logits 0 give each of the 27 tokens?")])
+        "the loss of a model whose weights are all zero",
+        zero_model_loss,
+        truth,
+        0.01,
+        [
+            (
+                27,
+                f"that is the number of tokens; the loss is -log p of the "
+                f"target, {section}",
+            ),
+            (
+                1 / 27,
+                f"that is the probability of the target; the loss is "
+                f"-log p, {section}",
+            ),
+            (
+                math.log2(27),
+                "that is log base 2 (bits); the book's loss uses "
+                "the natural log (nats)",
+            ),
+            (
+                0,
+                "a loss of 0 means p = 1 for the target; what probability "
+                "does a model with all logits 0 give each of the 27 tokens?",
+            ),
+        ],
+    )
 
 
 @exercise(2, points=1)
 def check_doubled_logits(doubled_logits):
     """doubled_logits() -> 'a', 'b' or 'c'."""
-    hint = ("the mean initial loss is ln 27 + var/2 + a luck term; work "
-            "out what doubling every logit does to the variance, and see "
-            "\"Why the first loss is close to ln 27\"")
-    questions.choice("the initial loss with the logits doubled",
-                     doubled_logits, "microgpt ch08 doubled logits",
-                     "6f4a9d12b789d865976898ac4c87a48c"
-                     "966ea4ebe16250075564605ebc376f83", hints={"": hint})
+    hint = (
+        "the mean initial loss is ln 27 + var/2 + a luck term; work "
+        "out what doubling every logit does to the variance, and see "
+        '"Why the first loss is close to ln 27"'
+    )
+    questions.choice(
+        "the initial loss with the logits doubled",
+        doubled_logits,
+        "microgpt ch08 doubled logits",
+        hint=hint,
+    )
 
 
 # Logits that a naive exp() would overflow on, or whose target probability
@@ -70,23 +97,32 @@ def _reference_cross_entropy(logits, target):
 
 def _random_cases(rng, n, size=27):
     """n (logits, target) pairs of moderate logits."""
-    return [([rng.gauss(0, 2) for _ in range(size)], rng.randrange(size))
-            for _ in range(n)]
+    return [
+        ([rng.gauss(0, 2) for _ in range(size)], rng.randrange(size))
+        for _ in range(n)
+    ]
 
 
 def _mistaken_losses(logits, expected):
     """What the loss gives with a wrong sign, or the max not added back."""
-    return {"a wrong sign (log p, not -log p)": -expected,
-            "leaving the largest logit out of the log-sum-exp":
-            expected - max(logits)}
+    return {
+        "a wrong sign (log p, not -log p)": -expected,
+        "leaving the largest logit out of the log-sum-exp": expected
+        - max(logits),
+    }
 
 
-@exercise(3, points=1, forbids=(layers.cross_entropy_forward,))
+@exercise(
+    3, points=1,
+    forbids=(
+        layers.cross_entropy_forward,
+        _reference_cross_entropy,
+    ),
+)
 def check_cross_entropy(cross_entropy, seed=0):
     """cross_entropy(logits, target) -> the loss, for a list of floats."""
     rng = random.Random(seed)
-    for k, (logits, target) in enumerate(_random_cases(rng, 5)
-                                         + HARD_CASES):
+    for k, (logits, target) in enumerate(_random_cases(rng, 5) + HARD_CASES):
         case = f"case {k} (logits {logits[:3]}..., target {target})"
         expected = _reference_cross_entropy(logits, target)
         try:
@@ -95,34 +131,65 @@ def check_cross_entropy(cross_entropy, seed=0):
             raise CheckFailed(
                 f"loss of {case} {raised(e)}; keep the "
                 f"exponentials small by subtracting the largest logit, and "
-                f"take no log of a probability that may be 0") from e
-        check_close(f"loss of {case}", got, expected, tol=1e-9,
-                    mistakes=_mistaken_losses(logits, expected))
+                f"take no log of a probability that may be 0"
+            ) from e
+        check_close(
+            f"loss of {case}",
+            got,
+            expected,
+            tol=1e-9,
+            mistakes=_mistaken_losses(logits, expected),
+        )
     passed("cross-entropy")
 
 
 def _mistaken_gradients(target, expected):
     """The gradient without its one-hot, or with the wrong sign."""
-    return {"the softmax without the 1 subtracted at the target":
-            [g + (i == target) for i, g in enumerate(expected)],
-            "a wrong sign (onehot - softmax, not softmax - onehot)":
-            [-g for g in expected]}
+    return {
+        "the softmax without the 1 subtracted at the target": [
+            g + (i == target) for i, g in enumerate(expected)
+        ],
+        "a wrong sign (onehot - softmax, not softmax - onehot)": [
+            -g for g in expected
+        ],
+    }
 
 
-@exercise(4, points=2, forbids=(layers.cross_entropy_backward,
-                                Value.backward))
+@exercise(4, points=2, forbids=(layers.cross_entropy_backward, Value.backward))
 def check_cross_entropy_gradient(gradient, seed=0):
     """gradient(logits, target) -> d(loss)/d(logits) as a list of floats."""
     rng = random.Random(seed)
-    for k, (logits, target) in enumerate(_random_cases(rng, 5)):
+    # The hard cases overflow math.exp, or underflow every exponential
+    # to 0.0, in a softmax that does not subtract the largest logit.
+    cases = _random_cases(rng, 5) + HARD_CASES[:2]
+    for k, (logits, target) in enumerate(cases):
         # The reference: the package's softmax and Value autograd.
         zs = [Value(z) for z in logits]
         (-gpt_scalar.softmax(zs)[target].log()).backward()
         expected = [z.grad for z in zs]
-        got = gradient(list(logits), target)
-        check_close(f"gradient of case {k} (target {target})", got,
-                    expected, tol=1e-9, axes=("logit",),
-                    mistakes=_mistaken_gradients(target, expected))
+        case = (f"case {k} (target {target})" if k < 5 else
+                f"case {k} (logits {logits}, target {target})")
+        overflow = ("; a softmax overflows (or divides 0 by 0) on "
+                    "large logits unless it subtracts the largest logit "
+                    "before exponentiating")
+        try:
+            got = gradient(list(logits), target)
+        except (OverflowError, ValueError, ZeroDivisionError) as e:
+            raise CheckFailed(f"gradient of {case} {raised(e)}{overflow}")
+        shown = got.tolist() if hasattr(got, "tolist") else got
+        if isinstance(shown, (list, tuple)) and any(
+            isinstance(g, float) and not math.isfinite(g) for g in shown
+        ):
+            shown = [float(g) for g in shown]
+            raise CheckFailed(f"gradient of {case}: got {shown!r}{overflow}")
+        check_close(
+            f"gradient of {case}",
+            got,
+            expected,
+            tol=1e-9,
+            axes=("logit",),
+            mistakes=_mistaken_gradients(target, expected),
+        )
     passed("gradient of the cross-entropy")
 
 
@@ -138,6 +205,18 @@ def _letters_loss(params, tokens, cfg, targets=1, cut=2):
         for lg, y in zip(logits, tokens[targets:])
     ]
     return ((1 / n) * sum(losses)).data
+
+
+_FORWARD_PAIR = (
+    "if that comes from the logits: gpt_scalar.forward returns a pair, "
+    "(logits, None); unpack it, logits, _ = gpt_scalar.forward(params, "
+    "inputs, cfg)"
+)
+_UNCUT = (
+    "a document with more than block_size predictions is cut to its "
+    "first block_size, since the position embedding wpe has block_size "
+    "rows and position block_size has none"
+)
 
 
 def _mistaken_letters_losses(params, tokens, cfg, n, expected):
@@ -183,7 +262,17 @@ def check_letters_loss(letters_loss, seed=0):
         # solution: a right answer may reuse (and change) its inputs.
         expected = _letters_loss(params, tokens, cfg)
         n = min(cfg.block_size, length - 2)
-        got = letters_loss(params, list(tokens), cfg)
+        what = (f"letters' loss of a {length}-token document with "
+                f"block_size {cfg.block_size}")
+        try:
+            got = letters_loss(params, list(tokens), cfg)
+        except (AttributeError, TypeError, IndexError) as e:
+            pair = isinstance(e, (AttributeError, TypeError)) or (
+                "tuple" in str(e))
+            raise CheckFailed(
+                f"{what}: your answer {raised(e)}; "
+                + (_FORWARD_PAIR if pair else _UNCUT)
+            ) from e
         if isinstance(got, Value):
             got = got.data
         check_close(
