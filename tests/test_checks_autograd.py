@@ -38,6 +38,27 @@ def topo_sort(root):
     return order
 
 
+def backward_order(root):
+    """Parents before children, by counting each node's parents."""
+    waiting, stack, seen = {}, [root], {root}
+    while stack:
+        node = stack.pop()
+        for child in node._children:
+            waiting[child] = waiting.get(child, 0) + 1
+            if child not in seen:
+                seen.add(child)
+                stack.append(child)
+    order, ready = [], [root]
+    while ready:
+        node = ready.pop()
+        order.append(node)
+        for child in node._children:
+            waiting[child] -= 1
+            if waiting[child] == 0:
+                ready.append(child)
+    return order
+
+
 def recursive_topo_sort(root):
     order, seen = [], set()
 
@@ -139,48 +160,96 @@ def test_directional_that_ignores_the_direction_fails():
         )
 
 
-def test_topo_sort_passes_an_iterative_solution(capsys):
-    autograd.check_topo_sort(topo_sort)
-    assert "✓ topo_sort" in capsys.readouterr().out
+def test_backward_order_passes_counting_parents(capsys):
+    autograd.check_backward_order(backward_order)
+    assert "✓ backward_order" in capsys.readouterr().out
 
 
-def test_topo_sort_recursive_fails_on_the_deep_chain():
+def test_backward_order_passes_the_reversed_depth_first_order(capsys):
+    autograd.check_backward_order(lambda root: topo_sort(root)[::-1])
+    assert "✓ backward_order" in capsys.readouterr().out
+
+
+def test_backward_order_recursive_fails_on_the_deep_chain():
     with pytest.raises(
         CheckFailed,
         match=r"chain of 10000 additions: hit "
         r"Python's recursion limit",
     ):
-        autograd.check_topo_sort(recursive_topo_sort)
+        autograd.check_backward_order(
+            lambda root: recursive_topo_sort(root)[::-1]
+        )
 
 
-def test_topo_sort_reversed_fails_on_order():
-    with pytest.raises(CheckFailed, match=r"comes before its child"):
-        autograd.check_topo_sort(lambda root: topo_sort(root)[::-1])
+def test_backward_order_children_first_is_named():
+    # A topological order, children first: backward needs its reverse.
+    with pytest.raises(
+        CheckFailed,
+        match=r"comes after its child .*that is a topological order, "
+        r"and backward needs its reverse$",
+    ):
+        autograd.check_backward_order(topo_sort)
 
 
-def test_topo_sort_without_dedup_fails_on_repeats():
+def test_backward_order_without_dedup_fails_on_repeats():
     def no_dedup(root):
-        order = []
-        stack = [(root, False)]
+        order, stack = [], [root]
         while stack:
-            node, expanded = stack.pop()
-            if expanded:
-                order.append(node)
-            else:
-                stack.append((node, True))
-                stack.extend((c, False) for c in reversed(node._children))
+            node = stack.pop()
+            order.append(node)
+            stack.extend(node._children)
         return order
 
     with pytest.raises(CheckFailed, match=r"also appears at position"):
-        autograd.check_topo_sort(no_dedup)
+        autograd.check_backward_order(no_dedup)
 
 
-def test_topo_sort_missing_leaves_fails_on_count():
+def test_backward_order_taking_off_once_per_parent_is_named():
+    # Counts a child once per appearance, but takes one off once per
+    # parent: in a * a, a's count stays above zero and a is never output.
+    def once_per_parent(root):
+        waiting, stack, seen = {}, [root], {root}
+        while stack:
+            node = stack.pop()
+            for child in node._children:
+                waiting[child] = waiting.get(child, 0) + 1
+                if child not in seen:
+                    seen.add(child)
+                    stack.append(child)
+        order, ready = [], [root]
+        while ready:
+            node = ready.pop()
+            order.append(node)
+            for child in set(node._children):
+                waiting[child] -= 1
+                if waiting[child] == 0:
+                    ready.append(child)
+        return order
+
+    with pytest.raises(
+        CheckFailed,
+        match=r"a graph with a \* a in it: got .* missing\); .*count "
+        r"a child once per appearance",
+    ):
+        autograd.check_backward_order(once_per_parent)
+
+
+def test_backward_order_missing_leaves_fails_on_count():
     def no_leaves(root):
-        return [n for n in topo_sort(root) if n._children]
+        return [n for n in backward_order(root) if n._children]
 
     with pytest.raises(CheckFailed, match=r"missing"):
-        autograd.check_topo_sort(no_leaves)
+        autograd.check_backward_order(no_leaves)
+
+
+def test_backward_order_shuffled_fails_without_the_topological_hint():
+    def shuffled(root):
+        order = backward_order(root)
+        return order[1:] + order[:1]  # the root last
+
+    with pytest.raises(CheckFailed, match=r"comes after its child") as e:
+        autograd.check_backward_order(shuffled)
+    assert "topological order" not in str(e.value)
 
 
 def test_overwritten_grad_passes_the_measured_number(capsys):

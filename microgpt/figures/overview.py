@@ -208,7 +208,7 @@ def expression_graph():
         ax,
         (0.3, 3.55),
         (6.5, 3.55),
-        "forward: each value from its inputs",
+        "forward, along the arrows: each parent from its children",
         "below",
         color=INK,
     )
@@ -216,7 +216,8 @@ def expression_graph():
         ax,
         (6.5, 0.35),
         (0.3, 0.35),
-        "backward: each grad from the grads of what it feeds",
+        "backward, against the arrows: each child's grad from its "
+        "parents' grads",
         "below",
         color=GRAD,
     )

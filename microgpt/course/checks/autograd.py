@@ -161,8 +161,9 @@ def _random_graph(rng, n_leaves=4, n_ops=25):
     return root
 
 
-def _check_order(where, got, expected):
-    """Raise CheckFailed unless got lists expected's nodes in a valid order."""
+def _check_backward_order(where, got, expected):
+    """Raise CheckFailed unless got lists expected's nodes, each before
+    all of its children (the order that backward walks)."""
     position = {}
     for i, node in enumerate(got):
         if id(node) in position:
@@ -176,42 +177,67 @@ def _check_order(where, got, expected):
     if missing or len(got) != len(expected):
         raise CheckFailed(
             f"{where}: got {len(got)} nodes, expected "
-            f"{len(expected)} ({len(missing)} missing)"
+            f"{len(expected)} ({len(missing)} missing); a node whose "
+            f"count of parents never reaches zero is never output: count "
+            f"a child once per appearance in _children (a * a lists a "
+            f"twice) and take one off per appearance too"
         )
-    for i, node in enumerate(got):
-        for child in node._children:
-            j = position[id(child)]
-            if j > i:
-                raise CheckFailed(
-                    f"{where}: the node at position {i} "
-                    f"(data={node.data:.6g}) comes before its child "
-                    f"at position {j} (data={child.data:.6g})"
-                )
+    late = [
+        (i, node, position[id(child)], child)
+        for i, node in enumerate(got)
+        for child in node._children
+        if position[id(child)] < i
+    ]
+    if late:
+        i, node, j, child = late[0]
+        children_first = all(
+            position[id(c)] < k for k, n in enumerate(got) for c in n._children
+        )
+        hint = (
+            "; every node comes after its children: that is a "
+            "topological order, and backward needs its reverse"
+            if children_first
+            else ""
+        )
+        raise CheckFailed(
+            f"{where}: the node at position {i} "
+            f"(data={node.data:.6g}) comes after its child at "
+            f"position {j} (data={child.data:.6g}){hint}"
+        )
+
+
+def _square_graph():
+    """A graph in which one node is both children of a product."""
+    a, b = Value(1.5), Value(0.5)
+    s = a * a  # a appears twice among s's children
+    return (s + b) * s + a
 
 
 @exercise(4, points=3, forbids=(topological_order,))
-def check_topo_sort(topo_sort, seed=0, depth=10_000):
-    """topo_sort(root) -> every node under root, each after its children.
+def check_backward_order(backward_order, seed=0, depth=10_000):
+    """backward_order(root) -> every node under root, each before its
+    children.
 
     It must not recurse: the last graph is a chain deeper than Python's
     recursion limit.
     """
     rng = random.Random(seed)
-    for trial in range(5):
-        root = _random_graph(rng)
+    graphs = [("a graph with a * a in it", _square_graph())]
+    graphs += [(f"random graph #{k}", _random_graph(rng)) for k in range(5)]
+    for where, root in graphs:
         expected = topological_order(root)  # before the solution runs
-        _check_order(f"random graph #{trial}", list(topo_sort(root)), expected)
+        _check_backward_order(where, list(backward_order(root)), expected)
     chain = Value(0.0)
     for _ in range(depth):
         chain = chain + 1.0
     where = f"a chain of {depth} additions"
     expected = topological_order(chain)
     try:
-        got = list(topo_sort(chain))
+        got = list(backward_order(chain))
     except RecursionError:
         raise CheckFailed(
             f"{where}: hit Python's recursion limit; walk the "
             f"graph with an explicit stack"
         ) from None
-    _check_order(where, got, expected)
-    passed("topo_sort")
+    _check_backward_order(where, got, expected)
+    passed("backward_order")
