@@ -224,7 +224,13 @@ FORBIDDEN = [
     ("04.2", num_params, "microgpt.params.num_params"),
     ("06.2", head, "microgpt.gpt_scalar.attention"),
     ("07.3", gpt_scalar.gpt, "microgpt.gpt_scalar.gpt"),
-    ("08.5", gpt_scalar.doc_loss, "microgpt.gpt_scalar.doc_loss"),
+    (
+        "08.5",
+        lambda params, tokens, cfg: gpt_scalar.batch_loss(
+            params, [tokens], cfg
+        ),
+        "microgpt.gpt_scalar.batch_loss",
+    ),
     ("09.5", train, "microgpt.train.train"),
     (
         "09.5",

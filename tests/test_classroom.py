@@ -82,13 +82,14 @@ def test_it_installs_this_release_and_the_versions_tested_here():
         assert pinned == here, name
 
 
-def run_after_install(folder, summary):
+def run_after_install(folder, summary, runner_temp):
     """The workflow's run steps after the install, as a runner runs them."""
     runs = [s.get("run") for s in steps()]
     after = runs[runs.index(install_line()) + 1 :]
     env = dict(
         os.environ,
         GITHUB_STEP_SUMMARY=str(summary),
+        RUNNER_TEMP=str(runner_temp),
         PATH=os.pathsep.join(
             [str(Path(sys.executable).parent), os.environ["PATH"]]
         ),
@@ -114,19 +115,27 @@ def test_its_steps_grade_the_repository_and_write_the_points(
     repo.mkdir()
     shutil.copytree(handout / ".github", repo / ".github")
     shutil.copy((BOOK if solved else handout) / CHAPTER, repo / CHAPTER)
+    # A grades folder committed by the student is no obstacle.
+    (repo / "grades").mkdir()
+    (repo / "grades" / "gradebook.csv").write_text("student,total\n")
     summary = tmp_path / "summary.md"
     summary.write_text("", encoding="utf-8")
-    run_after_install(repo, summary)
+    temp = tmp_path / "runner"
+    temp.mkdir()
+    run_after_install(repo, summary, temp)
+    assert (repo / "grades" / "gradebook.csv").read_text() == (
+        "student,total\n"
+    )
     ours = [e for e in all_exercises() if e.chapter == 2]
     assert len(ours) >= 2
     with open(
-        repo / "grades" / "gradebook.csv", newline="", encoding="utf-8"
+        temp / "grades" / "gradebook.csv", newline="", encoding="utf-8"
     ) as f:
         [row] = list(csv.DictReader(f))
     got = sum(int(row[e.key]) for e in ours)
     assert got == (sum(e.points for e in ours) if solved else 0)
     assert int(row["total"]) == got  # the other chapters are not there
-    assert (repo / "grades" / "feedback" / "ada.html").is_file()
+    assert (temp / "grades" / "feedback" / "ada.html").is_file()
     text = summary.read_text(encoding="utf-8")
     top = sum(e.points for e in all_exercises())
     assert f"### ada: {got} / {top} points" in text
@@ -136,7 +145,21 @@ def test_its_steps_grade_the_repository_and_write_the_points(
         assert f"| {e} | {earned} | {e.points} |" in text
     assert "student," not in text  # a table, not the CSV
     [upload] = [s for s in steps() if "upload-artifact" in s.get("uses", "")]
-    assert (repo / upload["with"]["path"] / "gradebook.csv").is_file()
+    path = upload["with"]["path"].replace("${{ runner.temp }}", str(temp))
+    assert (Path(path) / "gradebook.csv").is_file()
+
+
+def test_its_time_limit_is_above_the_worst_case():
+    """Every chapter with exercises at the grader's limit, two at a time
+    (a two-core runner), and ten minutes to install."""
+    import math
+
+    from microgpt.course.checks.exercise import CHAPTERS
+    from microgpt.course.grade import LIMIT_S
+
+    [job] = yaml.safe_load(classroom.workflow())["jobs"].values()
+    worst = math.ceil(len(CHAPTERS) / 2) * LIMIT_S / 60
+    assert job["timeout-minutes"] >= worst + 10
 
 
 def test_a_missing_gradebook_is_one_clear_error(tmp_path):

@@ -68,7 +68,8 @@ def test_the_sandbox_cannot_read_the_key(tmp_path):
     probe = (
         "from microgpt.course.checks import questions\n"
         "import os\n"
-        f"print(questions.find_key(), os.path.exists({str(ROOT)!r}))\n"
+        "print(questions.find_key(), os.path.exists("
+        f"{str(ROOT / questions.KEY_FILE)!r}))\n"
     )
     done = subprocess.run(
         sandbox.command(tmp_path, [sys.executable, "-c", probe]),
@@ -142,6 +143,8 @@ def test_a_call_in_a_comment_or_a_string_does_not_count():
                               EXERCISES, KEY)
         assert got == {}
     assert grader.calls("%time check_tiny_input(f)", "check_tiny_input") == 1
+    assert grader.calls("%%time\ncheck_tiny_input(f)\n",
+                        "check_tiny_input") == 1
 
 
 def notebook(*sources):

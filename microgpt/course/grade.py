@@ -216,13 +216,20 @@ def calls(source, name):
         tree = ast.parse(TransformerManager().transform_cell(source))
     except (ImportError, SyntaxError, ValueError):
         return len(re.findall(rf"\b{re.escape(name)}\s*\(", source))
-    return sum(
-        1
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Call)
-        and name in (getattr(node.func, "id", None),
-                     getattr(node.func, "attr", None))
-    )
+    found = 0
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        called = (getattr(node.func, "id", None),
+                  getattr(node.func, "attr", None))
+        if name in called:
+            found += 1
+        elif {"run_line_magic", "run_cell_magic"} & set(called):
+            # A magic (%time, %%capture) runs the code it is given.
+            found += sum(calls(a.value, name) for a in node.args[1:]
+                         if isinstance(a, ast.Constant)
+                         and isinstance(a.value, str))
+    return found
 
 
 def _judged(ex, result, answer_key):

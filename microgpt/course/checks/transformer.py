@@ -70,7 +70,14 @@ def check_cache_size(predicted_numbers):
                 "the heads split each 16-number key and value "
                 "between them; they do not make copies",
             ),
+            (
+                truth * 4 // 5,
+                "that counts four positions; the inputs are five, BOS "
+                "and then e, m, m, a, and each leaves its key and value",
+            ),
         ],
+        advice="run the package's gpt on the inputs of 'emma' and add up "
+        "the lengths of the keys and values its cache holds",
     )
 
 
