@@ -316,10 +316,13 @@ def print_table(result, file=sys.stdout):
             other = parallel["cpus_busy"] - parallel["cpus_ours"]
             load = parallel["load_average"]
             print(
-                f"  while the processes ran, other work kept "
+                f"  while this was measured, other work kept "
                 f"{max(other, 0):.0%} of the CPUs busy"
-                + ("" if load is None else f" (load average {load:.2f} "
-                   f"before)"),
+                + (
+                    ""
+                    if load is None
+                    else f" (load average {load:.2f} before)"
+                ),
                 file=file,
             )
     print("\ntargets:", file=file)

@@ -319,10 +319,14 @@ def bench_data_parallel(plan):
         runs = [], [], []
         for _ in range(reps):
             runs[0].append(distributed.one_process_throughput(B, steps))
-            runs[1].append(distributed.one_process_throughput(
-                B, steps, threads=PARALLEL))
-            runs[2].append(distributed.spawn(
-                "throughput", PARALLEL, batch_size=B, steps=steps))
+            runs[1].append(
+                distributed.one_process_throughput(B, steps, threads=PARALLEL)
+            )
+            runs[2].append(
+                distributed.spawn(
+                    "throughput", PARALLEL, batch_size=B, steps=steps
+                )
+            )
         return [best(r) for r in runs]
 
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
