@@ -171,3 +171,19 @@ def test_a_missing_gradebook_is_one_clear_error(tmp_path):
     assert done.returncode == 2
     assert "cannot read the gradebook in" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_the_teaching_page_states_the_time_limit_and_the_worst_case():
+    import math
+
+    from microgpt.course.checks.exercise import CHAPTERS
+    from microgpt.course.grade import LIMIT_S
+
+    [job] = yaml.safe_load(classroom.workflow())["jobs"].values()
+    page = " ".join(
+        (BOOK / "appendix_teaching.md").read_text(encoding="utf-8").split()
+    )
+    worst = math.ceil(len(CHAPTERS) / 2) * LIMIT_S // 60
+    assert f"Its time limit, {job['timeout-minutes']} minutes" in page
+    assert f"grader's {LIMIT_S} s limit, two at a time" in page
+    assert f"two-core runner, takes {worst} minutes" in page

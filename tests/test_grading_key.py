@@ -34,10 +34,15 @@ def choice_calls():
     """Every call of questions.choice in the check modules."""
     for path in sorted((PACKAGE / "course" / "checks").glob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Call) and "choice" in (
-                getattr(node.func, "id", None),
-                getattr(node.func, "attr", None),
-            ) and len(node.args) >= 3:
+            if (
+                isinstance(node, ast.Call)
+                and "choice"
+                in (
+                    getattr(node.func, "id", None),
+                    getattr(node.func, "attr", None),
+                )
+                and len(node.args) >= 3
+            ):
                 yield path.name, node
 
 
@@ -89,14 +94,11 @@ def test_under_the_grader_a_choice_is_recorded_not_judged(
     blocks.check_tiny_input(lambda: "a")  # wrong, yet no verdict here
     assert "recorded for the grader" in capsys.readouterr().out
     [line] = [json.loads(x) for x in results.read_text().splitlines()]
-    assert line["exercise"] == "05.1" and line["choices"] == [
-        [TINY, "a", ""]
-    ]
+    assert line["exercise"] == "05.1" and line["choices"] == [[TINY, "a", ""]]
 
 
 def cell(letter=None, status="passed"):
-    line = {"exercise": "05.1", "check": "check_tiny_input",
-            "status": status}
+    line = {"exercise": "05.1", "check": "check_tiny_input", "status": status}
     if letter is not None:
         line["choices"] = [[TINY, letter, ""]]
     return {"source": "check_tiny_input(tiny_input)", "results": [line]}
@@ -122,9 +124,10 @@ def test_a_key_that_says_otherwise_decides():
     theirs = {TINY: dict(KEY[TINY], answer="c")}
     got = grader.verdicts([cell(KEY[TINY]["answer"])], EXERCISES, theirs)
     assert got["05.1"]["status"] == "failed"
-    assert grader.verdicts([cell("c")], EXERCISES, theirs)["05.1"][
-        "status"
-    ] == "passed"
+    assert (
+        grader.verdicts([cell("c")], EXERCISES, theirs)["05.1"]["status"]
+        == "passed"
+    )
 
 
 def test_without_a_key_a_choice_is_not_graded():
@@ -139,20 +142,31 @@ def test_a_call_in_a_comment_or_a_string_does_not_count():
         "print('check_tiny_input(tiny_input)')",
     ):
         assert grader.calls(source, "check_tiny_input") == 0
-        got = grader.verdicts([{"source": source, "results": line}],
-                              EXERCISES, KEY)
+        got = grader.verdicts(
+            [{"source": source, "results": line}], EXERCISES, KEY
+        )
         assert got == {}
     assert grader.calls("%time check_tiny_input(f)", "check_tiny_input") == 1
-    assert grader.calls("%%time\ncheck_tiny_input(f)\n",
-                        "check_tiny_input") == 1
+    assert (
+        grader.calls("%%time\ncheck_tiny_input(f)\n", "check_tiny_input") == 1
+    )
 
 
 def notebook(*sources):
-    cells = [{"cell_type": "code", "execution_count": None, "id": f"c{i}",
-              "metadata": {}, "outputs": [], "source": s}
-             for i, s in enumerate(sources)]
-    return json.dumps({"cells": cells, "metadata": {}, "nbformat": 4,
-                       "nbformat_minor": 5})
+    cells = [
+        {
+            "cell_type": "code",
+            "execution_count": None,
+            "id": f"c{i}",
+            "metadata": {},
+            "outputs": [],
+            "source": s,
+        }
+        for i, s in enumerate(sources)
+    ]
+    return json.dumps(
+        {"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    )
 
 
 def test_a_class_is_graded_with_the_instructors_key(tmp_path):
@@ -176,12 +190,25 @@ def test_a_class_is_graded_with_the_instructors_key(tmp_path):
         (subs / name).mkdir(parents=True)
         (subs / name / "05_blocks.ipynb").write_text(notebook(source))
     key = tmp_path / "ours.json"
-    key.write_text(json.dumps(
-        {"questions": {TINY: dict(KEY[TINY], answer="c")}}))
+    key.write_text(
+        json.dumps({"questions": {TINY: dict(KEY[TINY], answer="c")}})
+    )
     done = subprocess.run(
-        [sys.executable, "-m", "microgpt.course.grade", str(subs),
-         "--out", str(tmp_path / "g"), "--key", str(key), "--limit", "120"],
-        capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "microgpt.course.grade",
+            str(subs),
+            "--out",
+            str(tmp_path / "g"),
+            "--key",
+            str(key),
+            "--limit",
+            "120",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert done.returncode == 0, done.stderr
     with open(tmp_path / "g" / "gradebook.csv", newline="") as f:
@@ -193,10 +220,72 @@ def test_a_key_that_is_not_one_is_one_line(tmp_path):
     (tmp_path / "subs" / "a").mkdir(parents=True)
     (tmp_path / "k.json").write_text("[1, 2]")
     done = subprocess.run(
-        [sys.executable, "-m", "microgpt.course.grade",
-         str(tmp_path / "subs"), "--out", str(tmp_path / "g"),
-         "--key", str(tmp_path / "k.json")],
-        capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "microgpt.course.grade",
+            str(tmp_path / "subs"),
+            "--out",
+            str(tmp_path / "g"),
+            "--key",
+            str(tmp_path / "k.json"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 2 and "not an answer key" in done.stderr
     assert "Traceback" not in done.stderr and not (tmp_path / "g").exists()
+
+
+# -- predicted numbers, judged again outside the sandbox -------------------
+
+PREDICT = next(e for e in EXERCISES if e.key == "02.1")
+
+
+def predicted(returned=None, status="passed"):
+    line = {"exercise": "02.1", "check": PREDICT.check, "status": status}
+    if returned is not None:
+        line["returned"] = returned
+    return {"source": f"data_checks.{PREDICT.check}(f)", "results": [line]}
+
+
+def test_the_questions_are_found_by_how_their_checks_call_the_answer():
+    found = {e.key for e in EXERCISES if grader.question_check(e)}
+    assert "02.1" in found and "02.2" not in found
+    assert {e["exercise"] for e in KEY.values()} <= found
+    assert len(found) >= 15
+
+
+def test_a_question_s_check_records_what_the_answer_returned(
+    tmp_path, monkeypatch
+):
+    from microgpt.course.checks import data
+
+    results = tmp_path / "results.jsonl"
+    monkeypatch.setenv(RESULTS_VAR, str(results))
+    with pytest.raises(Exception):
+        data.check_predictions(lambda: 15)
+    [line] = [json.loads(x) for x in results.read_text().splitlines()]
+    assert line["returned"] == [15.0] and line["status"] == "failed"
+
+
+def test_a_predicted_number_is_judged_again_outside():
+    right = grader.verdicts([predicted([16])], EXERCISES)["02.1"]
+    assert right["status"] == "passed"
+    wrong = grader.verdicts([predicted([15])], EXERCISES)["02.1"]
+    assert wrong["status"] == "failed"
+    assert wrong["message"].startswith("chapter 2, exercise 1: ")
+
+
+@pytest.mark.parametrize("returned", [None, [], ["16", {"x": 1}], [[16]]])
+def test_a_forged_pass_of_a_question_without_its_number_scores_nothing(
+    returned,
+):
+    got = grader.verdicts([predicted(returned)], EXERCISES)["02.1"]
+    assert got["status"] == "failed"
+
+
+def test_a_failure_stands_as_the_sandbox_reported_it():
+    got = grader.verdicts([predicted([16], "failed")], EXERCISES)["02.1"]
+    assert got["status"] == "failed"

@@ -332,7 +332,7 @@ def test_without_bubblewrap_it_refuses_unless_trusted(tmp_path, monkeypatch):
 
 
 def test_verdicts_count_only_cells_that_call_the_check():
-    ex = CH2[0]
+    ex = CH2[1]  # code to write: its result is taken as the cell reports
     line = {"exercise": ex.key, "check": ex.check, "status": "passed"}
     failed = dict(line, status="failed", message="wrong")
     call = f"data_checks.{ex.check}(answer)"

@@ -29,8 +29,12 @@ unless ``--trusted`` says the work is trusted.
 import argparse
 import ast
 import concurrent.futures
+import contextlib
 import csv
 import html
+import importlib
+import inspect
+import io
 import json
 import os
 import re
@@ -42,9 +46,9 @@ import time
 from pathlib import Path
 
 from .. import outputs
-from . import assignments, handout, sandbox
+from . import assignments, checks, handout, sandbox
 from .checks import questions
-from .checks.exercise import all_exercises
+from .checks.exercise import CHAPTERS, all_exercises
 
 LIMIT_S = 300  # per notebook
 MEMORY = 2 << 30  # bytes per notebook
@@ -220,38 +224,121 @@ def calls(source, name):
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
             continue
-        called = (getattr(node.func, "id", None),
-                  getattr(node.func, "attr", None))
+        called = (
+            getattr(node.func, "id", None),
+            getattr(node.func, "attr", None),
+        )
         if name in called:
             found += 1
         elif {"run_line_magic", "run_cell_magic"} & set(called):
             # A magic (%time, %%capture) runs the code it is given.
-            found += sum(calls(a.value, name) for a in node.args[1:]
-                         if isinstance(a, ast.Constant)
-                         and isinstance(a.value, str))
+            found += sum(
+                calls(a.value, name)
+                for a in node.args[1:]
+                if isinstance(a, ast.Constant) and isinstance(a.value, str)
+            )
     return found
 
 
-def _judged(ex, result, answer_key):
-    """A choice exercise's verdict from the letter its check recorded,
-    compared with the answer key here, outside the sandbox; any other
-    exercise's result as it came."""
-    asked = {q: e for q, e in (answer_key or {}).items()
-             if e.get("exercise") == ex.key}
-    chosen = [c for c in result.get("choices") or []
-              if isinstance(c, list) and len(c) == 3]
-    if result["status"] != "passed" or not (asked or chosen):
+# The checks of the questions, by exercise key (None for an exercise
+# whose answer takes inputs), and the verdicts of the answers replayed.
+_QUESTIONS = {}
+_REPLAYED = {}
+
+
+def question_check(ex):
+    """ex's check if its answer takes no inputs (a predicted number or a
+    letter), else None. It is found by calling the check here with an
+    answer that notes how it is called and says it is not written."""
+    if ex.key not in _QUESTIONS:
+        name = {n: c for c, n in CHAPTERS.items()}[ex.chapter]
+        module = importlib.import_module(f"{checks.__name__}.{name}")
+        check, calls_seen = getattr(module, ex.check), []
+
+        def probe(*args, **kwargs):
+            calls_seen.append(bool(args or kwargs))
+            raise NotImplementedError
+
+        source = inspect.getsource(check.__wrapped__)
+        if re.search(r"\b(?:number|choice)\(", source):
+            with contextlib.redirect_stdout(io.StringIO()):
+                check(probe)
+        _QUESTIONS[ex.key] = check if calls_seen == [False] else None
+    return _QUESTIONS[ex.key]
+
+
+def _replayed(ex, result):
+    """A passed question's verdict from its check run here, outside the
+    sandbox, on the values the answer returned there; any other result
+    as it came. What a forged result claims thus counts for nothing."""
+    check = question_check(ex)
+    if check is None:
         return result
+    values = result.get("returned")
+    if (
+        not isinstance(values, list)
+        or not values
+        or not all(isinstance(v, (bool, str, int, float)) for v in values)
+    ):
+        return {
+            "status": "failed",
+            "message": f"{ex}: the check recorded no answer",
+        }
+    memo = (ex.key, json.dumps(values))
+    if memo not in _REPLAYED:
+        given = iter(values)
+
+        def answer(*args, **kwargs):
+            if args or kwargs:
+                raise TypeError("the answer takes no inputs")
+            return next(given)
+
+        said = io.StringIO()
+        try:
+            with contextlib.redirect_stdout(said):
+                check(answer)
+            lines = [x for x in said.getvalue().splitlines() if x]
+            verdict = {"status": "passed", "message": lines[-1][:2000]}
+        except Exception as e:  # the check's verdict, or its stumble
+            verdict = {"status": "failed", "message": str(e)[:2000]}
+        _REPLAYED[memo] = verdict
+    return _REPLAYED[memo]
+
+
+def _judged(ex, result, answer_key):
+    """A passed result judged again here, outside the sandbox: a choice
+    question's letter against the answer key, a predicted number by its
+    check run again (_replayed); a failure stands as it came."""
+    asked = {
+        q: e
+        for q, e in (answer_key or {}).items()
+        if e.get("exercise") == ex.key
+    }
+    chosen = [
+        c
+        for c in result.get("choices") or []
+        if isinstance(c, list) and len(c) == 3
+    ]
+    if result["status"] != "passed":
+        return result
+    if not (asked or chosen):
+        return _replayed(ex, result)
     if not asked:
-        return {"status": "not graded", "message": f"{ex}: a choice "
-                "question, and the grader was given no answer key"}
+        return {
+            "status": "not graded",
+            "message": f"{ex}: a choice "
+            "question, and the grader was given no answer key",
+        }
     for question, entry in asked.items():
         letters = [c for c in chosen if c[0] == question]
         if not letters:
-            return {"status": "failed", "message": f"{ex}: no letter was "
-                    "recorded by the check"}
-        verdict = questions.judge(entry, str(letters[-1][1]),
-                                  str(letters[-1][2]))
+            return {
+                "status": "failed",
+                "message": f"{ex}: no letter was recorded by the check",
+            }
+        verdict = questions.judge(
+            entry, str(letters[-1][1]), str(letters[-1][2])
+        )
         if verdict is not None:
             return {"status": "failed", "message": f"{ex}: {verdict}"}
     return {"status": "passed", "message": f"{ex}: the right letter"}
@@ -294,13 +381,15 @@ def verdicts(cells, exercises, answer_key=None):
                 }
                 continue
             r = results[-1]
-            got[key] = _judged(ex, {
+            result = {
                 "status": "passed"
                 if statuses == {"passed"}
                 else str(r.get("status", "failed")),
                 "message": str(r.get("message", ""))[:2000],
                 "choices": r.get("choices"),
-            }, answer_key)
+                "returned": r.get("returned"),
+            }
+            got[key] = _judged(ex, result, answer_key)
     return got
 
 
@@ -371,8 +460,13 @@ def notebooks_of(student):
 
 
 def grade(
-    submissions, limit_s=LIMIT_S, workers=None, trusted=False, memory=MEMORY,
-    key=None, chapters=None,
+    submissions,
+    limit_s=LIMIT_S,
+    workers=None,
+    trusted=False,
+    memory=MEMORY,
+    key=None,
+    chapters=None,
 ):
     """(exercises, grades, notes): grades maps a student's name to
     {"scores", "notes", "flags", "explained"}; notes are lines for the
@@ -384,17 +478,18 @@ def grade(
     other chapters' notebooks are not run, and their exercises are not in
     the grades.
     """
-    exercises = [e for e in all_exercises()
-                 if chapters is None or e.chapter in chapters]
+    exercises = [
+        e for e in all_exercises() if chapters is None or e.chapter in chapters
+    ]
     jobs = {}
     students, class_notes = students_in(submissions)
     if key is None and questions.find_key() is not None:
         key = questions.load_key(questions.find_key())
     if not key:
-        class_notes.append("no answer key (--key): the choice questions "
-                           "are not graded")
-    plans = {s.name: assigned(notebooks_of(s), chapters)
-             for s in students}
+        class_notes.append(
+            "no answer key (--key): the choice questions are not graded"
+        )
+    plans = {s.name: assigned(notebooks_of(s), chapters) for s in students}
     with concurrent.futures.ThreadPoolExecutor(
         workers or os.cpu_count() or 1
     ) as pool:
@@ -434,8 +529,9 @@ def grade(
             points = ex.points if r["status"] == "passed" else 0
             scores.append((ex, points, r["status"], r.get("message", "")))
         flagged = [line for nb in plans[student.name][0] for line in flags(nb)]
-        explained = [row for nb in plans[student.name][0]
-                     for row in explain_answers(nb)]
+        explained = [
+            row for nb in plans[student.name][0] for row in explain_answers(nb)
+        ]
         grades[student.name] = {
             "scores": scores,
             "notes": notes,
@@ -449,11 +545,18 @@ def handout_chapters(folder):
     """The chapter numbers of a handout: those of its notebooks."""
     if not folder.is_dir():
         raise ValueError(f"--handout {folder}: not a folder")
-    found = sorted({int(m.group(1)) for p in folder.glob("*.ipynb")
-                    if (m := HANDOUT_NAME.match(p.name))})
+    found = sorted(
+        {
+            int(m.group(1))
+            for p in folder.glob("*.ipynb")
+            if (m := HANDOUT_NAME.match(p.name))
+        }
+    )
     if not found:
-        raise ValueError(f"--handout {folder}: no chapter notebooks "
-                         "(such as 02_data.ipynb) in it")
+        raise ValueError(
+            f"--handout {folder}: no chapter notebooks "
+            "(such as 02_data.ipynb) in it"
+        )
     return found
 
 
@@ -466,7 +569,10 @@ def assigned(plan, chapters):
     keep = [nb for nb in graded if int(nb.name[:2]) in chapters]
     notes = list(notes) + [
         f"{nb.name} was not graded: chapter {int(nb.name[:2])} was not "
-        "assigned" for nb in graded if nb not in keep]
+        "assigned"
+        for nb in graded
+        if nb not in keep
+    ]
     return keep, notes
 
 
@@ -475,11 +581,16 @@ def not_graded(ex, notebooks):
     notebook was not handed in, or its check did not run in it."""
     mine = [nb.name for nb in notebooks if int(nb.name[:2]) == ex.chapter]
     if not mine:
-        return {"status": "not handed in", "message": "no notebook of "
-                f"chapter {ex.chapter} was handed in"}
-    return {"status": "not run", "message": f"the check of {ex} did not "
-            f"run in {mine[0]}: its cell is missing, or the notebook "
-            "stopped before it"}
+        return {
+            "status": "not handed in",
+            "message": f"no notebook of chapter {ex.chapter} was handed in",
+        }
+    return {
+        "status": "not run",
+        "message": f"the check of {ex} did not "
+        f"run in {mine[0]}: its cell is missing, or the notebook "
+        "stopped before it",
+    }
 
 
 def explain_answers(path):
@@ -545,7 +656,9 @@ def feedback_page(name, g):
         + (
             "<h2>Questions answered in words</h2>\n<table>\n<tr><th>"
             "question</th><th>result</th><th>the answer</th></tr>\n"
-            f"{words}\n</table>\n" if words else ""
+            f"{words}\n</table>\n"
+            if words
+            else ""
         )
     )
 
@@ -656,8 +769,10 @@ def main(argv=None):
         except OSError as e:
             p.error(f"--key {args.key}: cannot read it ({e.strerror or e})")
         except (ValueError, KeyError, TypeError):
-            p.error(f"--key {args.key}: not an answer key (a JSON file "
-                    f"like the book's {questions.KEY_FILE})")
+            p.error(
+                f"--key {args.key}: not an answer key (a JSON file "
+                f"like the book's {questions.KEY_FILE})"
+            )
     if not args.trusted:
         why = sandbox.problem()
         if why:

@@ -31,6 +31,7 @@ import collections.abc
 import contextlib
 import functools
 import json
+import numbers
 import os
 import sys
 from dataclasses import dataclass
@@ -111,6 +112,19 @@ def grading():
 # The letters chosen in the check that runs now: (question, letter, hint)
 # for the grader to compare with its answer key.
 _CHOSEN = []
+# What the answer returned in the check that runs now, call by call, when
+# every call took no arguments and returned a number or a string: a
+# grader can run the check again outside the sandbox on these values.
+_RETURNED = []
+
+
+def _plain(value):
+    """value as JSON's number or string, or _MISSING if it is neither."""
+    if isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, numbers.Real):
+        return float(value)
+    return _MISSING
 
 
 def chose(question, letter, hint=""):
@@ -131,6 +145,8 @@ def _record(ex, status, message=""):
     }
     if _CHOSEN:
         line["choices"] = list(_CHOSEN)
+    if _RETURNED and _MISSING not in _RETURNED:
+        line["returned"] = list(_RETURNED)
     if fd:
         os.write(int(fd), (json.dumps(line) + "\n").encode())
         return
@@ -215,6 +231,7 @@ def _guarded(answer, turned_off):
         try:
             with turned_off:
                 out = answer(*args, **kwargs)
+                _RETURNED.append(_MISSING if args or kwargs else _plain(out))
                 # A generator (or map, zip, ...) runs only when it is
                 # read: read it here, while the package's own versions are
                 # still turned off.
@@ -347,6 +364,7 @@ def exercise(number, points, forbids=()):
             turned_off = _TurnedOff(list(forbids))
             _ANSWER_ERRORS.clear()
             _CHOSEN.clear()
+            _RETURNED.clear()
             guarded, said = None, _Said(sys.stdout)
             try:
                 guarded = _guarded(answer, turned_off)

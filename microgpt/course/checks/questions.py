@@ -77,9 +77,11 @@ def number(
     side = "too large" if got > truth else "too small"
     if tol < 1 and float(truth).is_integer() and abs(got - truth) == 1:
         # A count one away from the truth: a fencepost, most likely.
-        side = (f"one too {'many' if got > truth else 'few'}, an "
-                "off-by-one: count where the counting starts and where it "
-                "stops")
+        side = (
+            f"one too {'many' if got > truth else 'few'}, an "
+            "off-by-one: count where the counting starts and where it "
+            "stops"
+        )
     raise CheckFailed(
         f"{what}: {got:g} is {side} (tolerance {tol:g}); {advice}"
     )
@@ -105,16 +107,20 @@ def choice(what, answer, question, letters="abc", hint=""):
     from .exercise import RESULTS_FD_VAR, RESULTS_VAR, chose
 
     if os.environ.get(RESULTS_FD_VAR) or os.environ.get(RESULTS_VAR):
-        chose(question, letter, hint)   # the grader decides, outside
+        chose(question, letter, hint)  # the grader decides, outside
         print(f"… {what}: ({letter}) recorded for the grader")
         return
     key = find_key()
     if key is None:
         if os.environ.get("NBGRADER_EXECUTION"):
-            raise CheckFailed(f"{what}: no answer key ({KEY_FILE}) here "
-                              "to grade the choice with")
-        print(f"… {what}: you chose ({letter}); the worked answer below "
-              "says which is right")
+            raise CheckFailed(
+                f"{what}: no answer key ({KEY_FILE}) here "
+                "to grade the choice with"
+            )
+        print(
+            f"… {what}: you chose ({letter}); the worked answer below "
+            "says which is right"
+        )
         return
     verdict = judge(load_key(key)[question], letter, hint)
     if verdict is None:
