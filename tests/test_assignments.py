@@ -132,7 +132,13 @@ def test_the_command_writes_every_chapter_and_a_readme(tmp_path):
     chapters = sorted(p.name for p in BOOK.glob("*.ipynb"))
     assert sorted(p.name for p in out.glob("*.ipynb")) == chapters
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        [".github", *chapters, "README.md"]
+        [
+            ".github",
+            *chapters,
+            "README.md",
+            "appendix_glossary.md",
+            "appendix_notation.md",
+        ]
     )
     # GitHub Actions' grading workflow (tests/test_classroom.py)
     assert [p.name for p in (out / ".github" / "workflows").iterdir()] == [
@@ -241,3 +247,141 @@ def test_the_handout_reads_as_plain_markdown_with_a_readme(tmp_path):
             out / "01_introduction.ipynb", as_version=4
         ).cells
     )
+
+
+def markdown(path):
+    return "\n".join(
+        c.source
+        for c in nbformat.read(path, as_version=4).cells
+        if c.cell_type == "markdown"
+    )
+
+
+def test_a_handout_of_one_chapter_is_complete_in_itself(tmp_path):
+    out = tmp_path / "course"
+    done = assignments(out, "--book", BOOK, "--chapters", "7")
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in out.iterdir()) == [
+        ".github",
+        "07_transformer.ipynb",
+        "README.md",
+        "appendix_glossary.md",
+        "appendix_notation.md",
+        "appendix_numpy.ipynb",
+    ]
+    # The pages the chapter refers to, as plain Markdown, and named as
+    # files of the handout.
+    for page in ("appendix_glossary.md", "appendix_notation.md"):
+        text = (out / page).read_text(encoding="utf-8")
+        assert "{ref}" not in text and "{glossary}" not in text
+        assert "{cite}" not in text
+    glossary = (out / "appendix_glossary.md").read_text(encoding="utf-8")
+    assert '"Notation" (appendix_notation.md in this folder)' in glossary
+    assert "\n**attention**\n" in glossary
+    nb = nbformat.read(out / "07_transformer.ipynb", as_version=4)
+    text = markdown(out / "07_transformer.ipynb")
+    # Points beside each exercise, as the checks declare them.
+    for e in all_exercises():
+        if e.chapter == 7:
+            p = f"{e.points} point{'s' if e.points != 1 else ''}"
+            assert f"**{e.number}. " in text
+            head = text.split(f"**{e.number}. ", 1)[1].split("\n", 1)[0]
+            assert f"** *({p})*" in head, head
+    # The question in words: a self-check list and a cell for the answer,
+    # which the grader finds by its metadata; no worked answer.
+    assert "collapsed below" not in text
+    assert "*(answered in words: not auto-graded)*" in text
+    assert "**Check your own answer**" in text
+    assert "- [ ] It answers this: What does it add that attention" in text
+    cells = [c for c in nb.cells if "microgpt_explain" in c.metadata]
+    assert len(cells) == 1 and cells[0].cell_type == "markdown"
+    assert cells[0].metadata["microgpt_explain"] == {
+        "exercise": "07.5",
+        "question": "Explain: what the MLP adds.",
+    }
+    book = markdown(BOOK / "07_transformer.ipynb")
+    worked = book.split(":::{admonition} Answer\n:class: dropdown\n")[1]
+    assert worked.strip().splitlines()[0] not in text
+
+
+def test_the_worked_answers_are_handed_out_if_the_instructor_chooses(
+    tmp_path,
+):
+    out = tmp_path / "course"
+    done = assignments(out, "--book", BOOK, "--chapters", "2", "--answers")
+    assert done.returncode == 0, done.stderr
+    text = markdown(out / "02_data.ipynb")
+    book = markdown(BOOK / "02_data.ipynb")
+    worked = book.split(":::{admonition} Answer\n:class: dropdown\n")[1]
+    assert "<details><summary>Worked answer</summary>" in text
+    assert worked.strip().splitlines()[0] in text
+    assert "**Check your own answer**" not in text
+
+
+@pytest.mark.parametrize("bad", ["seven", "2,x", "2-"])
+def test_a_bad_chapter_list_is_one_line(tmp_path, bad):
+    done = assignments(tmp_path / "out", "--book", BOOK, "--chapters", bad)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "give chapter numbers, such as 2,3,5 or 2-5" in done.stderr
+
+
+def test_a_chapter_the_book_lacks_is_refused(tmp_path):
+    done = assignments(tmp_path / "out", "--book", BOOK, "--chapters", "99")
+    assert done.returncode == 2 and "has no chapter 99" in done.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_book_is_found_from_any_folder(tmp_path):
+    done = assignments("course", "--chapters", "1", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "course" / "01_introduction.ipynb").is_file()
+
+
+def test_a_handout_made_in_a_clone_is_not_untracked(tmp_path):
+    clone = tmp_path / "clone"
+    clone.mkdir()
+    subprocess.run(["git", "init", "-q", str(clone)], check=True)
+    done = assignments(
+        "handout/", "--book", BOOK, "--chapters", "1", cwd=clone
+    )
+    assert done.returncode == 0, done.stderr
+    assert "git does not show it as untracked" in done.stdout
+    status = subprocess.run(
+        ["git", "status", "--porcelain"],
+        cwd=clone,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert status.stdout == ""
+    exclude = (clone / ".git" / "info" / "exclude").read_text()
+    assert exclude.splitlines().count("/handout/") == 1
+
+
+def test_a_wrong_answer_does_not_stop_run_all(tmp_path):
+    out = tmp_path / "course"
+    assert assignments(out, "--book", BOOK, "--chapters", "1").returncode == 0
+    path = out / "01_introduction.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    stub = next(c for c in nb.cells if "raise NotImplementedError" in c.source)
+    name = stub.source.split("def ", 1)[1].split("(", 1)[0]
+    stub.source = f"def {name}(*args):\n    return 0\n"
+    # Run All as Jupyter does it: the first error stops the rest.
+    NotebookClient(
+        nb,
+        timeout=300,
+        kernel_name="python3",
+        allow_errors=False,
+        resources={"metadata": {"path": str(out)}},
+    ).execute()
+    said = [
+        o.get("text", "")
+        for c in nb.cells
+        if "check_" in c.source
+        for o in c.outputs
+    ]
+    assert said[0].startswith("✗ chapter 1, exercise 1: ")
+    assert said[1:] == [
+        f"… chapter 1, exercise {n} is not written yet\n"
+        for n in range(2, declared(1) + 1)
+    ]

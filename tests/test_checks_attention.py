@@ -352,8 +352,10 @@ def test_mask_changes_typical_mistakes_get_their_hint(pair, hint):
 
 def test_weights_as_values_fail_asking_for_floats():
     def as_values(q, keys, cfg):
-        return [[gpt_scalar.Value(w) for w in head]
-                for head in good_weights(q, keys, cfg)]
+        return [
+            [gpt_scalar.Value(w) for w in head]
+            for head in good_weights(q, keys, cfg)
+        ]
 
     with pytest.raises(
         CheckFailed,
@@ -364,8 +366,9 @@ def test_weights_as_values_fail_asking_for_floats():
 
 
 def whole_width(q, keys, cfg):
-    scores = [sum(a * b for a, b in zip(q, k)) / math.sqrt(len(q))
-              for k in keys]
+    scores = [
+        sum(a * b for a, b in zip(q, k)) / math.sqrt(len(q)) for k in keys
+    ]
     return [w.data for w in gpt_scalar.softmax(scores)]
 
 
@@ -426,8 +429,9 @@ def test_causal_attention_merged_by_a_reshape_alone_names_it():
     def merged_by_reshape(Q, K, V, n_head):
         T, C = Q.shape
         hd = C // n_head
-        q, k, v = (X.reshape(T, n_head, hd).transpose(1, 0, 2)
-                   for X in (Q, K, V))
+        q, k, v = (
+            X.reshape(T, n_head, hd).transpose(1, 0, 2) for X in (Q, K, V)
+        )
         S = q @ k.transpose(0, 2, 1) / np.sqrt(hd)
         S[:, np.triu(np.ones((T, T), dtype=bool), k=1)] = -np.inf
         return (_softmax_rows(S) @ v).reshape(T, C)

@@ -36,11 +36,16 @@ def test_predictions_pass_the_measured_number(capsys):
         (21, "every pair of the framed name"),
         (22, "the number of tokens of the framed name"),
         (20, "frames to n \\+ 2 tokens"),
-        (15, "one too few, an off-by-one: 15 is the number of pairs "
-         "inside 16 tokens"),
+        (
+            15,
+            "one too few, an off-by-one: 15 is the number of pairs "
+            "inside 16 tokens",
+        ),
         (17, "17 is one too many, an off-by-one"),
-        (12, "12 is too small .*count the pairs that inputs_and_targets "
-         "makes"),
+        (
+            12,
+            "12 is too small .*count the pairs that inputs_and_targets makes",
+        ),
     ],
 )
 def test_predictions_typical_mistakes_get_their_hint(wrong, hint):

@@ -116,8 +116,11 @@ def _helpers_used(module, name):
     seen, todo = set(), [name]
     while todo:
         for node in ast.walk(funcs[todo.pop()]):
-            if isinstance(node, ast.Name) and node.id in funcs \
-                    and node.id not in seen:
+            if (
+                isinstance(node, ast.Name)
+                and node.id in funcs
+                and node.id not in seen
+            ):
                 seen.add(node.id)
                 todo.append(node.id)
     return {n for n in seen if n.startswith("_reference")}
@@ -146,7 +149,7 @@ def test_what_is_turned_off_is_what_is_declared_not_a_name_prefix():
     check.__module__ = home.__name__
     declared = exercise(99, points=0, forbids=(answers_it,))(check)
     EXERCISES.remove(declared.exercise)
-    declared(_reference_looks_like_one)     # not declared: it answers
+    declared(_reference_looks_like_one)  # not declared: it answers
     with pytest.raises(CheckFailed, match="your answer calls"):
         declared(answers_it)
 
@@ -382,7 +385,8 @@ def test_check_close_names_the_first_difference_not_the_worst():
     with pytest.raises(
         CheckFailed,
         match=r"^loss at step 12: got 1\.5, "
-        r"expected 1\.0 \(difference 0\.5, tolerance 1e-09\)$",
+        r"expected 1\.0 \(difference 0\.5, tolerance 1e-09\); 2 of 13 "
+        r"numbers differ, also at step 13: got 9\.0 \(expected 1\.0\)$",
     ):
         check_close(
             "loss",
@@ -391,6 +395,17 @@ def test_check_close_names_the_first_difference_not_the_worst():
             axes=("step",),
             first=1,
         )
+
+
+def test_check_close_shows_every_wrong_number_up_to_four_more():
+    with pytest.raises(
+        CheckFailed,
+        match=r"^x at index 0: got 1\.0, expected 0\.0 \(difference 1, "
+        r"tolerance 1e-09\); 7 of 8 numbers differ, also at index 1: got "
+        r"2\.0 \(expected 0\.0\), at index 2: .*, at index 3: .*, at index "
+        r"4: got 5\.0 \(expected 0\.0\) and 2 more$",
+    ):
+        check_close("x", [1, 2, 3, 4, 5, 6, 7, 0], [0] * 8)
 
 
 def test_check_close_names_rows_and_columns_or_indices():
@@ -413,7 +428,9 @@ def test_check_close_names_a_mistake_only_when_it_fits():
     ) as named:
         check_close("out", halved, expected, mistakes=mistakes)
     assert named.value.mistake == "a missing square root"
-    with pytest.raises(CheckFailed, match=r"tolerance 1e-09\)$") as plain:
+    with pytest.raises(
+        CheckFailed, match=r"tolerance 1e-09\); 2 of 2 numbers differ"
+    ) as plain:
         check_close("out", [0.0, 0.0], expected, mistakes=mistakes)
     assert plain.value.mistake is None
 
@@ -504,8 +521,10 @@ def test_the_brief_call_shows_few_values_and_sizes_of_many():
         pass
 
     shown = _call_shown(
-        f, ([1.5, 2], np.zeros((3, 4)), {"a": 1}, list(range(40)),
-            Value(0.25)), {"k": "x"})
+        f,
+        ([1.5, 2], np.zeros((3, 4)), {"a": 1}, list(range(40)), Value(0.25)),
+        {"k": "x"},
+    )
     assert shown == (
         "f([1.5, 2], ndarray of shape (3, 4), a dict of 1 entries, "
         "a list of 40 items, Value(0.25), k='x')"

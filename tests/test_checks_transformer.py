@@ -94,7 +94,12 @@ def test_cache_size_passes_the_measured_number(capsys):
         (80, "the cache keeps a key and a value"),
         (192, "the closing BOS is only a target"),
         (640, "the heads split each 16-number key"),
-        (100, "is too small"),
+        (128, "that counts four positions; the inputs are five"),
+        (
+            100,
+            "is too small .*; run the package's gpt on the inputs of "
+            "'emma' and add up",
+        ),
     ],
 )
 def test_cache_size_typical_mistakes_get_their_hint(wrong, hint):

@@ -243,3 +243,92 @@ def test_the_teaching_page_states_the_declared_points():
         declared.setdefault(e.chapter, []).append(e.points)
     assert stated == declared
     assert f"the whole book ({TOP} points)" in " ".join(page.split())
+
+
+def solved(handout_nb, book_nb, into, wrong=None, words=""):
+    """The handout's notebook with the book's solutions in, one of them
+    replaced by wrong ({name: body}), and words as the answer in words."""
+    nb = json.loads(handout_nb.read_text(encoding="utf-8"))
+    book = json.loads(book_nb.read_text(encoding="utf-8"))
+    answers = [
+        "".join(c["source"])
+        for c in book["cells"]
+        if "### BEGIN SOLUTION" in "".join(c["source"])
+    ]
+    stubs = [
+        c
+        for c in nb["cells"]
+        if "raise NotImplementedError" in "".join(c["source"])
+    ]
+    assert len(answers) == len(stubs)
+    for cell, answer in zip(stubs, answers):
+        cell["source"] = answer
+    for cell in nb["cells"]:
+        if "microgpt_explain" in cell["metadata"]:
+            cell["source"] = "".join(cell["source"]) + words
+    into.mkdir(parents=True, exist_ok=True)
+    (into / handout_nb.name).write_text(json.dumps(nb), encoding="utf-8")
+    for name, body in (wrong or {}).items():
+        replace_answer_any(into / handout_nb.name, name, body)
+
+
+def replace_answer_any(nb_path, name, body):
+    """Put body in place of the cell that defines name."""
+    nb = json.loads(nb_path.read_text(encoding="utf-8"))
+    cell = next(
+        c
+        for c in nb["cells"]
+        if c["cell_type"] == "code" and f"def {name}(" in "".join(c["source"])
+    )
+    cell["source"] = body
+    nb_path.write_text(json.dumps(nb), encoding="utf-8")
+
+
+def test_a_class_assigned_one_chapter_is_graded_on_it(tmp_path):
+    handout = tmp_path / "handout"
+    write_copies(BOOK, handout, chapters=[2])
+    subs = tmp_path / "subs"
+    solved(
+        handout / "02_data.ipynb",
+        BOOK / "02_data.ipynb",
+        subs / "ada",
+        {
+            "predicted_predictions": "def predicted_predictions():\n"
+            "    return 15\n"
+        },
+        words="BOS is read only at position 0 & predicted only last.",
+    )
+    shutil.copy(BOOK / "06_attention.ipynb", subs / "ada")
+    (subs / "bob").mkdir()
+    shutil.copy(BOOK / "06_attention.ipynb", subs / "bob")
+    for how in (["--chapters", "2"], ["--handout", str(handout)]):
+        out = tmp_path / f"grades{how[0]}"
+        done = grade(subs, out, *how)
+        assert done.returncode == 0, done.stderr
+        book = gradebook(out)
+        two = [e for e in EXERCISES if e.chapter == 2]
+        assert list(book["ada"]) == (
+            ["student"] + [e.key for e in two] + ["total", "out of", "flags"]
+        )
+        assert book["ada"]["out of"] == str(sum(e.points for e in two))
+        assert book["ada"]["02.1"] == "0"
+        assert book["ada"]["total"] == str(sum(e.points for e in two[1:]))
+        assert book["bob"]["total"] == "0"
+        ada = (out / "feedback" / "ada.html").read_text(encoding="utf-8")
+        bob = (out / "feedback" / "bob.html").read_text(encoding="utf-8")
+        assert "15 is not it; one too few, an off-by-one" in ada
+        assert "✓ decode_sample: matches the reference" in ada
+        assert (
+            "06_attention.ipynb was not graded: chapter 6 was not assigned"
+        ) in ada
+        assert "chapter 6" not in ada.split("<table>", 1)[1]
+        assert (
+            "<td>chapter 2, exercise 5: (explain: one token, two "
+            "jobs).</td><td>not auto-graded</td>"
+        ) in ada
+        assert (
+            "BOS is read only at position 0 &amp; predicted only last." in ada
+        )
+        assert "not handed in" in bob
+        assert "no notebook of chapter 2 was handed in" in bob
+        assert "did not run" not in bob

@@ -85,23 +85,41 @@ def student_copy(nb, name, plain=None, points=None, answers=False):
             read = handout.explained(cell.source)
             cell.source = plain(cell.source)
             if points is not None:
-                cell.source = handout.with_points(cell.source, points)
+                cell.source = handout.with_points(
+                    cell.source, points, read[0] if read else None
+                )
             if not answers:
                 cell.source = handout.without_answers(cell.source)
             if read is not None:
                 number, question, worked = read
                 cell.source += "\n\n" + (
                     "<details><summary>Worked answer</summary>\n\n"
-                    + plain(worked) + "\n\n</details>"
-                    if answers else handout.rubric(question))
+                    + plain(worked)
+                    + "\n\n</details>"
+                    if answers
+                    else handout.rubric(question)
+                )
                 title = handout.NUMBERED.match(question)
-                answer_cells.append((i, nbformat.v4.new_markdown_cell(
-                    handout.YOUR_ANSWER + "\n\n",
-                    metadata={handout.EXPLAIN: {
-                        "exercise": f"{name[:2]}.{number}",
-                        "question": title.group(0).strip("*")
-                        if title else f"exercise {number}",
-                    }})))
+                answer_cells.append(
+                    (
+                        i,
+                        nbformat.v4.new_markdown_cell(
+                            handout.YOUR_ANSWER + "\n\n",
+                            metadata={
+                                handout.EXPLAIN: {
+                                    "exercise": f"{name[:2]}.{number}",
+                                    "question": re.sub(
+                                        r"^(?:Exercise )?\d+\.?\s*",
+                                        "",
+                                        title.group(0).strip("*"),
+                                    )
+                                    if title
+                                    else f"exercise {number}",
+                                }
+                            },
+                        ),
+                    )
+                )
         if cell.cell_type != "code":
             continue
         if BEGIN in cell.source:
@@ -150,8 +168,10 @@ def write_copies(book, out, chapters=None, answers=False):
             f"{book} has no chapter {', '.join(map(str, missing))}"
         )
     chapters = [
-        p for p in notebooks
-        if chapters is None or not p.name[:2].isdigit()
+        p
+        for p in notebooks
+        if chapters is None
+        or not p.name[:2].isdigit()
         or int(p.name[:2]) in chapters
     ]
     pages = [book / page for page in PAGES if (book / page).is_file()]
@@ -178,9 +198,14 @@ def write_copies(book, out, chapters=None, answers=False):
         for path in chapters:
             nb = nbformat.read(path, as_version=4)
             number = int(path.name[:2]) if path.name[:2].isdigit() else 0
-            nb, counts[path.name] = student_copy(
-                nb, path.name, plain, points.get(number, {}), answers
-            )
+            try:
+                nb, counts[path.name] = student_copy(
+                    nb, path.name, plain, points.get(number, {}), answers
+                )
+            except ValueError as e:
+                if str(e).startswith(path.name):
+                    raise
+                raise ValueError(f"{path.name}: {e}") from e
             with naming(out):
                 nbformat.write(nb, folder / path.name)
         with naming(out):
@@ -219,8 +244,7 @@ def main(argv=None):
     p.add_argument(
         "--chapters",
         metavar="LIST",
-        help="the chapters to hand out, such as 2,3,5 or 2-5 (default: "
-        "all)",
+        help="the chapters to hand out, such as 2,3,5 or 2-5 (default: all)",
     )
     p.add_argument(
         "--answers",
@@ -240,8 +264,10 @@ def main(argv=None):
         print(f"{name}: {n} {'answer' if n == 1 else 'answers'} taken out")
     print(f"wrote {len(counts)} notebooks to {args.out}")
     if ignored:
-        print(f"{args.out} lies inside a git repository: {ignored} now "
-              "lists it, so that git does not show it as untracked")
+        print(
+            f"{args.out} lies inside a git repository: {ignored} now "
+            "lists it, so that git does not show it as untracked"
+        )
     return 0
 
 
@@ -249,10 +275,12 @@ def chapter_list(text):
     """The chapter numbers a list such as "2,3,5" or "2-5" names."""
     out = set()
     for part in text.split(","):
-        first, _, last = part.strip().partition("-")
-        if not first.isdigit() or (last and not last.isdigit()):
-            raise ValueError(f"--chapters {text}: give chapter numbers, "
-                             "such as 2,3,5 or 2-5")
+        first, dash, last = part.strip().partition("-")
+        if not first.isdigit() or (dash and not last.isdigit()):
+            raise ValueError(
+                f"--chapters {text}: give chapter numbers, "
+                "such as 2,3,5 or 2-5"
+            )
         out.update(range(int(first), int(last or first) + 1))
     return sorted(out)
 
@@ -260,12 +288,13 @@ def chapter_list(text):
 def find_book():
     """The book's folder: beside the package (a clone of the repository,
     from anywhere), else ./book."""
-    for book in (Path(__file__).resolve().parents[2] / "book",
-                 Path("book")):
+    for book in (Path(__file__).resolve().parents[2] / "book", Path("book")):
         if any(book.glob("*.ipynb")):
             return book
-    raise ValueError("no book found beside the package or in ./book; "
-                     "give its folder with --book")
+    raise ValueError(
+        "no book found beside the package or in ./book; "
+        "give its folder with --book"
+    )
 
 
 def keep_out_of_git(out):
@@ -277,18 +306,24 @@ def keep_out_of_git(out):
     for root in out.parents:
         git = root / ".git"
         if git.exists() and not git.is_dir():
-            return None     # a worktree or submodule: left as it is
+            return None  # a worktree or submodule: left as it is
         if git.is_dir():
             exclude = git / "info" / "exclude"
             entry = "/" + out.relative_to(root).as_posix() + "/"
-            old = (exclude.read_text(encoding="utf-8")
-                   if exclude.is_file() else "")
+            old = (
+                exclude.read_text(encoding="utf-8")
+                if exclude.is_file()
+                else ""
+            )
             if entry in old.splitlines():
                 return None
             exclude.parent.mkdir(exist_ok=True)
             with open(exclude, "a", encoding="utf-8") as f:
-                f.write(("" if old.endswith("\n") or not old else "\n")
-                        + entry + "\n")
+                f.write(
+                    ("" if old.endswith("\n") or not old else "\n")
+                    + entry
+                    + "\n"
+                )
             return exclude
     return None
 

@@ -63,8 +63,11 @@ def labels(book, here=()):
                 f"chapter {int(head)} ({title.group(1)})"
                 if is_chapter
                 else f'the page "{title.group(1)}"'
-                + (f" ({page.name} in this folder)" if page.name in here
-                   else "")
+                + (
+                    f" ({page.name} in this folder)"
+                    if page.name in here
+                    else ""
+                )
             )
     return out
 
@@ -99,7 +102,11 @@ def _pyobject(source, name):
     nodes = ast.parse(source).body
     node = None
     for part in name.split("."):
-        node = next(n for n in nodes if getattr(n, "name", None) == part)
+        node = next(
+            (n for n in nodes if getattr(n, "name", None) == part), None
+        )
+        if node is None:
+            raise ValueError(f"no {name} to include")
         nodes = node.body
     start = min([node.lineno] + [d.lineno for d in node.decorator_list])
     return source.splitlines()[start - 1 : node.end_lineno]
@@ -156,9 +163,11 @@ def plain(text, refs, cites, book):
             line[1:].split(":", 1) for line in m.group(2).splitlines()
         )
         options = {k: v.strip() for k, v in options.items()}
-        return (
-            "```python\n" + include(Path(book) / m.group(1), options) + "\n```"
-        )
+        try:
+            code = include(Path(book) / m.group(1), options)
+        except (OSError, ValueError, StopIteration) as e:
+            raise ValueError(f"{{literalinclude}} {m.group(1)}: {e}") from e
+        return "```python\n" + code + "\n```"
 
     text = LABEL.sub("", text)
     text = ANSWER.sub("", text)
@@ -185,14 +194,20 @@ def _definitions(block):
 # What the book says of its collapsed worked answers, as a handout
 # without them says it.
 _COLLAPSED = [
-    (r"has\s+a\s+worked\s+answer,\s+collapsed\s+below\s+it",
-     "has a self-check list below it, and a cell for your answer"),
-    (r"its\s+answer\s+is\s+collapsed\s+below\s+it",
-     "a self-check list and a cell for your answer follow it"),
-    (r"The\s+answers\s+in\s+words\s+are\s+collapsed\s+below\s+their"
-     r"\s+questions",
-     "Each question answered in words is followed by a self-check list "
-     "and a cell for your answer"),
+    (
+        r"has\s+a\s+worked\s+answer,\s+collapsed\s+below\s+it",
+        "has a self-check list below it, and a cell for your answer",
+    ),
+    (
+        r"its\s+answer\s+is\s+collapsed\s+below\s+it",
+        "a self-check list and a cell for your answer follow it",
+    ),
+    (
+        r"The\s+answers\s+in\s+words\s+are\s+collapsed\s+below\s+their"
+        r"\s+questions",
+        "Each question answered in words is followed by a self-check list "
+        "and a cell for your answer",
+    ),
 ]
 
 
@@ -221,8 +236,18 @@ def explained(text):
 
 
 # The verbs that open a sentence asking for something in words.
-_ASKING = {"Explain", "Say", "Describe", "Compare", "Argue", "Name",
-           "Predict", "Show", "Tell", "Give"}
+_ASKING = {
+    "Explain",
+    "Say",
+    "Describe",
+    "Compare",
+    "Argue",
+    "Name",
+    "Predict",
+    "Show",
+    "Tell",
+    "Give",
+}
 
 
 def rubric(question):
@@ -244,20 +269,20 @@ def rubric(question):
         "- [ ] It uses the chapter's terms and symbols, each in the "
         "chapter's meaning.",
     ]
-    return ("**Check your own answer** (not auto-graded: the grader lists "
-            "your answer for your instructor to read):\n\n"
-            + "\n".join(items))
+    return (
+        "**Check your own answer** (not auto-graded: the grader lists "
+        "your answer for your instructor to read):\n\n" + "\n".join(items)
+    )
 
 
-def with_points(text, points):
+def with_points(text, points, in_words=None):
     """text with "(N points)" after each numbered statement that points
-    gives ({number: points}); a question in words says it is read, not
-    auto-graded."""
-    read = explained(text)
+    gives ({number: points}); the question in words, number in_words,
+    says it is read, not auto-graded."""
 
     def mark(m):
         n = int(m.group(1))
-        if read is not None and n == read[0]:
+        if n == in_words:
             return m.group(0) + " *(answered in words: not auto-graded)*"
         if n not in points:
             return m.group(0)
@@ -281,8 +306,13 @@ def explain_answers(path):
         source = cell.get("source", "")
         text = "".join(source) if isinstance(source, list) else str(source)
         text = text.replace(YOUR_ANSWER, "", 1).strip()
-        out.append((str(meta.get("exercise", "")),
-                    str(meta.get("question", "")), text))
+        out.append(
+            (
+                str(meta.get("exercise", "")),
+                str(meta.get("question", "")),
+                text,
+            )
+        )
     return out
 
 

@@ -74,8 +74,11 @@ def check_close(
     g, e = _flatten(got), _flatten(expected)
     if len(g) != len(e):
         raise CheckFailed(f"{what}: expected {len(e)} numbers, got {len(g)}")
-    off = [(index, a, b) for (index, a), (_, b) in zip(g, e)
-           if _differs(a, b, tol)]
+    off = [
+        (index, a, b)
+        for (index, a), (_, b) in zip(g, e)
+        if _differs(a, b, tol)
+    ]
     if not off:
         return
     index, a, b = off[0]
@@ -105,11 +108,16 @@ def _others(off, total, axes, first, shown=4):
     every wrong number at once (the next few, then how many more)."""
     if len(off) < 2:
         return ""
-    more = [f"{_where(i, axes, first).strip()}: got {a!r} (expected "
-            f"{b!r})" for i, a, b in off[1:1 + shown]]
+    more = [
+        f"{_where(i, axes, first).strip()}: got {a!r} (expected {b!r})"
+        for i, a, b in off[1 : 1 + shown]
+    ]
     rest = len(off) - 1 - len(more)
-    return (f"; {len(off)} of {total} numbers differ, also "
-            + ", ".join(more) + (f" and {rest} more" if rest else ""))
+    return (
+        f"; {len(off)} of {total} numbers differ, also "
+        + ", ".join(more)
+        + (f" and {rest} more" if rest else "")
+    )
 
 
 def check_equal(what, got, expected):

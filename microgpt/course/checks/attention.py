@@ -79,35 +79,39 @@ def check_mask_changes(changed_positions):
             f"expected a pair (with the mask, without it), got {got!r}"
         )
     section = "(see 'Causality through the KV cache')"
-    _both(lambda: number(
-        "positions that change, with the mask",
-        lambda: got[0],
-        _reference_changed(T, True),
-        0,
-        [
-            (
-                T,
-                f"with the mask, position t reads only keys 0 to t: "
-                f"which positions read the last one? {section}",
-            ),
-            (
-                0,
-                f"the last position reads its own key and value too {section}",
-            ),
-        ],
-    ), lambda: number(
-        "positions that change, without the mask",
-        lambda: got[1],
-        _reference_changed(T, False),
-        0,
-        [
-            (
-                1,
-                f"without the mask every position reads every key, the "
-                f"last one included {section}",
-            )
-        ],
-    ))
+    _both(
+        lambda: number(
+            "positions that change, with the mask",
+            lambda: got[0],
+            _reference_changed(T, True),
+            0,
+            [
+                (
+                    T,
+                    f"with the mask, position t reads only keys 0 to t: "
+                    f"which positions read the last one? {section}",
+                ),
+                (
+                    0,
+                    "the last position reads its own key and value too "
+                    + section,
+                ),
+            ],
+        ),
+        lambda: number(
+            "positions that change, without the mask",
+            lambda: got[1],
+            _reference_changed(T, False),
+            0,
+            [
+                (
+                    1,
+                    f"without the mask every position reads every key, the "
+                    f"last one included {section}",
+                )
+            ],
+        ),
+    )
 
 
 def _both(*parts):
@@ -268,14 +272,16 @@ def _mistaken_causal(Q, K, V, n_head):
     T, C = Q.shape
     future = np.triu(np.ones((T, T), dtype=bool), k=1)
 
-    def heads(n, scale, masked, axis, split_by_reshape=False,
-              merge_by_reshape=False):
+    def heads(
+        n, scale, masked, axis, split_by_reshape=False, merge_by_reshape=False
+    ):
         hd = C // n
-        if split_by_reshape:    # mixes positions and heads
+        if split_by_reshape:  # mixes positions and heads
             split = [X.reshape(n, T, hd) for X in (Q, K, V)]
         else:
-            split = [X.reshape(T, n, hd).transpose(1, 0, 2)
-                     for X in (Q, K, V)]  # (n_head, T, head_dim)
+            split = [
+                X.reshape(T, n, hd).transpose(1, 0, 2) for X in (Q, K, V)
+            ]  # (n_head, T, head_dim)
         S = split[0] @ split[1].transpose(0, 2, 1) / scale(hd)
         if masked:
             S[:, future] = -np.inf

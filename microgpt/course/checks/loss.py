@@ -113,7 +113,8 @@ def _mistaken_losses(logits, expected):
 
 
 @exercise(
-    3, points=1,
+    3,
+    points=1,
     forbids=(
         layers.cross_entropy_forward,
         _reference_cross_entropy,
@@ -167,11 +168,16 @@ def check_cross_entropy_gradient(gradient, seed=0):
         zs = [Value(z) for z in logits]
         (-gpt_scalar.softmax(zs)[target].log()).backward()
         expected = [z.grad for z in zs]
-        case = (f"case {k} (target {target})" if k < 5 else
-                f"case {k} (logits {logits}, target {target})")
-        overflow = ("; a softmax overflows (or divides 0 by 0) on "
-                    "large logits unless it subtracts the largest logit "
-                    "before exponentiating")
+        case = (
+            f"case {k} (target {target})"
+            if k < 5
+            else f"case {k} (logits {logits}, target {target})"
+        )
+        overflow = (
+            "; a softmax overflows (or divides 0 by 0) on "
+            "large logits unless it subtracts the largest logit "
+            "before exponentiating"
+        )
         try:
             got = gradient(list(logits), target)
         except (OverflowError, ValueError, ZeroDivisionError) as e:
@@ -262,13 +268,16 @@ def check_letters_loss(letters_loss, seed=0):
         # solution: a right answer may reuse (and change) its inputs.
         expected = _letters_loss(params, tokens, cfg)
         n = min(cfg.block_size, length - 2)
-        what = (f"letters' loss of a {length}-token document with "
-                f"block_size {cfg.block_size}")
+        what = (
+            f"letters' loss of a {length}-token document with "
+            f"block_size {cfg.block_size}"
+        )
         try:
             got = letters_loss(params, list(tokens), cfg)
         except (AttributeError, TypeError, IndexError) as e:
             pair = isinstance(e, (AttributeError, TypeError)) or (
-                "tuple" in str(e))
+                "tuple" in str(e)
+            )
             raise CheckFailed(
                 f"{what}: your answer {raised(e)}; "
                 + (_FORWARD_PAIR if pair else _UNCUT)
