@@ -37,3 +37,43 @@ def test_a_wrong_answer_that_returns_is_not_asked_about_return():
     with pytest.raises(CheckFailed) as info:
         check_of("02.2")(lambda ids, chars: "not the decoding")
     assert "forget `return`" not in str(info.value)
+
+
+@pytest.mark.parametrize("key", ["05.3", "06.3", "08.4"])
+def test_none_where_numbers_are_compared_is_only_asked_about_return(key):
+    # The check stumbles on None (a TypeError in its comparison); the
+    # message is the question, not the check's error.
+    with pytest.raises(CheckFailed) as info:
+        check_of(key)(lambda *args: None)
+    assert str(info.value).endswith(
+        ": your function returned None: did you forget `return`?"
+    )
+    assert "NoneType" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "key, wrong, hint",
+    [
+        ("02.1", 15, "15 is not it; one too few, an off-by-one"),
+        ("02.1", 17, "17 is one too many, an off-by-one"),
+        ("07.1", 161, "161 is one too many, an off-by-one"),
+        ("07.1", 159, "159 is one too few, an off-by-one"),
+    ],
+)
+def test_a_count_one_away_is_named_an_off_by_one(key, wrong, hint):
+    with pytest.raises(CheckFailed, match=hint):
+        check_of(key)(lambda: wrong)
+
+
+def test_weights_of_one_head_over_the_whole_width_are_named():
+    def whole_width(q, keys, cfg):
+        d = len(q)
+        scores = [sum(a * b for a, b in zip(q, k)) / d**0.5 for k in keys]
+        m = max(s.data for s in scores)
+        e = [(s - m).exp() for s in scores]
+        return [[(x / sum(e)).data for x in e]]
+
+    with pytest.raises(
+        CheckFailed, match="this is one head over the whole width"
+    ):
+        check_of("06.3")(whole_width)

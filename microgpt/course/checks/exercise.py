@@ -401,6 +401,12 @@ def exercise(number, points, forbids=()):
                     + (f", called as {call}" if call else "")
                     + _forgot_return(guarded)
                 )
+                if call is None and _forgot_return(guarded):
+                    # The check stumbled on the None, which is the news.
+                    message = (
+                        f"{ex}: your function returned None: did you "
+                        "forget `return`?"
+                    )
                 _record(ex, "failed", message)
                 if call is not None:
                     return _fail(AnswerRaised(message, e, call), e)
