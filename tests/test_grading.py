@@ -332,3 +332,31 @@ def test_a_class_assigned_one_chapter_is_graded_on_it(tmp_path):
         assert "not handed in" in bob
         assert "no notebook of chapter 2 was handed in" in bob
         assert "did not run" not in bob
+
+
+@pytest.mark.parametrize(
+    "option, message",
+    [
+        (["--chapters", "two"], "give chapter numbers, such as 2,3,5"),
+        (["--handout", "nowhere"], "--handout nowhere: not a folder"),
+        (["--handout", "."], "no chapter notebooks (such as 02_data"),
+    ],
+)
+def test_bad_chapters_are_one_line(tmp_path, option, message):
+    (tmp_path / "subs").mkdir()
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "microgpt.course.grade",
+            "subs",
+            "--out",
+            "g",
+            *option,
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 2 and message in done.stderr
+    assert "Traceback" not in done.stderr and not (tmp_path / "g").exists()

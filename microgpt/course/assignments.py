@@ -23,6 +23,15 @@ Actions workflow, ``.github/workflows/grade.yml``, grades the notebooks
 on every push where the handout is a repository (GitHub Classroom's
 template, say; see :mod:`microgpt.course.classroom`).
 
+``--chapters 2,3,5`` hands out only those chapters (the appendices go
+along); each exercise shows its points; a question answered in words
+gets a self-check list and a cell for the student's answer, or, with
+``--answers``, its worked answer, collapsed; the notation and glossary
+pages are copied beside the chapters. The book is found beside the
+package, so the command runs from any folder (``--book`` names another),
+and a handout written inside a clone of the repository is listed in that
+clone's ``.git/info/exclude``, so that git does not show it as untracked.
+
 Grading: ``python -m microgpt.course.grade``.
 """
 

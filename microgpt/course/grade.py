@@ -489,6 +489,11 @@ def grade(
         class_notes.append(
             "no answer key (--key): the choice questions are not graded"
         )
+    if chapters is None:
+        class_notes.append(
+            "every chapter is graded; --chapters 2,3,5 or --handout FOLDER "
+            "grades only the chapters assigned"
+        )
     plans = {s.name: assigned(notebooks_of(s), chapters) for s in students}
     with concurrent.futures.ThreadPoolExecutor(
         workers or os.cpu_count() or 1
