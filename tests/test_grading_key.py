@@ -289,3 +289,21 @@ def test_a_forged_pass_of_a_question_without_its_number_scores_nothing(
 def test_a_failure_stands_as_the_sandbox_reported_it():
     got = grader.verdicts([predicted([16], "failed")], EXERCISES)["02.1"]
     assert got["status"] == "failed"
+
+
+def test_the_teaching_page_counts_the_questions():
+    found = [e for e in EXERCISES if grader.question_check(e)]
+    page = " ".join(
+        (ROOT / "book" / "appendix_teaching.md").read_text().split()
+    )
+    assert f"({len(found)} of the book's {len(EXERCISES)} exercises)" in page
+
+
+def test_without_a_key_a_reader_is_told_who_judges(monkeypatch, capsys):
+    monkeypatch.setattr(questions, "find_key", lambda: None)
+    blocks.check_tiny_input(lambda: "a")
+    said = capsys.readouterr().out
+    assert "you chose (a); the answer key is not here" in said
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    with pytest.raises(Exception, match="no answer key"):
+        blocks.check_tiny_input(lambda: "a")

@@ -118,8 +118,9 @@ def choice(what, answer, question, letters="abc", hint=""):
                 "to grade the choice with"
             )
         print(
-            f"… {what}: you chose ({letter}); the worked answer below "
-            "says which is right"
+            f"… {what}: you chose ({letter}); the answer key is not "
+            "here, so the grader (or the book's worked answer) says "
+            "whether it is right"
         )
         return
     verdict = judge(load_key(key)[question], letter, hint)
