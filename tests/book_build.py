@@ -1,16 +1,24 @@
 """One strict build of the book per test run, for every test that reads it.
 
 test_book.py checks the build itself, test_browser.py reads its pages in a
-browser. The build takes a minute or two on two cores, so it is done once:
-under pytest-xdist the workers share it through a lock in the run's base
-temporary folder (the first one to ask builds, the others wait and reuse);
-without xdist it is an ordinary session fixture.
+browser, test_workflows.py checks its links to the repository. The build
+takes a minute or two on two cores, so it is done once: under pytest-xdist
+the workers share it through a lock in the run's base temporary folder
+(the first one to ask builds, the others wait and reuse); without xdist it
+is an ordinary session fixture.
+
+It is the build the Pages workflow publishes: pages.yml passes the
+repository and branch it runs in, here those of a made-up fork, so the
+pages carry the repository, issues, Binder and Colab buttons that readers
+of the published book see. A local build differs only in leaving those
+buttons out (test_workflows.py checks its configuration).
 
 Import the fixture into a test module with ``from book_build import
 book_build``.
 """
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -21,6 +29,9 @@ import pytest
 from filelock import FileLock
 
 ROOT = Path(__file__).resolve().parents[1]
+# What pages.yml passes for a fork at this address, on this branch.
+PUBLISHED_REPOSITORY = "https://github.com/some-fork/any-name"
+PUBLISHED_BRANCH = "a-branch"
 
 
 @dataclass(frozen=True)
@@ -31,7 +42,7 @@ class BookBuild:
 
 
 def strict_build(out):
-    """Build the book into `out` with warnings as errors, as CI does."""
+    """Build the book into `out` as pages.yml does, warnings as errors."""
     jb = shutil.which("jupyter-book", path=str(Path(sys.executable).parent))
     assert jb, "jupyter-book is not installed next to this Python"
     # Build into a temporary folder so the tests never touch the
@@ -46,7 +57,14 @@ def strict_build(out):
         "-n",
         "--keep-going",
     ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    env = {
+        **os.environ,
+        "BOOK_REPOSITORY_URL": PUBLISHED_REPOSITORY,
+        "BOOK_REPOSITORY_BRANCH": PUBLISHED_BRANCH,
+    }
+    proc = subprocess.run(
+        cmd, env=env, capture_output=True, text=True, timeout=900
+    )
     return BookBuild(
         out / "_build" / "html", proc.returncode, proc.stdout + proc.stderr
     )

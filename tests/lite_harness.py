@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
@@ -119,17 +120,39 @@ def runs_pytorch(path):
     )
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    """The lite site, built as the Pages workflow builds it."""
-    out = tmp_path_factory.mktemp("html") / "lite"
-    proc = subprocess.run(
-        [sys.executable, str(LITE_SITE), str(out)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+@pytest.fixture(scope="session")
+def site(request, tmp_path_factory):
+    """The lite site, built as the Pages workflow builds it, once a run.
+
+    test_lite.py and test_lite_pyodide.py share it as the test files share
+    the book's build (tests/book_build.py): under pytest-xdist through a
+    lock in the run's base temporary folder, the first to ask building it.
+    """
+    if hasattr(request.config, "workerinput"):  # an xdist worker
+        shared = tmp_path_factory.getbasetemp().parent  # all workers'
+    else:
+        shared = tmp_path_factory.getbasetemp()
+    out = shared / "lite-html" / "lite"
+    record = shared / "lite.json"
+    with FileLock(str(shared / "lite.lock")):
+        if not record.is_file():
+            proc = subprocess.run(
+                [sys.executable, str(LITE_SITE), str(out)],
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
+            record.write_text(
+                json.dumps(
+                    {
+                        "returncode": proc.returncode,
+                        "log": proc.stdout[-3000:] + proc.stderr[-3000:],
+                    }
+                ),
+                encoding="utf-8",
+            )
+        saved = json.loads(record.read_text(encoding="utf-8"))
+    assert saved["returncode"] == 0, saved["log"]
     return out
 
 

@@ -201,9 +201,11 @@ def test_metadata_is_complete(dist):
     assert meta.get_payload().startswith("# microgpt")  # README.md
     assert meta["Keywords"] and meta.get_all("Classifier")
     requires = meta.get_all("Requires-Dist")
-    assert {"numpy", "tqdm"} <= set(requires)
-    assert meta.get_all("Provides-Extra") == ["torch"]
-    assert 'torch; extra == "torch"' in requires
+    # The lowest supported versions, which .ci/lowest tests.
+    assert {"numpy>=1.26", "tqdm"} <= set(requires)
+    assert meta.get_all("Provides-Extra") == ["torch", "chapters"]
+    assert 'torch>=2.2; extra == "torch"' in requires
+    assert 'matplotlib>=3.7; extra == "chapters"' in requires
     assert "microgpt = microgpt.cli:main" in entry_points
 
 

@@ -16,6 +16,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from book_build import (  # noqa: F401 (a fixture)
+    PUBLISHED_BRANCH,
+    PUBLISHED_REPOSITORY,
+    book_build,
+)
 
 pytestmark = pytest.mark.workflows
 
@@ -96,8 +101,9 @@ def readme_test_command():
 def test_the_readme_build_command_needs_no_node():
     # The first bash line that builds the book installs and builds only:
     # Node.js and npm are for the tests.
-    builds = [line for line in readme_bash_lines()
-              if "jupyter-book build" in line]
+    builds = [
+        line for line in readme_bash_lines() if "jupyter-book build" in line
+    ]
     assert builds, "README.md gives no build command in a bash block"
     build = builds[0]
     assert "pip install -r requirements.txt" in build
@@ -109,8 +115,9 @@ def test_tests_workflow_runs_the_readme_command():
     wf = workflow("tests.yml")
     assert set(wf["on"]) == {"push", "pull_request"}
     assert wf["on"]["push"] is None and wf["on"]["pull_request"] is None
-    runs = [s["run"].strip() for s in wf["jobs"]["tests"]["steps"]
-            if "run" in s]
+    runs = [
+        s["run"].strip() for s in wf["jobs"]["tests"]["steps"] if "run" in s
+    ]
     assert runs[-1] == readme_test_command()
     # And the command .ci/run runs, so the two CIs test the same.
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
@@ -288,38 +295,18 @@ def test_repository_options_follow_the_environment():
     )
 
 
-def test_the_published_book_links_to_its_repository(tmp_path):
-    """What pages.yml builds, with a made-up fork: strict, with buttons."""
-    jb = shutil.which("jupyter-book", path=str(Path(sys.executable).parent))
-    assert jb, "jupyter-book is not installed next to this Python"
-    repo, branch = "https://github.com/some-fork/any-name", "a-branch"
-    env = {
-        **os.environ,
-        "BOOK_REPOSITORY_URL": repo,
-        "BOOK_REPOSITORY_BRANCH": branch,
-    }
-    proc = subprocess.run(
-        [
-            jb,
-            "build",
-            str(ROOT),
-            "--path-output",
-            str(tmp_path),
-            "-W",
-            "-n",
-            "--keep-going",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    log = proc.stdout + proc.stderr
-    assert proc.returncode == 0, log[-6000:]
+def test_the_published_book_links_to_its_repository(book_build):
+    """What pages.yml builds, for a made-up fork: strict, with buttons.
+
+    This is the run's one build of the book (tests/book_build.py).
+    """
+    log = book_build.log
+    assert book_build.returncode == 0, log[-6000:]
     assert "WARNING" not in log, log[-6000:]
-    page = (tmp_path / "_build" / "html" / "book" / "02_data.html").read_text(
+    page = (book_build.html / "book" / "02_data.html").read_text(
         encoding="utf-8"
     )
+    repo, branch = PUBLISHED_REPOSITORY, PUBLISHED_BRANCH
     path = "book/02_data.ipynb"
     for url in (
         f'href="{repo}"',
