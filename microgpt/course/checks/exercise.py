@@ -16,12 +16,16 @@ points, forbids=...)``. The decorator makes the check:
 - record its result, one JSON line, on the pipe whose descriptor
   ``MICROGPT_RESULTS_FD`` gives (microgpt.course.grade's runner), or in
   the file that ``MICROGPT_RESULTS`` names, with the check's ✓ line when
-  it passed;
+  it passed, and, for a question (an answer that takes no inputs), what
+  the answer returned and the letter chosen, which the grader judges
+  again outside the sandbox;
 - show a failure as one line "✗ ...". In a notebook run by no grader it
   prints that line and returns, so that Run All goes on to the end and
   shows every check's verdict, as a grader's run does; under a grader,
-  and outside IPython (a test), it raises ``CheckFailed``. When the
-  answer raised, the message shows the call, with its inputs in brief.
+  and outside IPython (a test), it raises ``CheckFailed``; for an
+  exception of the answer's that the check does not handle itself, its
+  subclass ``AnswerRaised``, whose message shows the call, with its
+  inputs in brief.
 
 ``EXERCISES`` holds every declared exercise, in the book's order; the
 points are stated here once, for both graders.
