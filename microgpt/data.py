@@ -260,4 +260,3 @@ class Tokenizer:
     def frame(self, doc):
         """A document as training tokens: BOS, its characters, BOS."""
         return [self.bos] + self.encode(doc) + [self.bos]
-

@@ -33,7 +33,8 @@ from .layers_numpy import (
 from .params import init_weights
 from .speedups import adam_update
 
-QKV = ("attn_wq", "attn_wk", "attn_wv")  # stacked into one product
+# The three attention weights that block_forward stacks into one product.
+QKV = ("attn_wq", "attn_wk", "attn_wv")
 
 # -- parameters -------------------------------------------------------------
 
@@ -126,7 +127,9 @@ def gpt(token_id, pos_id, kv_cache, params, cfg):
     """Logits for the next token after token_id at position pos_id."""
     keys, values = kv_cache
     x = params["wte"][token_id] + params["wpe"][pos_id]  # (n_embd,)
-    x = rmsnorm(x)  # not redundant with the block's own (see gpt_scalar)
+    # Not redundant with the norm inside the block: the residual path
+    # carries this normalized x, not the raw embedding sum.
+    x = rmsnorm(x)
     for i in range(cfg.n_layer):
         layer = f"layer{i}."
         residual = x
@@ -150,7 +153,8 @@ def gpt(token_id, pos_id, kv_cache, params, cfg):
 
 def block_forward(x, T, params, layer, cfg, mask=None):
     """One block: attention then MLP, each added to the residual stream."""
-    # x: (N, C), the rows of N = B * T positions; mask: see forward
+    # x is (N, C): the N = B * T positions of the batch, one per row. The
+    # mask is forward's, None for the plain causal triangle.
     C = cfg.n_embd
     cache = {"T": T}
     # q, k and v come from the same input: one product with the three
@@ -178,7 +182,8 @@ def block_backward(dx, cache, layer, grads):
     dh, g["mlp_fc2"] = linear_backward(dh, cache["fc2"])
     dh = relu_backward(dh, cache["relu"])
     dh, g["mlp_fc1"] = linear_backward(dh, cache["fc1"])
-    dx = dx + rmsnorm_backward(dh, cache["norm2"])  # the two paths to x meet
+    # x fed both the residual and the MLP's norm: the two gradients add.
+    dx = dx + rmsnorm_backward(dh, cache["norm2"])
     dx, dh = residual_backward(dx, cache["res1"])
     dh, g["attn_wo"] = linear_backward(dh, cache["wo"])
     dq, dk, dv = attention_backward(
@@ -186,7 +191,8 @@ def block_backward(dx, cache, layer, grads):
     )  # (B, T, C)
     dqkv = np.concatenate((dq, dk, dv), -1)  # (B, T, 3C)
     dh, dwqkv = linear_backward(rows(dqkv), cache["qkv"])  # (3C, C)
-    dx = dx + rmsnorm_backward(dh, cache["norm1"])  # and meet again
+    # And again at the attention's norm, the block's first layer.
+    dx = dx + rmsnorm_backward(dh, cache["norm1"])
     C = dwqkv.shape[1]
     for i, name in enumerate(QKV):
         g[name] = dwqkv[i * C : (i + 1) * C]
@@ -279,7 +285,8 @@ class Adam:
 
     def __init__(self, params, tcfg):
         self.data = flat_params(params)
-        # Arrays carry no .grad: backward writes into these views.
+        # A NumPy array has no .grad, so backward writes the gradients
+        # into these views of one buffer, which step reads.
         self.grad = np.zeros_like(self.data)
         self.grads = views(self.grad, params)
         self.beta1, self.beta2, self.eps = (

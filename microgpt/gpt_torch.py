@@ -49,7 +49,8 @@ def _float64(w):
 
 def to_weights(params):
     """The state dict's current values: name -> float64 numpy array."""
-    # Copies: an array sharing a tensor's memory would move with training.
+    # Each array is a copy: one that shared a tensor's memory would keep
+    # changing as training goes on.
     return {name: _float64(p) for name, p in params.items()}
 
 
@@ -73,7 +74,8 @@ def linear(x, w):
 
 def softmax(logits):
     """Probabilities along the last axis."""
-    # One fused op; it subtracts each row's max, as the scalar twin does.
+    # torch.softmax is one fused op, and it subtracts each row's max
+    # first, as the scalar twin does.
     return torch.softmax(logits, dim=-1)
 
 
@@ -97,24 +99,30 @@ def attention(q, keys, values, cfg, *, mask=None):
     q is (..., Tq, n_embd) and keys, values are (..., Tk, n_embd) with
     Tk >= Tq; the queries are the last Tq positions, so each one sees the
     keys up to its own position. Packed rows pass mask, (B, T, T) bool,
-    True where a position may attend (see packing.visible), which
+    True where a position may attend (see batch.visible), which
     replaces the causal triangle.
     """
     shape, tq, tk, hd = q.shape, q.shape[-2], keys.shape[-2], cfg.head_dim
 
-    def heads(x):  # always 4-D: the fused kernel takes nothing else
+    def heads(x):
+        # The result is always 4-D, the only shape the fused kernel takes.
         return x.reshape(-1, x.shape[-2], cfg.n_head, hd).transpose(1, 2)
 
     q, k, v = heads(q), heads(keys), heads(values)  # (B, n_head, T, hd)
-    # One fused kernel for softmax(q @ k.T / sqrt(hd), masked) @ v, and
-    # one for its backward: at this size ops, not arithmetic, cost.
-    if mask is not None:  # packed rows: a triangle per document
+    # One fused kernel computes softmax(q @ k.T / sqrt(hd), masked) @ v,
+    # and one more its backward. At this model's size the number of
+    # operations, not the arithmetic inside them, is what costs time.
+    if mask is not None:
+        # Packed rows bring their own mask, a triangle per document.
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask[:, None])
-    elif tq == tk:  # every position: the causal triangle
+    elif tq == tk:
+        # Every position is a query: the plain causal triangle.
         out = F.scaled_dot_product_attention(q, k, v, is_causal=True)
-    elif tq == 1:  # one query over a cache is the last: it sees all
+    elif tq == 1:
+        # One query over a cache is the newest position, so it sees all.
         out = F.scaled_dot_product_attention(q, k, v)
-    else:  # the last tq of tk positions
+    else:
+        # The queries are the last tq of the tk positions.
         seen = torch.ones(tq, tk, dtype=torch.bool, device=q.device)
         out = F.scaled_dot_product_attention(
             q, k, v, attn_mask=seen.tril(tk - tq)
@@ -124,7 +132,8 @@ def attention(q, keys, values, cfg, *, mask=None):
 
 def block(x, i, params, cfg, kv_cache=None, mask=None):
     """Transformer block i: attention, then the MLP, each added to x."""
-    # x: (..., T, n_embd). With kv_cache, the keys and values join it.
+    # x is (..., T, n_embd). With a kv_cache, this block's keys and values
+    # are appended to it, and the queries attend over all of it.
     layer = f"layer{i}."
     residual = x
     x = rmsnorm(x)
@@ -206,15 +215,12 @@ def batch_loss(params, batch, cfg):
     real = arrays.weights > 0  # (R, T), not padding
     targets = np.where(real, arrays.targets, -1)  # (R, T)
     targets = torch.as_tensor(targets, device=logits.device)
-    # cross_entropy is -log(softmax(logits)[target]) in log-sum-exp form;
-    # it agrees with the scalar twin to the last few bits.
-    total = F.cross_entropy(
-        logits.flatten(0, 1),
-        targets.flatten(),
-        ignore_index=-1,
-        reduction="sum",
+    # cross_entropy is -log(softmax(logits)[target]) in log-sum-exp form,
+    # averaged over the targets that are not -1; it agrees with the
+    # scalar twin to the last few bits.
+    return F.cross_entropy(
+        logits.flatten(0, 1), targets.flatten(), ignore_index=-1
     )
-    return total / int(real.sum())
 
 
 def _grads(params):
@@ -250,7 +256,7 @@ class Adam:
 
     def __init__(self, params, tcfg):
         self.params = flat_params(params)
-        # 1-D views that share memory with the parameters: one in-place
+        # These 1-D views share memory with the parameters, so one in-place
         # op per tensor applies the update, outside autograd.
         self.flat = [p.detach().view(-1) for p in self.params]
         self.sizes = [p.numel() for p in self.params]
@@ -331,7 +337,8 @@ def generate(params, cfg, rng, temperature, *, top_k=None, top_p=None):
         probs = softmax(logits / temperature)  # (vocab_size,)
         if filtered:
             probs = top_filter(probs, top_k, top_p)
-        # Python's draw, from the run's one stream, as in every twin
+        # The draw is Python's, from the run's one random stream, as in
+        # every twin.
         token = rng.choices(range(cfg.vocab_size), weights=probs.tolist())[0]
         if token == bos:
             break

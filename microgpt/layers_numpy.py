@@ -29,7 +29,8 @@ def softmax(logits):
 def causal_mask(T):
     """(T, T) bool: True where position t may attend to position s <= t."""
     mask = np.tri(T, dtype=bool)
-    mask.flags.writeable = False  # shared by every call; keep it safe
+    # The cached mask is shared by every call, so it is made read-only.
+    mask.flags.writeable = False
     return mask
 
 

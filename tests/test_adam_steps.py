@@ -53,7 +53,7 @@ def test_the_real_runs_largest_step_is_above_1_5_lr_and_below_the_bound():
     for s in range(TCFG.num_steps):
         before = {k: w.copy() for k, w in params.items()}
         lr = lr_at(s, TCFG)
-        gpt_numpy.train_step(params, opt, tok.frame(docs[s]), lr, cfg)
+        gpt_numpy.train_step(params, opt, [tok.frame(docs[s])], lr, cfg)
         top = max(
             [top]
             + [np.abs(w - before[k]).max() / lr for k, w in params.items()]

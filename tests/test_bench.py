@@ -233,7 +233,7 @@ def test_bad_arguments_are_one_clear_error(args, message):
 
 
 def test_batched_training_runs_from_the_command_line(tmp_path, expected_run):
-    # --batch-size reaches train_step_batch in both array twins; they take
+    # --batch-size reaches train_step in both array twins; they take
     # the same steps, so their logged losses agree.
     losses = {}
     for impl in ("numpy", "torch"):

@@ -285,8 +285,10 @@ def test_float32_loss_is_what_torch_does():
     weights = init_weights(cfg, random.Random(42))
     frame = [26, 24, 20, 7, 4, 13, 6, 26]
     losses = [
-        gpt_torch.doc_loss(
-            gpt_torch.from_weights(weights, device="cpu", dtype=dt), frame, cfg
+        gpt_torch.batch_loss(
+            gpt_torch.from_weights(weights, device="cpu", dtype=dt),
+            [frame],
+            cfg,
         ).item()
         for dt in (torch.float32, torch.float64)
     ]

@@ -214,7 +214,7 @@ def my_train(impl, params, docs, tokenizer, cfg, tcfg, lr_fn=warmed):
     for step in range(tcfg.num_steps):
         tokens = tokenizer.frame(docs[step % len(docs)])
         losses.append(
-            impl.train_step(params, opt, tokens, lr_fn(step, tcfg), cfg)
+            impl.train_step(params, opt, [tokens], lr_fn(step, tcfg), cfg)
         )
     return losses
 
@@ -260,7 +260,7 @@ def test_train_loop_with_the_wrong_weights_names_the_entry():
         impl.train_step(
             params,
             impl.Adam(params, tcfg),
-            tokenizer.frame(docs[0]),
+            [tokenizer.frame(docs[0])],
             0.01,
             cfg,
         )

@@ -53,7 +53,7 @@ cfg, tcfg = ModelConfig(), TrainConfig()
 rng, docs, tok = prepare(docs, tcfg.seed)
 params = gpt_scalar.init_params(cfg, rng)
 opt = gpt_scalar.Adam(params, tcfg)
-losses = [repr(gpt_scalar.train_step(params, opt, tok.frame(docs[s]),
+losses = [repr(gpt_scalar.train_step(params, opt, [tok.frame(docs[s])],
                                      lr_at(s, tcfg), cfg))
           for s in range(3)]
 

@@ -113,13 +113,13 @@ def test_the_packing_mask_is_the_packages():
 def test_the_packing_row_is_chapter_13s_first_row():
     # Chapter 13 prints the batch ava, yuheng, jo, christopher: its first
     # row holds the three short names in 14 positions, with no padding.
-    from microgpt import gpt_numpy
+    from microgpt.batch import batch_arrays
     from microgpt.data import Tokenizer
 
     names = ("ava", "yuheng", "jo", "christopher")
     tok = Tokenizer.from_docs(list(names))
     cfg = ModelConfig(vocab_size=tok.vocab_size)
-    pos = gpt_numpy.batch_arrays([tok.frame(n) for n in names], cfg)[3]
+    pos = batch_arrays([tok.frame(n) for n in names], cfg).positions
     shown = texts(figures.packing())
     assert shown[:14] == [
         "BOS",

@@ -120,7 +120,8 @@ def _mistaken_padding_weights(lengths, expected):
 
 
 @exercise(
-    3, points=1,
+    3,
+    points=1,
     forbids=(
         batch_arrays,
         _reference_padding_weights,

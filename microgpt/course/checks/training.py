@@ -67,9 +67,9 @@ def check_scaled_loss(scaled_loss):
         scaled_loss,
         "microgpt ch09 scaled loss",
         hint="Adam divides m_hat by the square root of v_hat; "
-            "what does multiplying every gradient by 100 do to each? "
-            'See "Bias correction", where the first step is worked '
-            "out",
+        "what does multiplying every gradient by 100 do to each? "
+        'See "Bias correction", where the first step is worked '
+        "out",
     )
 
 
@@ -254,7 +254,8 @@ def _first_difference(got, expected, tol):
 
 
 @exercise(
-    5, points=3,
+    5,
+    points=3,
     forbids=(
         train,
         run,
