@@ -231,7 +231,7 @@ def test_running_out_of_memory_anyway_is_one_line(monkeypatch, capsys):
     def too_big(*args, **kwargs):
         raise MemoryError()
 
-    monkeypatch.setattr(train, "run", too_big)
+    monkeypatch.setattr(train, "train", too_big)
     assert cli.main(["train", "--steps", "1"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("microgpt: error: out of memory")

@@ -179,7 +179,7 @@ def test_samples_stdout_cannot_encode_are_escaped_and_the_model_kept(tmp_path):
 
 
 def test_the_model_is_saved_before_sampling(tmp_path, monkeypatch, capsys):
-    def broken_sample(*args):
+    def broken_sample(*args, **kwargs):
         assert model.exists()  # saved already
         raise MemoryError()
 

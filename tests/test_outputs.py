@@ -160,9 +160,21 @@ def test_atomic_folder_may_take_an_empty_folder_and_no_other(tmp_path):
         tmp_path / "empty", lambda f: (f / "a.txt").write_text("a")
     )
     assert os.listdir(tmp_path / "empty") == ["a.txt"]
-    with pytest.raises(OSError, match="cannot write"):
+    with pytest.raises(outputs.OutputError, match="not an empty folder"):
         outputs.atomic_folder(tmp_path / "empty", lambda f: None)
     assert os.listdir(tmp_path) == ["empty"]
+
+
+def test_a_new_folder_needs_a_folder_to_go_in(tmp_path):
+    (tmp_path / "file").write_text("x")
+    outputs.check_new_folder(tmp_path / "new")  # fine: nothing there
+    with pytest.raises(outputs.OutputError, match="not an empty folder"):
+        outputs.check_new_folder(tmp_path / "file")
+    with pytest.raises(outputs.OutputError, match="does not exist"):
+        outputs.check_new_folder(tmp_path / "no" / "new")
+    with pytest.raises(outputs.OutputError, match="does not exist"):
+        outputs.atomic_folder(tmp_path / "no" / "new", lambda f: None)
+    assert sorted(os.listdir(tmp_path)) == ["file"]
 
 
 def test_a_failed_fill_leaves_nothing_behind(tmp_path):
