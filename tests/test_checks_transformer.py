@@ -1,7 +1,5 @@
 """The transformer chapter's checks pass the reference and catch mistakes."""
 
-import math
-
 import numpy as np
 import pytest
 
@@ -16,7 +14,7 @@ def _rms_rows(X):
     return X / np.sqrt((X**2).mean(axis=-1, keepdims=True) + 1e-5)
 
 
-def good_forward_matrix(W, tokens, cfg, first_norm=True, mask=True):
+def good_forward_matrix(W, tokens, cfg, first_norm=True, mask=True, power=0.5):
     T, hd = len(tokens), cfg.head_dim
     future = np.triu(np.ones((T, T), dtype=bool), k=1)
     X = W["wte"][tokens] + W["wpe"][:T]
@@ -28,7 +26,7 @@ def good_forward_matrix(W, tokens, cfg, first_norm=True, mask=True):
         heads = []
         for h in range(cfg.n_head):
             s = slice(h * hd, (h + 1) * hd)
-            S = Q[:, s] @ K[:, s].T / math.sqrt(hd)
+            S = Q[:, s] @ K[:, s].T / hd**power
             if mask:
                 S[future] = -np.inf
             A = np.exp(S - S.max(axis=1, keepdims=True))
@@ -234,6 +232,22 @@ def test_forward_matrix_without_mask_fails_at_position_0():
     ):
         checks.check_forward_matrix(
             lambda W, t, cfg: good_forward_matrix(W, t, cfg, mask=False)
+        )
+
+
+@pytest.mark.parametrize(
+    "power, mistake",
+    [
+        (1.0, "dividing the scores by head_dim, not its square root"),
+        (0.0, "leaving the scores unscaled"),
+    ],
+)
+def test_forward_matrix_with_a_wrong_scale_names_it(power, mistake):
+    with pytest.raises(
+        CheckFailed, match=r"; this is what " + mistake + " gives$"
+    ):
+        checks.check_forward_matrix(
+            lambda W, t, cfg: good_forward_matrix(W, t, cfg, power=power)
         )
 
 

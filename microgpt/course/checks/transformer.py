@@ -145,12 +145,13 @@ def check_post_norm_mlp(post_norm_mlp_block, seed=0):
 
 
 def _mistaken_forward(W, tokens, cfg):
-    """What the matrix forward pass gives without its first norm or mask."""
+    """What the matrix forward pass gives without its first norm or mask,
+    or with a wrong scale for the scores."""
 
     def norm(X):
         return X / np.sqrt((X**2).mean(axis=-1, keepdims=True) + 1e-5)
 
-    def forward(first_norm, masked):
+    def forward(first_norm, masked, power=0.5):
         T, hd = len(tokens), cfg.head_dim
         future = np.triu(np.ones((T, T), dtype=bool), k=1)
         X = W["wte"][tokens] + W["wpe"][:T]
@@ -161,7 +162,7 @@ def _mistaken_forward(W, tokens, cfg):
             heads = []
             for h in range(cfg.n_head):
                 s = slice(h * hd, (h + 1) * hd)
-                S = Q[:, s] @ K[:, s].T / hd**0.5
+                S = Q[:, s] @ K[:, s].T / hd**power  # (T, T)
                 if masked:
                     S[future] = -np.inf
                 A = np.exp(S - S.max(axis=1, keepdims=True))
@@ -177,6 +178,10 @@ def _mistaken_forward(W, tokens, cfg):
     return {
         _NO_FIRST_NORM: forward(False, True),
         "the causal mask not applied": forward(True, False),
+        "dividing the scores by head_dim, not its square root": forward(
+            True, True, 1.0
+        ),
+        "leaving the scores unscaled": forward(True, True, 0.0),
     }
 
 
