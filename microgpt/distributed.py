@@ -119,9 +119,11 @@ def quiet_unless_rank0():
     if not rank0:
         sys.stdout = open(os.devnull, "w")
     show = rank0 and "MICROGPT_ONE_ERROR_LINE" not in os.environ
-    sys.stderr = ErrorLines(sys.stderr if rank0 else None, show=show,
-                            error_file=os.environ.get(
-                                "TORCHELASTIC_ERROR_FILE"))
+    sys.stderr = ErrorLines(
+        sys.stderr if rank0 else None,
+        show=show,
+        error_file=os.environ.get("TORCHELASTIC_ERROR_FILE"),
+    )
     return rank0
 
 
@@ -177,8 +179,9 @@ class DataParallel:
 
     def train_step(self, params, opt, batch, lr, cfg):
         """One step on this process's share; returns the batch's loss."""
-        return step(self.impl, params, opt, batch, lr, cfg, self.rank,
-                    self.world_size)
+        return step(
+            self.impl, params, opt, batch, lr, cfg, self.rank, self.world_size
+        )
 
     def generate(self, params, cfg, rng, temperature, **filters):
         """A sample on rank 0; elsewhere an empty one, drawing nothing."""
@@ -307,7 +310,7 @@ class ErrorLines(io.TextIOBase):
         if error:
             self.held.append(text)
             if self.error_file:
-                write_error_file(self.error_file, text[len(PREFIX):])
+                write_error_file(self.error_file, text[len(PREFIX) :])
         # print writes the line break on its own, just after the line.
         hide = not self.show and (error or (self.holding and text == "\n"))
         self.holding = error
@@ -325,14 +328,21 @@ def write_error_file(path, message):
     import json
     import time
 
-    data = {"message": {"message": message, "extraInfo": {
-        "py_callstack": message, "timestamp": str(int(time.time()))}}}
+    data = {
+        "message": {
+            "message": message,
+            "extraInfo": {
+                "py_callstack": message,
+                "timestamp": str(int(time.time())),
+            },
+        }
+    }
     with open(path, "w") as f:
         json.dump(data, f)
 
 
-def _spawned(local_rank, argv, world_size, port, errors):
-    """One worker of launch: the command line with torchrun's variables."""
+def _spawned(local_rank, main, argv, world_size, port, errors):
+    """One worker of launch: main(argv) with torchrun's variables."""
     os.environ.update(
         MICROGPT_SPAWNED="1",
         RANK=str(local_rank),
@@ -348,15 +358,12 @@ def _spawned(local_rank, argv, world_size, port, errors):
     import torch
     from tqdm import tqdm
 
-    from .cli import main
-
     torch.set_num_threads(1)  # as torchrun: one thread per process
     # A thread lock for the progress bar: tqdm's default one is a
     # semaphore that a process ended by launch would leave behind.
     tqdm.set_lock(threading.RLock())
     # Only rank 0 prints; the others keep quiet.
-    sys.stderr = held = ErrorLines(
-        sys.stderr if local_rank == 0 else None)
+    sys.stderr = held = ErrorLines(sys.stderr if local_rank == 0 else None)
     if local_rank != 0:
         sys.stdout = open(os.devnull, "w")
     code = main(argv)
@@ -367,8 +374,11 @@ def _spawned(local_rank, argv, world_size, port, errors):
     sys.exit(code)
 
 
-def launch(argv, nproc):
-    """Run the command line argv in nproc local processes; exit status.
+def launch(main, argv, nproc):
+    """Run main(argv) in nproc local processes; returns the exit status.
+
+    main is the command line's entry point, passed in so that this
+    module, which the commands use, never imports the command line.
 
     Rank 0 prints as one process would. When any process fails, the
     others are ended and one line says why.
@@ -383,7 +393,7 @@ def launch(argv, nproc):
     with tempfile.TemporaryDirectory(prefix="microgpt-dist-") as errors:
         context = mp.start_processes(
             _spawned,
-            args=(argv, nproc, port, errors),
+            args=(main, argv, nproc, port, errors),
             nprocs=nproc,
             join=False,
             start_method="spawn",

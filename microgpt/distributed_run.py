@@ -38,8 +38,9 @@ def _silence_torchrun_logs():
         for handler in logging.getLogger(name).handlers:
             handler.addFilter(NotElastic())
     for name, logger in logging.root.manager.loggerDict.items():
-        if name.startswith("torch.distributed") and \
-                isinstance(logger, logging.Logger):
+        if name.startswith("torch.distributed") and isinstance(
+            logger, logging.Logger
+        ):
             logger.setLevel(logging.CRITICAL)
 
 
@@ -51,8 +52,11 @@ def cause(error):
     it reported first; else the first failure in time is.
     """
     failures = error.failures
-    killed = [rank for rank, f in sorted(failures.items())
-              if f.exitcode < 0 and -f.exitcode != signal.SIGTERM]
+    killed = [
+        rank
+        for rank, f in sorted(failures.items())
+        if f.exitcode < 0 and -f.exitcode != signal.SIGTERM
+    ]
     rank = killed[0] if killed else error.get_first_failure()[0]
     failure = failures[rank]
     message = failure.message
@@ -60,11 +64,15 @@ def cause(error):
         message = message.get("message", "")
     if failure.exitcode < 0:
         name = failure.signal_name() or f"signal {-failure.exitcode}"
-        return (f"the process of rank {rank} ended with {name}; torchrun "
-                f"stopped the others")
+        return (
+            f"the process of rank {rank} ended with {name}; torchrun "
+            f"stopped the others"
+        )
     if failure.error_file == "<N/A>" or not message:
-        return (f"the process of rank {rank} ended with exit status "
-                f"{failure.exitcode}; torchrun stopped the others")
+        return (
+            f"the process of rank {rank} ended with exit status "
+            f"{failure.exitcode}; torchrun stopped the others"
+        )
     return message
 
 
@@ -89,13 +97,17 @@ def main(argv=None):
     except ChildFailedError as e:
         line = cause(e)
     except RendezvousError as e:
-        line = (f"the rendezvous did not complete: {_first_line(e)} "
-                f"(torchrun's --rdzv-conf join_timeout sets the wait)")
+        line = (
+            f"the rendezvous did not complete: {_first_line(e)} "
+            f"(torchrun's --rdzv-conf join_timeout sets the wait)"
+        )
     except DistNetworkError as e:
         line = _first_line(e)
         if "EADDRINUSE" in line or "already in use" in line:
-            line = (f"port {args.master_port} is already in use; choose "
-                    f"a free --master-port, or --standalone")
+            line = (
+                f"port {args.master_port} is already in use; choose "
+                f"a free --master-port, or --standalone"
+            )
     except KeyboardInterrupt:
         print("microgpt: interrupted", file=sys.stderr)
         return 130

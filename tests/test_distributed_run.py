@@ -26,16 +26,22 @@ pytestmark = pytest.mark.cli
 
 ONE_LINE = [sys.executable, "-m", "microgpt.distributed_run"]
 TORCHRUN = [sys.executable, "-m", "torch.distributed.run"]
-SMALL = ["-m", "microgpt", "train", "--impl", "torch", "--n-embd", "8",
-         "--n-head", "2", "--n-layer", "1", "--block-size", "8",
-         "--num-samples", "4"]
+SMALL = (
+    "-m microgpt train --impl torch --n-embd 8 --n-head 2 --n-layer 1 "
+    "--block-size 8 --num-samples 4"
+).split()
 BOUND = 60  # seconds: every fault ends the run well within this
 
 
 def run(command, env=None):
     """The result of command, which must end within BOUND seconds."""
-    return subprocess.run(command, capture_output=True, text=True,
-                          timeout=BOUND, env={**os.environ, **(env or {})})
+    return subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        timeout=BOUND,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def assert_nothing_written(folder):
@@ -68,29 +74,44 @@ class Failed:
 
 
 def test_the_cause_is_the_first_error_a_process_wrote():
-    error = Failed({
-        0: Failure(-15, time=5),
-        1: Failure(1, {"message": "3 processes need at least 3"},
-                   "/tmp/e.json", time=3)})
+    error = Failed(
+        {
+            0: Failure(-15, time=5),
+            1: Failure(
+                1,
+                {"message": "3 processes need at least 3"},
+                "/tmp/e.json",
+                time=3,
+            ),
+        }
+    )
     assert distributed_run.cause(error) == "3 processes need at least 3"
 
 
 def test_a_process_killed_from_outside_is_the_cause_not_its_peers_error():
     # Rank 0 noticed the loss first and said so; rank 1 was killed.
-    error = Failed({
-        0: Failure(1, {"message": "data-parallel training stopped"},
-                   "/tmp/e.json", time=3),
-        1: Failure(-9, time=4)})
+    error = Failed(
+        {
+            0: Failure(
+                1,
+                {"message": "data-parallel training stopped"},
+                "/tmp/e.json",
+                time=3,
+            ),
+            1: Failure(-9, time=4),
+        }
+    )
     assert distributed_run.cause(error) == (
-        "the process of rank 1 ended with SIGKILL; torchrun stopped the "
-        "others")
+        "the process of rank 1 ended with SIGKILL; torchrun stopped the others"
+    )
 
 
 def test_a_failure_without_an_error_file_is_named_by_its_exit_status():
     error = Failed({0: Failure(-15, time=5), 2: Failure(3, time=4)})
     assert distributed_run.cause(error) == (
         "the process of rank 2 ended with exit status 3; torchrun stopped "
-        "the others")
+        "the others"
+    )
 
 
 def test_an_error_line_reaches_the_error_file_and_is_kept_back(tmp_path):
@@ -105,15 +126,17 @@ def test_an_error_line_reaches_the_error_file_and_is_kept_back(tmp_path):
 
     for show in (False, True):
         shown.clear()
-        stream = distributed.ErrorLines(Stream(), show=show,
-                                        error_file=str(path))
+        stream = distributed.ErrorLines(
+            Stream(), show=show, error_file=str(path)
+        )
         print("progress", file=stream)
         print("microgpt: error: it broke", file=stream)
         record = json.loads(path.read_text())["message"]
         assert record["message"] == "it broke"
         assert int(record["extraInfo"]["timestamp"]) > 0
         expected = ["progress", "\n"] + (
-            ["microgpt: error: it broke", "\n"] if show else [])
+            ["microgpt: error: it broke", "\n"] if show else []
+        )
         assert shown == expected
 
 
@@ -123,9 +146,18 @@ def test_an_error_line_reaches_the_error_file_and_is_kept_back(tmp_path):
 @pytest.mark.parametrize("launcher", ["one_line", "torchrun"])
 def test_more_processes_than_documents(launcher, tmp_path):
     command = ONE_LINE if launcher == "one_line" else TORCHRUN
-    result = run(command + ["--nproc-per-node", "3", *SMALL,
-                            "--batch-size", "2", "--save",
-                            str(tmp_path / "m.npz")])
+    result = run(
+        command
+        + [
+            "--nproc-per-node",
+            "3",
+            *SMALL,
+            "--batch-size",
+            "2",
+            "--save",
+            str(tmp_path / "m.npz"),
+        ]
+    )
     line = "3 processes need at least 3 documents per step"
     if launcher == "one_line":
         assert_one_line_error(result, line)
@@ -141,9 +173,20 @@ def test_more_processes_than_documents(launcher, tmp_path):
 @pytest.mark.parametrize("launcher", ["one_line", "torchrun"])
 def test_an_unsupported_backend(launcher, tmp_path):
     command = ONE_LINE if launcher == "one_line" else TORCHRUN
-    result = run(command + ["--nproc-per-node", "2", *SMALL,
-                            "--batch-size", "2", "--backend", "mpi",
-                            "--log-file", str(tmp_path / "log.jsonl")])
+    result = run(
+        command
+        + [
+            "--nproc-per-node",
+            "2",
+            *SMALL,
+            "--batch-size",
+            "2",
+            "--backend",
+            "mpi",
+            "--log-file",
+            str(tmp_path / "log.jsonl"),
+        ]
+    )
     line = "--backend mpi: microgpt runs on gloo or nccl"
     if launcher == "one_line":
         assert_one_line_error(result, line)
@@ -158,9 +201,20 @@ def test_a_port_in_use_is_one_line(tmp_path):
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        result = run(ONE_LINE + ["--nproc-per-node", "2", "--master-port",
-                                 str(port), *SMALL, "--batch-size", "2",
-                                 "--save", str(tmp_path / "m.npz")])
+        result = run(
+            ONE_LINE
+            + [
+                "--nproc-per-node",
+                "2",
+                "--master-port",
+                str(port),
+                *SMALL,
+                "--batch-size",
+                "2",
+                "--save",
+                str(tmp_path / "m.npz"),
+            ]
+        )
     assert_one_line_error(result, f"port {port} is already in use")
     assert_nothing_written(tmp_path)
 
@@ -168,14 +222,32 @@ def test_a_port_in_use_is_one_line(tmp_path):
 def test_a_rendezvous_that_never_completes_is_one_line(tmp_path):
     # The first of two machines, and the second never comes.
     start = time.monotonic()
-    result = run(ONE_LINE + [
-        "--nnodes", "2", "--nproc-per-node", "1", "--rdzv-backend", "c10d",
-        "--rdzv-endpoint", f"127.0.0.1:{distributed.free_port()}",
-        "--rdzv-id", "alone", "--rdzv-conf", "join_timeout=3", *SMALL,
-        "--batch-size", "2", "--save", str(tmp_path / "m.npz")])
+    result = run(
+        ONE_LINE
+        + [
+            "--nnodes",
+            "2",
+            "--nproc-per-node",
+            "1",
+            "--rdzv-backend",
+            "c10d",
+            "--rdzv-endpoint",
+            f"127.0.0.1:{distributed.free_port()}",
+            "--rdzv-id",
+            "alone",
+            "--rdzv-conf",
+            "join_timeout=3",
+            *SMALL,
+            "--batch-size",
+            "2",
+            "--save",
+            str(tmp_path / "m.npz"),
+        ]
+    )
     assert time.monotonic() - start < BOUND
-    assert_one_line_error(result, "the rendezvous did not complete",
-                          "join_timeout")
+    assert_one_line_error(
+        result, "the rendezvous did not complete", "join_timeout"
+    )
     assert_nothing_written(tmp_path)
 
 
@@ -208,9 +280,22 @@ def _ended(pid):
 def test_a_process_that_dies_is_one_line(tmp_path, victim):
     save = tmp_path / "m.npz"
     proc = subprocess.Popen(
-        ONE_LINE + ["--nproc-per-node", "2", *SMALL, "--steps", "100000",
-                    "--batch-size", "4", "--save", str(save)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        ONE_LINE
+        + [
+            "--nproc-per-node",
+            "2",
+            *SMALL,
+            "--steps",
+            "100000",
+            "--batch-size",
+            "4",
+            "--save",
+            str(save),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + BOUND
         while len(workers := _workers(proc.pid)) < 2:
@@ -225,8 +310,10 @@ def test_a_process_that_dies_is_one_line(tmp_path, victim):
     assert "Traceback" not in err
     assert err.count("microgpt: error: ") == 1, err
     last = err.splitlines()[-1]
-    assert last == (f"microgpt: error: the process of rank {victim} ended "
-                    f"with SIGKILL; torchrun stopped the others"), err
+    assert last == (
+        f"microgpt: error: the process of rank {victim} ended "
+        f"with SIGKILL; torchrun stopped the others"
+    ), err
     assert "samples" not in out
     assert_nothing_written(tmp_path)
     assert all(_ended(pid) for pid in workers.values())
