@@ -179,7 +179,7 @@ def test_row_columns_fail_where_the_second_document_starts():
     with pytest.raises(
         CheckFailed,
         match=r"row 0, column 3: got 3, "
-        r"expected 0 \(docs of the row: "
+        r"expected 0 \(sequences of the row: "
         r"\[0, 0, 0, 1, 1, 1, 1, -1\]; "
         r"-1 = padding, position 0\); "
         r"this is what the column in the "
