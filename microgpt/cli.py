@@ -269,7 +269,7 @@ def _main(argv):
                 _error(problem)
                 return 1
             return distributed.launch(
-                sys.argv[1:] if argv is None else list(argv), args.nproc
+                main, sys.argv[1:] if argv is None else list(argv), args.nproc
             )
     from . import commands  # numpy and the rest load here
 

@@ -4,15 +4,16 @@ The progress bar goes to stderr and the held-out losses to stdout, one
 line each, so that stdout holds only results. In a terminal the bar is
 redrawn in place, and it is cleared before each line on stdout and drawn
 again after it. Written to a file or a pipe, that clearing would land in
-the file between the lines, so there the bar is drawn only at the start
-and at the end. The --log file gets one JSON line per step and one per
-held-out measurement. Both training commands, on names and on running
-text, also check the run's cost and save the model the same way.
+the file between the lines, so there the bar is drawn once, as a line of
+its own, when training ends. The --log file gets one JSON line per step
+and one per held-out measurement. Both training commands, on names and
+on running text, also check the run's cost and save the model the same
+way.
 """
 
 import json
-import math
 import sys
+import time
 from dataclasses import replace
 
 from tqdm import tqdm
@@ -39,8 +40,10 @@ class Progress:
             unit="step",
             file=sys.stderr,
             dynamic_ncols=True,
-            mininterval=0.1 if self.live else math.inf,
+            disable=not self.live,
         )
+        self.steps, self.loss = 0, None
+        self.start = time.perf_counter()
 
     def __enter__(self):
         return self
@@ -52,10 +55,12 @@ class Progress:
         """Move the bar on by one step and log the step's loss."""
         self.bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
         self.bar.update(1)
+        self.steps, self.loss = step, loss
         self._log({"step": step, "loss": loss})
 
     def held_out(self, step, loss, bpc=None):
         """Print and log the held-out loss after step (bpc: with text)."""
+        loss = float(loss)  # a twin may give a NumPy or torch scalar
         line = f"step {step:{self.width}d}: held-out loss {loss:.4f}"
         record = {"step": step, "val_loss": loss}
         if bpc is not None:
@@ -76,6 +81,16 @@ class Progress:
     def close(self):
         """Draw the bar a last time and close the log."""
         self.bar.close()
+        if not self.live and self.steps:
+            line = self.bar.format_meter(
+                self.steps,
+                self.bar.total,
+                time.perf_counter() - self.start,
+                unit="step",
+                postfix=f"loss={self.loss:.4f}",
+            )
+            print(line, file=sys.stderr)
+            self.steps = 0  # closed: a second close draws nothing
         if self.log is not None:
             self.log.close()
 

@@ -2,6 +2,8 @@
 
 import json
 import random
+import subprocess
+import sys
 from dataclasses import fields
 
 import pytest
@@ -162,6 +164,29 @@ def test_a_held_out_fraction_is_measured_and_logged(tmp_path, docs):
         (r["step"], r["val_loss"]) for r in records if "val_loss" in r
     ] == expected.val_losses
     assert samples_of(result.stdout) == expected.samples
+    # Piped, the bar is drawn once, at the end: no clearing around each
+    # held-out line lands in the stream between them.
+    assert result.stderr.count("4/4") == 1, repr(result.stderr)
+    assert "0/4" not in result.stderr
+
+
+def test_piped_the_bar_and_the_held_out_lines_do_not_interleave():
+    # stderr into stdout, as 2>&1 | tee does: every held-out line stays
+    # whole, on a line of its own.
+    result = subprocess.run(
+        [sys.executable, "-m", "microgpt", "train", *SMALL]
+        + ["--val-fraction", "0.05", "--eval-every", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0
+    lines = result.stdout.replace("\r", "\n").splitlines()
+    held = [ln for ln in lines if "held-out loss" in ln]
+    assert len(held) == 5  # before training and after each of 4 steps
+    assert all(ln.startswith("step ") for ln in held)
+    assert not [ln for ln in lines if ln.strip() == "" and ln]
 
 
 @pytest.mark.parametrize("impl", train.TWINS)

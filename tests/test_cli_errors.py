@@ -5,11 +5,13 @@ Each refusal comes before any work: nothing is printed to stdout first.
 
 import os
 import resource
+import subprocess
+import sys
 
 import pytest
 from cli_run import assert_one_line_error, microgpt
 
-from microgpt import checkpoint, cli, cost, train
+from microgpt import checkpoint, cli, commands, cost, outputs, train
 from microgpt.config import ModelConfig, TrainConfig
 
 pytestmark = pytest.mark.cli
@@ -297,3 +299,81 @@ def test_a_dataset_that_is_not_a_file_says_what_it_is(tmp_path):
         "is a folder",
         "MICROGPT_DATA",
     )
+
+
+# -- what is bad input and what is a bug -------------------------------------
+
+
+def test_a_bug_keeps_its_traceback(monkeypatch):
+    # A ValueError that is not one of the package's own error types is
+    # a bug in microgpt: main lets it through, traceback and all.
+    def bug(*args, **kwargs):
+        raise ValueError("operands could not be broadcast together")
+
+    monkeypatch.setattr(train, "train", bug)
+    with pytest.raises(ValueError, match="could not be broadcast"):
+        cli.main(["train", "--steps", "1"])
+
+
+def test_a_bug_keeps_its_traceback_in_a_fresh_process(tmp_path):
+    # The same, as a user sees it: the traceback, not one line.
+    script = tmp_path / "bug.py"
+    script.write_text(
+        "import sys\n"
+        "from microgpt import cli, train\n"
+        "def bug(*args, **kwargs):\n"
+        "    raise ValueError('a bug')\n"
+        "train.train = bug\n"
+        "sys.exit(cli.main(['train', '--steps', '1']))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True
+    )
+    assert result.returncode == 1
+    assert "Traceback" in result.stderr
+    assert "ValueError: a bug" in result.stderr
+    assert "microgpt: error" not in result.stderr
+
+
+def test_an_os_error_about_another_file_keeps_its_traceback(monkeypatch):
+    def broken(path):
+        raise OSError(5, "Input/output error", "/somewhere/else")
+
+    monkeypatch.setattr(commands, "load_docs", broken)
+    with pytest.raises(OSError, match="Input/output error"):
+        cli.main(["train", "--steps", "1"])
+
+
+def test_an_os_error_about_the_users_file_is_one_line(
+    monkeypatch, capsys, tmp_path
+):
+    data = tmp_path / "names.txt"
+    data.write_text("ab\nba\n")
+
+    def unreadable(path):
+        raise PermissionError(13, "Permission denied", str(data))
+
+    monkeypatch.setattr(commands, "load_docs", unreadable)
+    assert cli.main(["train", "--steps", "1", "--data", str(data)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"microgpt: error: [Errno 13] Permission denied: '{data}'"]
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        commands.CliError("bad option"),
+        train.Diverged("training diverged at step 1"),
+        checkpoint.CheckpointError("not a checkpoint"),
+        outputs.OutputError("--save x: is a folder"),
+        outputs.WriteError("cannot write x: disk full"),
+    ],
+)
+def test_the_packages_own_errors_are_one_line(monkeypatch, capsys, error):
+    def fail(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(train, "train", fail)
+    assert cli.main(["train", "--steps", "1"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == f"microgpt: error: {error}"
