@@ -19,7 +19,8 @@ from filelock import FileLock
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
-LITE_SITE = BOOK / "_ext" / "lite_site.py"
+LITE_SITE = BOOK / "_ext" / "lite_site.py"  # the Sphinx hook
+LITE_BUILD = ROOT / "tools" / "build_lite_site.py"  # the site's builder
 PYODIDE = ROOT / "tests" / "pyodide"
 NAME, VERSION = "microgpt-book", importlib.metadata.version("microgpt-book")
 WHEEL = f"microgpt_book-{VERSION}-py3-none-any.whl"
@@ -28,15 +29,16 @@ CHAPTERS = sorted(BOOK.glob("[01][0-9]_*.ipynb"))
 LITE_IMPLS = {"scalar", "numpy"}
 
 
-def load_lite_site():
-    """book/_ext/lite_site.py, imported from its file."""
-    spec = importlib.util.spec_from_file_location("lite_site", LITE_SITE)
+def load(name, path):
+    """The module at path, imported from its file under name."""
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-lite_site = load_lite_site()
+lite_site = load("lite_site", LITE_SITE)
+lite_build = load("build_lite_site", LITE_BUILD)
 LITE = lite_site.lite_chapters()
 
 
@@ -137,7 +139,7 @@ def site(request, tmp_path_factory):
     with FileLock(str(shared / "lite.lock")):
         if not record.is_file():
             proc = subprocess.run(
-                [sys.executable, str(LITE_SITE), str(out)],
+                [sys.executable, str(LITE_BUILD), str(out)],
                 capture_output=True,
                 text=True,
                 timeout=600,
@@ -163,4 +165,4 @@ def config(site):
 
 
 def kernel_settings(site):
-    return config(site)["litePluginSettings"][lite_site.KERNEL_PLUGIN]
+    return config(site)["litePluginSettings"][lite_build.KERNEL_PLUGIN]

@@ -1,6 +1,6 @@
 """The chapters in the browser: the JupyterLite site published with the book.
 
-One build of the site (book/_ext/lite_site.py, into a temporary folder, as
+One build of the site (tools/build_lite_site.py, into a temporary folder, as
 the Pages workflow builds it into _build/html/lite) serves every test
 here. Its contents, its package index and its kernel settings are read as
 files. Then the npm package ``pyodide``, pinned in tests/pyodide/ to the
@@ -34,9 +34,11 @@ from lite_harness import (
     WHEEL,
     config,
     kernel_settings,
+    lite_build,
     lite_site,
     runs_pytorch,
     sha256,
+    site,  # noqa: F401 (a fixture, shared by both files)
 )
 
 from microgpt.data import DATA_SHA256
@@ -61,11 +63,11 @@ def test_the_site_holds_the_lite_chapters_as_committed(site):
         if p.is_file()
     )
     assert found == sorted(
-        [f"book/{p.name}" for p in LITE] + [lite_site.DATASET]
+        [f"book/{p.name}" for p in LITE] + [lite_build.DATASET]
     )
     for path in LITE:
         assert (files / "book" / path.name).read_bytes() == path.read_bytes()
-    assert sha256(files / lite_site.DATASET) == DATA_SHA256
+    assert sha256(files / lite_build.DATASET) == DATA_SHA256
     # The contents the app lists: what a reader sees in its file browser.
     listed = json.loads(
         (site / "api" / "contents" / "book" / "all.json").read_text()
@@ -97,14 +99,14 @@ def test_the_sites_index_holds_this_wheel(site):
 def test_the_kernel_is_pointed_at_the_dataset_and_nothing_else(site):
     settings = kernel_settings(site)
     assert settings["loadPyodideOptions"] == {
-        "env": {"MICROGPT_DATA": f"{lite_site.DRIVE}/{lite_site.DATASET}"}
+        "env": {"MICROGPT_DATA": f"{lite_build.DRIVE}/{lite_build.DATASET}"}
     }
     # Pyodide from its CDN, at the kernel's own version (README).
     assert "pyodideUrl" not in settings
     assert not settings.get("disablePyPIFallback")
     assert sorted(
         e["name"] for e in config(site)["federated_extensions"]
-    ) == sorted(lite_site.EXTENSIONS)
+    ) == sorted(lite_build.EXTENSIONS)
 
 
 def test_the_launch_button_is_on_the_lite_chapters_only(monkeypatch):
@@ -167,7 +169,7 @@ def test_the_pages_workflow_publishes_the_site_with_the_book():
     lite = job["env"][lite_site.ENV_VAR]
     runs = [s.get("run", "") + s.get("uses", "") for s in job["steps"]]
     book = next(i for i, r in enumerate(runs) if "jupyter-book build" in r)
-    [built] = [i for i, r in enumerate(runs) if "lite_site.py" in r]
+    [built] = [i for i, r in enumerate(runs) if "build_lite_site.py" in r]
     upload = next(
         i for i, r in enumerate(runs) if "upload-pages-artifact" in r
     )

@@ -28,7 +28,8 @@ from lite_harness import (
     code,
     imported,
     kernel_settings,
-    lite_site,
+    lite_build,
+    site,  # noqa: F401 (a fixture, shared by both files)
 )
 
 pytestmark = pytest.mark.lite
@@ -132,12 +133,12 @@ def in_pyodide(site, served, pyodide):
     """IN_PYODIDE's result, run as the site's kernel would run it."""
     env = kernel_settings(site)["loadPyodideOptions"]["env"]
     data = env["MICROGPT_DATA"]
-    assert data.startswith(lite_site.DRIVE + "/")
+    assert data.startswith(lite_build.DRIVE + "/")
     job = {
         "env": env,
         "wheels": [f"{served}pypi/{WHEEL}"],
         # The kernel sees the site's files under /drive.
-        "files": {data: served + "files" + data[len(lite_site.DRIVE) :]},
+        "files": {data: served + "files" + data[len(lite_build.DRIVE) :]},
         "code": f"MODULES = {stdlib_imports()!r}\n{IN_PYODIDE}",
     }
     proc = subprocess.run(
