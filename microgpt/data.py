@@ -111,7 +111,9 @@ def download(dest, pinned=NAMES):
 
     try:
         outputs.atomic_write(dest, fetch)
-    except OSError as e:  # the cache folder, not the network
+    except OSError as e:
+        # fetch turns the network's errors into DataError, so an OSError
+        # here comes from the cache folder.
         raise DataError(f"{e}; {offline}") from e
     return dest
 
@@ -146,7 +148,8 @@ def resolve_data_path(path=None, pinned=NAMES):
     if path is not None:
         path = Path(path)
         check_file(path, f"dataset file not found: {path}", pinned=pinned)
-        return path  # the user's own file: no checksum
+        # The user's own file has no pinned checksum to compare with.
+        return path
     env_var = pinned.env_var
     env = os.environ.get(env_var)
     if env:
