@@ -23,6 +23,7 @@ import datetime
 import gc
 import io
 import os
+import signal
 import socket
 import sys
 import tempfile
@@ -109,22 +110,66 @@ def quiet_unless_rank0():
 
     A process that launch started has silenced itself already. Under
     torchrun every process writes its error line to torch's elastic
-    error file too, so that torchrun's report names it as the cause;
-    rank 0 also prints it, unless microgpt.distributed_run runs torchrun
-    and prints the line itself.
+    error file, so that torchrun's report names it as the cause, and
+    the first process of the run to fail prints it (see first_to_say);
+    microgpt.distributed_run prints it itself instead.
     """
     rank0 = os.environ["RANK"] == "0"
     if "MICROGPT_SPAWNED" in os.environ:
         return rank0
     if not rank0:
         sys.stdout = open(os.devnull, "w")
-    show = rank0 and "MICROGPT_ONE_ERROR_LINE" not in os.environ
+    show = "MICROGPT_ONE_ERROR_LINE" not in os.environ and first_to_say
     sys.stderr = ErrorLines(
-        sys.stderr if rank0 else None,
+        sys.stderr,
         show=show,
         error_file=os.environ.get("TORCHELASTIC_ERROR_FILE"),
+        quiet=not rank0,
     )
+    if show:
+        signal.signal(signal.SIGTERM, _stopped)
     return rank0
+
+
+def first_to_say():
+    """True in the first process of a torchrun run to ask, else False.
+
+    The store that torchrun keeps for the run's processes, at
+    MASTER_ADDR:MASTER_PORT, counts the askers, so that one line is
+    printed however many processes fail. Where it cannot be reached,
+    rank 0 is the one.
+    """
+    import torch.distributed as dist
+
+    try:
+        store = dist.TCPStore(
+            os.environ["MASTER_ADDR"],
+            int(os.environ["MASTER_PORT"]),
+            is_master=False,
+            timeout=datetime.timedelta(seconds=5),
+        )
+        return store.add("microgpt_error_said", 1) == 1
+    except Exception:  # noqa: BLE001 (torch raises many kinds)
+        return os.environ.get("RANK") == "0"
+
+
+def _stopped(signum, frame):
+    """On torchrun's SIGTERM: one line, if no process has said why yet.
+
+    torchrun ends the other processes when one fails. When the one that
+    failed could say nothing (a signal killed it), the first process to
+    be stopped says so; torchrun's report names the first failure.
+    """
+    held = sys.stderr
+    if isinstance(held, ErrorLines) and not held.held and first_to_say():
+        held.stream.write(
+            f"\n{PREFIX}torchrun stopped this run because another "
+            f"process failed; its report names the first failure\n"
+        )
+        held.stream.flush()
+    # Then end as the signal would have: torchrun reads the status.
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
 
 
 def choose_backend(backend, device):
@@ -294,16 +339,18 @@ PREFIX = "microgpt: error: "
 class ErrorLines(io.TextIOBase):
     """A stream that passes text on and notes 'microgpt: error' lines.
 
-    With show False it keeps the error lines back: a worker's line is
+    quiet keeps all but the error lines from the stream. show says
+    whether an error line goes on to it: True, False (a worker's line is
     then its launcher's to print, which alone knows which process failed
-    first and prints one line for all of them. With an error_file, each
-    error is also written there in the form of torch's elastic error
-    files, which torchrun reads to name the failure's cause.
+    first), or a function asked at each error line. With an error_file,
+    each error is also written there in the form of torch's elastic
+    error files, which torchrun reads to name the failure's cause.
     """
 
-    def __init__(self, stream, show=False, error_file=None):
+    def __init__(self, stream, show=False, error_file=None, quiet=False):
         self.stream, self.show, self.error_file = stream, show, error_file
-        self.held, self.holding = [], False
+        self.quiet, self.held = quiet, []
+        self.holding = self.showing = False
 
     def write(self, text):
         error = text.startswith(PREFIX)
@@ -311,10 +358,14 @@ class ErrorLines(io.TextIOBase):
             self.held.append(text)
             if self.error_file:
                 write_error_file(self.error_file, text[len(PREFIX) :])
-        # print writes the line break on its own, just after the line.
-        hide = not self.show and (error or (self.holding and text == "\n"))
+            show = self.show() if callable(self.show) else self.show
+            self.showing = bool(show)
+        elif not (self.holding and text == "\n"):
+            self.showing = not self.quiet
+        # (print writes an error line's line break on its own, just after
+        # it, and the break follows the line.)
         self.holding = error
-        if not hide and self.stream is not None:
+        if self.showing and self.stream is not None:
             self.stream.write(text)
         return len(text)
 

@@ -25,6 +25,7 @@ from microgpt import distributed, distributed_run
 pytestmark = pytest.mark.cli
 
 ONE_LINE = [sys.executable, "-m", "microgpt.distributed_run"]
+PREFIX = "microgpt: error: "
 TORCHRUN = [sys.executable, "-m", "torch.distributed.run"]
 SMALL = (
     "-m microgpt train --impl torch --n-embd 8 --n-head 2 --n-layer 1 "
@@ -140,82 +141,93 @@ def test_an_error_line_reaches_the_error_file_and_is_kept_back(tmp_path):
         assert shown == expected
 
 
+def test_a_quiet_process_prints_its_error_only_if_it_is_the_first():
+    shown = []
+
+    class Stream:
+        def write(self, text):
+            shown.append(text)
+
+    for first in (False, True):
+        shown.clear()
+        stream = distributed.ErrorLines(
+            Stream(), show=lambda: first, quiet=True
+        )
+        print("num docs: 32033", file=stream)
+        print("microgpt: error: it broke", file=stream)
+        print("after", file=stream)
+        assert shown == (["microgpt: error: it broke", "\n"] if first else [])
+
+
 # -- the faults, each under both ---------------------------------------------
+
+
+def assert_torchruns_report_and_one_line(result, line):
+    """Plain torchrun: its report, and microgpt's one line above it."""
+    assert result.returncode != 0
+    said = [x for x in result.stderr.splitlines() if x.startswith(PREFIX)]
+    assert said == [PREFIX + line], result.stderr
+    # torchrun's report names the cause that microgpt wrote, not a link
+    # to where tracebacks are explained.
+    assert f"traceback : {line}" in result.stderr
+    assert "To enable traceback" not in result.stderr
+    # One traceback, torchrun's own, none from microgpt's processes.
+    assert result.stderr.count("Traceback") == 1
 
 
 @pytest.mark.parametrize("launcher", ["one_line", "torchrun"])
 def test_more_processes_than_documents(launcher, tmp_path):
     command = ONE_LINE if launcher == "one_line" else TORCHRUN
+    save = str(tmp_path / "m.npz")
     result = run(
-        command
-        + [
-            "--nproc-per-node",
-            "3",
-            *SMALL,
-            "--batch-size",
-            "2",
-            "--save",
-            str(tmp_path / "m.npz"),
-        ]
+        [*command, "--nproc-per-node", "3", *SMALL, "--batch-size", "2"]
+        + ["--save", save]
     )
-    line = "3 processes need at least 3 documents per step"
+    line = (
+        "3 processes need at least 3 documents per step, one each; "
+        "--batch-size is 2"
+    )
     if launcher == "one_line":
         assert_one_line_error(result, line)
     else:
-        # torchrun's report names the cause that microgpt wrote, not a
-        # link to where tracebacks are explained.
-        assert result.returncode != 0
-        assert f"traceback : {line}" in result.stderr
-        assert "To enable traceback" not in result.stderr
+        assert_torchruns_report_and_one_line(result, line)
     assert_nothing_written(tmp_path)
 
 
 @pytest.mark.parametrize("launcher", ["one_line", "torchrun"])
 def test_an_unsupported_backend(launcher, tmp_path):
     command = ONE_LINE if launcher == "one_line" else TORCHRUN
+    log = str(tmp_path / "log.jsonl")
     result = run(
-        command
-        + [
-            "--nproc-per-node",
-            "2",
-            *SMALL,
-            "--batch-size",
-            "2",
-            "--backend",
-            "mpi",
-            "--log-file",
-            str(tmp_path / "log.jsonl"),
-        ]
+        [*command, "--nproc-per-node", "2", *SMALL, "--batch-size", "2"]
+        + ["--backend", "mpi", "--log-file", log]
     )
     line = "--backend mpi: microgpt runs on gloo or nccl"
     if launcher == "one_line":
         assert_one_line_error(result, line)
     else:
-        assert result.returncode != 0
-        assert f"traceback : {line}" in result.stderr
+        assert_torchruns_report_and_one_line(result, line)
     assert_nothing_written(tmp_path)
 
 
-def test_a_port_in_use_is_one_line(tmp_path):
+@pytest.mark.parametrize("launcher", ["one_line", "torchrun"])
+def test_a_port_in_use(launcher, tmp_path):
+    command = ONE_LINE if launcher == "one_line" else TORCHRUN
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
         result = run(
-            ONE_LINE
-            + [
-                "--nproc-per-node",
-                "2",
-                "--master-port",
-                str(port),
-                *SMALL,
-                "--batch-size",
-                "2",
-                "--save",
-                str(tmp_path / "m.npz"),
-            ]
+            [*command, "--nproc-per-node", "2", "--master-port", str(port)]
+            + [*SMALL, "--batch-size", "2", "--save", str(tmp_path / "m")]
         )
-    assert_one_line_error(result, f"port {port} is already in use")
+    if launcher == "one_line":
+        assert_one_line_error(result, f"port {port} is already in use")
+    else:
+        # torchrun fails before any process of microgpt starts: its own
+        # traceback, which only distributed_run turns into one line.
+        assert result.returncode != 0 and result.stdout == ""
+        assert "EADDRINUSE" in result.stderr
     assert_nothing_written(tmp_path)
 
 
@@ -276,22 +288,15 @@ def _ended(pid):
         return True
 
 
-@pytest.mark.parametrize("victim", [0, 1])
-def test_a_process_that_dies_is_one_line(tmp_path, victim):
+@pytest.mark.parametrize(
+    "launcher, victim", [("one_line", 0), ("one_line", 1), ("torchrun", 0)]
+)
+def test_a_process_that_dies(tmp_path, launcher, victim):
+    command = ONE_LINE if launcher == "one_line" else TORCHRUN
     save = tmp_path / "m.npz"
     proc = subprocess.Popen(
-        ONE_LINE
-        + [
-            "--nproc-per-node",
-            "2",
-            *SMALL,
-            "--steps",
-            "100000",
-            "--batch-size",
-            "4",
-            "--save",
-            str(save),
-        ],
+        [*command, "--nproc-per-node", "2", *SMALL, "--steps", "100000"]
+        + ["--batch-size", "4", "--save", str(save)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -306,14 +311,21 @@ def test_a_process_that_dies_is_one_line(tmp_path, victim):
         out, err = proc.communicate(timeout=BOUND)
     finally:
         proc.kill()
-    assert proc.returncode == 1
-    assert "Traceback" not in err
-    assert err.count("microgpt: error: ") == 1, err
-    last = err.splitlines()[-1]
-    assert last == (
-        f"microgpt: error: the process of rank {victim} ended "
-        f"with SIGKILL; torchrun stopped the others"
-    ), err
+    said = [x for x in err.splitlines() if x.startswith(PREFIX)]
+    if launcher == "one_line":
+        assert proc.returncode == 1
+        assert "Traceback" not in err
+        assert said == [
+            f"{PREFIX}the process of rank {victim} ended with SIGKILL; "
+            f"torchrun stopped the others"
+        ], err
+        assert err.splitlines()[-1] == said[0]
+    else:
+        # The killed process could say nothing; the other one, stopped
+        # by torchrun, says why (rank 1, which prints nothing else).
+        assert proc.returncode != 0
+        assert len(said) == 1 and "another process failed" in said[0], err
+        assert "Signal 9 (SIGKILL)" in err
     assert "samples" not in out
     assert_nothing_written(tmp_path)
     assert all(_ended(pid) for pid in workers.values())
