@@ -4,6 +4,7 @@ import contextlib
 import random
 import sys
 from dataclasses import replace
+from functools import partial
 
 import numpy as np
 
@@ -35,13 +36,13 @@ def cmd_train(args):
     with _processes() as rank0:
         cfg, tcfg, scfg = _configs(args)
         fraction, eval_every = _validation(args)
-        commands_text.check_options(args)
         data = _data_path(args)
         if args.keep_freed_memory:
             _keep_freed_memory()
         if args.text is not None:  # running text: see commands_text
+            twin, device = _twin(args)
             return commands_text.train(
-                args, data, *_twin(args), cfg, tcfg, scfg, fraction, eval_every
+                args, data, twin, device, cfg, tcfg, scfg, fraction, eval_every
             )
         twin, device = _twin(args, tcfg.batch_size, rank0)
         docs = load_docs(data)
@@ -50,10 +51,14 @@ def cmd_train(args):
         tokenizer = Tokenizer.from_docs(docs)
         cfg = replace(cfg, vocab_size=tokenizer.vocab_size)
         train_docs, val_docs = _split(docs, fraction)
-        _announce(args, device, cfg, tcfg, scfg, docs, (train_docs, val_docs))
+        check_cost(args.impl, cfg, tcfg, scfg, train_docs, device)
+        _announce(docs, cfg, val_docs)
         rng, train_docs, _ = train.prepare(train_docs, tcfg.seed, tokenizer)
         params = twin.init_params(cfg, rng, **device)
         loop = train.train(twin, params, train_docs, tokenizer, cfg, tcfg)
+        held_out = partial(
+            train.held_out_loss, twin, params, val_docs, tokenizer, cfg
+        )
         # A diverging run's inf and nan end it with train.Diverged's one
         # line; NumPy's warnings about them would only come before it.
         with (
@@ -61,47 +66,18 @@ def cmd_train(args):
             np.errstate(all="ignore"),
         ):
             if val_docs:
-                shown.held_out(
-                    0,
-                    train.held_out_loss(
-                        twin, params, val_docs, tokenizer, cfg
-                    ),
-                )
+                shown.held_out(0, held_out())
             for step, loss in loop:
                 shown.step(step, loss)
                 if val_docs and train.eval_due(
                     step, eval_every, tcfg.num_steps
                 ):
-                    shown.held_out(
-                        step,
-                        train.held_out_loss(
-                            twin, params, val_docs, tokenizer, cfg
-                        ),
-                    )
+                    shown.held_out(step, held_out())
         # Saved before sampling, so that nothing there can lose it.
         if args.save is not None and rank0 is not False:
             save(args.save, twin, params, cfg, tokenizer)
-        samples = train.sample(
-            twin,
-            params,
-            tokenizer,
-            cfg,
-            rng,
-            scfg.temperature,
-            scfg.num_samples,
-            top_k=scfg.top_k,
-            top_p=scfg.top_p,
-        )
-    filters = "".join(
-        f", {name} {value}"
-        for name, value in (("top-k", scfg.top_k), ("top-p", scfg.top_p))
-        if value is not None
-    )
-    print(
-        f"--- {scfg.num_samples} samples at temperature "
-        f"{scfg.temperature}{filters} ---"
-    )
-    _print_samples(samples)
+        samples = _sample(twin, params, tokenizer, cfg, rng, scfg)
+    _print_samples(samples, scfg)
 
 
 def cmd_sample(args):
@@ -119,19 +95,7 @@ def cmd_sample(args):
                 f"{args.load} samples names"
             )
     rng = random.Random(args.seed)
-    _print_samples(
-        train.sample(
-            twin,
-            params,
-            tokenizer,
-            cfg,
-            rng,
-            scfg.temperature,
-            scfg.num_samples,
-            top_k=scfg.top_k,
-            top_p=scfg.top_p,
-        )
-    )
+    _print_samples(_sample(twin, params, tokenizer, cfg, rng, scfg))
 
 
 def _config(cls, args, *tables):
@@ -255,7 +219,12 @@ def _device_options(args):
 
 
 def _validation(args):
-    """(fraction, eval_every) from --val-fraction and --eval-every."""
+    """(fraction, eval_every) from --val-fraction and --eval-every.
+
+    It checks the text options too (see commands_text), so that every
+    option is checked before any file is read.
+    """
+    commands_text.check_options(args)
     fraction, every = args.val_fraction, args.eval_every
     if not 0 <= fraction < 1:  # also refuses nan
         raise CliError(
@@ -302,10 +271,8 @@ def _keep_freed_memory():
     print(f"microgpt: {said}", file=sys.stderr)
 
 
-def _announce(args, device, cfg, tcfg, scfg, docs, split):
-    """Check the run's cost, then print what it trains on."""
-    train_docs, val_docs = split
-    check_cost(args.impl, cfg, tcfg, scfg, train_docs, device)
+def _announce(docs, cfg, val_docs):
+    """Print what the run trains on, before the progress bar starts."""
     print(f"num docs: {len(docs)}")
     print(f"vocab size: {cfg.vocab_size}")
     print(f"num params: {cost.num_params(cfg)}")
@@ -314,8 +281,37 @@ def _announce(args, device, cfg, tcfg, scfg, docs, split):
     sys.stdout.flush()  # before the progress bar starts on stderr
 
 
-def _print_samples(samples):
-    """The samples, numbered as in the original."""
+def _sample(twin, params, tokenizer, cfg, rng, scfg):
+    """The names the sampling settings scfg ask for, drawn with rng."""
+    return train.sample(
+        twin,
+        params,
+        tokenizer,
+        cfg,
+        rng,
+        scfg.temperature,
+        scfg.num_samples,
+        top_k=scfg.top_k,
+        top_p=scfg.top_p,
+    )
+
+
+def _print_samples(samples, scfg=None):
+    """The samples, numbered as in the original, under a header if scfg.
+
+    The header says how they were drawn: the train command prints it, as
+    the original does.
+    """
+    if scfg is not None:
+        filters = "".join(
+            f", {name} {value}"
+            for name, value in (("top-k", scfg.top_k), ("top-p", scfg.top_p))
+            if value is not None
+        )
+        print(
+            f"--- {scfg.num_samples} samples at temperature "
+            f"{scfg.temperature}{filters} ---"
+        )
     # A name may hold characters that stdout cannot encode (an ASCII
     # terminal, a pipe under LANG=C): they are written as escapes, such
     # as \xe9, rather than ending the run.
