@@ -164,3 +164,22 @@ def test_the_table_shows_every_row_and_verdict():
     out = io.StringIO()
     bench_report.print_table(result, file=out)
     assert "not measured: malloc here is not glibc's" in out.getvalue()
+
+
+def test_the_stored_run_reports_data_parallel_scaling_and_its_causes():
+    # The stored run quotes 1 and 2 processes side by side, with what
+    # explains their ratio (chapter 19 reads the same numbers).
+    result = bench_report.stored()
+    parallel = result["data_parallel"]
+    one, two = parallel["tokens_per_s"]
+    assert parallel["nproc"] == [1, 2] and parallel["batch_size"] == 64
+    assert parallel["ratio"] == pytest.approx(two / one)
+    assert 0 < parallel["allreduce_s"] < parallel["step_s"][1]
+    out = io.StringIO()
+    bench_report.print_table(result, file=out)
+    text = out.getvalue()
+    assert (
+        f"2 processes {two:10,.0f} tokens/s ({parallel['ratio']:.2f}x)" in text
+    )
+    assert "the all-reduce alone (no waiting)" in text
+    assert "1 process on 2 threads" in text and "of the CPUs busy" in text
