@@ -148,7 +148,9 @@ def first_to_say():
             is_master=False,
             timeout=datetime.timedelta(seconds=5),
         )
-        return store.add("microgpt_error_said", 1) == 1
+        # One count for each attempt, as torchrun --max-restarts makes.
+        attempt = os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")
+        return store.add(f"microgpt_error_said_{attempt}", 1) == 1
     except Exception:  # noqa: BLE001 (torch raises many kinds)
         return os.environ.get("RANK") == "0"
 
