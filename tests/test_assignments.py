@@ -93,7 +93,8 @@ def test_a_chapter_keeps_everything_but_its_answers():
 
 def test_a_student_copy_runs_and_every_check_asks_for_the_answer(tmp_path):
     out = tmp_path / "course"
-    assert assignments(out, "--book", BOOK).returncode == 0
+    done = assignments(out, "--book", BOOK, "--chapters", "1")
+    assert done.returncode == 0, done.stderr
     nb = nbformat.read(out / "01_introduction.ipynb", as_version=4)
     NotebookClient(
         nb,
@@ -222,6 +223,8 @@ def test_the_handout_reads_as_plain_markdown_with_a_readme(tmp_path):
             ")=\n",
             ":::",
             "{admonition}",
+            "```{",
+            "collapsed below",
         ):
             assert raw not in text, (path.name, raw)
     # the questions stay, their worked answers (solutions) do not
@@ -384,4 +387,38 @@ def test_a_wrong_answer_does_not_stop_run_all(tmp_path):
     assert said[1:] == [
         f"… chapter 1, exercise {n} is not written yet\n"
         for n in range(2, declared(1) + 1)
+    ]
+
+
+def test_boxes_and_headed_exercises_read_as_plain_markdown():
+    from microgpt.course import handout
+
+    for fence in (":::", "```"):
+        text = handout.plain(
+            f"{fence}{{admonition}} What you need\n:class: note\n\n"
+            f"* a term\n{fence}\n\nAfter.",
+            {},
+            {},
+            BOOK,
+        )
+        assert text == "> **What you need**\n>\n>\n> * a term\n\nAfter."
+    assert (
+        handout.with_points("### 2. Temperature\n\nWrite it.", {2: 1})
+        == "### 2. Temperature *(1 point)*\n\nWrite it."
+    )
+    assert handout.with_points("**3. Weights.** Write", {3: 2}) == (
+        "**3. Weights.** *(2 points)* Write"
+    )
+    asked = (
+        "### 5. Explain: why not zero?\n\nSay why. Why?\n\n"
+        ":::{admonition} Answer\n:class: dropdown\nBecause.\n:::\n"
+    )
+    assert handout.explained(asked) == (
+        5,
+        "### 5. Explain: why not zero?\n\nSay why. Why?",
+        "Because.",
+    )
+    assert handout.rubric(asked.split(":::")[0]).splitlines()[2:4] == [
+        "- [ ] It answers this: Say why.",
+        "- [ ] It answers this: Say why. Why?",
     ]

@@ -83,8 +83,6 @@ def student_copy(nb, name, plain=None, points=None, answers=False):
     student's answer, which the grader lists for the instructor. points,
     if given ({exercise number: points}), is shown beside each exercise.
     """
-    import nbformat
-
     from . import handout
 
     nb, count, solved = copy.deepcopy(nb), 0, set()
@@ -97,38 +95,24 @@ def student_copy(nb, name, plain=None, points=None, answers=False):
                 cell.source = handout.with_points(
                     cell.source, points, read[0] if read else None
                 )
-            if not answers:
+            if not answers and name[:2].isdigit():
                 cell.source = handout.without_answers(cell.source)
             if read is not None:
                 number, question, worked = read
+                # A chapter's answer is the student's to hand in; an
+                # appendix is not graded, so it keeps its worked answer.
+                graded = name[:2].isdigit()
                 cell.source += "\n\n" + (
-                    "<details><summary>Worked answer</summary>\n\n"
+                    handout.rubric(question)
+                    if graded and not answers
+                    else "<details><summary>Worked answer</summary>\n\n"
                     + plain(worked)
                     + "\n\n</details>"
-                    if answers
-                    else handout.rubric(question)
                 )
-                title = handout.NUMBERED.match(question)
-                answer_cells.append(
-                    (
-                        i,
-                        nbformat.v4.new_markdown_cell(
-                            handout.YOUR_ANSWER + "\n\n",
-                            metadata={
-                                handout.EXPLAIN: {
-                                    "exercise": f"{name[:2]}.{number}",
-                                    "question": re.sub(
-                                        r"^(?:Exercise )?\d+\.?\s*",
-                                        "",
-                                        title.group(0).strip("*"),
-                                    )
-                                    if title
-                                    else f"exercise {number}",
-                                }
-                            },
-                        ),
+                if graded:
+                    answer_cells.append(
+                        (i, handout.answer_cell(name[:2], number, question))
                     )
-                )
         if cell.cell_type != "code":
             continue
         if BEGIN in cell.source:

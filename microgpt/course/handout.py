@@ -20,9 +20,19 @@ INCLUDE = re.compile(
     r"```\{literalinclude\} (\S+)\n((?::[\w-]+:[^\n]*\n)*)"
     r"```"
 )
-# An exercise's statement starts with its number in bold: "**Exercise 5
-# (explain: ...).**" or "**3. Weights you can draw.**".
-NUMBERED = re.compile(r"^\*\*(?:Exercise )?(\d+)\b[^*\n]*\*\*", re.M)
+# An exercise's statement starts with its number, in bold ("**Exercise 5
+# (explain: ...).**", "**3. Weights you can draw.**") or in a heading
+# ("### 2. Temperature").
+NUMBERED = re.compile(
+    r"^(?:\*\*|### )(?:Exercise )?(\d+)\b(?:[^*\n]*\*\*|[^\n]*)", re.M
+)
+# Any other admonition ("What you need from earlier chapters"): its title
+# and its text.
+ADMONITION = re.compile(
+    r"^(:::|```)\{admonition\} ([^\n]*)\n(?::[\w-]+:[^\n]*\n)*"
+    r"((?:.*\n)*?)\1[ \t]*(?:\n|$)",
+    re.M,
+)
 # The metadata key of the cell where a student answers a question in words.
 EXPLAIN = "microgpt_explain"
 YOUR_ANSWER = "**Your answer** (in words; not auto-graded):"
@@ -171,12 +181,20 @@ def plain(text, refs, cites, book):
 
     text = LABEL.sub("", text)
     text = ANSWER.sub("", text)
+    text = ADMONITION.sub(_quoted, text)
     text = GLOSSARY.sub(lambda m: _definitions(m.group(1)), text)
     text = INCLUDE.sub(code, text)
     text = REF.sub(ref, text)
     # "the page {ref}`ch-notation`" would say "the page" twice.
     text = re.sub(r"\b(the (?:page|appendix))\s+the page ", r"\1 ", text)
     return CITE.sub(cite, text)
+
+
+def _quoted(m):
+    """An admonition as a Markdown quote, its title in bold."""
+    title, body = m.group(2).strip(), m.group(3).rstrip()
+    lines = [f"**{title}**", ""] + body.split("\n")
+    return "\n".join(f"> {line}".rstrip() for line in lines) + "\n"
 
 
 def _definitions(block):
@@ -290,6 +308,29 @@ def with_points(text, points, in_words=None):
         return m.group(0) + f" *({p} point{'s' if p != 1 else ''})*"
 
     return NUMBERED.sub(mark, text)
+
+
+def answer_cell(chapter, number, question):
+    """The Markdown cell where a student answers question `number` of
+    chapter "07" in words, marked for the grader by its metadata."""
+    import nbformat
+
+    title = NUMBERED.match(question)
+    title = (
+        re.sub(
+            r"^(?:Exercise )?\d+\.?\s*",
+            "",
+            title.group(0).strip("*").lstrip("# "),
+        )
+        if title
+        else f"exercise {number}"
+    )
+    return nbformat.v4.new_markdown_cell(
+        YOUR_ANSWER + "\n\n",
+        metadata={
+            EXPLAIN: {"exercise": f"{chapter}.{number}", "question": title}
+        },
+    )
 
 
 def explain_answers(path):
