@@ -296,7 +296,7 @@ def test_the_teaching_page_counts_the_questions():
     page = " ".join(
         (ROOT / "book" / "appendix_teaching.md").read_text().split()
     )
-    assert f"({len(found)} of the book's {len(EXERCISES)} exercises)" in page
+    assert f"({len(found)} of the book's {len(EXERCISES)} exercises;" in page
 
 
 def test_without_a_key_a_reader_is_told_who_judges(monkeypatch, capsys):
@@ -307,3 +307,29 @@ def test_without_a_key_a_reader_is_told_who_judges(monkeypatch, capsys):
     monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
     with pytest.raises(Exception, match="no answer key"):
         blocks.check_tiny_input(lambda: "a")
+
+
+def test_a_question_answered_with_a_pair_is_replayed(tmp_path, monkeypatch):
+    from microgpt.course.checks import attention
+
+    right = (
+        attention._reference_changed(6, True),
+        attention._reference_changed(6, False),
+    )
+    results = tmp_path / "results.jsonl"
+    monkeypatch.setenv(RESULTS_VAR, str(results))
+    attention.check_mask_changes(lambda: right)
+    [line] = [json.loads(x) for x in results.read_text().splitlines()]
+    monkeypatch.delenv(RESULTS_VAR)
+    assert line["returned"] == [[float(x) for x in right]]
+    cell = {"source": "check_mask_changes(f)", "results": [line]}
+    assert grader.verdicts([cell], EXERCISES)["06.1"]["status"] == "passed"
+    line["returned"] = [[right[0] + 1, right[1]]]
+    assert grader.verdicts([cell], EXERCISES)["06.1"]["status"] == "failed"
+
+
+def test_a_question_on_the_notebook_s_own_model_is_not_replayed():
+    """10.1 asks about the model its notebook trained, which the grader
+    does not have: its result is taken as the sandbox reports it."""
+    [ex] = [e for e in EXERCISES if e.key == "10.1"]
+    assert grader.question_check(ex) is None

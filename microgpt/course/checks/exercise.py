@@ -117,17 +117,21 @@ def grading():
 # for the grader to compare with its answer key.
 _CHOSEN = []
 # What the answer returned in the check that runs now, call by call, when
-# every call took no arguments and returned a number or a string: a
-# grader can run the check again outside the sandbox on these values.
+# every call took no arguments and returned numbers or a string: a grader
+# can run the check again outside the sandbox on these values.
 _RETURNED = []
 
 
-def _plain(value):
-    """value as JSON's number or string, or _MISSING if it is neither."""
+def _plain(value, depth=0):
+    """value as JSON's number or string, or a short list of them (a
+    tuple too), or _MISSING if it is none of these."""
     if isinstance(value, (bool, str)):
         return value
     if isinstance(value, numbers.Real):
         return float(value)
+    if isinstance(value, (list, tuple)) and depth < 2 and len(value) <= 64:
+        items = [_plain(v, depth + 1) for v in value]
+        return _MISSING if _MISSING in items else items
     return _MISSING
 
 
