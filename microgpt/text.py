@@ -15,7 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .batch import mean_loss
-from .data import DataError, Pinned, resolve_data_path
+from .bpe import BPE
+from .data import DataError, Pinned, Tokenizer, resolve_data_path
+from .gpt_numpy import top_filter
 from .train import (
     Run,
     check_eval_every,
@@ -38,12 +40,16 @@ TEXT = Pinned(
 
 
 def resolve_text_path(path=None):
-    """Find the corpus: argument, $MICROGPT_TEXT, the cache, a download."""
+    """Find the corpus: the argument, $MICROGPT_TEXT, the cache, or the web.
+
+    Each place is tried in that order, as data.resolve_data_path does for
+    the names.
+    """
     return resolve_data_path(path, TEXT)
 
 
 def load_text(path=None):
-    """The whole corpus as one string, exactly as the file holds it."""
+    """Return the whole corpus as one string, exactly as the file holds it."""
     path = resolve_text_path(path)
     try:
         with open(path, encoding="utf-8", newline="") as f:
@@ -56,7 +62,9 @@ def load_text(path=None):
 
 
 def split_text(text, fraction):
-    """(head, tail): the last round(fraction * len) characters held out.
+    """Split text into (head, tail), the tail holding out a fraction of it.
+
+    The tail is the last round(fraction * len(text)) characters.
 
     The held-out part is the end of the text, one piece, rather than
     scattered windows: a window drawn from the head then never overlaps
@@ -82,39 +90,29 @@ def split_text(text, fraction):
 
 @dataclass(frozen=True)
 class CharTokenizer:
-    """Characters to ids 0..n-1 in sorted order; no BOS in a stream."""
+    """Characters to ids 0..n-1 in sorted order, with no BOS id.
+
+    Running text has no documents to frame, so its vocabulary is its
+    characters alone.
+    """
 
     chars: tuple  # the sorted unique characters
 
     @classmethod
     def from_text(cls, text):
-        """The vocabulary of every character in text."""
+        """Build the vocabulary from every character in text."""
         return cls(tuple(sorted(set(text))))
 
     @property
     def vocab_size(self):
-        """How many ids there are, one per character."""
+        """The number of ids, one per character."""
         return len(self.chars)
 
-    def encode(self, text):
-        """The ids of the characters of text."""
-        index = {ch: i for i, ch in enumerate(self.chars)}
-        try:
-            return [index[ch] for ch in text]
-        except KeyError as e:
-            raise ValueError(
-                f"character {e.args[0]!r} is not in the vocabulary"
-            ) from None
-
-    def decode(self, ids):
-        """The text of a list of ids."""
-        for i in ids:
-            if not 0 <= i < len(self.chars):
-                raise ValueError(
-                    f"id {i!r} is not a character id "
-                    f"(0..{len(self.chars) - 1})"
-                )
-        return "".join(self.chars[i] for i in ids)
+    # A stream has no BOS, so only vocab_size differs from the names'
+    # tokenizer; encode and decode read nothing but chars, so both
+    # tokenizers share one implementation of each.
+    encode = Tokenizer.encode
+    decode = Tokenizer.decode
 
     def to_json(self):
         """What a checkpoint stores to rebuild this tokenizer."""
@@ -122,7 +120,7 @@ class CharTokenizer:
 
 
 def tokenizer_from_json(meta):
-    """A CharTokenizer or a BPE tokenizer from what to_json returned."""
+    """Rebuild a CharTokenizer or a BPE tokenizer from its to_json."""
     kind = meta.get("kind")
     if kind == "chars":
         chars = meta["chars"]
@@ -132,14 +130,12 @@ def tokenizer_from_json(meta):
             )
         return CharTokenizer(tuple(chars))
     if kind == "bpe":
-        from .bpe import BPE
-
         return BPE.from_json(meta)
     raise ValueError(f"unknown tokenizer kind {kind!r}")
 
 
 def windows(ids, block_size, batch_size, rng):
-    """batch_size windows of block_size + 1 tokens at random starts.
+    """Draw batch_size windows of block_size + 1 tokens at random starts.
 
     Each start is drawn uniformly from every place a whole window fits,
     as nanoGPT's get_batch does; the window's first block_size tokens are
@@ -157,7 +153,7 @@ def windows(ids, block_size, batch_size, rng):
 
 
 def eval_windows(ids, block_size):
-    """The windows that predict every token of ids but the first, once.
+    """Cut ids into windows that predict every token but the first once.
 
     Consecutive windows of block_size + 1 tokens that overlap by one
     token: each window's last token is the next one's first input.
@@ -172,20 +168,28 @@ def eval_windows(ids, block_size):
 
 
 def total_nats(impl, params, ids, cfg):
-    """(sum of -ln p over every predicted token of ids, their number)."""
+    """Return the sum of -ln p over every predicted token, and their count.
+
+    Every token of ids but the first is predicted, each once, by the
+    windows eval_windows cuts.
+    """
     wins = eval_windows(ids, cfg.block_size)
     count = len(ids) - 1
     return mean_loss(impl.batch_loss, params, wins, cfg) * count, count
 
 
 def bits_per_char(nats, n_chars):
-    """Total loss in nats over a text -> bits per character of it."""
+    """Convert a text's total loss in nats to bits per character."""
     return nats / (math.log(2) * n_chars)
 
 
 def _floats(logits):
-    """A twin's logits as a float64 array (Values carry .data)."""
-    if hasattr(logits, "tolist"):  # numpy and torch
+    """Copy a twin's logits into a float64 array.
+
+    NumPy and torch logits have tolist; the scalar twin's are Values,
+    whose numbers are in .data.
+    """
+    if hasattr(logits, "tolist"):
         return np.array(logits.tolist(), dtype=np.float64)
     return np.array([v.data for v in logits], dtype=np.float64)
 
@@ -202,7 +206,7 @@ def generate(
     top_k=None,
     top_p=None,
 ):
-    """prompt (ids) continued by length ids drawn from the model with rng.
+    """Continue prompt (ids) by length ids drawn from the model with rng.
 
     The context is the last block_size ids: once the text is longer, the
     key-value cache is rebuilt from them for every new id, so each id is
@@ -212,9 +216,12 @@ def generate(
     if not prompt:
         raise ValueError("a running text needs a prompt of at least 1 id")
     out = list(prompt)
-    cache, fed = impl.new_kv_cache(cfg), 0  # out[:fed] is in the cache
+    # The cache holds the keys and values of out[:fed].
+    cache, fed = impl.new_kv_cache(cfg), 0
     for _ in range(length):
-        if len(out) > cfg.block_size:  # too long: start from the last ids
+        # A context longer than block_size restarts the cache from the
+        # last block_size ids.
+        if len(out) > cfg.block_size:
             cache, fed = impl.new_kv_cache(cfg), 0
             context = out[-cfg.block_size :]
         else:
@@ -226,15 +233,13 @@ def generate(
         p = np.exp(z - z.max())
         p /= p.sum()
         if top_k is not None or top_p is not None:
-            from .gpt_numpy import top_filter
-
             p = top_filter(p, top_k, top_p)
         out.append(rng.choices(range(cfg.vocab_size), weights=p.tolist())[0])
     return out[len(prompt) :]
 
 
 def held_out(tokenizer, val_text):
-    """(ids of val_text, the number of characters its predictions cover).
+    """Encode val_text; return its ids and how many characters they predict.
 
     Every id but the first is predicted; the characters are those of the
     text after the first token, the same for any tokenizer up to the
@@ -257,7 +262,9 @@ def train(twin, params, ids, cfg, tcfg, rng):
         lr = lr_at(step - 1, tcfg)
         try:
             loss = float(twin.train_step(params, opt, batch, lr, cfg))
-        except ArithmeticError:  # the scalar twin's overflow
+        except ArithmeticError:
+            # The scalar twin raises this where its floats overflow: the
+            # step has diverged, as an infinite loss would say.
             loss = math.nan
         check_finite(step, loss)
         yield step, loss
@@ -286,7 +293,7 @@ def passages(
     top_k=None,
     top_p=None,
 ):
-    """num_samples texts: prompt (ids), each time continued by length ids.
+    """Sample num_samples texts, each the prompt continued by length ids.
 
     The ids are drawn with rng as generate draws them; each text starts
     with the prompt's own characters.
@@ -343,7 +350,8 @@ def run(
             f"the tokenizer {tokenizer.vocab_size} ids"
         )
     ids = tokenizer.encode(train_text)
-    start = tokenizer.encode(prompt)  # a bad prompt fails before training
+    # Encoding the prompt now makes a bad prompt fail before training.
+    start = tokenizer.encode(prompt)
     if not start:
         raise ValueError("the prompt is empty: give at least one character")
     if val_text is not None:

@@ -165,6 +165,15 @@ def test_the_char_tokenizer_round_trips_and_has_no_bos():
         text.tokenizer_from_json({"kind": "chars", "chars": "ba"})
 
 
+def test_the_char_tokenizer_shares_the_names_tokenizers_code():
+    chars = tuple(sorted(set("hello, world\n")))
+    tok, names = text.CharTokenizer(chars), data.Tokenizer(chars)
+    assert text.CharTokenizer.encode is data.Tokenizer.encode
+    assert text.CharTokenizer.decode is data.Tokenizer.decode
+    assert tok.encode("world") == names.encode("world")
+    assert tok.vocab_size == names.vocab_size - 1  # a stream has no BOS
+
+
 def test_windows_are_seeded_slices_within_the_text():
     ids = list(range(100))
     a = text.windows(ids, 8, 50, random.Random(3))
