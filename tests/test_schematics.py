@@ -1,15 +1,20 @@
-"""The book's schematics: each renders, readable, nothing clipped."""
+"""The book's schematics: each is readable with nothing clipped, and each
+shows what the package computes."""
 
 import json
 import re
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 import pytest
 
-from microgpt import figures
+from microgpt import figures, gpt_numpy
+from microgpt.batch import batch_arrays
 from microgpt.config import ModelConfig
-from microgpt.figures import draw
+from microgpt.data import Tokenizer
+from microgpt.figures import draw, generation, numpy_primer
+from microgpt.layers_numpy import split_heads
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -113,9 +118,6 @@ def test_the_packing_mask_is_the_packages():
 def test_the_packing_row_is_chapter_13s_first_row():
     # Chapter 13 prints the batch ava, yuheng, jo, christopher: its first
     # row holds the three short names in 14 positions, with no padding.
-    from microgpt.batch import batch_arrays
-    from microgpt.data import Tokenizer
-
     names = ("ava", "yuheng", "jo", "christopher")
     tok = Tokenizer.from_docs(list(names))
     cfg = ModelConfig(vocab_size=tok.vocab_size)
@@ -190,3 +192,86 @@ def test_every_schematic_is_drawn_in_a_chapter_from_2_to_13():
     chapters = {int(name[:2]) for name in drawn.values() if name[:2].isdigit()}
     # Every chapter of microgpt itself; the chapters beyond it may add.
     assert set(range(1, 14)) <= chapters
+
+
+# Chapter 15: top-k and top-p filtering, and the work a cache saves.
+
+
+@pytest.mark.parametrize("top_k, top_p", [(3, 0.8), (2, 0.5), (5, 0.95)])
+def test_the_filtering_picture_cuts_where_the_package_does(top_k, top_p):
+    probs = np.array([p for _, p in generation.EXAMPLE])
+    assert probs.sum() == pytest.approx(1)
+    kept_k = np.count_nonzero(gpt_numpy.top_filter(probs, top_k=top_k))
+    kept_p = np.count_nonzero(gpt_numpy.top_filter(probs, top_p=top_p))
+    fig = generation.top_filtering(top_k, top_p)
+    shown = " ".join(texts(fig))
+    assert f"top-k, k = {top_k}: keep the {kept_k} largest" in shown
+    assert (
+        f"top-p, p = {top_p:g}: keep {kept_p}, together "
+        f"{probs[:kept_p].sum():.2f}" in shown
+    )
+    assert draw.layout_problems(fig) == []
+
+
+@pytest.mark.parametrize("steps", [4, 6])
+def test_the_cache_picture_counts_the_positions_run(steps):
+    fig = generation.kv_cache_work(steps)
+    shown = texts(fig)
+    assert (
+        f"{steps * (steps + 1) // 2} positions run for {steps} tokens" in shown
+    )
+    assert f"{steps} positions run for {steps} tokens" in shown
+    # one "run" cell per position run: the triangle and the diagonal
+    assert shown.count("run") == steps * (steps + 1) // 2 + steps
+    assert draw.layout_problems(fig) == []
+
+
+# The NumPy primer: splitting the width into heads.
+
+
+def test_the_splits_are_numpys_and_only_the_right_one_keeps_rows():
+    x, right, wrong = numpy_primer.head_splits(3, 2, 2)
+    assert x.tolist() == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11]]
+    assert right.tolist() == [
+        [[0, 1], [4, 5], [8, 9]],
+        [[2, 3], [6, 7], [10, 11]],
+    ]
+    assert wrong.tolist() == [
+        [[0, 1], [2, 3], [4, 5]],
+        [[6, 7], [8, 9], [10, 11]],
+    ]
+    assert numpy_primer.first_mixed(right, 4) is None
+    assert numpy_primer.first_mixed(wrong, 4) == (0, 1)
+
+
+def test_the_layers_head_split_is_the_right_one():
+    # The package splits a batch of rows (B, T, C) the same way.
+    x, right, _ = numpy_primer.head_splits(4, 2, 2)
+    assert np.array_equal(split_heads(x[None], 2)[0], right)
+
+
+@pytest.mark.parametrize("shape", [(3, 2, 2), (4, 2, 2), (5, 4, 1), (2, 2, 1)])
+def test_the_picture_shows_every_number_and_clips_nothing(shape):
+    T, n_head, head_dim = shape
+    fig = numpy_primer.head_reshape(T, n_head, head_dim)
+    shown = texts(fig)
+    numbers = [s for s in shown if s.isdigit()]
+    # Each number appears in x and in both splits.
+    assert sorted(numbers, key=int) == sorted(
+        [str(v) for v in range(T * n_head * head_dim)] * 3, key=int
+    )
+    assert draw.layout_problems(fig) == []
+    assert fig.get_size_inches()[0] <= draw.MAX_WIDTH
+
+
+def test_the_verdict_names_the_first_mixed_row():
+    shown = " ".join(texts(numpy_primer.head_reshape()))
+    assert "x.reshape(3, 2, 2).transpose(1, 0, 2)" in shown
+    assert "x.reshape(2, 3, 2)" in shown
+    assert "head 0, row 1\nholds pos 0's numbers" in shown
+
+
+@pytest.mark.parametrize("shape", [(6, 2, 2), (3, 1, 4), (3, 2, 3)])
+def test_a_shape_without_room_is_refused(shape):
+    with pytest.raises(ValueError, match="has room for"):
+        numpy_primer.head_reshape(*shape)
