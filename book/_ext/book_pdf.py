@@ -35,18 +35,32 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 NAME = "microgpt-book.pdf"
 CHROMIUM = os.environ.get("MICROGPT_CHROMIUM", "/usr/lib/chromium/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 # A4 with 15 mm margins; the page's width in CSS pixels (96 per inch)
 # is what the layout check compares against.
-PAPER = {"format": "A4",
-         "margin": {"top": "15mm", "bottom": "18mm",
-                    "left": "15mm", "right": "15mm"}}
+PAPER = {
+    "format": "A4",
+    "margin": {
+        "top": "15mm",
+        "bottom": "18mm",
+        "left": "15mm",
+        "right": "15mm",
+    },
+}
 PRINT_WIDTH = round((210 - 30) / 25.4 * 96)  # 680 CSS pixels
-FOOTER = ('<div style="font-size:8px;width:100%;text-align:center;'
-          'color:#555"><span class="title"></span> &middot; '
-          '<span class="pageNumber"></span></div>')
+FOOTER = (
+    '<div style="font-size:8px;width:100%;text-align:center;'
+    'color:#555"><span class="title"></span> &middot; '
+    '<span class="pageNumber"></span></div>'
+)
 SIZE_SLOT = '<span class="microgpt-pdf-size"></span>'
 
 # In the page, laid out for print: wait for MathJax and the fonts, then
@@ -62,10 +76,12 @@ READY = """async () => {
   const right = article.getBoundingClientRect().right;
   // A table wider than the page is zoomed out, to fit.
   for (const t of article.querySelectorAll("table")) {
-    const room = right - t.getBoundingClientRect().left;
-    const width = t.getBoundingClientRect().width;
-    if (width > room + 1) {
-      t.style.zoom = `${Math.floor(1000 * room / width) / 1000}`;
+    for (let zoom = 1, tries = 0; tries < 4; tries++) {
+      const box = t.getBoundingClientRect();
+      if (box.right <= right + 1) break;
+      zoom = Math.floor(1000 * zoom * (right - box.left) / box.width
+                        - 10) / 1000;
+      t.style.zoom = `${zoom}`;
     }
   }
   // A display equation wider than the page is set smaller, to fit.
@@ -133,16 +149,20 @@ def print_pages(html, names, chromium=CHROMIUM):
     from playwright.sync_api import sync_playwright
 
     if not Path(chromium).is_file():
-        raise PdfError(f"Chromium is missing at {chromium}: apt-get install "
-                       "chromium, or set MICROGPT_CHROMIUM")
+        raise PdfError(
+            f"Chromium is missing at {chromium}: apt-get install "
+            "chromium, or set MICROGPT_CHROMIUM"
+        )
     server, base = serve(html)
     printed = []
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=chromium,
-                                        args=CHROMIUM_ARGS)
+            browser = p.chromium.launch(
+                executable_path=chromium, args=CHROMIUM_ARGS
+            )
             page = browser.new_page(
-                viewport={"width": PRINT_WIDTH, "height": 1000})
+                viewport={"width": PRINT_WIDTH, "height": 1000}
+            )
             page.set_default_timeout(60_000)
             page.emulate_media(media="print")
             for name in names:
@@ -151,12 +171,18 @@ def print_pages(html, names, chromium=CHROMIUM):
                     raise PdfError(f"{name} is not in the built site {html}")
                 report = page.evaluate(READY)
                 if report["wide"]:
-                    raise PdfError(f"{name}: wider than the printed page: "
-                                   + "; ".join(report["wide"][:5]))
-                pdf = page.pdf(print_background=True, tagged=True,
-                               outline=True, display_header_footer=True,
-                               header_template="<span></span>",
-                               footer_template=FOOTER, **PAPER)
+                    raise PdfError(
+                        f"{name}: wider than the printed page: "
+                        + "; ".join(report["wide"][:5])
+                    )
+                pdf = page.pdf(
+                    print_background=True,
+                    outline=True,
+                    display_header_footer=True,
+                    header_template="<span></span>",
+                    footer_template=FOOTER,
+                    **PAPER,
+                )
                 printed.append((name, report, pdf))
             browser.close()
     finally:
@@ -171,15 +197,20 @@ def join(printed, base, out):
     Returns a list of (name, title, first page, figures), one per page.
     """
     from pypdf import PdfReader, PdfWriter
-    from pypdf.generic import (ArrayObject, DictionaryObject, NameObject,
-                               NumberObject)
+    from pypdf.generic import (
+        ArrayObject,
+        DictionaryObject,
+        NameObject,
+        NumberObject,
+    )
 
     writer = PdfWriter()
     contents = []
     for name, report, pdf in printed:
         first = len(writer.pages)
-        writer.append(PdfReader(io.BytesIO(pdf)),
-                      outline_item=report["title"] or name)
+        writer.append(
+            PdfReader(io.BytesIO(pdf)), outline_item=report["title"] or name
+        )
         contents.append((name, report["title"], first, report["figures"]))
     starts = {name: first for name, _, first, _ in contents}
     for page in writer.pages:
@@ -194,21 +225,35 @@ def join(printed, base, out):
             if uri is None or not str(uri).startswith(base):
                 kept.append(ref)
                 continue
-            target = str(uri)[len(base):].split("#")[0]
+            target = str(uri)[len(base) :].split("#")[0]
             if target in starts:
-                annot[NameObject("/A")] = DictionaryObject({
-                    NameObject("/S"): NameObject("/GoTo"),
-                    NameObject("/D"): ArrayObject([
-                        writer.pages[starts[target]].indirect_reference,
-                        NameObject("/XYZ"), NumberObject(0),
-                        NumberObject(10_000), NumberObject(0)]),
-                })
+                annot[NameObject("/A")] = DictionaryObject(
+                    {
+                        NameObject("/S"): NameObject("/GoTo"),
+                        NameObject("/D"): ArrayObject(
+                            [
+                                writer.pages[
+                                    starts[target]
+                                ].indirect_reference,
+                                NameObject("/XYZ"),
+                                NumberObject(0),
+                                NumberObject(10_000),
+                                NumberObject(0),
+                            ]
+                        ),
+                    }
+                )
                 kept.append(ref)
         page[NameObject("/Annots")] = kept
-    writer.add_metadata({"/Title": "microgpt, the book",
-                         "/Author": "The microgpt book authors"})
-    writer.compress_identical_objects(remove_identicals=True,
-                                      remove_orphans=True)
+    writer.add_metadata(
+        {
+            "/Title": "microgpt, the book",
+            "/Author": "The microgpt book authors",
+        }
+    )
+    writer.compress_identical_objects(
+        remove_duplicates=True, remove_unreferenced=True
+    )
     with open(out, "wb") as f:
         writer.write(f)
     return contents
@@ -227,8 +272,11 @@ def stamp_size(html, pdf):
     stamped = 0
     for page in sorted(Path(html).rglob("*.html")):
         text = page.read_text(encoding="utf-8")
-        new = re.sub(r'<span class="microgpt-pdf-size">[^<]*</span>',
-                     SIZE_SLOT.replace("><", f">{size}<"), text)
+        new = re.sub(
+            r'<span class="microgpt-pdf-size">[^<]*</span>',
+            SIZE_SLOT.replace("><", f">{size}<"),
+            text,
+        )
         if new != text:
             page.write_text(new, encoding="utf-8")
             stamped += 1
@@ -246,24 +294,33 @@ def build(html, out=None, names=None):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(
-        prog="book_pdf", description="Print the built book to one PDF.")
-    parser.add_argument("html", nargs="?", default=str(ROOT / "_build" /
-                                                       "html"),
-                        help="the built site (default: _build/html)")
+        prog="book_pdf", description="Print the built book to one PDF."
+    )
+    parser.add_argument(
+        "html",
+        nargs="?",
+        default=str(ROOT / "_build" / "html"),
+        help="the built site (default: _build/html)",
+    )
     args = parser.parse_args(argv)
     html = Path(args.html)
     if not (html / "index.html").is_file():
-        parser.exit(2, f"book_pdf: error: no built book in {html}: run "
-                       "jupyter-book build . first\n")
+        parser.exit(
+            2,
+            f"book_pdf: error: no built book in {html}: run "
+            "jupyter-book build . first\n",
+        )
     try:
         out, contents = build(html)
     except PdfError as e:
         parser.exit(1, f"book_pdf: error: {e}\n")
     stamped = stamp_size(html, out)
     pages = sum(1 for _ in _pages(out))
-    print(f"{out}: {size_text(out.stat().st_size)}, {pages} pages, "
-          f"{len(contents)} chapters and appendices; the link on "
-          f"{stamped} pages says so")
+    print(
+        f"{out}: {size_text(out.stat().st_size)}, {pages} pages, "
+        f"{len(contents)} chapters and appendices; the link on "
+        f"{stamped} pages says so"
+    )
 
 
 def _pages(pdf):

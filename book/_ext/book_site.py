@@ -23,10 +23,8 @@ PDF_LINK = "pdf-link.html"
 
 def configure(app, config):
     """On config-inited: the templates, static files, favicon and link."""
-    config.templates_path = [*config.templates_path,
-                             str(HERE / "templates")]
-    config.html_static_path = [*config.html_static_path,
-                               str(HERE / "static")]
+    config.templates_path = [*config.templates_path, str(HERE / "templates")]
+    config.html_static_path = [*config.html_static_path, str(HERE / "static")]
     if not config.html_favicon:
         config.html_favicon = str(HERE / "static" / "favicon.svg")
     options = dict(config.html_theme_options)

@@ -5,6 +5,14 @@
  * own; it moves only when its reader presses Play or moves the slider,
  * with or without a request for reduced motion.
  *
+ * Controls are named by what they show: the themes give the search field
+ * and the "Show code cell source" toggles a label that hides their visible
+ * text ("Search" for "Search Ctrl+K"), which a reader who speaks commands
+ * to the page cannot say; those labels are dropped, so that the visible
+ * text is the name. Icons inside buttons are decoration, hidden from
+ * assistive technology (the colour-mode button's icons carry titles,
+ * "Light" and "Dark", that are not its name).
+ *
  * Search: Sphinx makes each result's excerpt from the text of the page's
  * main element, which also holds the page's buttons (download, colour
  * mode) and a copy of its title and contents kept for printing. Those are
@@ -45,6 +53,21 @@
     });
   }
 
+  function nameControls() {
+    document.querySelectorAll("button i, button .fa-solid, button .fa")
+      .forEach((icon) => icon.setAttribute("aria-hidden", "true"));
+    // Font Awesome draws each icon as an SVG whose title is its text.
+    document.querySelectorAll("button svg[aria-hidden='true'] > title")
+      .forEach((title) => title.remove());
+    document.querySelectorAll(
+      "summary[aria-label], .search-button-field[aria-label]"
+    ).forEach((control) => {
+      if (control.textContent.trim()) {
+        control.removeAttribute("aria-label");
+      }
+    });
+  }
+
   function cleanExcerpts() {
     // searchtools.js declares Search with const: a global binding that
     // is not a property of window.
@@ -61,13 +84,18 @@
     Search.htmlToText.microgpt = true;
   }
 
+  function ready() {
+    cleanExcerpts();
+    labelPlayers();
+    nameControls();
+  }
+
   cleanExcerpts();
   if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", () => {
-      cleanExcerpts();
-      labelPlayers();
-    });
+    document.addEventListener("DOMContentLoaded", ready);
   } else {
-    labelPlayers();
+    ready();
   }
+  // Once more when the themes' own scripts have run.
+  window.addEventListener("load", nameControls);
 })();
