@@ -1,6 +1,6 @@
 """The capstone's check passes the chapter's solution and fails mistakes.
 
-The solution is the one committed in book/14_capstone.ipynb; each
+The solution is the one committed in book/19_capstone.ipynb; each
 mistake is that solution with one line changed, as a reader might.
 """
 
@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def solution_source():
     nb = json.loads(
-        (ROOT / "book" / "14_capstone.ipynb").read_text(encoding="utf-8")
+        (ROOT / "book" / "19_capstone.ipynb").read_text(encoding="utf-8")
     )
     [cell] = [
         c
@@ -48,12 +48,15 @@ def losses_only(scope):
     )
 
 
-def test_the_package_carries_the_recorded_run():
-    run = json.loads(
-        (ROOT / "tests" / "data" / "original_run.json").read_text(
-            encoding="utf-8"
-        )
+def test_the_package_carries_the_recorded_run(expected_run):
+    # One copy, the package's: the tests' fixture reads it too.
+    run = expected_run
+    assert (run["num_docs"], run["vocab_size"], run["num_params"]) == (
+        32033,
+        27,
+        4192,
     )
+    assert len(run["loss_per_step"]) == 1000 and len(run["samples"]) == 20
     assert capstone.recorded() == {
         "loss_per_step": [float(x) for x in run["loss_per_step"]],
         "samples": run["samples"],
@@ -163,7 +166,7 @@ def test_a_typical_mistake_fails_naming_the_step_and_the_mistake(
         capstone.check_capstone(losses_only(program(change)), steps=steps)
     message = str(info.value)
     assert message.startswith(
-        f"chapter 14, exercise 1: loss at step {step}: got "
+        f"chapter 19, exercise 1: loss at step {step}: got "
     )
     assert "(difference " in message and "tolerance 1e-09)" in message
     assert f"this is what {hint}" in message
@@ -186,7 +189,7 @@ def test_wrong_names_with_right_losses_point_to_sampling():
     scope = program(("TEMPERATURE = 0.5", "TEMPERATURE = 1.0"))
     with pytest.raises(
         CheckFailed,
-        match=r"^chapter 14, exercise 1: name "
+        match=r"^chapter 19, exercise 1: name "
         r"\d+: got '\w*', expected '\w*' \(the package's "
         r"after 1 steps\); the losses match",
     ):

@@ -26,7 +26,7 @@ pytestmark = pytest.mark.packaging
 
 ROOT = Path(__file__).resolve().parents[1]
 # The package's data files: the stored benchmark run, which chapter 13
-# reads, the original's recorded run, which chapter 14's check reads, the
+# reads, the original's recorded run, which chapter 19's check reads, the
 # workflow the student copies carry, and the experiments' stored results,
 # which chapters 8 and 15-18 read.
 PACKAGE_DATA = (

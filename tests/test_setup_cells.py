@@ -23,7 +23,7 @@ RUN_TORCH = {
     "12_pytorch",
     "17_scaling",
     "18_gpt2",
-    "19_data_parallel",
+    "14_data_parallel",
 }
 
 # Runs a cell in IPython with pip replaced by a recorder; the package

@@ -9,9 +9,6 @@ matplotlib.
 
 import importlib
 
-# Chapters 06 and 09 import train_with_snapshots from here until they
-# import it from train, where it lives beside the loop it runs.
-from ..train import train_with_snapshots
 from .players import (
     ICONS,
     STYLE,
@@ -45,7 +42,7 @@ SCHEMATICS = {
     "bpe_merges": "stream",
     "ablations": "ablation",  # chapter 17
     "gpt2_block": "gpt2",  # chapter 18
-    "ring_allreduce": "parallel",  # chapter 19
+    "ring_allreduce": "parallel",  # chapter 14
     "head_reshape": "numpy_primer",  # the NumPy primer (appendix)
 }
 
@@ -56,7 +53,6 @@ __all__ = [
     "Player",
     "frame_player",
     "self_contained",
-    "train_with_snapshots",
     *SCHEMATICS,
 ]
 

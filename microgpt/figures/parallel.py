@@ -1,4 +1,4 @@
-"""Four processes summing their gradients around a ring (chapter 19)."""
+"""Four processes summing their gradients around a ring (chapter 14)."""
 
 from .draw import GRAD, MUTED, arrow, box, canvas, grid, label, shade
 

@@ -60,12 +60,12 @@ CHAPTERS = {
     "numpy_backward": 11,
     "pytorch": 12,
     "efficiency": 13,
-    "capstone": 14,
+    "data_parallel": 14,
     "generation": 15,
     "text": 16,
     "scaling": 17,
     "gpt2": 18,
-    "data_parallel": 19,
+    "capstone": 19,
 }
 
 
