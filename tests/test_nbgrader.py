@@ -128,11 +128,13 @@ def _grade_id(cell):
 
 def _edit_checks(source):
     """An edit that replaces every check cell's code with source."""
+
     def edit(cells):
         for cell in cells:
             if _grade_id(cell).endswith("-check"):
                 cell["source"] = source
         return cells
+
     return edit
 
 
@@ -163,9 +165,12 @@ def test_under_nbgrader_edited_check_cells_are_restored_and_patches_win(
     check cells score nothing; code in the student's own cells runs in
     the same kernel as the checks, so a patch of the checks scores."""
     top = sum(e.points for e in all_exercises() if e.chapter == 2)
-    scores = _autograde(tmp_path, {
-        "forger": _edit_checks("print('✓ matches the reference')\n"),
-        "emptier": _edit_checks(""),
-        "patcher": _patch_first_answer,
-    })
+    scores = _autograde(
+        tmp_path,
+        {
+            "forger": _edit_checks("print('✓ matches the reference')\n"),
+            "emptier": _edit_checks(""),
+            "patcher": _patch_first_answer,
+        },
+    )
     assert scores == {"forger": 0, "emptier": 0, "patcher": top}

@@ -145,7 +145,8 @@ def _check_filter(what, answer, probs, option, value, expected, mistakes):
 
 
 @exercise(
-    2, points=2,
+    2,
+    points=2,
     forbids=(
         gpt_scalar.top_filter,
         gpt_numpy.top_filter,
@@ -219,7 +220,8 @@ DYADIC = [0.125, 0.5, 0.0625, 0.25, 0.0625]
 
 
 @exercise(
-    3, points=2,
+    3,
+    points=2,
     forbids=(
         gpt_scalar.top_filter,
         gpt_numpy.top_filter,

@@ -98,7 +98,8 @@ def _layer_norm_mistakes(x, weight, bias, eps):
 
 
 @exercise(
-    2, points=2,
+    2,
+    points=2,
     forbids=(
         (F, "layer_norm"),
         (torch, "layer_norm"),
@@ -239,5 +240,5 @@ def check_tied_share(tied_share):
         tied_share,
         "microgpt ch18 tied share",
         hint="count V * n_embd and compare it with the untied total; "
-            'see "Tied embeddings"',
+        'see "Tied embeddings"',
     )

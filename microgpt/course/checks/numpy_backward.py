@@ -270,7 +270,8 @@ def _rows(what, got):
 
 
 @exercise(
-    5, points=3,
+    5,
+    points=3,
     forbids=(
         layers.attention_backward,
         _reference_softmax_backward,

@@ -43,7 +43,7 @@ def check_float32_loss(float32_loss):
         float32_loss,
         "microgpt ch12 float32 loss",
         hint="float32 keeps a 24-bit mantissa; how many decimal "
-            'digits is that? See "Float32"',
+        'digits is that? See "Float32"',
     )
 
 
@@ -235,7 +235,8 @@ def _mistaken_attention(q, k, v, cfg):
 
 
 @exercise(
-    5, points=3,
+    5,
+    points=3,
     forbids=(
         gpt_torch.attention,
         F.multi_head_attention_forward,

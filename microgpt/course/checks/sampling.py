@@ -191,7 +191,8 @@ _PREFIXES = (
 
 
 @exercise(
-    4, points=2,
+    4,
+    points=2,
     forbids=(
         gpt_scalar.generate,
         sample,

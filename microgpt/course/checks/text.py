@@ -63,7 +63,8 @@ def _cases():
 
 
 @exercise(
-    1, points=2,
+    1,
+    points=2,
     forbids=(
         bpe.merge,
         bpe.most_frequent,
