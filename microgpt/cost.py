@@ -12,6 +12,7 @@ import statistics
 from dataclasses import replace
 
 from .config import ModelConfig
+from .params import num_params
 
 # Bytes per parameter at float64, every copy counted: the weights, their
 # gradient, Adam's two moments, scratch, and the Python floats that
@@ -23,12 +24,6 @@ LAYER_BYTES = {"scalar": 4 << 10, "numpy": 8 << 10, "torch": 64 << 10}
 NODE_BYTES = 256  # one Value of the scalar twin's graph
 SAMPLE_BYTES = 64  # one sampled name, besides its characters
 BIG_STEP_FLOPS = 1e9  # a step above this is announced before training
-
-
-def num_params(cfg):
-    """params.num_params, by formula: no dict of every weight's name."""
-    C = cfg.n_embd
-    return (2 * cfg.vocab_size + cfg.block_size) * C + cfg.n_layer * 12 * C * C
 
 
 def step_shape(lengths, block_size, batch_size):

@@ -1,10 +1,16 @@
-"""Parameter names, shapes and the shared Gaussian initialization."""
+"""The weights' names and shapes, and the initialization every twin shares."""
 
-INIT_STD = 0.08  # small enough that the first logits are near uniform
+# The standard deviation of the initial weights: small, so that the
+# first logits are nearly equal and the first predictions nearly uniform.
+INIT_STD = 0.08
 
 
 def param_shapes(cfg):
-    """Name -> (rows, cols) of every weight matrix, in the original order."""
+    """Map each weight matrix's name to its (rows, cols).
+
+    The matrices are listed in the original microgpt's order, which
+    init_weights follows when it draws them.
+    """
     d = cfg.n_embd
     shapes = {
         "wte": (cfg.vocab_size, d),  # token embeddings
@@ -22,15 +28,24 @@ def param_shapes(cfg):
 
 
 def num_params(cfg):
-    """Total number of scalars in the model."""
-    return sum(r * c for r, c in param_shapes(cfg).values())
+    """The number of scalars in the model's weights.
+
+    It adds up the shapes that param_shapes lists without building that
+    dictionary, so that a model far too large to train is still counted
+    at once: the token embeddings and the head (vocab_size, n_embd) each,
+    the position embeddings (block_size, n_embd), and per layer four
+    (n_embd, n_embd) attention matrices and two MLP matrices of
+    4 n_embd^2 numbers each, 12 n_embd^2 in all.
+    """
+    C = cfg.n_embd
+    return (2 * cfg.vocab_size + cfg.block_size) * C + cfg.n_layer * 12 * C * C
 
 
 def init_weights(cfg, rng, std=INIT_STD):
-    """Name -> list of rows of floats, drawn from rng in the original order.
+    """Draw every weight matrix from rng: name -> list of rows of floats.
 
-    Every implementation starts from these floats, so one seed gives the
-    same model everywhere.
+    Every twin starts from these floats, so one seed gives the same
+    model in each of them.
     """
     # The order of draws is part of the spec: matrix by matrix in
     # param_shapes order, row by row, column by column.

@@ -16,8 +16,8 @@ import time
 
 from ..bpe import BPE
 from ..config import ModelConfig, TrainConfig
-from ..cost import num_params
 from ..data import sha256_of
+from ..params import num_params
 from ..text import (
     CharTokenizer,
     load_text,
