@@ -2,7 +2,7 @@
 
 The command line refuses a run that cannot fit in memory before it
 allocates anything, and announces a run whose steps are large. The
-estimates count what each implementation keeps per parameter, per layer
+estimates count what each twin keeps per parameter, per layer
 and per trained position, with constants fitted to measured peaks: they
 tell "fits" from "far too big", not the last megabyte.
 """
@@ -18,16 +18,20 @@ from .params import num_params
 # gradient, Adam's two moments, scratch, and the Python floats that
 # params.init_weights draws first. The scalar twin's are Value objects.
 PARAM_BYTES = {"scalar": 240, "numpy": 56, "torch": 88}
-HOST_PARAM_BYTES = 40  # the Python floats a model on a GPU starts from
+# Bytes per parameter on the CPU while a model for a GPU is drawn: the
+# Python floats it starts from.
+HOST_PARAM_BYTES = 40
 # Bytes per layer, whatever its width: arrays, tensors, autograd's nodes.
 LAYER_BYTES = {"scalar": 4 << 10, "numpy": 8 << 10, "torch": 64 << 10}
-NODE_BYTES = 256  # one Value of the scalar twin's graph
-SAMPLE_BYTES = 64  # one sampled name, besides its characters
-BIG_STEP_FLOPS = 1e9  # a step above this is announced before training
+NODE_BYTES = 256  # the bytes of one Value in the scalar twin's graph
+SAMPLE_BYTES = 64  # the bytes of one sampled name besides its characters
+# A step with more floating-point operations than this is announced
+# before training starts.
+BIG_STEP_FLOPS = 1e9
 
 
 def step_shape(lengths, block_size, batch_size):
-    """(N, T): the positions one step trains, and its rows' length.
+    """Return (N, T): the positions one step trains, and its rows' length.
 
     lengths holds each document's number of predictions (its characters
     + 1). One document is taken at its longest; a batch, packed into
@@ -41,7 +45,7 @@ def step_shape(lengths, block_size, batch_size):
 
 
 def memory_needed(impl, cfg, tcfg, lengths, itemsize=8):
-    """Bytes a training run holds at its peak, roughly.
+    """Estimate the bytes a training run holds at its peak.
 
     itemsize is the bytes of one float of the model: 8 (float64) or 4.
     """
@@ -65,14 +69,15 @@ def memory_needed(impl, cfg, tcfg, lengths, itemsize=8):
 
 
 def host_needed(cfg):
-    """Bytes the CPU holds while a model on a GPU is drawn."""
+    """Estimate the bytes the CPU holds while a model for a GPU is drawn."""
     return num_params(cfg) * HOST_PARAM_BYTES
 
 
 def memory_available():
-    """Bytes of memory free for this process to use, or None if unknown."""
+    """Return the bytes of memory this process may use, or None if unknown."""
     try:
-        with open("/proc/meminfo") as f:  # Linux: counts the page cache
+        # Linux's MemAvailable counts the page cache as free, as it is.
+        with open("/proc/meminfo") as f:
             for line in f:
                 if line.startswith("MemAvailable:"):
                     return int(line.split()[1]) * 1024
@@ -85,7 +90,7 @@ def memory_available():
 
 
 def gpu_memory_available(device):
-    """Bytes free on a CUDA device, or None if torch cannot tell."""
+    """Return the bytes free on a CUDA device, or None if torch cannot tell."""
     import torch
 
     try:
@@ -95,14 +100,14 @@ def gpu_memory_available(device):
 
 
 def size(n):
-    """A byte count for people: 512 MB, 3.2 GB, 1,234 GB."""
+    """Write a byte count for people to read: 512 MB, 3.2 GB, 1,234 GB."""
     if n < 1e9:
         return f"{n / 1e6:,.0f} MB"
     return f"{n / 1e9:,.1f} GB" if n < 100e9 else f"{n / 1e9:,.0f} GB"
 
 
 def check_memory(need, available, where="this machine"):
-    """Raise ValueError if need bytes are more than available at where."""
+    """Raise ValueError if need is more bytes than where has available."""
     if available is not None and need > available:
         raise ValueError(
             f"this run would need about {size(need)} of memory, and "
@@ -113,22 +118,31 @@ def check_memory(need, available, where="this machine"):
 
 
 def train_flops(cfg, B, T):
-    """Multiply-adds x 2 of one training step (forward + 2x backward)."""
+    """Count the floating-point operations of one training step.
+
+    A multiply-add is 2 operations, and backward costs about twice the
+    forward pass, so a step is 3 forward passes.
+    """
     C, V = cfg.n_embd, cfg.vocab_size
-    weights = cfg.n_layer * 12 * C * C + V * C  # wq wk wv wo fc1 fc2 head
+    # Multiply-adds per position in the matrices wq, wk, wv, wo, fc1 and
+    # fc2 of every layer, and in the head.
+    weights = cfg.n_layer * 12 * C * C + V * C
     attention = cfg.n_layer * 2 * T * T * C  # q @ k.T and att @ v
     return 3 * 2 * B * (T * weights + attention)
 
 
 def step_flops(cfg, lengths, batch_size):
-    """Arithmetic of an average training step, packed into full rows."""
+    """Count the operations of an average step, packed into full rows."""
     N = batch_size * statistics.fmean(min(cfg.block_size, n) for n in lengths)
-    T = min(cfg.block_size, N)  # rows of T positions
+    T = min(cfg.block_size, N)  # the length of each packed row
     return train_flops(cfg, N / T, T)
 
 
 def check_run(impl, cfg, tcfg, docs, device=None, itemsize=8):
-    """Raise ValueError if a run cannot be done; a note if it is large.
+    """Raise ValueError if a run cannot be done; return a note if large.
+
+    The note (or None) says how many operations a step does, against a
+    step of the original microgpt.
 
     device is torch's, or None for the CPU; itemsize is the bytes of
     the model's floats.
@@ -139,7 +153,7 @@ def check_run(impl, cfg, tcfg, docs, device=None, itemsize=8):
             f"the {len(docs)} documents, so a step would "
             f"train some twice; give at most {len(docs)}"
         )
-    lengths = [len(doc) + 1 for doc in docs]  # predictions per document
+    lengths = [len(doc) + 1 for doc in docs]  # each document's predictions
     need = memory_needed(impl, cfg, tcfg, lengths, itemsize)
     if device is not None and device.type == "cuda":
         check_memory(host_needed(cfg), memory_available())

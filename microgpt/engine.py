@@ -32,12 +32,14 @@ class Value:
         )
 
     def __pow__(self, k):
-        """Power by a plain number k (not a Value)."""
+        """Raise to a plain number k (not a Value); d/dx is k x^(k-1)."""
         return Value(self.data**k, (self,), (k * self.data ** (k - 1),))
 
     def log(self):
         """The natural log, for x > 0; its derivative is 1 / x."""
-        if self.data <= 0:  # a diverged model's probability of 0
+        # A model that has diverged can give a probability of exactly 0,
+        # whose log does not exist.
+        if self.data <= 0:
             raise ArithmeticError(f"log of {self.data}")
         return Value(math.log(self.data), (self,), (1 / self.data,))
 
@@ -78,7 +80,13 @@ class Value:
     # -- reverse mode -----------------------------------------------------
 
     def backward(self):
-        """Fill .grad of every node that self depends on."""
+        """Add d(self)/d(node) to the .grad of every node under self.
+
+        Each node passes its grad, times each local derivative, down to
+        its children once every node above it has passed its share down:
+        the chain rule, summed over every path. Grads start at 0, so a
+        fresh graph ends with each node's derivative.
+        """
         self.grad = 1
         for node in reversed(topological_order(self)):
             for child, local in zip(node._children, node._local_grads):
@@ -86,7 +94,7 @@ class Value:
 
 
 def topological_order(root):
-    """Every node under root, each after all of its children."""
+    """Return every node under root, each after all of its children."""
     # The same post-order as the textbook recursive DFS, but with an
     # explicit stack: deeper models would overflow Python's recursion limit,
     # and the order must match exactly, since it fixes the order in which

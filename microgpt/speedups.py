@@ -14,7 +14,7 @@ import numpy as np
 
 @functools.lru_cache(maxsize=None)
 def _ones(n):
-    """A read-only (n, 1) column of ones."""
+    """Return a read-only (n, 1) column of ones, made once for each n."""
     ones = np.ones((n, 1))
     ones.flags.writeable = False
     return ones
@@ -53,7 +53,7 @@ def exp_and_row_sum(x):
 
 
 def adam_update(data, g, m, v, scratch, lr, t, b1, b2, eps):
-    """Adam.step's update, in place: a speed trick.
+    """Do Adam.step's update in place, which is faster than the plain form.
 
     Written as in Adam.step's docstring, every operation makes a new
     array; for a model this small, making them costs more than the
@@ -72,5 +72,5 @@ def adam_update(data, g, m, v, scratch, lr, t, b1, b2, eps):
     scratch *= (1 - b2**t) ** -0.5  # sqrt(v_hat)
     scratch += eps
     np.divide(m, scratch, out=scratch)
-    scratch *= lr / (1 - b1**t)  # lr m_hat / (...)
+    scratch *= lr / (1 - b1**t)  # lr m_hat / (sqrt(v_hat) + eps)
     data -= scratch
