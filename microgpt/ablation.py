@@ -34,7 +34,7 @@ VARIANTS = {
 
 
 def head_gate(cfg, layer, silenced, like):
-    """A (n_embd,) vector of ones, zero over each silenced head's slice.
+    """Return a (n_embd,) vector of ones, zero over silenced heads' slices.
 
     silenced holds (layer, head) pairs. Attention's output puts head h
     in columns h * head_dim up to (h + 1) * head_dim, so multiplying by
@@ -138,9 +138,13 @@ def rows(docs, tokenizer, cfg):
 
 
 def batch_loss(params, ids, cfg, switches):
-    """Mean cross-entropy over the real targets of rows of ids."""
+    """Return the mean cross-entropy over the real targets of rows of ids.
+
+    Padding (-1) is fed as id 0, which the causal mask hides from the
+    real positions, and its targets are ignored.
+    """
     ids = torch.as_tensor(ids, device=params["wte"].device)
-    inputs = ids[:, :-1].clamp(min=0)  # (B, T), pads -> id 0
+    inputs = ids[:, :-1].clamp(min=0)  # (B, T)
     logits = forward(params, inputs, cfg, **switches)  # (B, T, V)
     return F.cross_entropy(
         logits.flatten(0, 1), ids[:, 1:].flatten(), ignore_index=-1
@@ -149,7 +153,7 @@ def batch_loss(params, ids, cfg, switches):
 
 @torch.no_grad()
 def held_out_loss(params, ids, cfg, switches=None):
-    """Mean loss per predicted token over rows of ids (held-out names)."""
+    """Return the mean loss per predicted token over rows of held-out ids."""
     return float(batch_loss(params, ids, cfg, switches or {}))
 
 
@@ -184,12 +188,12 @@ def num_used(cfg, switches=None):
 
 
 def pca_2d(rows):
-    """rows projected on their first two principal axes, (n, 2), and the
-    share of the variance each axis holds.
+    """Project rows on their first two principal axes.
 
-    The rows are centered and split by an SVD; an axis's sign is free, so
-    each is turned to make its largest coordinate (by magnitude) positive,
-    which gives one picture on every machine.
+    It returns the (n, 2) projection and the share of the variance each
+    axis holds. The rows are centered and split by an SVD. An axis's sign
+    is free, so each is turned to make its largest coordinate (by
+    magnitude) positive, which gives one picture on every machine.
     """
     x = np.asarray(rows, dtype=np.float64)
     x = x - x.mean(axis=0)  # (n, d), centered

@@ -25,12 +25,16 @@ CHUNK = re.compile(r" ?[^\W\d_]+| ?\d+| ?[^\s\w]+| ?_+|\s+(?!\S)|\s+")
 
 
 def chunks(text):
-    """The pieces of text that merges stay inside."""
+    """Cut text into the chunks that no merge crosses."""
     return CHUNK.findall(text)
 
 
 def merge(ids, pair, new):
-    """ids with every non-overlapping pair, left to right, made new."""
+    """Replace each occurrence of pair in ids by new, left to right.
+
+    Occurrences do not overlap: in (a, a, a), the pair (a, a) is merged
+    once, at the start.
+    """
     out, i = [], 0
     while i < len(ids):
         if i + 1 < len(ids) and (ids[i], ids[i + 1]) == pair:
@@ -43,14 +47,14 @@ def merge(ids, pair, new):
 
 
 def most_frequent(counts):
-    """The pair with the highest count; a tie goes to the smallest ids."""
+    """Return the pair with the highest count; a tie goes to smaller ids."""
     return max(counts, key=lambda p: (counts[p], -p[0], -p[1]))
 
 
 def train(text, vocab_size):
-    """The merges that grow 256 byte ids to vocab_size ids on text.
+    """Learn the merges that grow the 256 byte ids to vocab_size on text.
 
-    Stops early if no pair is left to merge (a tiny text).
+    Training stops early if no pair is left to merge, as in a tiny text.
     """
     if vocab_size < 256:
         raise ValueError(
@@ -60,14 +64,16 @@ def train(text, vocab_size):
     freq = Counter(chunks(text))
     seqs = [list(c.encode("utf-8")) for c in freq]
     weight = list(freq.values())
-    counts, where = Counter(), defaultdict(set)  # pair -> chunks with it
+    # counts maps each pair to its frequency, and where maps it to the
+    # indices of the chunks that hold it.
+    counts, where = Counter(), defaultdict(set)
     for i, s in enumerate(seqs):
         for pair in zip(s, s[1:]):
             counts[pair] += weight[i]
             where[pair].add(i)
     merges = []
     for new in range(256, vocab_size):
-        counts = +counts  # drops the pairs whose count fell to 0
+        counts = +counts  # unary + drops the pairs whose count is 0
         if not counts:
             break
         pair = most_frequent(counts)
@@ -113,20 +119,20 @@ class BPE:
 
     @classmethod
     def train(cls, text, vocab_size):
-        """The tokenizer whose merges train learns on text."""
+        """Learn a tokenizer on text with the module's train function."""
         return cls(tuple(train(text, vocab_size)))
 
     @property
     def vocab_size(self):
-        """How many ids there are, 256 bytes and one per merge."""
+        """The number of ids: 256 bytes and one per merge."""
         return 256 + len(self.merges)
 
     def token_bytes(self, i):
-        """The bytes that id i stands for."""
+        """Return the bytes that id i stands for."""
         return self.vocab[i]
 
     def encode_chunk(self, chunk):
-        """The ids of one chunk: its bytes, merged in the learned order."""
+        """Encode one chunk: its bytes, merged in the learned order."""
         if chunk not in self.cache:
             rank = self.rank
             ids = list(chunk.encode("utf-8"))
@@ -143,12 +149,15 @@ class BPE:
         return self.cache[chunk]
 
     def encode(self, text):
-        """The ids of text."""
+        """Encode text, chunk by chunk."""
         return [i for c in chunks(text) for i in self.encode_chunk(c)]
 
     def decode(self, ids):
-        """The text of ids; a byte sequence that is not UTF-8 (a model
-        may sample one) becomes the replacement character U+FFFD."""
+        """Decode ids into text.
+
+        A model may sample bytes that are not valid UTF-8; each such
+        sequence becomes the replacement character U+FFFD.
+        """
         vocab = self.vocab
         for i in ids:
             if not 0 <= i < len(vocab):
@@ -163,7 +172,7 @@ class BPE:
 
     @classmethod
     def from_json(cls, meta):
-        """The tokenizer that to_json described."""
+        """Rebuild the tokenizer that to_json described."""
         merges = meta.get("merges")
         if not isinstance(merges, list) or not all(
             isinstance(p, list) for p in merges

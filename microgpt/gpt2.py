@@ -38,7 +38,7 @@ class GPT2Config:
     tie_weights: bool = False  # the head reuses the token embeddings
     dropout: float = 0.0  # 0.1 in transformers' GPT2Config
     init_std: float = INIT_STD  # microgpt 0.08, GPT-2 0.02
-    scaled_init: bool = False  # residual projections / sqrt(2 n_layer)
+    scaled_init: bool = False  # residual projections' std / sqrt(2 n_layer)
 
     def __post_init__(self):
         if self.n_embd % self.n_head:
@@ -130,7 +130,7 @@ class Attention(nn.Module):
         self.resid_drop = nn.Dropout(cfg.dropout)
 
     def forward(self, x):
-        """Each position's mix of the values it may see, projected."""
+        """Mix the values each position may see, then project the mix."""
         B, T, C = x.shape  # (B, T, n_embd)
         q, k, v = self.c_attn(x).split(C, dim=2)  # 3 x (B, T, C)
 
@@ -157,7 +157,7 @@ class MLP(nn.Module):
         self.drop = nn.Dropout(cfg.dropout)
 
     def forward(self, x):
-        """The MLP's output at every position, (B, T, n_embd)."""
+        """Return the MLP's output at every position, (B, T, n_embd)."""
         h = self.c_fc(x)  # (B, T, 4 * n_embd)
         h = F.gelu(h, approximate="tanh") if self.gelu else F.relu(h)
         return self.drop(self.c_proj(h))  # (B, T, n_embd)
@@ -174,7 +174,7 @@ class Block(nn.Module):
         self.mlp = MLP(cfg)
 
     def forward(self, x):
-        """The stream after both sublayers have added to it."""
+        """Return the stream after both sublayers have added to it."""
         x = x + self.attn(self.ln_1(x))  # (B, T, n_embd)
         return x + self.mlp(self.ln_2(x))  # (B, T, n_embd)
 
@@ -217,11 +217,11 @@ class GPT(nn.Module):
                 p.normal_(0.0, std, generator=generator)
 
     def num_params(self):
-        """The number of distinct parameter scalars (tied ones once)."""
+        """Count the distinct parameter scalars, tied ones once."""
         return sum(p.numel() for p in self.parameters())
 
     def forward(self, idx):
-        """Logits at every position for token ids idx of shape (B, T)."""
+        """Return logits at every position of token ids idx, (B, T)."""
         T = idx.shape[-1]
         if T > self.cfg.block_size:
             raise ValueError(
@@ -285,14 +285,14 @@ CONV1D = (
 
 
 def hf_name(name):
-    """Our weight's name in GPT2LMHeadModel's state dict."""
+    """Return the name GPT2LMHeadModel's state dict gives our weight."""
     if name == "lm_head.weight":
         return name
     return "transformer." + name
 
 
 def to_hf_state(model):
-    """Our state dict, renamed and transposed for GPT2LMHeadModel."""
+    """Rename and transpose our state dict for GPT2LMHeadModel."""
     return {
         hf_name(name): p.t() if name.endswith(CONV1D) else p
         for name, p in model.state_dict().items()
@@ -300,8 +300,9 @@ def to_hf_state(model):
 
 
 def from_hf_state(hf_state, cfg):
-    """A state dict for GPT(cfg) from GPT2LMHeadModel's state dict."""
-    with torch.device("meta"):  # names only: nothing is allocated
+    """Make a state dict for GPT(cfg) from GPT2LMHeadModel's."""
+    # A model on the meta device has names and shapes but no memory.
+    with torch.device("meta"):
         model_names = GPT(cfg).state_dict()
     return {
         name: hf_state[hf_name(name)].t()

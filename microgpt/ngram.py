@@ -18,7 +18,7 @@ from collections import Counter
 
 
 def contexts(ids, n, bos):
-    """The (context, next token) pairs of one framed name, in order.
+    """List the (context, next token) pairs of one framed name, in order.
 
     ids is the framed name (BOS, letters, BOS); each context is the tuple
     of the n - 1 tokens before the next one, padded on the left with bos.
@@ -33,7 +33,7 @@ def contexts(ids, n, bos):
 
 
 def count(framed, n, bos):
-    """Counts of (context, token) and of each context, over framed names."""
+    """Count each (context, token) pair and each context in framed names."""
     pairs, totals = Counter(), Counter()
     for ids in framed:
         for context, token in contexts(ids, n, bos):
@@ -43,11 +43,11 @@ def count(framed, n, bos):
 
 
 def held_out_loss(train, val, n, alpha, n_vocab, bos):
-    """Mean -ln p(next | context) over every prediction of the val names.
+    """Return the mean -ln p(next | context) over the val names.
 
     train and val are lists of framed names (lists of token ids). The
     counts come from train only; the mean is per prediction, so a long
-    name weighs more than a short one, as in the GPT's evaluate.
+    name weighs more than a short one, as in the twins' evaluate.
     """
     if not alpha > 0:
         raise ValueError(f"alpha must be positive, got {alpha!r}")
@@ -69,7 +69,10 @@ def held_out_loss(train, val, n, alpha, n_vocab, bos):
 def table(
     train_docs, val_docs, tokenizer, orders=(1, 2, 3, 4), alphas=(1.0, 0.1)
 ):
-    """Held-out loss of each order and smoothing: {(n, alpha): loss}."""
+    """Measure the held-out loss of each order n and smoothing alpha.
+
+    The result maps (n, alpha) to the loss.
+    """
     train = [tokenizer.frame(d) for d in train_docs]
     val = [tokenizer.frame(d) for d in val_docs]
     return {
