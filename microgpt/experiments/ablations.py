@@ -32,7 +32,7 @@ QUICK = dict(FULL, seeds=[0], variants=["full"])
 
 
 def switches_of(variant):
-    """(ModelConfig, forward's switches) for a variant's name."""
+    """Return the ModelConfig and forward's switches of a variant's name."""
     from .. import ablation
 
     if variant == "1 head":
@@ -41,7 +41,10 @@ def switches_of(variant):
 
 
 def paired(diffs):
-    """Mean and standard error of paired differences (n - 1 in the std)."""
+    """Return the mean and standard error of paired differences.
+
+    The standard deviation divides by n - 1, as for a sample.
+    """
     n = len(diffs)
     mean = sum(diffs) / n
     if n < 2:
@@ -51,13 +54,14 @@ def paired(diffs):
 
 
 def run(quick=False):
-    """Train every variant with every seed; a JSON-ready dict."""
+    """Train every variant with every seed; return a JSON-ready dict."""
     import torch
 
     from .. import ablation
     from ..data import load_docs, split_docs
 
-    torch.set_num_threads(1)  # one thread: the same sums on any machine
+    # One thread adds in one order, whatever the machine's core count.
+    torch.set_num_threads(1)
     plan = QUICK if quick else FULL
     train_docs, val_docs = split_docs(load_docs(), 0.1)
     losses, heads, started = {}, {}, time.perf_counter()

@@ -53,7 +53,7 @@ REPRODUCE_TOL = 0.06
 
 
 def config_of(plan, vocab_size, upto):
-    """The GPT2Config with the switches of every step up to upto."""
+    """Return the GPT2Config with every step's switch up to upto on."""
     from ..gpt2 import GPT2Config
 
     cfg = GPT2Config(
@@ -71,7 +71,10 @@ def config_of(plan, vocab_size, upto):
 
 
 def paired(diffs):
-    """Mean and standard error of paired differences (n - 1 in the std)."""
+    """Return the mean and standard error of paired differences.
+
+    The standard deviation divides by n - 1, as for a sample.
+    """
     n = len(diffs)
     mean = sum(diffs) / n
     if n < 2:
@@ -81,20 +84,24 @@ def paired(diffs):
 
 
 def train_one(cfg, plan, train_ids, seed):
-    """A model trained from seed on windows of train_ids; Adam, decay."""
+    """Train a model from seed on windows of train_ids and return it.
+
+    It uses Adam, with a learning rate that decays linearly to zero.
+    """
     import torch
 
     from ..gpt2 import GPT
     from ..text import windows
 
-    torch.manual_seed(seed)  # dropout's masks
+    torch.manual_seed(seed)  # this seeds dropout's masks
     model = GPT(cfg)
     model.reset_parameters(torch.Generator().manual_seed(seed))
     model.train()
     opt = torch.optim.Adam(
         model.parameters(), lr=plan["learning_rate"], betas=(0.9, 0.99)
     )
-    rng = random.Random(seed)  # the same windows for every step
+    # With one seed, every step of the plan trains on the same windows.
+    rng = random.Random(seed)
     n = plan["num_steps"]
     for step in range(n):
         for group in opt.param_groups:  # linear decay to zero
@@ -113,7 +120,7 @@ def train_one(cfg, plan, train_ids, seed):
 
 
 def bits_per_char(model, ids, block_size):
-    """Mean -log2 p of every held-out character after the first."""
+    """Return the mean -log2 p of each held-out character but the first."""
     import torch
 
     from ..text import eval_windows
@@ -131,13 +138,14 @@ def bits_per_char(model, ids, block_size):
 
 
 def run(quick=False):
-    """Train every step with every seed; a JSON-ready dict."""
+    """Train every step with every seed; return a JSON-ready dict."""
     import torch
 
     from ..text import CharTokenizer, load_text, split_text
 
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # one thread: the same sums on any machine
+    # One thread adds in one order, whatever the machine's core count.
+    torch.set_num_threads(1)
     try:
         plan = QUICK if quick else FULL
         text = load_text()

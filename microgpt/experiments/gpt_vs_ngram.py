@@ -25,7 +25,7 @@ QUICK_PLAN = {"budgets": ((1, 1000),), "seeds": (42,)}
 
 
 def held_out_loss(train_docs, val_docs, batch_size, num_steps, seed):
-    """The GPT's held-out loss after one training run."""
+    """Train the GPT once and return its held-out loss."""
     tcfg = TrainConfig(
         batch_size=batch_size, num_steps=num_steps, seed=seed, num_samples=1
     )

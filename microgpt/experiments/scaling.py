@@ -28,7 +28,7 @@ QUICK = dict(FULL, n_layer=[1], n_embd=[8], num_steps=[300])
 
 
 def fit_line(xs, ys):
-    """Least-squares (slope, intercept) of ys against xs."""
+    """Fit a line to ys against xs by least squares: (slope, intercept)."""
     n = len(xs)
     mx, my = sum(xs) / n, sum(ys) / n
     sxx = sum((x - mx) ** 2 for x in xs)
@@ -38,7 +38,7 @@ def fit_line(xs, ys):
 
 
 def fit_power_law(xs, losses, steps=2000):
-    """(E, A, alpha) of L = E + A * x ** -alpha, least squares in log.
+    """Fit L = E + A * x ** -alpha to the losses; return (E, A, alpha).
 
     For each floor E on a grid from 0 to just below the smallest loss,
     log(L - E) = log A - alpha log x is a straight line, fitted by least
@@ -60,7 +60,7 @@ def fit_power_law(xs, losses, steps=2000):
 
 
 def frontier(runs, budgets):
-    """For each compute budget, the best run that fits in it."""
+    """Find, for each compute budget, the best run that fits in it."""
     out = []
     for c in budgets:
         fits = [r for r in runs if r["compute"] <= c]
@@ -71,14 +71,15 @@ def frontier(runs, budgets):
 
 
 def run(quick=False):
-    """Train every (depth, width, steps) of the plan; a JSON-ready dict."""
+    """Train every (depth, width, steps) of the plan; return a JSON dict."""
     import torch
 
     from .. import ablation
     from ..data import load_docs, split_docs
     from ..params import num_params
 
-    torch.set_num_threads(1)  # one thread: the same sums on any machine
+    # One thread adds in one order, whatever the machine's core count.
+    torch.set_num_threads(1)
     plan = QUICK if quick else FULL
     train_docs, val_docs = split_docs(load_docs(), 0.1)
     runs, started = [], time.perf_counter()
@@ -117,7 +118,7 @@ def run(quick=False):
 
 
 def tokens_seen(train_docs, cfg, tcfg):
-    """The predictions a run of tcfg trains on: its D in C = 6 N D."""
+    """Count the predictions a run of tcfg trains on: D in C = 6 N D."""
     from .. import ablation
 
     docs = list(train_docs)

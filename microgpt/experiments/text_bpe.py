@@ -41,14 +41,14 @@ QUICK_PLAN = {"tokens": ("chars",), "steps": (100,)}
 
 
 def tokenizer_for(spec, corpus, head):
-    """The tokenizer a plan names; BPE learns from the training head."""
+    """Build the tokenizer a plan names; BPE learns on the training head."""
     if spec == "chars":
         return CharTokenizer.from_text(corpus)
     return BPE.train(head, spec)
 
 
 def train_point(tokenizer, head, tail, num_steps):
-    """One run: its held-out loss per token and bits per character."""
+    """Train once; return the held-out loss per token and bits per char."""
     cfg = ModelConfig(vocab_size=tokenizer.vocab_size, **MODEL)
     tcfg = TrainConfig(
         num_steps=num_steps,
