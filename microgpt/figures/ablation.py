@@ -1,11 +1,11 @@
-"""The model, end to end, with what each ablation removes (chapter 17)."""
+"""The model, end to end, with what each ablation removes."""
 
 from .blocks import _circle
 from .draw import GRAD, MUTED, SCHEME, arrow, box, canvas, label, path
 
 
 def ablations():
-    """The names model's path, each removable part marked in red."""
+    """Draw the names model's path, each removable part marked in red."""
     fig, ax = canvas(6.8, 2.45)
     y, up = 1.0, 1.8  # the residual stream; the skip paths above it
     xs = {

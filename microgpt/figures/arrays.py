@@ -1,4 +1,4 @@
-"""Schematics of arrays: a NumPy layer, torch autograd, packing (11-13)."""
+"""Schematics of arrays: a NumPy layer, torch autograd and packing."""
 
 import numpy as np
 
@@ -19,7 +19,7 @@ from .draw import (
 
 
 def _slab(ax, x, y, w, h, text, kind="data", depth=2):
-    """A (B, T, C) array: depth sheets behind a front box at (x, y)."""
+    """Draw a (B, T, C) array as sheets behind a front box at (x, y)."""
     from matplotlib.patches import Rectangle
 
     face, edge = SCHEME[kind]
@@ -39,7 +39,7 @@ def _slab(ax, x, y, w, h, text, kind="data", depth=2):
 
 
 def numpy_layer(cfg=None):
-    """A linear layer on (B, T, C) arrays, forward and backward (ch. 11)."""
+    """Draw a linear layer on (B, T, C) arrays, forward and backward."""
     cfg = cfg or ModelConfig()
     d, hidden = cfg.n_embd, 4 * cfg.n_embd
     fig, ax = canvas(6.8, 4.2)
@@ -94,7 +94,7 @@ def numpy_layer(cfg=None):
 
 
 def torch_autograd():
-    """What we write by hand in NumPy, and what autograd records (ch. 12)."""
+    """Draw what we write by hand in NumPy beside what autograd records."""
     fig, ax = canvas(6.8, 3.7)
     label(ax, 1.65, 3.45, "NumPy: written by hand", size=10)
     label(ax, 5.15, 3.45, "PyTorch: recorded by autograd", size=10)
@@ -136,7 +136,7 @@ def torch_autograd():
 
 
 def packing(names=("ava", "yuheng", "jo"), cfg=None, width=None):
-    """Names packed into one row, and its block-diagonal mask (ch. 13).
+    """Draw names packed into one row, and the row's block-diagonal mask.
 
     width is the row's length: by default as many positions as the names
     fill, as in a batch whose longest row is this one; a wider row ends in

@@ -1,4 +1,4 @@
-"""Schematics of attention: one head, the heads, the KV cache (ch. 6)."""
+"""Schematics of attention: one head, the heads and the KV cache."""
 
 import math
 import random
@@ -22,7 +22,7 @@ HUES = ["#4a7ab0", "#d9822b", "#4f9a4a", "#8e5ea2"]  # one per head
 
 
 def _weights(T, head_dim, seed=1):
-    """Causal softmax weights of random small queries and keys."""
+    """Compute causal softmax weights of random small queries and keys."""
     rng = random.Random(seed)
     q = [[rng.gauss(0, 1) for _ in range(head_dim)] for _ in range(T)]
     k = [[rng.gauss(0, 1) for _ in range(head_dim)] for _ in range(T)]
@@ -38,7 +38,7 @@ def _weights(T, head_dim, seed=1):
 
 
 def attention_head(cfg=None):
-    """One head: Q, K, V, masked scores, softmax, weighted sum."""
+    """Draw one head: Q, K, V, the masked scores, softmax, weighted sum."""
     cfg = cfg or ModelConfig()
     T, d, hd = len(TOKENS), cfg.n_embd, cfg.head_dim
     fig, ax = canvas(6.8, 3.45)
@@ -115,7 +115,7 @@ def attention_head(cfg=None):
 
 
 def heads_split_join(cfg=None):
-    """The heads: q, k, v split in n_head slices, outputs joined, W_o."""
+    """Draw q, k and v split into n_head heads, then joined and W_o."""
     cfg = cfg or ModelConfig()
     d, H, hd = cfg.n_embd, cfg.n_head, cfg.head_dim
     cell = (0.26, 0.3)
@@ -164,7 +164,7 @@ def _tint(hue):
 
 
 def kv_cache(n=4):
-    """The KV cache, one key and value more at every position."""
+    """Draw the KV cache, which gains one key and value per position."""
     panel = 1.62
     fig, ax = canvas(panel * n + 0.1, 2.75)
     cell = (0.42, 0.26)

@@ -18,7 +18,7 @@ from .draw import (
 
 
 def _column(ax, x, top, values, cell=(0.55, 0.27), kind="data", name=None):
-    """A vector as a column of cells with its numbers; its middle y."""
+    """Draw a vector as a column of cells; return the y of its middle."""
     face = SCHEME[kind][0]
     texts = [[f"{v:.2f}".replace("-", "\u2212")] for v in values]
     grid(ax, x, top, [[face]] * len(values), cell, texts, size=9)
@@ -28,7 +28,7 @@ def _column(ax, x, top, values, cell=(0.55, 0.27), kind="data", name=None):
 
 
 def _linear(ax, top):
-    """y = W x, one row of W times x giving one entry of y."""
+    """Draw y = W x, one row of W times x giving one entry of y."""
     W = [
         [0.5, -1.0, 0.2],
         [1.0, 0.3, -0.4],
@@ -111,7 +111,7 @@ def _rmsnorm(ax, top):
 
 
 def building_blocks():
-    """linear, softmax and rmsnorm as data flowing through (chapter 5)."""
+    """Draw linear, softmax and rmsnorm as data flowing through them."""
     fig, ax = canvas(6.6, 4.85)
     _linear(ax, 4.55)
     _softmax(ax, 2.95)
@@ -120,10 +120,10 @@ def building_blocks():
 
 
 def transformer_block():
-    """One block on the residual stream (chapter 7)."""
+    """Draw one block on the residual stream."""
     fig, ax = canvas(6.8, 2.35)
-    y = 0.55  # the stream
-    up = 1.55  # the sublayers
+    y = 0.55  # the height of the residual stream
+    up = 1.55  # the height of the sublayers above it
     path(ax, [(0.15, y), (6.65, y)])
     label(ax, 0.15, y - 0.22, "x from the embeddings", ha="left")
     label(ax, 6.65, y - 0.22, "x to lm_head", ha="right")
@@ -171,7 +171,7 @@ def _circle(x, y, r=0.13):
 
 
 def model_shapes(cfg=None):
-    """The whole model with the shape of the data at every arrow (ch. 7)."""
+    """Draw the whole model, with the data's shape at every arrow."""
     cfg = cfg or ModelConfig()
     d, V = cfg.n_embd, cfg.vocab_size
     steps = [  # box, its kind, the shape of what comes out

@@ -33,7 +33,10 @@ GRAD = "#c0392b"  # gradients, flowing back
 
 
 def canvas(width, height):
-    """A figure width x height inches, drawn on in inches; (fig, ax)."""
+    """Make a figure of width x height inches; return (fig, ax).
+
+    The axes are measured in inches too, so sizes read as on the page.
+    """
     if width > MAX_WIDTH:
         raise ValueError(f"{width} in is wider than {MAX_WIDTH} in")
     fig = plt.figure(figsize=(width, height), dpi=DPI)
@@ -41,7 +44,8 @@ def canvas(width, height):
     ax.set_xlim(0, width)
     ax.set_ylim(0, height)
     ax.axis("off")
-    fig.schematic_boxes = []  # (patch, text) pairs that layout checks
+    # layout_problems checks the (patch, text) pairs that box adds here.
+    fig.schematic_boxes = []
     return fig, ax
 
 
@@ -122,7 +126,7 @@ def box(
 def label(
     ax, x, y, text, size=SMALL, color=INK, ha="center", va="center", **kw
 ):
-    """Free text at (x, y), at least MIN_SIZE points."""
+    """Write text at (x, y), at least MIN_SIZE points large."""
     return ax.text(
         x,
         y,
@@ -147,7 +151,7 @@ def arrow(
     dashed=False,
     lw=1.3,
 ):
-    """An arrow from start to end, with text beside its middle.
+    """Draw an arrow from start to end, with text beside its middle.
 
     side is where the text goes: above, below, left or right.
     """
@@ -170,7 +174,7 @@ def arrow(
 
 
 def line(ax, points, color=MUTED, dashed=False):
-    """A line through the corners points, without a head."""
+    """Draw a line through the corners points, without a head."""
     xs, ys = zip(*points)
     ax.plot(
         xs,
@@ -193,7 +197,7 @@ def path(
     at=0,
     dashed=False,
 ):
-    """An arrow along the corners points; text beside segment at."""
+    """Draw an arrow along the corners points, text beside segment at."""
     line(ax, points[:-1], color, dashed)
     arrow(ax, points[-2], points[-1], color=color, dashed=dashed)
     if text:
@@ -232,7 +236,7 @@ def grid(
     edge="white",
     text_colors=None,
 ):
-    """A matrix of cells whose top-left corner is at (x, y).
+    """Draw a matrix of cells whose top-left corner is at (x, y).
 
     colors[i][j] is cell (i, j)'s face color, row 0 at the top; texts,
     if given, the same shape, is what each cell says (fitted inside it).
@@ -263,7 +267,7 @@ def grid(
 
 
 def shade(value, kind="data"):
-    """A color between white (value 0) and kind's edge color (value 1)."""
+    """Mix white and kind's edge color: value 0 is white, 1 the edge."""
     from matplotlib.colors import to_rgb
 
     edge = to_rgb(SCHEME[kind][1])
@@ -272,7 +276,7 @@ def shade(value, kind="data"):
 
 
 def layout_problems(fig, tolerance=0.5):
-    """What is wrong with fig's labels, as sentences; [] if nothing.
+    """List what is wrong with fig's labels as sentences; [] if nothing.
 
     Draws fig, then checks its size and every visible text: at least
     MIN_SIZE points, inside the canvas, inside its box if it has one,

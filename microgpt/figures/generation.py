@@ -1,5 +1,4 @@
-"""Schematics of top-k and top-p filtering and of the KV cache's work
-(chapter 15)."""
+"""Schematics of top-k and top-p filtering and of the KV cache's work."""
 
 from .draw import INK, MUTED, SCHEME, box, canvas, grid, label, line, shade
 
@@ -18,7 +17,7 @@ EXAMPLE = (
 
 
 def _sorted_bars(ax, x, y, w, h, probs, kept, letters):
-    """probs as bars in x..x+w, y..y+h; the first kept are highlighted."""
+    """Draw probs as bars in x..x+w, y..y+h, the first kept highlighted."""
     from matplotlib.patches import Rectangle
 
     step = w / len(probs)
@@ -43,7 +42,7 @@ def _sorted_bars(ax, x, y, w, h, probs, kept, letters):
 
 
 def top_filtering(top_k=3, top_p=0.8):
-    """The sorted probabilities cut by top-k and by top-p (chapter 15).
+    """Draw the sorted probabilities cut by top-k and by top-p.
 
     Left, top-k keeps the k largest; right, top-p keeps the shortest
     run from the top whose probabilities add up to at least p. What is
@@ -95,8 +94,7 @@ def top_filtering(top_k=3, top_p=0.8):
 
 
 def kv_cache_work(steps=6):
-    """Positions the model runs for each new token, without and with the
-    KV cache (chapter 15).
+    """Draw the positions run for each new token, without and with a cache.
 
     Without it, the token at step t is drawn after running the model on
     all t positions so far; with it, only on the newest one, the keys

@@ -1,11 +1,11 @@
-"""A microgpt block above a GPT-2 block, with what differs (chapter 18)."""
+"""A microgpt block above a GPT-2 block, with what differs between them."""
 
 from .blocks import _circle
 from .draw import GRAD, MUTED, SCHEME, arrow, box, canvas, label, path
 
 
 def _row(ax, y, boxes, kinds, ends, title):
-    """One block on a residual stream at height y; its sublayers above."""
+    """Draw one block on a residual stream at height y, sublayers above."""
     up = y + 0.95
     path(ax, [(0.15, y), (6.65, y)])
     label(ax, 0.15, y - 0.24, ends[0], ha="left")
@@ -28,7 +28,7 @@ def _row(ax, y, boxes, kinds, ends, title):
 
 
 def gpt2_block():
-    """microgpt's block and GPT-2's, the changed parts in red (ch. 18)."""
+    """Draw microgpt's block and GPT-2's, the changed parts in red."""
     fig, ax = canvas(6.8, 4.3)
     _row(
         ax,

@@ -1,4 +1,4 @@
-"""Schematics of the loss, the training loop and sampling (ch. 8-10)."""
+"""Schematics of the loss, the training loop and sampling."""
 
 import math
 import random
@@ -8,7 +8,7 @@ from .draw import GRAD, MUTED, SCHEME, arrow, box, canvas, grid, label, path
 
 
 def _bars(ax, x, y, w, h, values, hot=None, kind="data"):
-    """values as a small bar chart in x..x+w, y..y+h; bar hot stands out."""
+    """Draw values as bars in x..x+w, y..y+h, with bar hot standing out."""
     from matplotlib.patches import Rectangle
 
     low, high = min(min(values), 0), max(values)
@@ -36,7 +36,7 @@ def _softmax(z):
 
 
 def loss_chain(word="emma", seed=3):
-    """Logits to the loss of a name: softmax, -log p, mean (chapter 8)."""
+    """Draw a name's logits becoming its loss: softmax, -log p, mean."""
     V = ModelConfig().vocab_size
     letters = "abcdefghijklmnopqrstuvwxyz"
     targets = [letters.index(c) for c in word] + [V - 1]
@@ -117,7 +117,7 @@ def loss_chain(word="emma", seed=3):
 
 
 def training_loop(tcfg=None):
-    """One step of training, repeated num_steps times (chapter 9)."""
+    """Draw one step of training, repeated num_steps times."""
     tcfg = tcfg or TrainConfig()
     fig, ax = canvas(6.4, 3.3)
     w, h = 1.75, 0.62
@@ -163,7 +163,7 @@ def training_loop(tcfg=None):
 
 
 def sampling_loop(tcfg=None):
-    """Drawing a name, one token at a time, until BOS (chapter 10)."""
+    """Draw the sampling of a name, one token at a time, until BOS."""
     tcfg = tcfg or TrainConfig()
     fig, ax = canvas(6.8, 2.2)
     y, low = 1.55, 0.6

@@ -9,7 +9,7 @@ POSITION_KINDS = ["data", "op", "param", "loss", "plain"]
 
 
 def head_splits(T=3, n_head=2, head_dim=2):
-    """The array arange(T * n_embd) as (T, n_embd) and its two splits.
+    """Split arange(T * n_embd), shaped (T, n_embd), into heads two ways.
 
     Returns x, the right split (reshape to (T, n_head, head_dim), then
     transpose to (n_head, T, head_dim)) and the wrong one (reshape
@@ -23,7 +23,7 @@ def head_splits(T=3, n_head=2, head_dim=2):
 
 
 def _cells(values, n_embd):
-    """Each number's text and the color of the position it came from."""
+    """Give each number its text and the color of its position."""
     colors = [
         [shade(0.35, POSITION_KINDS[v // n_embd % 5]) for v in row]
         for row in values
@@ -33,9 +33,10 @@ def _cells(values, n_embd):
 
 
 def first_mixed(heads, n_embd):
-    """The first (head, row) whose numbers are not from position row.
+    """Find the first (head, row) whose numbers are not from position row.
 
-    None when every row t of every head holds position t's numbers.
+    It returns None when every row t of each head holds position t's
+    numbers.
     """
     for h, head in enumerate(heads):
         for t, row in enumerate(head):
@@ -45,7 +46,7 @@ def first_mixed(heads, n_embd):
 
 
 def head_reshape(T=3, n_head=2, head_dim=2):
-    """x (T, n_embd) split into heads: reshape then transpose, or not.
+    """Draw x (T, n_embd) split into heads two ways, right and wrong.
 
     The numbers in the cells are x = arange(T * n_embd), each colored by
     the position (row of x) it comes from: the right split keeps one

@@ -16,7 +16,7 @@ from .draw import (
 
 
 def pipeline():
-    """The program: the training loop below, sampling above (chapter 1)."""
+    """Draw the program: the training loop below, sampling above it."""
     fig, ax = canvas(6.8, 3.1)
     h = 0.56
     boxes = {  # name: (x, y, width, text, kind)
@@ -69,7 +69,7 @@ def pipeline():
 
 
 def framing(name="emma"):
-    """A name as tokens and the (context, next token) pairs (chapter 2)."""
+    """Draw a name as tokens and its (context, next token) pairs."""
     letters = sorted(set("abcdefghijklmnopqrstuvwxyz"))
     bos = len(letters)
     chars = ["BOS", *name, "BOS"]
@@ -130,7 +130,10 @@ def framing(name="emma"):
 
 
 def _graph_values():
-    """Chapter 3's expression L = (a b + c) a, forward and backward."""
+    """Evaluate L = (a b + c) a forward and backward.
+
+    The values are those of the autograd chapter's example.
+    """
     from ..engine import Value
 
     a, b, c = Value(2.0), Value(-3.0), Value(10.0)
@@ -146,7 +149,7 @@ def _num(x):
 
 
 def expression_graph():
-    """A small expression's graph, values forward, grads back (ch. 3)."""
+    """Draw a small expression's graph: values forward, grads back."""
     nodes = _graph_values()
     fig, ax = canvas(6.8, 3.75)
     w, h = 0.82, 0.6
@@ -226,7 +229,7 @@ def expression_graph():
 
 
 def state_dict(cfg=None):
-    """Every matrix of the state dict, drawn to scale (chapter 4)."""
+    """Draw every matrix of the state dict to scale."""
     from ..params import num_params, param_shapes
 
     cfg = cfg or ModelConfig()

@@ -1,4 +1,4 @@
-"""Four processes summing their gradients around a ring (chapter 14)."""
+"""Four processes summing their gradients around a ring."""
 
 from .draw import GRAD, MUTED, arrow, box, canvas, grid, label, shade
 
@@ -10,7 +10,11 @@ _PLACES = ((0.95, 2.75), (3.05, 2.75), (3.05, 0.95), (0.95, 0.95))
 
 
 def ring_allreduce():
-    """A ring all-reduce: each gradient in N chunks, sent a chunk a step."""
+    """Draw a ring all-reduce of N processes' gradients.
+
+    Each gradient is cut into N chunks, and each process sends one chunk
+    to the next at every step.
+    """
     fig, ax = canvas(6.8, 3.5)
     n = len(_PLACES)
     for rank, (x, y) in enumerate(_PLACES):

@@ -1,5 +1,4 @@
-"""Schematics of running text: windows drawn from a stream, and BPE's
-merges (chapter 16)."""
+"""Schematics of running text: windows cut from a stream, BPE's merges."""
 
 from .draw import INK, MUTED, arrow, box, canvas, grid, label, shade
 
@@ -7,12 +6,12 @@ SNIPPET = "First Citizen:\nBefore we proceed any further,"
 
 
 def shown(ch):
-    """A character as a cell shows it: a space or newline made visible."""
+    """Show a character as a cell does, a space or newline made visible."""
     return {" ": "\u2423", "\n": "\u21b5"}.get(ch, ch)
 
 
 def text_windows(block_size=8, starts=(2, 19), held_out=9):
-    """Windows of block_size + 1 characters cut from one long text.
+    """Draw windows of block_size + 1 characters cut from one long text.
 
     The strip is the text; its last held_out characters are the held-out
     tail, never inside a training window. Each window drawn at a random
@@ -83,7 +82,7 @@ def text_windows(block_size=8, starts=(2, 19), held_out=9):
 
 
 def bpe_merges(word="low lower lowest", steps=3):
-    """A short text's bytes, merged step by step by the pair counted most.
+    """Draw a short text's bytes merged, step by step, by the top pair.
 
     Each row is the text after one more merge; a merged token is one
     wider cell. The counts come from microgpt.bpe.train itself.
