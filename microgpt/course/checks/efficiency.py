@@ -187,7 +187,11 @@ def check_combine_grads(combine_grads):
 
 @exercise(5, points=2, forbids=(pack,))
 def check_packed_positions(packed_positions):
-    """packed_positions(seq) -> (R, T) ints: place in own sequence."""
+    """packed_positions(seq) -> (R, T) ints, each its own sequence's place.
+
+    Each real position of a packed row holds its place within its own
+    sequence, counting from 0; padding holds 0.
+    """
     # Rows of 8 positions; the lengths are predictions per document, and
     # the last batch has a row of one document cut to the full width.
     for lengths in (

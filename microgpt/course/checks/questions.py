@@ -107,7 +107,9 @@ def choice(what, answer, question, letters="abc", hint=""):
     from .exercise import RESULTS_FD_VAR, RESULTS_VAR, chose
 
     if os.environ.get(RESULTS_FD_VAR) or os.environ.get(RESULTS_VAR):
-        chose(question, letter, hint)  # the grader decides, outside
+        # Under a grader the choice is recorded, and the grader, which
+        # holds the answer key, marks it.
+        chose(question, letter, hint)
         print(f"… {what}: ({letter}) recorded for the grader")
         return
     key = find_key()
