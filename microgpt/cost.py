@@ -61,7 +61,8 @@ def memory_needed(impl, cfg, tcfg, lengths, itemsize=8):
         # the attention weights) and the logits, their softmax and
         # gradient; with a packed batch, its (T, T) masks.
         per_position = itemsize * (L * (24 * C + 5 * H * T) + 4 * V) + 10 * T
-        if impl == "numpy":  # embedding backward's one-hot rows
+        # The NumPy twin's embedding backward also holds one-hot rows.
+        if impl == "numpy":
             per_position += 9 * max(V, cfg.block_size)
     state = num_params(cfg) * PARAM_BYTES[impl] * itemsize // 8
     samples = tcfg.num_samples * (SAMPLE_BYTES + cfg.block_size)
@@ -76,7 +77,8 @@ def host_needed(cfg):
 def memory_available():
     """Return the bytes of memory this process may use, or None if unknown."""
     try:
-        # Linux's MemAvailable counts the page cache as free, as it is.
+        # On Linux, MemAvailable counts the page cache as free, since the
+        # kernel gives it up when a process needs the memory.
         with open("/proc/meminfo") as f:
             for line in f:
                 if line.startswith("MemAvailable:"):
