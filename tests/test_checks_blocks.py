@@ -36,15 +36,15 @@ def linear_in_out(x, w):
 
 
 def test_tiny_input_passes_the_right_letter(capsys):
-    blocks.check_tiny_input(lambda: "b")
-    blocks.check_tiny_input(lambda: " (B) ")
+    blocks.check_tiny_input(lambda: "a")
+    blocks.check_tiny_input(lambda: " (A) ")
     assert capsys.readouterr().out.count("✓ rmsnorm of sixteen") == 2
 
 
 @pytest.mark.parametrize(
     "wrong, hint",
     [
-        ("a", "that is what it gives without epsilon"),
+        ("b", "that is what it gives without epsilon"),
         ("c", "rmsnorm still rescales its input"),
     ],
 )
@@ -68,7 +68,9 @@ def test_tiny_input_holds_no_readable_answer():
 
     source = inspect.getsource(blocks.check_tiny_input)
     assert not any(
-        f'"{x}"' in source or f"'{x}'" in source for x in ("b", "(b)")
+        f'"{x}"' in source or f"'{x}'" in source
+        for letter in "abc"
+        for x in (letter, f"({letter})")
     )
 
 
