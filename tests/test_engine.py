@@ -159,6 +159,7 @@ def test_a_deep_graph_does_not_hit_the_recursion_limit():
 
 
 def test_log_of_zero_is_an_arithmetic_error():
-    # what a diverged model's probability of 0 gives; training says so
+    # A diverged model can give a probability of 0; the error lets
+    # training report the divergence.
     with pytest.raises(ArithmeticError, match="log of 0.0"):
         Value(0.0).log()

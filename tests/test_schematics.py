@@ -157,7 +157,7 @@ def test_the_training_loop_counts_steps_as_the_text_does():
 
 
 def test_the_schematics_are_listed_and_an_unknown_name_is_an_error():
-    # dir() is what autodoc reads for the API appendix
+    # The API appendix's autodoc lists what dir() returns.
     assert set(figures.SCHEMATICS) <= set(dir(figures))
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         figures.nope  # noqa: B018
@@ -221,7 +221,8 @@ def test_the_cache_picture_counts_the_positions_run(steps):
         f"{steps * (steps + 1) // 2} positions run for {steps} tokens" in shown
     )
     assert f"{steps} positions run for {steps} tokens" in shown
-    # one "run" cell per position run: the triangle and the diagonal
+    # The picture has one "run" cell per position run, in the triangle
+    # without the cache and on the diagonal with it.
     assert shown.count("run") == steps * (steps + 1) // 2 + steps
     assert draw.layout_problems(fig) == []
 

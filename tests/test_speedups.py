@@ -52,8 +52,8 @@ def test_exp_and_row_sum_gives_each_rows_softmax():
     assert np.allclose(
         e / total, plain / plain.sum(-1, keepdims=True), rtol=1e-14, atol=0
     )
-    # one row 1000 below the other: the shared shift would leave it all
-    # zeros, so each row gets its own
+    # One row lies 1000 below the other, so the shift by the array's max
+    # would leave it all zeros: each row is then shifted by its own max.
     far = np.array([[0.0, 1.0, 2.0], [-1000.0, -999.0, -998.0]])
     e, total = exp_and_row_sum(far)
     assert np.allclose(
