@@ -128,9 +128,9 @@ def test_the_embedding_share_mistakes_are_named():
 
 
 def test_the_choice_question(capsys):
-    text.check_why_bits_per_char(lambda: "b")
-    assert "(b) is right" in capsys.readouterr().out
-    assert load_key(find_key())["text-per-token"]["answer"] == "b"
-    for wrong in ("a", "c"):
+    text.check_why_bits_per_char(lambda: "a")
+    assert "(a) is right" in capsys.readouterr().out
+    assert load_key(find_key())["text-per-token"]["answer"] == "a"
+    for wrong in ("b", "c"):
         with pytest.raises(CheckFailed, match="Comparing like for like"):
             text.check_why_bits_per_char(lambda: wrong)
