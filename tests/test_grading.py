@@ -331,6 +331,8 @@ def test_a_class_assigned_one_chapter_is_graded_on_it(tmp_path):
         )
         assert "not handed in" in bob
         assert "no notebook of chapter 2 was handed in" in bob
+        assert "no notebook of the chapters assigned (2)" in bob
+        assert "no notebooks (.ipynb) in this folder" not in bob
         assert "did not run" not in bob
 
 

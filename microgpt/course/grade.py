@@ -526,7 +526,13 @@ def grade(
             nb: f.result() for (s, nb), f in jobs.items() if s == student.name
         }
         if not runs:
-            notes.append("no notebooks (.ipynb) in this folder")
+            notes.append(
+                "no notebooks (.ipynb) in this folder"
+                if chapters is None
+                else "no notebook of the chapters assigned ("
+                + ", ".join(map(str, chapters))
+                + ")"
+            )
         for nb, (state, cells) in sorted(runs.items()):
             if state["status"] == "timed out":
                 notes.append(
