@@ -161,7 +161,7 @@ def test_to_hf_transposing_everything_is_named():
 
 
 def test_tied_share_takes_one_letter(capsys):
-    checks.check_tied_share(lambda: "b")
-    assert "(b) is right" in capsys.readouterr().out
+    checks.check_tied_share(lambda: "c")
+    assert "(c) is right" in capsys.readouterr().out
     with pytest.raises(CheckFailed, match="not \\(a\\); count V"):
         checks.check_tied_share(lambda: "a")
