@@ -138,12 +138,12 @@ def test_best_under_budget_names_each_slip(kwargs, mistake):
 
 
 def test_worst_ablation_takes_the_right_letter(capsys):
-    scaling.check_worst_ablation(lambda: "b")
+    scaling.check_worst_ablation(lambda: "a")
     assert "✓ the removal that costs the most" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
-    "letter, hint", [("a", "half of the parameters"), ("c", "causal mask")]
+    "letter, hint", [("b", "half of the parameters"), ("c", "causal mask")]
 )
 def test_worst_ablation_wrong_letters_get_their_hint(letter, hint):
     with pytest.raises(CheckFailed, match=hint):
@@ -158,6 +158,6 @@ def test_the_worst_ablation_answer_is_what_the_stored_table_says():
     worst = max(
         (v for v in table if v != "full"), key=lambda v: table[v]["diff"]
     )
-    letter = {"no MLP": "a", "no residuals": "b", "no positions": "c"}
+    letter = {"no residuals": "a", "no MLP": "b", "no positions": "c"}
     key = load_key(find_key())
     assert key["microgpt ch17 worst ablation"]["answer"] == letter[worst]

@@ -69,6 +69,15 @@ def test_every_choice_question_is_in_the_key_and_holds_no_answer():
         assert not digest.search(path.read_text(encoding="utf-8")), path
 
 
+def test_the_answer_letters_are_varied():
+    """No letter answers more than half the questions, so always giving
+    the same letter cannot pass most of them."""
+    letters = [entry["answer"] for entry in KEY.values()]
+    assert len(set(letters)) > 1
+    for letter in set(letters):
+        assert 2 * letters.count(letter) <= len(letters), letter
+
+
 def test_the_sandbox_cannot_read_the_key(tmp_path):
     probe = (
         "from microgpt.course.checks import questions\n"
