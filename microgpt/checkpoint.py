@@ -21,6 +21,7 @@ from . import outputs
 from .config import ModelConfig
 from .data import Tokenizer
 from .params import param_shapes
+from .text import tokenizer_from_json
 
 FORMAT = "microgpt-checkpoint"
 VERSION = 1
@@ -170,8 +171,6 @@ def _meta(arrays, path):
             )
         cfg = ModelConfig(**meta["model_config"])
         if "tokenizer" in meta:
-            from .text import tokenizer_from_json
-
             return cfg, tokenizer_from_json(meta["tokenizer"])
         chars = meta["chars"]
         if not all(

@@ -11,7 +11,6 @@ import numpy as np
 from . import (
     checkpoint,
     commands_text,
-    cost,
     distributed,
     heap,
     outputs,
@@ -28,6 +27,7 @@ from .options import (
     CliError,
     flags,
 )
+from .params import num_params
 from .progress import Progress, check_cost, save
 
 
@@ -275,7 +275,7 @@ def _announce(docs, cfg, val_docs):
     """Print what the run trains on, before the progress bar starts."""
     print(f"num docs: {len(docs)}")
     print(f"vocab size: {cfg.vocab_size}")
-    print(f"num params: {cost.num_params(cfg)}")
+    print(f"num params: {num_params(cfg)}")
     if val_docs is not None:
         print(f"held out: {len(val_docs)} docs, never trained on")
     sys.stdout.flush()  # before the progress bar starts on stderr

@@ -12,10 +12,11 @@ from dataclasses import replace
 
 import numpy as np
 
-from . import checkpoint, cost, distributed, text
+from . import checkpoint, distributed, text
 from .bpe import BPE
 from .data import sha256_of
 from .options import CliError
+from .params import num_params
 from .progress import Progress, check_cost, save
 from .train import eval_due
 
@@ -238,7 +239,7 @@ def _announce(path, corpus, head, tail, ids, tokenizer, cfg):
         f"tokens: {describe(tokenizer)}, vocab size {cfg.vocab_size}, "
         f"{len(head) / len(ids):.2f} characters per token"
     )
-    print(f"num params: {cost.num_params(cfg)}")
+    print(f"num params: {num_params(cfg)}")
     if tail is not None:
         print(f"held out: the last {len(tail)} characters, never trained on")
     sys.stdout.flush()

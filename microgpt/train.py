@@ -221,9 +221,3 @@ def train_with_snapshots(twin, docs, cfg, tcfg, steps):
         if step in wanted:
             snapshots[step] = twin.to_weights(params)
     return losses, snapshots
-
-
-# The names chapters 06 and 09 still use, until they say twin and
-# held_out_loss.
-get_impl = get_twin
-evaluate = held_out_loss

@@ -1,14 +1,15 @@
 """Shared fixtures: the dataset and the original's recorded run."""
 
 import json
-from pathlib import Path
+from importlib import resources
 
 import pytest
 
 from microgpt.data import load_docs
 
-# The original program's recorded run (see data/README.md).
-EXPECTED_RUN = Path(__file__).resolve().parent / "data" / "original_run.json"
+# The original program's recorded run, stored once, in the package (see
+# data/README.md); the tests read the copy the package carries.
+EXPECTED_RUN = resources.files("microgpt.course") / "original_run.json"
 
 
 @pytest.fixture(scope="session")

@@ -13,10 +13,13 @@ import sys
 import time
 from dataclasses import asdict
 
-from .. import outputs
+from .. import distributed, outputs
+from ..batch import pack
+from ..config import ModelConfig
 from ..cost import train_flops
-from ..data import DataError, resolve_data_path
+from ..data import DataError, load_docs, resolve_data_path
 from ..heap import keep_freed_memory
+from ..train import prepare
 from .report import machine_info, print_table, ratios, targets
 from .tools import (
     heap_churn,
@@ -68,8 +71,6 @@ QUICK = dict(
 
 def bench_default(names, tokenizer, plan, device):
     """The original's setting: default config, one real name per step."""
-    from ..config import ModelConfig
-
     cfg = ModelConfig(vocab_size=tokenizer.vocab_size)
     docs = [tokenizer.frame(n) for n in names[: plan["default_docs"]]]
     cases = {}
@@ -108,9 +109,6 @@ def bench_names(names, tokenizer, plan, device):
     show for it. Its share is recorded as trained (packed) and as it
     would be with one name to a row, padded to the longest.
     """
-    from ..batch import pack
-    from ..config import ModelConfig
-
     cfg = ModelConfig(vocab_size=tokenizer.vocab_size)
     B = plan["batch"]
     frames = [tokenizer.frame(n) for n in names[: 4 * B]]
@@ -186,8 +184,6 @@ def bench_lengths(names, tokenizer, plan, device):
     What stays when T shrinks to 1 is the cost of a step itself: calls,
     dispatch, bookkeeping. What grows with T is the arithmetic.
     """
-    from ..config import ModelConfig
-
     cfg = ModelConfig(vocab_size=tokenizer.vocab_size)
     cases = {}
     for T in plan["lengths"]:
@@ -208,8 +204,6 @@ def bench_lengths(names, tokenizer, plan, device):
 
 def bench_sizes(names, tokenizer, plan, device):
     """Every size and layer count: each implementation, B = 1 and batched."""
-    from ..config import ModelConfig
-
     rows = []
     for n_embd, block in plan["sizes"]:
         for n_layer in plan["layers"]:
@@ -306,8 +300,6 @@ def bench_data_parallel(plan):
     the same cores, and the share of the CPUs that other work took
     meanwhile.
     """
-    from .. import distributed
-
     B, steps = plan["batch"], plan["parallel_steps"]
     reps = max(1, plan["repeats"] // 2)  # each start costs seconds
 
@@ -358,10 +350,7 @@ def run(quick=False, threads=1, device=None):
     limit_threads(threads)
     import torch
 
-    from ..config import ModelConfig
-    from ..data import load_docs
     from ..gpt_torch import default_device, default_dtype
-    from ..train import prepare
 
     plan = QUICK if quick else FULL
     start = time.perf_counter()

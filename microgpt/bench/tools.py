@@ -12,6 +12,9 @@ import subprocess
 import sys
 import time
 
+from ..config import TrainConfig
+from ..train import get_twin
+
 # -- threads ----------------------------------------------------------------
 
 
@@ -62,10 +65,7 @@ def stepper(name, cfg, batched, device):
     x is a batch of token sequences when batched, else one sequence,
     which the step trains on as a batch of one.
     """
-    from ..config import TrainConfig
-    from ..train import get_impl
-
-    impl = get_impl(name)
+    impl = get_twin(name)
     kw = {"device": device} if name == "torch" else {}
     params = impl.init_params(cfg, random.Random(0), **kw)
     opt = impl.Adam(params, TrainConfig())
