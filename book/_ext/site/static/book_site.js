@@ -13,6 +13,11 @@
  * assistive technology (the colour-mode button's icons carry titles,
  * "Light" and "Dark", that are not its name).
  *
+ * Generated markup is repaired where it breaks a rule of WCAG: a code
+ * block that scrolls sideways takes the keyboard's focus, the
+ * bibliography is not announced as a list, and the index of source
+ * listings nests its lists inside items.
+ *
  * Search: Sphinx makes each result's excerpt from the text of the page's
  * main element, which also holds the page's buttons (download, colour
  * mode) and a copy of its title and contents kept for printing. Those are
@@ -68,6 +73,36 @@
     });
   }
 
+  // Fixes to the generated markup, each for a rule of WCAG that the
+  // page would otherwise break.
+  function repairMarkup() {
+    // A code block that scrolls sideways (a long line on a phone) can
+    // be scrolled from the keyboard once it can take the focus.
+    document.querySelectorAll("pre").forEach((pre) => {
+      if (pre.scrollWidth > pre.clientWidth + 1) {
+        pre.setAttribute("tabindex", "0");
+      } else if (pre.getAttribute("tabindex") === "0") {
+        pre.removeAttribute("tabindex");
+      }
+    });
+    // The bibliography: docutils marks it as a list whose items hold
+    // back-links, which a list may not hold; it is read as plain text.
+    document.querySelectorAll(".citation-list[role='list']")
+      .forEach((list) => {
+        list.removeAttribute("role");
+        list.querySelectorAll("[role='doc-biblioentry']")
+          .forEach((entry) => entry.removeAttribute("role"));
+      });
+    // The index of source listings nests a list directly in a list: it
+    // goes into the item before it.
+    document.querySelectorAll("ul > ul, ol > ul").forEach((inner) => {
+      const item = inner.previousElementSibling;
+      if (item && item.tagName === "LI") {
+        item.appendChild(inner);
+      }
+    });
+  }
+
   function cleanExcerpts() {
     // searchtools.js declares Search with const: a global binding that
     // is not a property of window.
@@ -88,6 +123,13 @@
     cleanExcerpts();
     labelPlayers();
     nameControls();
+    repairMarkup();
+    // Font Awesome replaces each icon by an SVG when it gets to it: the
+    // buttons are named again whenever their content changes.
+    const again = new MutationObserver(nameControls);
+    document.querySelectorAll("button").forEach((button) =>
+      again.observe(button, { childList: true, subtree: true }));
+    window.addEventListener("resize", repairMarkup);
   }
 
   cleanExcerpts();
@@ -96,6 +138,10 @@
   } else {
     ready();
   }
-  // Once more when the themes' own scripts have run.
-  window.addEventListener("load", nameControls);
+  // Once more when the themes' own scripts have run and the fonts and
+  // equations are in place (they change what scrolls).
+  window.addEventListener("load", () => {
+    nameControls();
+    repairMarkup();
+  });
 })();
