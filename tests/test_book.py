@@ -23,9 +23,9 @@ def test_strict_build_has_no_warnings(book_build):
     for name in (
         "gpt_numpy.train_step",
         "layers_numpy.attention_forward",
-        "packing.pack",
+        "batch.pack",
         "bench.tools.time_steps",
-        "bench.heap.keep_freed_memory",
+        "heap.keep_freed_memory",
         "engine.Value.relu",
         "course.checks.efficiency.check_packed_positions",
     ):

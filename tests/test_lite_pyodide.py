@@ -42,7 +42,7 @@ from microgpt import gpt_scalar
 from microgpt.config import ModelConfig, TrainConfig
 from microgpt.data import load_docs
 from microgpt.engine import Value
-from microgpt.bench.heap import keep_freed_memory
+from microgpt.heap import keep_freed_memory
 from microgpt.train import lr_at, prepare
 
 a, b = Value(2.0), Value(-3.0)
