@@ -64,6 +64,17 @@
     // Font Awesome draws each icon as an SVG whose title is its text.
     document.querySelectorAll("button svg[aria-hidden='true'] > title")
       .forEach((title) => title.remove());
+    // The colour-mode button shows only icons: its name is a text of its
+    // own, hidden from view, instead of a label its icons' titles
+    // contradict while Font Awesome is still drawing them.
+    document.querySelectorAll(".theme-switch-button[aria-label]")
+      .forEach((button) => {
+        const name = document.createElement("span");
+        name.className = "visually-hidden";
+        name.textContent = button.getAttribute("aria-label");
+        button.appendChild(name);
+        button.removeAttribute("aria-label");
+      });
     document.querySelectorAll(
       "summary[aria-label], .search-button-field[aria-label]"
     ).forEach((control) => {
