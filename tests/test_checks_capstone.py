@@ -25,7 +25,7 @@ def solution_source():
     [cell] = [
         c
         for c in nb["cells"]
-        if c["metadata"].get("nbgrader", {}).get("grade_id") == "ex14-1-answer"
+        if c["metadata"].get("nbgrader", {}).get("grade_id") == "ex19-1-answer"
     ]
     return "".join(cell["source"])
 

@@ -108,7 +108,7 @@ def test_the_embedding_share_question(capsys):
 
 def test_the_embedding_share_mistakes_are_named():
     from microgpt.config import ModelConfig
-    from microgpt.cost import num_params
+    from microgpt.params import num_params
 
     cfg = ModelConfig(vocab_size=1024, **text.MODEL)
     N, table = num_params(cfg), 1024 * cfg.n_embd

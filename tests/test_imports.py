@@ -75,6 +75,7 @@ LAYERS = [
             "microgpt.params",
             "microgpt.data",
             "microgpt.outputs",
+            "microgpt.repository",
         },
     ),
 ]

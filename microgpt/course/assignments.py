@@ -43,6 +43,7 @@ import sys
 from pathlib import Path
 
 from ..outputs import atomic_folder, naming
+from ..repository import in_clone
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 # The book's pages that a handout carries beside the chapters, since the
@@ -281,8 +282,8 @@ def chapter_list(text):
 def find_book():
     """The book's folder: beside the package (a clone of the repository,
     from anywhere), else ./book."""
-    for book in (Path(__file__).resolve().parents[2] / "book", Path("book")):
-        if any(book.glob("*.ipynb")):
+    for book in (in_clone("book"), Path("book")):
+        if book is not None and any(book.glob("*.ipynb")):
             return book
     raise ValueError(
         "no book found beside the package or in ./book; "

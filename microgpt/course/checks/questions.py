@@ -18,6 +18,7 @@ import numbers
 import os
 from pathlib import Path
 
+from ...repository import in_clone
 from . import CheckFailed
 
 KEY_FILE = "answer_key.json"
@@ -26,8 +27,8 @@ KEY_FILE = "answer_key.json"
 def find_key():
     """The answer key of the repository this package runs from, or None
     (an installed package, or the grader's sandbox, has none)."""
-    path = Path(__file__).resolve().parents[3] / KEY_FILE
-    return path if path.is_file() else None
+    path = in_clone(KEY_FILE)
+    return path if path is not None and path.is_file() else None
 
 
 def load_key(path):

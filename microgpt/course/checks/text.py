@@ -7,8 +7,8 @@ import random
 
 from ... import bpe, text
 from ...config import ModelConfig
-from ...cost import num_params
 from ...experiments.text_bpe import MODEL
+from ...params import num_params
 from . import CheckFailed, check_close, passed, questions
 from .exercise import exercise
 
