@@ -324,13 +324,13 @@ def test_zero_model_loss_wants_a_number():
         checks.check_zero_model_loss(lambda: "ln 27")
 
 
-@pytest.mark.parametrize("letter", ["b", "(b)", " B "])
+@pytest.mark.parametrize("letter", ["c", "(c)", " C "])
 def test_doubled_logits_passes_the_right_letter(letter, capsys):
     checks.check_doubled_logits(lambda: letter)
-    assert "(b) is right" in capsys.readouterr().out
+    assert "(c) is right" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("letter", ["a", "c"])
+@pytest.mark.parametrize("letter", ["a", "b"])
 def test_doubled_logits_wrong_letter_points_at_the_section(letter):
     with pytest.raises(
         CheckFailed,
@@ -342,7 +342,7 @@ def test_doubled_logits_wrong_letter_points_at_the_section(letter):
 
 
 def test_doubled_logits_is_what_the_model_does():
-    """The answer the digest holds is what the package measures."""
+    """The answer the key holds, (c), is what the package measures."""
     cfg = checks.ModelConfig()
     rng = random.Random(42)
     params = checks.gpt_numpy.init_params(cfg, rng)
@@ -356,7 +356,7 @@ def test_doubled_logits_is_what_the_model_does():
         )
 
     doubled = dict(params, lm_head=2 * params["lm_head"])
-    assert mean(doubled) > mean(params) + 0.02  # (b): it goes up
+    assert mean(doubled) > mean(params) + 0.02  # (c): it goes up
 
 
 def test_doubled_logits_rejects_anything_but_a_letter():
