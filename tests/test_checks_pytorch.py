@@ -274,7 +274,7 @@ def test_float32_loss_wrong_letter_points_at_the_section(letter):
 
 
 def test_float32_loss_is_what_torch_does():
-    """The digest's answer, (b): about 1e-7, measured."""
+    """The key's answer, (b): about 1e-7, measured."""
     import random
 
     from microgpt import gpt_torch

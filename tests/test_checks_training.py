@@ -49,7 +49,7 @@ def test_scaled_loss_wrong_letter_gets_the_hint(letter):
 
 
 def test_scaled_loss_is_what_adam_does():
-    """The digest's answer: a first step hardly changes with the scale."""
+    """The key's answer: a first step hardly changes with the scale."""
     tcfg = TrainConfig()
     for g in (1e-3, 0.3, -2.0):
         one, hundred = (
