@@ -124,7 +124,7 @@ class BPE:
 
     @property
     def vocab_size(self):
-        """The number of ids: 256 bytes and one per merge."""
+        """How many ids there are, 256 bytes and one per merge."""
         return 256 + len(self.merges)
 
     def token_bytes(self, i):
