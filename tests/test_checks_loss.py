@@ -351,9 +351,9 @@ def test_doubled_logits_is_what_the_model_does():
     ]
 
     def mean(p):
-        return sum(checks.gpt_numpy.batch_loss(p, [f], cfg) for f in frames) / len(
-            frames
-        )
+        return sum(
+            checks.gpt_numpy.batch_loss(p, [f], cfg) for f in frames
+        ) / len(frames)
 
     doubled = dict(params, lm_head=2 * params["lm_head"])
     assert mean(doubled) > mean(params) + 0.02  # (c): it goes up
