@@ -168,7 +168,7 @@ def test_the_table_shows_every_row_and_verdict():
 
 def test_the_stored_run_reports_data_parallel_scaling_and_its_causes():
     # The stored run quotes 1 and 2 processes side by side, with what
-    # explains their ratio (chapter 19 reads the same numbers).
+    # explains their ratio (chapter 14 reads the same numbers).
     result = bench_report.stored()
     parallel = result["data_parallel"]
     one, two = parallel["tokens_per_s"]
