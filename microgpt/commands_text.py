@@ -100,6 +100,23 @@ def encode_prompt(tokenizer, prompt):
     return ids
 
 
+def _draw(twin, params, tokenizer, cfg, rng, prompt, length, scfg):
+    """The passages the sampling settings scfg ask for, from prompt."""
+    return text.passages(
+        twin,
+        params,
+        tokenizer,
+        cfg,
+        rng,
+        prompt,
+        length,
+        scfg.temperature,
+        scfg.num_samples,
+        top_k=scfg.top_k,
+        top_p=scfg.top_p,
+    )
+
+
 def print_passages(samples):
     """Each sample, its prompt first, under a numbered rule."""
     if hasattr(sys.stdout, "reconfigure"):
@@ -175,19 +192,7 @@ def train(args, path, twin, device, cfg, tcfg, scfg, fraction, eval_every):
         f"temperature {scfg.temperature} ==="
     )
     print_passages(
-        text.passages(
-            twin,
-            params,
-            tokenizer,
-            cfg,
-            rng,
-            prompt,
-            length,
-            scfg.temperature,
-            scfg.num_samples,
-            top_k=scfg.top_k,
-            top_p=scfg.top_p,
-        )
+        _draw(twin, params, tokenizer, cfg, rng, prompt, length, scfg)
     )
 
 
@@ -206,19 +211,7 @@ def sample(args, twin, params, cfg, tokenizer, scfg):
     prompt = encode_prompt(tokenizer, args.prompt)
     rng = random.Random(args.seed)
     print_passages(
-        text.passages(
-            twin,
-            params,
-            tokenizer,
-            cfg,
-            rng,
-            prompt,
-            length,
-            scfg.temperature,
-            scfg.num_samples,
-            top_k=scfg.top_k,
-            top_p=scfg.top_p,
-        )
+        _draw(twin, params, tokenizer, cfg, rng, prompt, length, scfg)
     )
 
 

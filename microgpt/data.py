@@ -189,13 +189,9 @@ def load_docs(path=None):
     return docs
 
 
-def split_docs(docs, fraction, seed=SPLIT_SEED):
-    """(train_docs, val_docs): a seeded fraction of docs held out.
-
-    round(fraction * len(docs)) documents, at least one, are held out;
-    both lists keep the file's order. The draw uses its own random
-    generator, so no other random stream (training's) is touched.
-    """
+def check_fraction(fraction):
+    """Raise ValueError unless fraction, the share held out, is a number
+    strictly between 0 and 1."""
     if (
         isinstance(fraction, bool)
         or not isinstance(fraction, (int, float))
@@ -205,6 +201,16 @@ def split_docs(docs, fraction, seed=SPLIT_SEED):
             f"the held-out fraction must be between 0 and 1 "
             f"(exclusive), got {fraction!r}"
         )
+
+
+def split_docs(docs, fraction, seed=SPLIT_SEED):
+    """(train_docs, val_docs): a seeded fraction of docs held out.
+
+    round(fraction * len(docs)) documents, at least one, are held out;
+    both lists keep the file's order. The draw uses its own random
+    generator, so no other random stream (training's) is touched.
+    """
+    check_fraction(fraction)
     docs = list(docs)
     n_val = max(1, round(fraction * len(docs)))
     if n_val >= len(docs):

@@ -16,7 +16,13 @@ import numpy as np
 
 from .batch import mean_loss
 from .bpe import BPE
-from .data import DataError, Pinned, Tokenizer, resolve_data_path
+from .data import (
+    DataError,
+    Pinned,
+    Tokenizer,
+    check_fraction,
+    resolve_data_path,
+)
 from .gpt_numpy import top_filter
 from .train import (
     Run,
@@ -70,15 +76,7 @@ def split_text(text, fraction):
     scattered windows: a window drawn from the head then never overlaps
     the held-out text.
     """
-    if (
-        isinstance(fraction, bool)
-        or not isinstance(fraction, (int, float))
-        or not 0 < fraction < 1
-    ):
-        raise ValueError(
-            f"the held-out fraction must be between 0 and 1 "
-            f"(exclusive), got {fraction!r}"
-        )
+    check_fraction(fraction)
     n_val = round(fraction * len(text))
     if n_val < 2 or n_val > len(text) - 2:
         raise ValueError(
