@@ -77,3 +77,14 @@ def test_weights_of_one_head_over_the_whole_width_are_named():
         CheckFailed, match="this is one head over the whole width"
     ):
         check_of("06.3")(whole_width)
+
+
+def test_a_wrong_prediction_is_not_sent_to_an_experiment_cell():
+    # Most predictions have no experiment cell below them: the advice a
+    # wrong number gets must not send the reader to one.
+    from microgpt.course.checks import CheckFailed, questions
+
+    with pytest.raises(CheckFailed) as e:
+        questions.number("a count", lambda: 5, 7, 0)
+    assert "run the experiment" not in str(e.value)
+    assert "a cell of your own" in str(e.value)

@@ -43,7 +43,10 @@ def number(
     truth,
     tol,
     mistakes=(),
-    advice="run the experiment and look again",
+    advice=(
+        "work it out again from the chapter; once you have answered, a "
+        "cell of your own that computes it shows the number"
+    ),
 ):
     """Check a predicted number against the measured truth.
 
