@@ -1,4 +1,4 @@
-"""Frozen configuration for the model and for training."""
+"""Frozen configuration for the model, for training and for sampling."""
 
 from dataclasses import dataclass, field
 
@@ -33,7 +33,7 @@ def check_top(top_k, top_p, owner=""):
 
     top_k must be a positive integer (a k above the vocabulary keeps
     every token) and top_p a number in (0, 1]; owner, such as
-    "TrainConfig", prefixes the names in the message.
+    "SampleConfig", prefixes the names in the message.
     """
     prefix = f"{owner}." if owner else ""
     if top_k is not None and (
@@ -49,21 +49,6 @@ def check_top(top_k, top_p, owner=""):
     ):  # also refuses nan
         raise ValueError(
             f"{prefix}top_p must be a number in (0, 1], got {top_p!r}"
-        )
-
-
-def _check_sampling(owner, config):
-    """Raise ValueError unless config's sampling settings are valid."""
-    check_top(config.top_k, config.top_p, owner)
-    _positive_int(owner, "num_samples", config.num_samples)
-    _positive_float(owner, "temperature", config.temperature)
-    # Sampling divides the logits by the temperature; below the minimum
-    # the quotients overflow to inf (a small temperature such as 0.01
-    # already gives nearly greedy names).
-    if config.temperature < MIN_TEMPERATURE:
-        raise ValueError(
-            f"{owner}.temperature must be at least "
-            f"{MIN_TEMPERATURE:g}, got {config.temperature!r}"
         )
 
 
@@ -100,7 +85,7 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """How to train and sample; the defaults are the original's."""
+    """How to train; the defaults are the original's."""
 
     num_steps: int = 1000
     learning_rate: float = 0.01  # peak; decays linearly to 0
@@ -108,16 +93,9 @@ class TrainConfig:
     beta2: float = 0.99
     eps_adam: float = 1e-8
     seed: int = 42
-    temperature: float = 0.5  # in (0, 1] in the original; > 0 here
-    num_samples: int = 20
     batch_size: int = 1  # 1 is exactly the original
-    # Sampling filters (see generate); None, the original, keeps every
-    # token. The metadata gives the command line their type.
-    top_k: int = field(default=None, metadata={"type": int})
-    top_p: float = field(default=None, metadata={"type": float})
 
     def __post_init__(self):
-        _check_sampling("TrainConfig", self)
         _positive_int("TrainConfig", "num_steps", self.num_steps)
         _positive_int("TrainConfig", "batch_size", self.batch_size)
         _positive_float("TrainConfig", "learning_rate", self.learning_rate)
@@ -153,4 +131,14 @@ class SampleConfig:
     top_p: float = field(default=None, metadata={"type": float})
 
     def __post_init__(self):
-        _check_sampling("SampleConfig", self)
+        check_top(self.top_k, self.top_p, "SampleConfig")
+        _positive_int("SampleConfig", "num_samples", self.num_samples)
+        _positive_float("SampleConfig", "temperature", self.temperature)
+        # Sampling divides the logits by the temperature; below the
+        # minimum the quotients overflow to inf (a small temperature
+        # such as 0.01 already gives nearly greedy names).
+        if self.temperature < MIN_TEMPERATURE:
+            raise ValueError(
+                f"SampleConfig.temperature must be at least "
+                f"{MIN_TEMPERATURE:g}, got {self.temperature!r}"
+            )

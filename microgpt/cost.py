@@ -11,7 +11,7 @@ import os
 import statistics
 from dataclasses import replace
 
-from .config import ModelConfig
+from .config import ModelConfig, SampleConfig
 from .params import num_params
 
 # Bytes per parameter at float64, every copy counted: the weights, their
@@ -44,14 +44,18 @@ def step_shape(lengths, block_size, batch_size):
     return N, min(block_size, N)
 
 
-def memory_needed(impl, cfg, tcfg, lengths, itemsize=8):
+def memory_needed(
+    twin, cfg, tcfg, lengths, itemsize=8, sampling=SampleConfig()
+):
     """Estimate the bytes a training run holds at its peak.
 
-    itemsize is the bytes of one float of the model: 8 (float64) or 4.
+    twin is the twin's name ("scalar", "numpy" or "torch"); itemsize is
+    the bytes of one float of the model: 8 (float64) or 4; sampling
+    says how many samples the run draws at the end.
     """
     N, T = step_shape(lengths, cfg.block_size, tcfg.batch_size)
     L, C, H, V = cfg.n_layer, cfg.n_embd, cfg.n_head, cfg.vocab_size
-    if impl == "scalar":
+    if twin == "scalar":
         # Two nodes per multiply-add (the product and the sum), plus the
         # norms, the softmax and the residual adds of every layer.
         macs = L * (12 * C * C + 2 * T * C) + V * C
@@ -62,11 +66,11 @@ def memory_needed(impl, cfg, tcfg, lengths, itemsize=8):
         # gradient; with a packed batch, its (T, T) masks.
         per_position = itemsize * (L * (24 * C + 5 * H * T) + 4 * V) + 10 * T
         # The NumPy twin's embedding backward also holds one-hot rows.
-        if impl == "numpy":
+        if twin == "numpy":
             per_position += 9 * max(V, cfg.block_size)
-    state = num_params(cfg) * PARAM_BYTES[impl] * itemsize // 8
-    samples = tcfg.num_samples * (SAMPLE_BYTES + cfg.block_size)
-    return state + L * LAYER_BYTES[impl] + int(N * per_position) + samples
+    state = num_params(cfg) * PARAM_BYTES[twin] * itemsize // 8
+    samples = sampling.num_samples * (SAMPLE_BYTES + cfg.block_size)
+    return state + L * LAYER_BYTES[twin] + int(N * per_position) + samples
 
 
 def host_needed(cfg):
@@ -140,14 +144,16 @@ def step_flops(cfg, lengths, batch_size):
     return train_flops(cfg, N / T, T)
 
 
-def check_run(impl, cfg, tcfg, docs, device=None, itemsize=8):
+def check_run(
+    twin, cfg, tcfg, docs, device=None, itemsize=8, sampling=SampleConfig()
+):
     """Raise ValueError if a run cannot be done; return a note if large.
 
     The note (or None) says how many operations a step does, against a
     step of the original microgpt.
 
     device is torch's, or None for the CPU; itemsize is the bytes of
-    the model's floats.
+    the model's floats; sampling says how many samples the run draws.
     """
     if tcfg.batch_size > len(docs):
         raise ValueError(
@@ -156,7 +162,7 @@ def check_run(impl, cfg, tcfg, docs, device=None, itemsize=8):
             f"train some twice; give at most {len(docs)}"
         )
     lengths = [len(doc) + 1 for doc in docs]  # each document's predictions
-    need = memory_needed(impl, cfg, tcfg, lengths, itemsize)
+    need = memory_needed(twin, cfg, tcfg, lengths, itemsize, sampling)
     if device is not None and device.type == "cuda":
         check_memory(host_needed(cfg), memory_available())
         check_memory(need, gpu_memory_available(device), str(device))

@@ -210,47 +210,47 @@ class DataParallel:
     parameters (on this process's device) and generate (rank 0 only).
     """
 
-    def __init__(self, impl, rank, world_size, device_kwargs):
-        self.impl = impl
+    def __init__(self, twin, rank, world_size, device_kwargs):
+        self.twin = twin
         self.rank, self.world_size = rank, world_size
         self.device_kwargs = device_kwargs
 
     def __getattr__(self, name):
-        return getattr(self.impl, name)
+        return getattr(self.twin, name)
 
     def init_params(self, cfg, rng, **kwargs):
         """Every process draws the same model from the same stream."""
-        return self.impl.init_params(
+        return self.twin.init_params(
             cfg, rng, **{**self.device_kwargs, **kwargs}
         )
 
     def train_step(self, params, opt, batch, lr, cfg):
         """One step on this process's share; returns the batch's loss."""
         return step(
-            self.impl, params, opt, batch, lr, cfg, self.rank, self.world_size
+            self.twin, params, opt, batch, lr, cfg, self.rank, self.world_size
         )
 
     def generate(self, params, cfg, rng, temperature, **filters):
         """A sample on rank 0; elsewhere an empty one, drawing nothing."""
         if self.rank != 0:
             return []
-        return self.impl.generate(params, cfg, rng, temperature, **filters)
+        return self.twin.generate(params, cfg, rng, temperature, **filters)
 
 
-def local_loss_sum(impl, params, docs, cfg):
+def local_loss_sum(twin, params, docs, cfg):
     """(sum of the losses of docs' predictions, how many there are)."""
     # As batch_loss cuts them: a document predicts at most block_size.
     count = sum(min(cfg.block_size, len(tokens) - 1) for tokens in docs)
-    return impl.batch_loss(params, docs, cfg) * count, count
+    return twin.batch_loss(params, docs, cfg) * count, count
 
 
-def step(impl, params, opt, batch, lr, cfg, rank, world_size):
+def step(twin, params, opt, batch, lr, cfg, rank, world_size):
     """One data-parallel Adam step; returns the whole batch's mean loss."""
     import torch
     import torch.distributed as dist
 
     start, stop = shard(len(batch), rank, world_size)
-    loss_sum, count = local_loss_sum(impl, params, batch[start:stop], cfg)
+    loss_sum, count = local_loss_sum(twin, params, batch[start:stop], cfg)
     device = params["wte"].device
     # Every process learns the total number of predicted tokens.
     total = torch.tensor([count], dtype=torch.int64, device=device)
@@ -271,7 +271,7 @@ def step(impl, params, opt, batch, lr, cfg, rank, world_size):
     return flat[-1].item()
 
 
-def setup(impl, impl_kwargs, backend, batch_size):
+def setup(twin, twin_kwargs, backend, batch_size):
     """Join the process group; returns a DataParallel for train.run.
 
     Raises DistributedError when the run cannot start.
@@ -283,7 +283,7 @@ def setup(impl, impl_kwargs, backend, batch_size):
     world_size = int(os.environ["WORLD_SIZE"])
     local_rank = int(os.environ["LOCAL_RANK"])
     shard(batch_size, rank, world_size)  # enough documents for everyone
-    kwargs = dict(impl_kwargs)
+    kwargs = dict(twin_kwargs)
     device = kwargs.get("device")
     if device is None:
         # A GPU of its own for each process on a machine, when there
@@ -324,7 +324,7 @@ def setup(impl, impl_kwargs, backend, batch_size):
             f"within {seconds:g} s: "
             f"{first_line(e)}"
         ) from None
-    return DataParallel(impl, rank, world_size, kwargs)
+    return DataParallel(twin, rank, world_size, kwargs)
 
 
 def teardown():
@@ -561,7 +561,7 @@ def allreduce_sum(rank, nproc, values):
 
 
 def _setup_run(batch_size, seed=42):
-    """(impl, params, batches function, cfg) of a names run, as train."""
+    """(twin, params, batches function, cfg) of a names run, as train."""
     from dataclasses import replace
 
     from . import gpt_torch
@@ -607,8 +607,8 @@ class _Module:
                     for name in self.names
                 }
 
-            def forward(self, impl, docs, cfg, scale):
-                part, _ = local_loss_sum(impl, self.weights(), docs, cfg)
+            def forward(self, twin, docs, cfg, scale):
+                part, _ = local_loss_sum(twin, self.weights(), docs, cfg)
                 return part * scale
 
         return Twin()
@@ -636,7 +636,7 @@ def reductions(rank, nproc, batch_size=8, steps=10):
     tcfg = TrainConfig(num_steps=steps, batch_size=batch_size)
     result = {}
     for method in ("naive", "bucket", "ddp"):
-        impl, params, batch, cfg = _setup_run(batch_size)
+        twin, params, batch, cfg = _setup_run(batch_size)
         model = None
         if method == "ddp":
             model = DistributedDataParallel(_Module.make(params))
@@ -654,11 +654,11 @@ def reductions(rank, nproc, batch_size=8, steps=10):
             dist.all_reduce(count)
             total = int(count.item())
             if model is not None:
-                loss = model(impl, docs[lo:hi], cfg, nproc / total)
+                loss = model(twin, docs[lo:hi], cfg, nproc / total)
                 loss.backward()  # DDP all-reduces as the gradients come
                 loss = loss / nproc
             else:
-                part, _ = local_loss_sum(impl, params, docs[lo:hi], cfg)
+                part, _ = local_loss_sum(twin, params, docs[lo:hi], cfg)
                 loss = part / total
                 loss.backward()
                 tick = time.perf_counter()
@@ -703,18 +703,18 @@ def throughput(rank, nproc, batch_size=64, steps=20):
     from .gpt_torch import Adam
     from .train import lr_at
 
-    impl, params, batch, cfg = _setup_run(batch_size)
+    twin, params, batch, cfg = _setup_run(batch_size)
     tcfg = TrainConfig(num_steps=steps, batch_size=batch_size)
     opt = Adam(params, tcfg)
     tokens, talk = 0, 0.0
-    step(impl, params, opt, batch(0), lr_at(0, tcfg), cfg, rank, nproc)
+    step(twin, params, opt, batch(0), lr_at(0, tcfg), cfg, rank, nproc)
     dist.barrier()  # the first step, a warm-up, is not timed
     start = time.perf_counter()
     for s in range(1, steps):
         docs = batch(s)
         tokens += sum(min(cfg.block_size, len(t) - 1) for t in docs)
         lo, hi = shard(len(docs), rank, nproc)
-        part, _ = local_loss_sum(impl, params, docs[lo:hi], cfg)
+        part, _ = local_loss_sum(twin, params, docs[lo:hi], cfg)
         count = torch.tensor(
             [sum(min(cfg.block_size, len(t) - 1) for t in docs[lo:hi])]
         )
@@ -768,15 +768,15 @@ def one_process_throughput(batch_size=64, steps=20, threads=1):
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        impl, params, batch, cfg = _setup_run(batch_size)
+        twin, params, batch, cfg = _setup_run(batch_size)
         tcfg = TrainConfig(num_steps=steps, batch_size=batch_size)
         opt = Adam(params, tcfg)
-        impl.train_step(params, opt, batch(0), lr_at(0, tcfg), cfg)
+        twin.train_step(params, opt, batch(0), lr_at(0, tcfg), cfg)
         tokens, start = 0, time.perf_counter()
         for s in range(1, steps):
             docs = batch(s)
             tokens += sum(min(cfg.block_size, len(t) - 1) for t in docs)
-            impl.train_step(params, opt, docs, lr_at(s, tcfg), cfg)
+            twin.train_step(params, opt, docs, lr_at(s, tcfg), cfg)
         seconds = time.perf_counter() - start
         return {
             "tokens_per_s": tokens / seconds,

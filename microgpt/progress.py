@@ -14,7 +14,6 @@ way.
 import json
 import sys
 import time
-from dataclasses import replace
 
 from tqdm import tqdm
 
@@ -95,19 +94,18 @@ class Progress:
             self.log.close()
 
 
-def check_cost(impl, cfg, tcfg, scfg, docs, device, what="documents"):
+def check_cost(twin, cfg, tcfg, scfg, docs, device, what="documents"):
     """Refuse a run too large for the memory; note a large one on stderr.
 
-    docs are the training documents as cost.check_run takes them, device
-    is where the twin computes ({} off torch), and what names the
-    documents in the note ("windows" for running text).
+    twin is the twin's name and scfg the sampling settings; docs are the
+    training documents as cost.check_run takes them, device is where
+    the twin computes ({} off torch), and what names the documents in
+    the note ("windows" for running text).
     """
     itemsize = device["dtype"].itemsize if device else 8
-    # The samples' memory counts too; cost reads their number in tcfg.
-    tcfg = replace(tcfg, num_samples=scfg.num_samples)
     try:
         note = cost.check_run(
-            impl, cfg, tcfg, docs, device.get("device"), itemsize
+            twin, cfg, tcfg, docs, device.get("device"), itemsize, scfg
         )
     except ValueError as e:
         raise CliError(str(e)) from None

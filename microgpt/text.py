@@ -16,6 +16,7 @@ import numpy as np
 
 from .batch import mean_loss
 from .bpe import BPE
+from .config import SampleConfig
 from .data import (
     DataError,
     Pinned,
@@ -321,16 +322,18 @@ def run(
     tokenizer,
     cfg,
     tcfg,
+    sampling=SampleConfig(),
     *,
     val_text=None,
     eval_every=0,
     sample_length=200,
     prompt="\n",
-    top_k=None,
-    top_p=None,
     **device,
 ):
     """Train on windows of train_text, then sample running text.
+
+    tcfg says how to train and sampling how to draw the passages, each
+    sample_length ids after the prompt.
 
     One random stream, seeded with tcfg.seed, draws the initial weights,
     then every step's tcfg.batch_size windows, then the samples. With
@@ -375,9 +378,9 @@ def run(
         rng,
         start,
         sample_length,
-        tcfg.temperature,
-        tcfg.num_samples,
-        top_k=top_k,
-        top_p=top_p,
+        sampling.temperature,
+        sampling.num_samples,
+        top_k=sampling.top_k,
+        top_p=sampling.top_p,
     )
     return Run(params, tokenizer, cfg, losses, samples, val_losses)

@@ -16,6 +16,7 @@ import math
 import random
 from dataclasses import dataclass, field, replace
 
+from .config import SampleConfig
 from .data import Tokenizer
 
 TWINS = ("scalar", "numpy", "torch")
@@ -160,11 +161,21 @@ class Run:
     val_losses: list = field(default_factory=list)  # (step, loss) pairs
 
 
-def run(twin, docs, cfg, tcfg, val_docs=None, eval_every=0, **device):
+def run(
+    twin,
+    docs,
+    cfg,
+    tcfg,
+    sampling=SampleConfig(),
+    val_docs=None,
+    eval_every=0,
+    **device,
+):
     """The original program: shuffle, init, train, then sample.
 
-    twin is a twin's name or the twin itself, and device (torch only)
-    its device and dtype. With val_docs (held-out documents, see
+    tcfg says how to train and sampling how to draw the names at the
+    end. twin is a twin's name or the twin itself, and device (torch
+    only) its device and dtype. With val_docs (held-out documents, see
     data.split_docs), the mean loss per prediction on them is measured
     before training, every eval_every steps (0: never in between) and
     after the last step, and kept in Run.val_losses. The measurement
@@ -195,10 +206,10 @@ def run(twin, docs, cfg, tcfg, val_docs=None, eval_every=0, **device):
         tokenizer,
         cfg,
         rng,
-        tcfg.temperature,
-        tcfg.num_samples,
-        top_k=tcfg.top_k,
-        top_p=tcfg.top_p,
+        sampling.temperature,
+        sampling.num_samples,
+        top_k=sampling.top_k,
+        top_p=sampling.top_p,
     )
     return Run(params, tokenizer, cfg, losses, samples, val_losses)
 

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.checkpoint
 def trained(docs):
     """A few steps of training with each implementation."""
     cfg = ModelConfig(n_layer=2, n_embd=8, block_size=8, n_head=2)
-    tcfg = TrainConfig(num_steps=3, num_samples=1)
+    tcfg = TrainConfig(num_steps=3)
     return {name: train.run(name, docs, cfg, tcfg) for name in train.TWINS}
 
 

@@ -60,7 +60,8 @@ SMALL = [
     "0.9",
 ]
 SMALL_MODEL = ModelConfig(n_layer=2, n_embd=8, n_head=2, block_size=8)
-SMALL_TRAIN = TrainConfig(num_steps=4, seed=3, num_samples=5, temperature=0.9)
+SMALL_TRAIN = TrainConfig(num_steps=4, seed=3)
+SMALL_SAMPLE = SampleConfig(num_samples=5, temperature=0.9)
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +80,9 @@ def trained(tmp_path_factory, docs):
         "--save",
         str(model),
     )
-    expected = train.run("scalar", docs, SMALL_MODEL, SMALL_TRAIN)
+    expected = train.run(
+        "scalar", docs, SMALL_MODEL, SMALL_TRAIN, SMALL_SAMPLE
+    )
     return result, log, model, expected
 
 
@@ -126,10 +129,8 @@ def test_batched_training_runs_and_logs_each_step(impl, tmp_path, docs):
         str(log),
     )
     assert result.returncode == 0, result.stderr
-    batched = TrainConfig(
-        num_steps=4, seed=3, num_samples=5, temperature=0.9, batch_size=16
-    )
-    expected = train.run(impl, docs, SMALL_MODEL, batched)
+    batched = TrainConfig(num_steps=4, seed=3, batch_size=16)
+    expected = train.run(impl, docs, SMALL_MODEL, batched, SMALL_SAMPLE)
     losses = [
         json.loads(line)["loss"] for line in log.read_text().splitlines()
     ]
@@ -174,6 +175,7 @@ def test_a_held_out_fraction_is_measured_and_logged(tmp_path, docs):
         train_docs,
         SMALL_MODEL,
         SMALL_TRAIN,
+        SMALL_SAMPLE,
         val_docs=val_docs,
         eval_every=3,
     )
@@ -251,8 +253,8 @@ def test_sample_seeds_and_temperature_change_the_names(trained):
     hot = microgpt(
         "sample", "--load", model, "--impl", "scalar", "--temperature", "2.0"
     )
-    tcfg = TrainConfig()
-    assert len(samples_of(base.stdout)) == tcfg.num_samples
+    tcfg, scfg = TrainConfig(), SampleConfig()
+    assert len(samples_of(base.stdout)) == scfg.num_samples
     assert samples_of(seed.stdout) != samples_of(base.stdout)
     # the temperature is used, not only accepted: the names are those
     # drawn in-process at 2.0 from the same seed
@@ -264,7 +266,7 @@ def test_sample_seeds_and_temperature_change_the_names(trained):
         cfg,
         random.Random(tcfg.seed),
         2.0,
-        tcfg.num_samples,
+        scfg.num_samples,
     )
     assert samples_of(hot.stdout) == expected != samples_of(base.stdout)
 
@@ -387,7 +389,8 @@ def model(tmp_path_factory, docs):
         "numpy",
         docs,
         ModelConfig(n_embd=8, n_head=2),
-        TrainConfig(num_steps=2, num_samples=1),
+        TrainConfig(num_steps=2),
+        SampleConfig(num_samples=1),
     )
     path = tmp_path_factory.mktemp("model") / "model.npz"
     return checkpoint.save(path, run.params, run.model_config, run.tokenizer)

@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from microgpt.config import ModelConfig, TrainConfig
+from microgpt.config import ModelConfig, SampleConfig, TrainConfig
 
 pytestmark = pytest.mark.model
 
@@ -31,8 +31,20 @@ def test_train_defaults_are_the_originals():
         cfg.beta2,
         cfg.eps_adam,
     ) == (1000, 0.01, 0.85, 0.99, 1e-8)
-    assert (cfg.seed, cfg.temperature, cfg.num_samples) == (42, 0.5, 20)
+    assert cfg.seed == 42
     assert cfg.batch_size == 1  # one document per step
+
+
+def test_sample_defaults_are_the_originals():
+    scfg = SampleConfig()
+    assert (scfg.temperature, scfg.num_samples) == (0.5, 20)
+    assert scfg.top_k is None and scfg.top_p is None  # every token kept
+
+
+def test_training_and_sampling_settings_live_apart():
+    train_fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    sample_fields = {f.name for f in dataclasses.fields(SampleConfig)}
+    assert not train_fields & sample_fields
 
 
 def test_configs_are_frozen():
@@ -40,6 +52,8 @@ def test_configs_are_frozen():
         ModelConfig().n_layer = 2
     with pytest.raises(dataclasses.FrozenInstanceError):
         TrainConfig().seed = 0
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        SampleConfig().temperature = 1.0
 
 
 def test_head_dim_splits_the_width():
@@ -56,10 +70,9 @@ def test_other_valid_values_are_accepted():
         beta2=0.999,
         eps_adam=1e-12,
         seed=-7,
-        temperature=2.0,
-        num_samples=1,
         batch_size=64,
     )
+    SampleConfig(temperature=2.0, num_samples=1, top_k=1, top_p=1)
 
 
 @pytest.mark.parametrize(
@@ -83,24 +96,38 @@ def test_n_embd_must_be_divisible_by_n_head(n_embd, n_head):
     assert str(n_embd) in msg and str(n_head) in msg
 
 
-@pytest.mark.parametrize("field", ["num_steps", "num_samples", "batch_size"])
+@pytest.mark.parametrize(
+    "cls, field",
+    [
+        (TrainConfig, "num_steps"),
+        (TrainConfig, "batch_size"),
+        (SampleConfig, "num_samples"),
+    ],
+)
 @pytest.mark.parametrize("value", [0, -3, 2.0, False])
-def test_counts_must_be_positive_integers(field, value):
+def test_counts_must_be_positive_integers(cls, field, value):
     with pytest.raises(ValueError) as e:
-        TrainConfig(**{field: value})
+        cls(**{field: value})
     msg = str(e.value)
-    assert f"TrainConfig.{field}" in msg and repr(value) in msg
+    assert f"{cls.__name__}.{field}" in msg and repr(value) in msg
 
 
-@pytest.mark.parametrize("field", ["learning_rate", "eps_adam", "temperature"])
+@pytest.mark.parametrize(
+    "cls, field",
+    [
+        (TrainConfig, "learning_rate"),
+        (TrainConfig, "eps_adam"),
+        (SampleConfig, "temperature"),
+    ],
+)
 @pytest.mark.parametrize(
     "value", [0, 0.0, -0.5, math.inf, math.nan, "1", True]
 )
-def test_rates_must_be_positive_finite_numbers(field, value):
+def test_rates_must_be_positive_finite_numbers(cls, field, value):
     with pytest.raises(ValueError) as e:
-        TrainConfig(**{field: value})
+        cls(**{field: value})
     msg = str(e.value)
-    assert f"TrainConfig.{field}" in msg and repr(value) in msg
+    assert f"{cls.__name__}.{field}" in msg and repr(value) in msg
     assert "positive number" in msg
 
 

@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from microgpt import cost
-from microgpt.config import ModelConfig, TrainConfig
+from microgpt.config import ModelConfig, SampleConfig, TrainConfig
 
 pytestmark = pytest.mark.cli
 
@@ -33,8 +33,8 @@ def test_every_size_makes_the_estimate_grow(impl):
         replace(cfg, block_size=1000),
     ):
         assert cost.memory_needed(impl, bigger, tcfg, LENGTHS) > base
-    more = replace(tcfg, num_samples=10**6)
-    assert cost.memory_needed(impl, cfg, more, LENGTHS) > base
+    more = SampleConfig(num_samples=10**6)
+    assert cost.memory_needed(impl, cfg, tcfg, LENGTHS, sampling=more) > base
     if impl != "scalar":
         batch = replace(tcfg, batch_size=4)
         assert cost.memory_needed(impl, cfg, batch, LENGTHS) > base

@@ -8,7 +8,12 @@ import torch
 from cli_run import assert_one_line_error, microgpt, samples_of
 
 from microgpt import checkpoint, gpt_numpy, gpt_scalar, gpt_torch, train
-from microgpt.config import ModelConfig, TrainConfig, check_top
+from microgpt.config import (
+    ModelConfig,
+    SampleConfig,
+    TrainConfig,
+    check_top,
+)
 
 pytestmark = pytest.mark.numpy
 
@@ -203,13 +208,13 @@ def test_bad_filters_are_refused(twin, options, message):
     assert str(e.value) == message
 
 
-def test_the_train_config_checks_its_filters():
-    assert TrainConfig().top_k is None and TrainConfig().top_p is None
-    assert TrainConfig(top_k=5, top_p=0.9).top_k == 5
-    with pytest.raises(ValueError, match=r"TrainConfig\.top_k must"):
-        TrainConfig(top_k=0)
-    with pytest.raises(ValueError, match=r"TrainConfig\.top_p must"):
-        TrainConfig(top_p=2.0)
+def test_the_sample_config_checks_its_filters():
+    assert SampleConfig().top_k is None and SampleConfig().top_p is None
+    assert SampleConfig(top_k=5, top_p=0.9).top_k == 5
+    with pytest.raises(ValueError, match=r"SampleConfig\.top_k must"):
+        SampleConfig(top_k=0)
+    with pytest.raises(ValueError, match=r"SampleConfig\.top_p must"):
+        SampleConfig(top_p=2.0)
     check_top(None, None)  # nothing given, nothing to refuse
 
 
@@ -219,7 +224,8 @@ def test_train_run_passes_the_filters_to_the_samples(docs):
         "numpy",
         docs[:50],
         cfg,
-        TrainConfig(num_steps=2, num_samples=3, top_k=1),
+        TrainConfig(num_steps=2),
+        SampleConfig(num_samples=3, top_k=1),
     )
     assert len(set(run.samples)) == 1  # greedy: the same name each time
 
@@ -234,7 +240,8 @@ def model(tmp_path_factory, docs):
         "numpy",
         docs,
         ModelConfig(n_embd=8, n_head=2),
-        TrainConfig(num_steps=20, num_samples=1),
+        TrainConfig(num_steps=20),
+        SampleConfig(num_samples=1),
     )
     path = tmp_path_factory.mktemp("model") / "model.npz"
     return checkpoint.save(path, run.params, run.model_config, run.tokenizer)

@@ -251,7 +251,7 @@ def test_a_run_is_seeded_measures_the_tail_and_samples_its_prompt():
     cfg = ModelConfig(
         vocab_size=tok.vocab_size, n_embd=8, n_head=2, block_size=8
     )
-    tcfg = TrainConfig(num_steps=6, batch_size=2, num_samples=2, seed=3)
+    tcfg = TrainConfig(num_steps=6, batch_size=2, seed=3)
     runs = [
         text.run(
             "numpy",
@@ -283,7 +283,7 @@ def test_a_run_is_seeded_measures_the_tail_and_samples_its_prompt():
 def test_a_diverging_run_says_so():
     tok = text.CharTokenizer.from_text("ab")
     cfg = ModelConfig(vocab_size=2, n_embd=8, n_head=2, block_size=4)
-    tcfg = TrainConfig(num_steps=50, learning_rate=1e6, num_samples=1)
+    tcfg = TrainConfig(num_steps=50, learning_rate=1e6)
     with pytest.raises(ValueError, match="diverged"):
         text.run("numpy", "ab" * 50, tok, cfg, tcfg, prompt="a")
 

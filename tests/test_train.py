@@ -22,7 +22,7 @@ def test_every_twin_trains_batches_alike(docs):
     # A batch step's loss is the mean over the batch's targets in each
     # twin: the scalar one sums documents, the fast ones pack them.
     cfg = ModelConfig(n_embd=8, n_head=2)
-    tcfg = TrainConfig(num_steps=3, batch_size=4, num_samples=2)
+    tcfg = TrainConfig(num_steps=3, batch_size=4)
     runs = {
         name: train.run(name, docs[:200], cfg, tcfg)
         for name in ("scalar", "numpy")
@@ -91,7 +91,7 @@ CFG = ModelConfig(n_embd=8, n_head=2)
 def test_a_held_out_loss_leaves_the_training_unchanged(docs, impl):
     from microgpt.data import split_docs
 
-    tcfg = TrainConfig(num_steps=5, num_samples=3)
+    tcfg = TrainConfig(num_steps=5)
     train_docs, val_docs = split_docs(docs[:2000], 0.1)
     plain = train.run(impl, train_docs, CFG, tcfg)
     measured = train.run(
@@ -117,7 +117,7 @@ def test_only_before_and_after_with_eval_every_zero():
         "numpy",
         ["abc", "bca", "cab"],
         CFG,
-        TrainConfig(num_steps=3, num_samples=1),
+        TrainConfig(num_steps=3),
         val_docs=["abd"],
         eval_every=0,
     )
@@ -145,6 +145,6 @@ def test_bad_validation_settings_are_refused(kwargs, match):
             "numpy",
             ["ab", "ba"],
             CFG,
-            TrainConfig(num_steps=1, num_samples=1),
+            TrainConfig(num_steps=1),
             **kwargs,
         )

@@ -60,19 +60,19 @@ def stream_docs(names, tokenizer, length, count):
 
 
 def stepper(name, cfg, batched, device):
-    """A fresh model of impl name and step(x): one training step on x.
+    """Return step(x): one training step on x of a fresh twin called name.
 
     x is a batch of token sequences when batched, else one sequence,
     which the step trains on as a batch of one.
     """
-    impl = get_twin(name)
+    twin = get_twin(name)
     kw = {"device": device} if name == "torch" else {}
-    params = impl.init_params(cfg, random.Random(0), **kw)
-    opt = impl.Adam(params, TrainConfig())
+    params = twin.init_params(cfg, random.Random(0), **kw)
+    opt = twin.Adam(params, TrainConfig())
 
     def train(x):
         batch = x if batched else [x]
-        return impl.train_step(params, opt, batch, 0.001, cfg)
+        return twin.train_step(params, opt, batch, 0.001, cfg)
 
     if name == "torch" and device.type == "cuda":
         import torch

@@ -11,7 +11,7 @@ Every run trains on the training split only.
 
 import time
 
-from ..config import ModelConfig, TrainConfig
+from ..config import ModelConfig, SampleConfig, TrainConfig
 from ..data import load_docs, split_docs
 from ..train import run as train_run
 
@@ -26,11 +26,14 @@ QUICK_PLAN = {"budgets": ((1, 1000),), "seeds": (42,)}
 
 def held_out_loss(train_docs, val_docs, batch_size, num_steps, seed):
     """Train the GPT once and return its held-out loss."""
-    tcfg = TrainConfig(
-        batch_size=batch_size, num_steps=num_steps, seed=seed, num_samples=1
-    )
+    tcfg = TrainConfig(batch_size=batch_size, num_steps=num_steps, seed=seed)
     trained = train_run(
-        "numpy", train_docs, ModelConfig(), tcfg, val_docs=val_docs
+        "numpy",
+        train_docs,
+        ModelConfig(),
+        tcfg,
+        SampleConfig(num_samples=1),
+        val_docs=val_docs,
     )
     return trained.val_losses[-1][1]
 

@@ -15,7 +15,7 @@ character counts it.
 import time
 
 from ..bpe import BPE
-from ..config import ModelConfig, TrainConfig
+from ..config import ModelConfig, SampleConfig, TrainConfig
 from ..data import sha256_of
 from ..params import num_params
 from ..text import (
@@ -50,18 +50,15 @@ def tokenizer_for(spec, corpus, head):
 def train_point(tokenizer, head, tail, num_steps):
     """Train once; return the held-out loss per token and bits per char."""
     cfg = ModelConfig(vocab_size=tokenizer.vocab_size, **MODEL)
-    tcfg = TrainConfig(
-        num_steps=num_steps,
-        num_samples=1,
-        temperature=SAMPLE["temperature"],
-        **TRAIN,
-    )
+    tcfg = TrainConfig(num_steps=num_steps, **TRAIN)
+    scfg = SampleConfig(num_samples=1, temperature=SAMPLE["temperature"])
     result = text_run(
         "numpy",
         head,
         tokenizer,
         cfg,
         tcfg,
+        scfg,
         val_text=tail,
         sample_length=SAMPLE["length"],
         prompt=SAMPLE["prompt"],

@@ -3,7 +3,7 @@
 import math
 import random
 
-from ..config import ModelConfig, TrainConfig
+from ..config import ModelConfig, SampleConfig, TrainConfig
 from .draw import GRAD, MUTED, SCHEME, arrow, box, canvas, grid, label, path
 
 
@@ -162,15 +162,15 @@ def training_loop(tcfg=None):
     return fig
 
 
-def sampling_loop(tcfg=None):
+def sampling_loop(scfg=None):
     """Draw the sampling of a name, one token at a time, until BOS."""
-    tcfg = tcfg or TrainConfig()
+    scfg = scfg or SampleConfig()
     fig, ax = canvas(6.8, 2.2)
     y, low = 1.55, 0.6
     boxes = [
         ("BOS", 0.35, 0.5, "data"),
         ("model\n(KV cache)", 1.4, 1.0, "param"),
-        (f"logits \u00f7\ntemperature {tcfg.temperature:g}", 2.7, 1.2, "op"),
+        (f"logits \u00f7\ntemperature {scfg.temperature:g}", 2.7, 1.2, "op"),
         ("softmax\nprobabilities", 3.97, 1.05, "op"),
         ("draw one\ntoken", 5.15, 0.9, "op"),
     ]

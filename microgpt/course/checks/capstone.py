@@ -23,7 +23,7 @@ from importlib import resources
 
 from ... import data, engine, gpt_numpy, gpt_scalar, params, train
 from ... import layers_numpy as layers
-from ...config import ModelConfig, TrainConfig
+from ...config import ModelConfig, SampleConfig, TrainConfig
 from . import CheckFailed, check_close, passed
 from .exercise import exercise
 
@@ -76,8 +76,9 @@ def _reference_names(docs, steps, num_samples):
         gpt_numpy.train_step(
             model, opt, [tok.frame(docs[s])], train.lr_at(s, tcfg), cfg
         )
+    temperature = SampleConfig().temperature
     return train.sample(
-        gpt_numpy, model, tok, cfg, rng, tcfg.temperature, num_samples
+        gpt_numpy, model, tok, cfg, rng, temperature, num_samples
     )
 
 
