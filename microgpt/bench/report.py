@@ -121,8 +121,8 @@ def ratios(rows, batch):
         {(r["n_embd"], r["block_size"], r["n_layer"]) for r in rows}
     ):
 
-        def get(impl, B):
-            return tps.get((impl, *size, B))
+        def get(twin, B):
+            return tps.get((twin, *size, B))
 
         n_embd, block_size, n_layer = size
         r = {
@@ -163,14 +163,14 @@ def targets(default, names, table, batch):
             k: {"value": v, "target": t, "holds": v >= t}
             for k, (v, t) in out.items()
         }
-    for impl in ("numpy", "torch"):  # training on the names, as the CLI
-        out[f"{impl}_B{batch}_vs_B1_names"] = (names["gain"][impl], 20.0)
+    for twin in ("numpy", "torch"):  # training on the names, as the CLI
+        out[f"{twin}_B{batch}_vs_B1_names"] = (names["gain"][twin], 20.0)
     for r in table:
         size = f"{r['n_embd']}x{r['block_size']}_L{r['n_layer']}"
         if (r["n_embd"], r["n_layer"]) == (16, 1):  # the default config
-            for impl in ("numpy", "torch"):
-                out[f"{impl}_B{batch}_vs_B1_{size}"] = (
-                    r[impl + "_batch_gain"],
+            for twin in ("numpy", "torch"):
+                out[f"{twin}_B{batch}_vs_B1_{size}"] = (
+                    r[twin + "_batch_gain"],
                     20.0,
                 )
         if r["n_embd"] == 64:
@@ -221,9 +221,9 @@ def print_table(result, file=sys.stdout):
             f"tokens/s",
             file=file,
         )
-    for impl, gain in n["gain"].items():
+    for twin, gain in n["gain"].items():
         print(
-            f"  {impl} B = {n['batch_size']} / B = 1: {gain:.1f}x", file=file
+            f"  {twin} B = {n['batch_size']} / B = 1: {gain:.1f}x", file=file
         )
     h = result["heap"]
     print("\nB = 64 NumPy steps in a fresh process (see heap):", file=file)
