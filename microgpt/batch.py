@@ -18,12 +18,14 @@ Two things are left out on purpose. A sequence is never split across
 rows, so a row holds a whole number of sequences. The batch is never
 reordered to fill rows better: first fit in batch order is simple and
 deterministic, and within a few rows of the best packing.
+
+NumPy is imported by the functions that make arrays, not at the top: the
+scalar twin checks its batches here too, and it runs on pure Python (in
+a browser's Pyodide as well) without loading NumPy.
 """
 
 import itertools
 from typing import NamedTuple
-
-import numpy as np
 
 from .config import EVAL_BATCH
 
@@ -44,6 +46,8 @@ def check_batch(batch):
 
 def as_ids(tokens):
     """tokens as an array of intp; ValueError unless they are integers."""
+    import numpy as np
+
     ids = np.asarray(tokens)
     # Indexing with a float id would truncate it to an integer without a
     # word, so a float is refused here instead.
@@ -87,10 +91,10 @@ def predictions(batch, cfg):
 class Packed(NamedTuple):
     """A packed batch: every array is (rows, T), T <= block_size."""
 
-    inputs: np.ndarray  # token ids; 0 on padding
-    targets: np.ndarray  # the next token's id; 0 on padding
-    positions: np.ndarray  # position in its own sequence; 0 on padding
-    seq: np.ndarray  # the index of its sequence in the batch; -1 on padding
+    inputs: object  # token ids; 0 on padding
+    targets: object  # the next token's id; 0 on padding
+    positions: object  # position in its own sequence; 0 on padding
+    seq: object  # the index of its sequence in the batch; -1 on padding
     counts: list  # the predictions of each sequence, in batch order
 
     @property
@@ -126,6 +130,8 @@ def pack(batch, block_size):
     The batch is checked here (see check_batch); its ids are checked
     against the vocabulary by batch_arrays, which knows its size.
     """
+    import numpy as np
+
     check_batch(batch)
     counts = [min(block_size, len(tokens) - 1) for tokens in batch]
     if len(batch) == 1:
@@ -177,6 +183,8 @@ def visible(seq):
     the diagonal of the row. Padding (index -1) sees only padding, never
     a real token, and no real token sees it.
     """
+    import numpy as np
+
     same = seq[:, :, None] == seq[:, None, :]  # (R, T, T)
     return same & np.tri(seq.shape[-1], dtype=bool)
 
@@ -192,10 +200,10 @@ class Arrays(NamedTuple):
     tokens and checks nothing more: they were checked when made.
     """
 
-    inputs: np.ndarray  # token ids; 0 on padding
-    targets: np.ndarray  # the next token's id; 0 on padding
-    weights: np.ndarray  # 1 / (real predictions); 0 on padding
-    positions: np.ndarray  # position in its own sequence
+    inputs: object  # token ids; 0 on padding
+    targets: object  # the next token's id; 0 on padding
+    weights: object  # 1 / (real predictions); 0 on padding
+    positions: object  # position in its own sequence
     mask: object  # (R, T, T) bool, True where a position may attend
 
 

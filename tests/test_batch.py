@@ -186,3 +186,19 @@ def test_the_arrays_weigh_every_real_prediction_alike_and_padding_not():
 def test_the_arrays_refuse_ids_outside_the_vocabulary(batch):
     with pytest.raises(ValueError, match=r"token ids must be in \[0, 27\)"):
         batch_arrays(batch, ModelConfig(vocab_size=27, block_size=8))
+
+
+def test_the_scalar_twin_checks_batches_without_numpy():
+    # The scalar twin runs on pure Python (in Pyodide too): checking its
+    # batches here must not load NumPy.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, microgpt.gpt_scalar, microgpt.train; "
+        "print('numpy' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True
+    )
+    assert out.stdout.strip() == "False", out.stderr
