@@ -135,7 +135,7 @@ def _processes():
         yield rank0
     except RuntimeError as e:  # a collective failed: a process was lost
         raise CliError(
-            f"data-parallel training stopped: {distributed.first_line(e)}"
+            f"data-parallel training stopped: {distributed.why_stopped(e)}"
         ) from None
     finally:
         distributed.teardown()

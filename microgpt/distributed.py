@@ -202,6 +202,22 @@ def first_line(error):
     return text[0] if text else type(error).__name__
 
 
+# How gloo reports that the process at the other end of a connection is
+# gone: it died, or torchrun stopped it.
+LOST_PEER = ("Connection reset by peer", "Connection closed by peer")
+
+
+def why_stopped(error):
+    """Why a collective failed, in words for a one-line report.
+
+    A process that another one's death left waiting sees its connection
+    close; it says so, rather than quote gloo's transport error.
+    """
+    if any(lost in str(error) for lost in LOST_PEER):
+        return "another process failed or was killed (its connection closed)"
+    return first_line(error)
+
+
 class DataParallel:
     """The torch twin with each training step shared by all processes.
 

@@ -692,3 +692,18 @@ def test_under_torchrun_a_missing_machine_ends_at_its_join_timeout(tmp_path):
     assert result.returncode != 0
     assert "RendezvousTimeoutError" in result.stderr
     assert result.stdout == "" and not save.exists()
+
+
+def test_a_lost_peer_is_said_in_words():
+    # gloo's transport error, as a process left waiting by a dead one
+    # sees it, becomes one sentence; any other error keeps its first line.
+    lost = RuntimeError(
+        "[gloo/transport/tcp/pair.cc:537] Read error [127.0.0.1]:28888: "
+        "Connection reset by peer. This is typically caused by a remote "
+        "worker hanging\nmore"
+    )
+    assert distributed.why_stopped(lost) == (
+        "another process failed or was killed (its connection closed)"
+    )
+    other = RuntimeError("the first line\nthe second")
+    assert distributed.why_stopped(other) == "the first line"
