@@ -221,7 +221,7 @@ def test_an_answer_on_the_package_model_is_refused():
 
 
 @pytest.mark.slow
-def test_the_solution_passes_the_full_run(capsys):
+def test_the_solution_passes_the_full_run(capsys, collector_off):
     capstone.check_capstone(program()["microgpt"], steps=1000)
     assert "(1000 of 1000 steps, and 20 names)" in capsys.readouterr().out
     assert math.isfinite(capstone.TOL)

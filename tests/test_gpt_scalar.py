@@ -93,7 +93,9 @@ def test_evaluate_refuses_nothing_to_predict():
 
 
 @pytest.mark.slow
-def test_full_run_reproduces_the_original_bit_for_bit(docs, expected_run):
+def test_full_run_reproduces_the_original_bit_for_bit(
+    docs, expected_run, collector_off
+):
     # Minutes of pure Python; this is the promise the book makes.
     result = run("scalar", docs, ModelConfig(), TrainConfig())
     assert [repr(x) for x in result.losses] == expected_run["loss_per_step"]
