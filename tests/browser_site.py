@@ -206,3 +206,48 @@ def reader(browser, site):
     yield at
     for r in readers:
         r.close()
+
+
+# axe-core, pinned in tests/pyodide/package.json and installed by `npm ci
+# --prefix tests/pyodide`.
+AXE = (
+    Path(__file__).resolve().parent
+    / "pyodide"
+    / "node_modules"
+    / "axe-core"
+    / "axe.min.js"
+)
+
+# Colours settle at once: no transition is caught half-way by the
+# colour-contrast rule.
+STILL = "*, *::before, *::after { transition: none !important; }"
+
+# The page's own text: the colours of its article are those of the mode,
+# whatever the width. What surrounds it (the header, the sidebars and
+# their buttons, the footer) is laid out, shown and hidden by the width.
+ARTICLE = ".bd-article"
+
+# axe's default rules (every WCAG A and AA rule and its best practices;
+# not the experimental ones), on the whole page or on all of it but the
+# article; the serious and critical violations, one line each.
+RUN_AXE = (
+    """async (whole) => {
+  const where = whole ? document : { exclude: [[%r]] };
+  const result = await axe.run(where, { resultTypes: ["violations"] });
+  return result.violations
+    .filter((v) => ["serious", "critical"].includes(v.impact))
+    .map((v) => `${v.impact} ${v.id}: ${v.help} (${v.nodes.length} ` +
+      `element(s), first ${v.nodes[0].target.join(" ")}: ` +
+      `${v.nodes[0].failureSummary.replace(/\\s+/g, " ").slice(0, 200)})`);
+}"""
+    % ARTICLE
+)
+
+
+def axe_source():
+    """axe-core's script, or AssertionError saying how to install it."""
+    assert AXE.is_file(), (
+        f"axe-core is missing at {AXE}: npm ci --prefix tests/pyodide "
+        "(tests/pyodide/package.json pins it)"
+    )
+    return AXE.read_text(encoding="utf-8")

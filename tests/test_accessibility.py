@@ -1,14 +1,12 @@
 """The built book's accessibility, as the appendix page Accessibility says.
 
-axe-core (pinned in tests/pyodide/package.json, installed by `npm ci
---prefix tests/pyodide`) runs in Debian's Chromium on every page of the
-strict build (shared with test_book.py and test_browser.py), at a phone's
-and a desktop's width, in the light and the dark colour mode: no violation
-it rates serious or critical, under its default rules. Every figure of
-every chapter has a description of its own. The frame players work from
+axe-core runs on every page, at a phone's and a desktop's width, in the
+light and the dark colour mode, in test_browser.py, which opens every
+page once per width for all its checks. Here: every figure of every
+chapter has a description of its own. The frame players work from
 the keyboard alone and never move by themselves, even less so for a
-reader who asks for reduced motion. Without Chromium, Playwright or
-axe-core the tests fail, saying so; they are never skipped.
+reader who asks for reduced motion. Without Chromium or Playwright the
+tests fail, saying so; they are never skipped.
 """
 
 import json
@@ -20,14 +18,11 @@ from browser_site import (  # noqa: F401 (fixtures)
     DESKTOP,
     PHONE,
     browser,
-    pages,
     reader,
     site,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-AXE = ROOT / "tests" / "pyodide" / "node_modules" / "axe-core" / "axe.min.js"
-SEVERE = ("serious", "critical")
 PLAYERS = (
     "book/06_attention.html",
     "book/09_training.html",
@@ -35,89 +30,6 @@ PLAYERS = (
 )
 FRAME = ".microgpt-player .animation img"
 SLIDER = ".microgpt-player input.anim-slider"
-
-# Colours settle at once: no transition is caught half-way by the
-# colour-contrast rule.
-STILL = "*, *::before, *::after { transition: none !important; }"
-
-# axe's default rules (every WCAG A and AA rule and its best practices;
-# not the experimental ones), on the whole page.
-RUN_AXE = """async () => {
-  const result = await axe.run(document, { resultTypes: ["violations"] });
-  return result.violations
-    .filter((v) => ["serious", "critical"].includes(v.impact))
-    .map((v) => `${v.impact} ${v.id}: ${v.help} (${v.nodes.length} ` +
-      `element(s), first ${v.nodes[0].target.join(" ")}: ` +
-      `${v.nodes[0].failureSummary.replace(/\\s+/g, " ").slice(0, 200)})`);
-}"""
-
-
-@pytest.fixture(scope="module")
-def axe_source():
-    assert AXE.is_file(), (
-        f"axe-core is missing at {AXE}: npm ci --prefix tests/pyodide "
-        "(tests/pyodide/package.json pins it)"
-    )
-    return AXE.read_text(encoding="utf-8")
-
-
-def set_mode(page, mode):
-    """The colour mode a reader's system asks for; the theme follows it."""
-    page.emulate_media(color_scheme=mode)
-
-
-def views(names):
-    """(page, width, mode) for every page: each at a desktop's width in
-    the light mode; the book's own pages (not the source listings) also at
-    a phone's width in the dark mode; one source listing in every view.
-
-    The source listings are one template around highlighted code, and
-    axe takes seconds a view: the widths and modes are read where they
-    can differ.
-    """
-    listings = [n for n in names if n.startswith("_modules/")]
-    largest = listings[-1] if listings else None
-    for name in names:
-        yield name, DESKTOP, "light"
-        if name not in listings or name == largest:
-            yield name, PHONE, "dark"
-        if name == largest:
-            yield name, DESKTOP, "dark"
-            yield name, PHONE, "light"
-
-
-@pytest.mark.browser
-def test_no_serious_or_critical_violation_on_any_page(reader, axe_source):
-    r = reader(DESKTOP)
-    page = r.page
-    found = {}
-    names = pages(r.html)
-    listings = sorted(
-        (n for n in names if n.startswith("_modules/")),
-        key=lambda n: (r.html / n).stat().st_size,
-    )
-    names = [n for n in names if n not in listings] + listings
-    opened = None
-    for name, width, mode in views(names):
-        page.set_viewport_size({"width": width, "height": 900})
-        set_mode(page, mode)
-        if name != opened:
-            r.open(name)
-            if name == "index.html":  # the redirect to the cover
-                page.wait_for_url(r.base + "book/cover.html")
-            page.add_style_tag(content=STILL)
-            page.add_script_tag(content=axe_source)
-            opened = name
-        page.wait_for_function(
-            f"document.documentElement.dataset.theme === '{mode}'"
-        )
-        for v in page.evaluate(RUN_AXE):
-            found.setdefault(v, []).append(f"{name} ({width} px, {mode})")
-    assert len(found) == 0, "\n".join(
-        f"{v}\n  in {len(where)} views, first {where[0]}"
-        for v, where in found.items()
-    )
-    assert not r.problems and not r.outside, (r.problems, r.outside)
 
 
 def figure_outputs(nb):

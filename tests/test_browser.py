@@ -18,52 +18,163 @@ import re
 
 import pytest
 from book_build import book_build  # noqa: F401 (a fixture)
-from browser_site import DESKTOP, INSPECT, PHONE, browser, pages, reader, site  # noqa: F401 (fixtures)
+from browser_site import (  # noqa: F401 (fixtures)
+    DESKTOP,
+    INSPECT,
+    PHONE,
+    RUN_AXE,
+    STILL,
+    Reader,
+    axe_source,
+    browser,
+    pages,
+    reader,
+    site,
+)
 
 pytestmark = pytest.mark.browser
 
 
-@pytest.mark.parametrize("width", [DESKTOP, PHONE])
-def test_every_page_is_self_contained_and_complete(reader, width):
-    r = reader(width)  # fresh, as a first visit: no stored theme
-    names = pages(r.html)
-    assert "book/10_sampling.html" in names and "search.html" in names
-    if width == PHONE:
-        # The chapters again; the generated pages (source listings,
-        # indexes) have nothing that depends on the width.
-        names = [
-            n for n in names if n == "index.html" or n.startswith("book/")
+def load(r, name, mode, axe):
+    """Open a page in a colour mode, ready for axe; what went wrong."""
+    r.outside.clear()
+    r.problems.clear()
+    set_mode(r.page, mode)
+    r.open(name)
+    if name == "index.html":  # the redirect to the cover
+        r.page.wait_for_url(r.base + "book/cover.html")
+    r.page.add_style_tag(content=STILL)
+    r.page.add_script_tag(content=axe)
+    return list(r.problems) + [f"fetched from outside: {u}" for u in r.outside]
+
+
+def set_mode(page, mode):
+    """The colour mode a reader's system asks for; the theme follows it."""
+    page.emulate_media(color_scheme=mode)
+    if page.url.startswith("http"):
+        page.wait_for_function(
+            f"document.documentElement.dataset.theme === '{mode}'"
+        )
+
+
+def inspect(r, name, width):
+    """What is wrong with the page as shown: equations, images, tables."""
+    seen = r.page.evaluate(INSPECT)
+    issues = [f"not typeset: {m}" for m in seen["untypeset"]]
+    issues += [f"MathJax error: {m}" for m in seen["merror"]]
+    issues += [f"raw TeX in the text: ...{t}..." for t in seen["tex"]]
+    issues += [f"image not loaded: {u}" for u in seen["images"]]
+    if width == PHONE and re.match(r"book/\d\d_", name):
+        # A chapter's tables; the appendix's reference tables (the
+        # notation, the corrections) scroll sideways on a phone.
+        issues += [
+            f"table wider than a phone: {t}"
+            for t in r.page.evaluate(WIDE_TABLES)
         ]
+    if seen["widgets"]:
+        issues.append(
+            f"{seen['widgets']} ipywidget(s): nothing runs "
+            "them here; tag the cell remove-output"
+        )
+    return issues
+
+
+@pytest.fixture(scope="module")
+def every_view(browser, site):
+    """Every page at a desktop's and a phone's width, in the light and the
+    dark mode: {(page, width, mode): {"issues": [...], "axe": [...]}}, or
+    why there is none (each test then fails with it).
+
+    Each page is opened afresh at each width, as a first visit (no stored
+    theme), and checked as shown (test_every_page_is_self_contained_and_
+    complete) at both widths, the source listings at a desktop's. axe
+    runs on the whole page in one mode at each width, the light one at a
+    desktop's and the dark one at a phone's, and in the other mode on all
+    but the article (browser_site.ARTICLE), since only what surrounds the
+    article changes with the width; so every element is checked in both
+    modes at each width where it is shown. The source listings, one
+    template around highlighted code, are read at a phone's width after
+    their desktop views, without a second load, each on all but its
+    article, and the largest of them whole in all four views.
+    """
+    if isinstance(browser, str):
+        yield browser
+        return
+    axe = axe_source()
+    html = site[0]
+    names = pages(html)
+    listings = sorted(
+        (n for n in names if n.startswith("_modules/")),
+        key=lambda n: (html / n).stat().st_size,
+    )
+    largest = listings[-1]
+    seen = {}
+
+    def views(r, name, width, modes, checked, whole_first=True):
+        for mode in modes:
+            set_mode(r.page, mode)
+            if r.page.viewport_size["width"] != width:
+                r.page.set_viewport_size({"width": width, "height": 900})
+            view = seen.setdefault((name, width, mode), {"issues": []})
+            if checked:
+                view["issues"] += inspect(r, name, width)
+                checked = False
+            whole = (whole_first and mode == modes[0]) or name == largest
+            view["axe"] = r.page.evaluate(RUN_AXE, whole)
+
+    for width, modes in (
+        (DESKTOP, ("light", "dark")),
+        (PHONE, ("dark", "light")),
+    ):
+        r = Reader(browser, site, width)
+        for name in names:
+            if width == PHONE and name in listings:
+                continue
+            problems = load(r, name, modes[0], axe)
+            seen[name, width, modes[0]] = {"issues": problems}
+            views(r, name, width, modes, checked=True)
+            if width == DESKTOP and name in listings:
+                views(r, name, PHONE, ("dark", "light"), False, False)
+                r.page.set_viewport_size({"width": DESKTOP, "height": 900})
+        r.close()
+    yield seen
+
+
+@pytest.mark.parametrize("width", [DESKTOP, PHONE])
+def test_every_page_is_self_contained_and_complete(every_view, width):
+    if isinstance(every_view, str):
+        pytest.fail(every_view, pytrace=False)
+    names = {name for name, _, _ in every_view}
+    assert "book/10_sampling.html" in names and "search.html" in names
     found = {}
-    for name in names:
-        r.outside.clear()
-        r.problems.clear()
-        r.open(name)
-        if name == "index.html":
-            r.page.wait_for_url(r.base + "book/cover.html")
-        seen = r.page.evaluate(INSPECT)
-        issues = list(r.problems)
-        issues += [f"fetched from outside: {u}" for u in r.outside]
-        issues += [f"not typeset: {m}" for m in seen["untypeset"]]
-        issues += [f"MathJax error: {m}" for m in seen["merror"]]
-        issues += [f"raw TeX in the text: ...{t}..." for t in seen["tex"]]
-        issues += [f"image not loaded: {u}" for u in seen["images"]]
-        if width == PHONE and re.match(r"book/\d\d_", name):
-            # A chapter's tables; the appendix's reference tables (the
-            # notation, the corrections) scroll sideways on a phone.
-            issues += [
-                f"table wider than a phone: {t}"
-                for t in r.page.evaluate(WIDE_TABLES)
-            ]
-        if seen["widgets"]:
-            issues.append(
-                f"{seen['widgets']} ipywidget(s): nothing runs "
-                "them here; tag the cell remove-output"
-            )
-        if issues:
-            found[name] = issues
+    for (name, w, mode), view in every_view.items():
+        if w == width and view["issues"]:
+            found.setdefault(name, []).extend(view["issues"])
     assert not found, "\n".join(
         report(name, issues) for name, issues in found.items()
+    )
+
+
+@pytest.mark.browser
+def test_no_serious_or_critical_violation_on_any_page(every_view):
+    if isinstance(every_view, str):
+        pytest.fail(every_view, pytrace=False)
+    names = {name for name, _, _ in every_view}
+    for name in names:
+        for width in (DESKTOP, PHONE):
+            for mode in ("light", "dark"):
+                assert "axe" in every_view[name, width, mode], (
+                    name,
+                    width,
+                    mode,
+                )
+    found = {}
+    for (name, width, mode), view in every_view.items():
+        for v in view["axe"]:
+            found.setdefault(v, []).append(f"{name} ({width} px, {mode})")
+    assert not found, "\n".join(
+        f"{v}\n  in {len(where)} views, first {where[0]}"
+        for v, where in found.items()
     )
 
 
