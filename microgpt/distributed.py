@@ -345,10 +345,22 @@ def setup(twin, twin_kwargs, backend, batch_size):
 
 def teardown():
     """Leave the process group, if this process joined one."""
+    import torch
     import torch.distributed as dist
 
-    if dist.is_available() and dist.is_initialized():
-        dist.destroy_process_group()
+    if not (dist.is_available() and dist.is_initialized()):
+        return
+    # Before PyTorch 2.8, the group's destructor waits for gloo's worker
+    # threads while it holds the GIL, and a worker that drops the last
+    # collective's tensor waits for the GIL: the process never ends.
+    # Holding gloo's own object keeps it alive past the group; its
+    # destructor, run afterwards, releases the GIL while its threads stop.
+    try:
+        gloo = dist.group.WORLD._get_backend(torch.device("cpu"))
+    except RuntimeError:  # a group without gloo (NCCL alone)
+        gloo = None
+    dist.destroy_process_group()
+    del gloo
 
 
 PREFIX = "microgpt: error: "
@@ -561,7 +573,7 @@ def _experiment(rank, name, nproc, port, out, kwargs):
             with open(out, "w") as f:
                 json.dump(result, f)
     finally:
-        dist.destroy_process_group()
+        teardown()
 
 
 def allreduce_sum(rank, nproc, values):
