@@ -5,7 +5,9 @@ with test_book.py) over HTTP from 127.0.0.1. Every request to any other
 host is aborted and recorded: a page must need nothing from outside. On
 every page: no console error, no failed request, every equation typeset by
 the site's own MathJax, every image loaded, no ipywidget (no widget runs on
-a static page). Then the ☰ and "Contents" toggles at phone and desktop
+a static page), and no serious or critical violation that axe-core finds,
+at both widths and in both colour modes (see every_view). Then the ☰ and
+"Contents" toggles at phone and desktop
 widths, the search page, and the frame players (chapters 6, 9 and 10),
 whose slider and buttons change the frame with no kernel behind them.
 
@@ -263,3 +265,48 @@ def test_search_excerpts_start_with_the_pages_text(reader):
         assert menu not in excerpt, excerpt
     assert "attention" in excerpt.lower(), excerpt
     assert not r.problems and not r.outside, (r.problems, r.outside)
+
+
+# The selectors that a width's media query gives colours of their own:
+# the theme's off-canvas menus and sidebars, and the toggle of a margin
+# note (which no page of the book has).
+CHROME_COLOURED = re.compile(
+    r"^(\.navbar-expand-\w+ )?\.offcanvas(-\w+)?( \.offcanvas-body)?$"
+    r"|^\.bd-sidebar-secondary$|^label\.margin-toggle$"
+)
+
+
+def width_dependent_colours(css):
+    """The selectors of rules that set a colour inside a width's @media."""
+    found = []
+    for query in re.finditer(r"@media[^{]*(min|max)-width[^{]*\{", css):
+        depth, end = 1, query.end()
+        while depth and end < len(css):
+            depth += {"{": 1, "}": -1}.get(css[end], 0)
+            end += 1
+        for selector, body in re.findall(
+            r"([^{}]*)\{([^}]*)\}", css[query.end() : end]
+        ):
+            if re.search(r"(?<![-\w])(color|background(-color)?)\s*:", body):
+                found += [s.strip() for s in selector.split(",")]
+    return found
+
+
+def test_only_what_surrounds_the_article_changes_colour_with_the_width(
+    book_build,
+):
+    # What lets every_view read the article in one mode per width.
+    assert book_build.returncode == 0, book_build.log[-6000:]
+    html = book_build.html
+    selectors = []
+    for css in sorted((html / "_static").rglob("*.css")):
+        selectors += width_dependent_colours(css.read_text(encoding="utf-8"))
+    assert selectors, "no width-dependent colour found: the scan is broken"
+    assert all(CHROME_COLOURED.match(s) for s in selectors), [
+        s for s in selectors if not CHROME_COLOURED.match(s)
+    ]
+    for page in html.rglob("*.html"):
+        assert "margin-toggle" not in page.read_text(encoding="utf-8"), page
+    assert width_dependent_colours(
+        "@media (max-width: 9px) { .bd-article p { color: red } }"
+    ) == [".bd-article p"]
