@@ -39,6 +39,18 @@ class DistributedError(ValueError):
     """A data-parallel run cannot start or go on."""
 
 
+def quiet_cpp_logs():
+    """Keep PyTorch's C++ log lines off stderr in the processes to come.
+
+    PyTorch 2.2's C++ sockets log a port already in use on stderr, in
+    three lines, before torch raises the error that microgpt turns into
+    one line (2.13 only raises it). The level is read as torch is
+    imported, so it holds for the processes started after this; a level
+    the user set is kept.
+    """
+    os.environ.setdefault("TORCH_CPP_LOG_LEVEL", "FATAL")
+
+
 def launched(environ=None):
     """True in a process that torchrun (or launch) started."""
     environ = os.environ if environ is None else environ
@@ -470,6 +482,7 @@ def launch(main, argv, nproc):
 
     # Its warning as it ends the other processes would be a second line.
     logging.getLogger("torch.multiprocessing.spawn").setLevel(logging.ERROR)
+    quiet_cpp_logs()
     port = int(os.environ.get("MASTER_PORT") or free_port())
     with tempfile.TemporaryDirectory(prefix="microgpt-dist-") as errors:
         context = mp.start_processes(

@@ -23,6 +23,8 @@ import os
 import signal
 import sys
 
+from microgpt import distributed
+
 # The workers keep their own error lines back: this process prints one.
 QUIET = "MICROGPT_ONE_ERROR_LINE"
 
@@ -83,6 +85,7 @@ def main(argv=None):
     # saying that it set it.
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     os.environ[QUIET] = "1"
+    distributed.quiet_cpp_logs()  # before this process imports torch
     from torch.distributed import DistNetworkError
     from torch.distributed.elastic.multiprocessing.errors import (
         ChildFailedError,
