@@ -9,6 +9,7 @@ implementation's ``to_weights`` output can be saved, and what ``load``
 returns goes straight into any implementation's ``from_weights``.
 """
 
+import io
 import json
 import zipfile
 import zlib
@@ -104,8 +105,17 @@ def save(path, weights, model_config, tokenizer, corpus=None):
     if corpus is not None:
         meta["corpus"] = corpus
     arrays = {META_KEY: np.array(json.dumps(meta)), **weights}
-    # A file object, so np.savez appends no ".npz" to the name.
-    return outputs.atomic_write(path, lambda f: np.savez(f, **arrays))
+
+    def write(f):
+        # NumPy before 2.0 leaves its zip file open when a write fails,
+        # and closing it later raises again, on a closed file. Written to
+        # memory first (a file object, so np.savez appends no ".npz"),
+        # the checkpoint meets the disk in one write that fails cleanly.
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)
+        f.write(buffer.getbuffer())
+
+    return outputs.atomic_write(path, write)
 
 
 def _read(path):
