@@ -58,10 +58,14 @@ def test_every_handout_carries_the_workflow(handout):
     assert set(triggers) == {"push", "workflow_dispatch"}
 
 
+# actionlint is a contributors' tool, of requirements.txt's stack.
+@pytest.mark.workflows
 def test_the_workflow_passes_actionlint(handout):
     actionlint(".github/workflows/grade.yml", cwd=handout)
 
 
+# The pins are requirements.txt's versions, which .ci/lowest replaces.
+@pytest.mark.workflows
 def test_it_installs_this_release_and_the_versions_tested_here():
     pins = dict(PIN.findall(install_line()))
     assert pins.pop("microgpt-book") == importlib.metadata.version(
